@@ -1,0 +1,18 @@
+"""schoolroll: the Chalice app. Thin on purpose: each domain is a blueprint."""
+from chalice import Chalice
+
+from chalicelib.accounts import routes as accounts_routes
+from chalicelib.accounts.service import authenticate
+from chalicelib.console import routes as console_routes
+from chalicelib.core import http
+from chalicelib.core import routes as core_routes
+from chalicelib.notify import handlers as notify_handlers
+
+app = Chalice(app_name="schoolroll")
+app.register_middleware(http.error_middleware, "http")
+http.use_authenticator(authenticate)
+
+app.register_blueprint(core_routes.bp, url_prefix="/api")
+app.register_blueprint(accounts_routes.bp, url_prefix="/api")
+app.register_blueprint(notify_handlers.bp)
+app.register_blueprint(console_routes.bp)

@@ -1,0 +1,1 @@
+"""Schools, accounts, sign-in, tokens and user-group permissions."""

@@ -1,0 +1,67 @@
+"""DynamoDB records for schools and accounts. Every key starts with the school,
+except the two global look-ups a sign-in needs before the school is known:
+``Login`` (by email) and ``Token`` (by the token's hash)."""
+from pynamodb.attributes import (BooleanAttribute, MapAttribute, NumberAttribute,
+                                 UnicodeAttribute, VersionAttribute)
+from pynamodb.models import Model
+
+from ..core.db import meta
+
+
+class School(Model):
+    Meta = meta("schools")
+    school_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    timezone = UnicodeAttribute(default="Europe/London")
+    #: {group name: {"permissions": [...], "standard": bool}}
+    user_groups = MapAttribute(default=dict)
+    created_at = NumberAttribute()
+    version = VersionAttribute()
+
+
+class User(Model):
+    """A staff member (and so a possible sign-in) of one school."""
+    Meta = meta("users")
+    school_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute(range_key=True)
+    email = UnicodeAttribute()
+    first_name = UnicodeAttribute()
+    surname = UnicodeAttribute()
+    job_role = UnicodeAttribute(null=True)
+    user_group = UnicodeAttribute()
+    email_verified = BooleanAttribute(default=False)
+    #: "invited" until they set a password, then "active".
+    status = UnicodeAttribute(default="invited")
+    created_at = NumberAttribute()
+    version = VersionAttribute()
+
+
+class Login(Model):
+    """Email -> account. The conditional put of this record is what makes an
+    email address unique across the service."""
+    Meta = meta("logins")
+    email = UnicodeAttribute(hash_key=True)
+    school_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    password_hash = UnicodeAttribute(null=True)
+
+
+class Token(Model):
+    """A session, verification or invitation token, stored only as its hash."""
+    Meta = meta("tokens")
+    token_hash = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()  # session | verify | invite
+    school_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    expires_at = NumberAttribute()
+    #: DynamoDB's TTL removes dead tokens; reads check expires_at themselves.
+    ttl = NumberAttribute(null=True)  # DynamoDB TTL (epoch seconds)
+
+
+class Throttle(Model):
+    """Failed sign-in counter for one email, for a fixed window."""
+    Meta = meta("throttle")
+    key = UnicodeAttribute(hash_key=True)
+    failures = NumberAttribute(default=0)
+    window_ends = NumberAttribute()
+    ttl = NumberAttribute(null=True)  # DynamoDB TTL (epoch seconds)

@@ -1,0 +1,75 @@
+"""User groups and permissions: pure rules, no AWS.
+
+A school's user groups live on its school record (a handful of names, each
+with a permission list), so one read of the school answers every permission
+question for a request.
+"""
+from dataclasses import dataclass, field
+
+from ..core.errors import ApiError
+
+PERMISSIONS = {
+    "view_roster": "See pupils and staff.",
+    "manage_roster": "Add, edit and import pupils and staff.",
+    "manage_settings": "Edit user groups, permissions, a staff member's user group and school settings; read the audit log.",
+    "create_groups": "Create monitoring groups.",
+    "add_any_user": "Add anyone in the school to a group, not only people visible in one's other groups.",
+    "view_all_groups": "See every group, including unshared ones and All staff.",
+}
+
+ADMIN_GROUP = "Admin Team"
+FALLBACK_GROUP = "Teachers"
+
+STANDARD_GROUPS = {
+    "DSLs": ["view_roster", "create_groups", "add_any_user", "view_all_groups"],
+    "School Business Manager": ["view_roster", "manage_roster", "manage_settings"],
+    ADMIN_GROUP: sorted(PERMISSIONS),
+    "SLTs": ["view_roster", "manage_roster", "create_groups", "add_any_user", "view_all_groups"],
+    FALLBACK_GROUP: ["view_roster", "create_groups"],
+    "TAs": ["view_roster"],
+    "Governors": [],
+}
+
+
+def standard_user_groups():
+    """The user groups every new school starts with: {name: {...}}."""
+    return {name: {"permissions": sorted(perms), "standard": True}
+            for name, perms in STANDARD_GROUPS.items()}
+
+
+def effective_permissions(user_groups, group_name):
+    """(permissions, known): an unknown group gets the Teachers group's rights."""
+    groups = user_groups or {}
+    if group_name in groups:
+        return sorted(groups[group_name].get("permissions") or []), True
+    fallback = groups.get(FALLBACK_GROUP) or {"permissions": STANDARD_GROUPS[FALLBACK_GROUP]}
+    return sorted(fallback.get("permissions") or []), False
+
+
+@dataclass
+class Caller:
+    """The verified caller of a request. The school id comes only from here."""
+    school_id: str
+    user_id: str
+    user_group: str
+    permissions: list = field(default_factory=list)
+    email_verified: bool = False
+    user: object = None
+    school: object = None
+
+    def has(self, permission):
+        return permission in self.permissions
+
+    def require(self, permission):
+        if permission not in PERMISSIONS:
+            raise ValueError(f"unknown permission {permission!r}")
+        if not self.has(permission):
+            raise ApiError("permission_denied",
+                           f"Your user group ({self.user_group}) does not have the "
+                           f"'{permission}' permission.", permission=permission)
+
+    def require_verified(self):
+        if not self.email_verified:
+            raise ApiError("email_not_verified",
+                           "Verify your email address first: open the link we emailed you, "
+                           "or ask for a new one.")

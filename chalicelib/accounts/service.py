@@ -1,0 +1,240 @@
+"""Sign-up, sign-in, tokens and email verification (DynamoDB work).
+
+Uniqueness of an email is enforced by a conditional put of its ``Login``
+record inside the sign-up transaction, never by a read-then-write.
+"""
+import time
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from ..core import config
+from ..core.db import batch_get, new_id
+from ..core.errors import ApiError, validation_failed
+from ..notify.outbox import new_message, register_renderer
+from . import credentials
+from .models import Login, School, Throttle, Token, User
+from .permissions import ADMIN_GROUP, Caller, effective_permissions, standard_user_groups
+
+
+def _unauthorized(message="Sign in again: your session is missing, invalid or has ended."):
+    return ApiError("unauthorized", message)
+
+
+def _cancelled_by_condition(exc, index):
+    reasons = getattr(exc, "cancellation_reasons", None) or []
+    return index < len(reasons) and reasons[index] is not None \
+        and reasons[index].code == "ConditionalCheckFailed"
+
+
+def sign_up(body, now=None):
+    now = now or time.time()
+    admin = body["admin"]
+    email = credentials.normalise_email(admin["email"])
+    problems = [p for p in (credentials.email_problem(email, "admin.email"),) if p]
+    weak = credentials.password_problem(admin["password"], email)
+    if problems:
+        raise validation_failed(problems)
+    if weak:
+        raise ApiError("weak_password", weak.message,
+                       errors=[{"field": "admin.password", "code": "weak_password", "message": weak.message}])
+    school_id, user_id = new_id(), new_id()
+    school = School(school_id=school_id, name=body["name"].strip(),
+                    user_groups=standard_user_groups(), created_at=int(now))
+    user = User(school_id=school_id, user_id=user_id, email=email,
+                first_name=admin["first_name"].strip(), surname=admin["surname"].strip(),
+                job_role="Administrator", user_group=ADMIN_GROUP, email_verified=False,
+                status="active", created_at=int(now))
+    login = Login(email=email, school_id=school_id, user_id=user_id,
+                  password_hash=credentials.hash_password(admin["password"]))
+    verification = new_message("verify", school_id, user_id, email, now)
+    try:
+        with TransactWrite(connection=Connection(region=config.region())) as tx:
+            tx.save(login, condition=Login.email.does_not_exist())
+            tx.save(school, condition=School.school_id.does_not_exist())
+            tx.save(user, condition=User.user_id.does_not_exist())
+            tx.save(verification)
+    except TransactWriteError as exc:
+        if _cancelled_by_condition(exc, 0):
+            raise ApiError("email_taken", "That email address is already in use. Sign in instead, "
+                           "or use another address.")
+        raise
+    return {"school_id": school_id, "user_id": user_id}
+
+
+def _throttle_key(email):
+    return f"login#{email}"
+
+
+def _locked_out(email, now):
+    try:
+        t = Throttle.get(_throttle_key(email), consistent_read=True)
+    except DoesNotExist:
+        return False
+    return t.window_ends > now and t.failures >= config.LOGIN_MAX_FAILURES
+
+
+def _record_failure(email, now):
+    key = _throttle_key(email)
+    window_ends = int(now) + config.LOGIN_WINDOW_SECONDS
+    try:
+        # Start a new window when there is none or the old one is over.
+        Throttle(key=key).update(
+            actions=[Throttle.failures.set(1), Throttle.window_ends.set(window_ends),
+                     Throttle.ttl.set(window_ends + 60)],
+            condition=Throttle.key.does_not_exist() | (Throttle.window_ends < int(now)),
+        )
+    except Exception:  # noqa: BLE001 - the window is live: count within it
+        Throttle(key=key).update(actions=[Throttle.failures.add(1)])
+
+
+def log_in(body, now=None):
+    now = now or time.time()
+    email = credentials.normalise_email(body["email"])
+    if _locked_out(email, now):
+        raise ApiError("too_many_attempts",
+                       f"Too many failed sign-ins for this email. Try again in "
+                       f"{config.LOGIN_WINDOW_SECONDS // 60} minutes, or reset your password.")
+    try:
+        login = Login.get(email)
+        stored = login.password_hash
+    except DoesNotExist:
+        login, stored = None, None
+    # Unknown email and wrong password take the same path and time.
+    if not credentials.verify_password(stored, body["password"]) or login is None:
+        _record_failure(email, now)
+        raise _unauthorized("Wrong email or password.")
+    token = credentials.new_token(login.school_id, login.user_id)
+    expires = int(now) + config.SESSION_SECONDS
+    Token(token_hash=credentials.token_hash(token), kind="session", school_id=login.school_id,
+          user_id=login.user_id, expires_at=expires, ttl=expires).save()
+    return {"token": token, "expires_at": _iso(expires)}
+
+
+def _iso(epoch):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def bearer_token(request):
+    header = (request.headers or {}).get("authorization") or ""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized("Send 'Authorization: Bearer <token>' (sign in to get a token).")
+    return token.strip()
+
+
+def authenticate(request, now=None):
+    """The token authoriser: one BatchGetItem reads the token, the user and
+    the school together. Missing, malformed, forged, expired or revoked -> 401."""
+    now = now or time.time()
+    token = bearer_token(request)
+    ids = credentials.token_ids(token)
+    if ids is None:
+        raise _unauthorized()
+    school_id, user_id = ids
+    found = batch_get({
+        "token": (Token, {"token_hash": credentials.token_hash(token)}),
+        "user": (User, {"school_id": school_id, "user_id": user_id}),
+        "school": (School, {"school_id": school_id}),
+    })
+    record, user, school = found["token"], found["user"], found["school"]
+    if (record is None or record.kind != "session" or record.expires_at <= now
+            or record.school_id != school_id or record.user_id != user_id
+            or user is None or school is None):
+        raise _unauthorized()
+    permissions, _known = effective_permissions(school.user_groups.as_dict()
+                                                if hasattr(school.user_groups, "as_dict")
+                                                else school.user_groups, user.user_group)
+    return Caller(school_id=school_id, user_id=user_id, user_group=user.user_group,
+                  permissions=permissions, email_verified=bool(user.email_verified),
+                  user=user, school=school)
+
+
+def log_out(request):
+    token = bearer_token(request)
+    try:
+        Token(token_hash=credentials.token_hash(token)).delete()
+    except DeleteError:
+        pass
+
+
+def _consume(token, kind, now):
+    """Delete a single-use token and return it; the conditional delete makes
+    a second use (even a concurrent one) fail."""
+    if not isinstance(token, str) or not (20 <= len(token) <= 200):
+        raise ApiError("invalid_token", "This link is invalid. Ask for a new one.")
+    key = credentials.token_hash(token)
+    try:
+        record = Token.get(key, consistent_read=True)
+    except DoesNotExist:
+        raise ApiError("invalid_token", "This link has already been used or is invalid. "
+                       "Sign in, or ask for a new one.")
+    if record.kind != kind:
+        raise ApiError("invalid_token", "This link is invalid. Ask for a new one.")
+    try:
+        record.delete(condition=Token.token_hash.exists())
+    except DeleteError:
+        raise ApiError("invalid_token", "This link has already been used.")
+    if record.expires_at <= now:
+        raise ApiError("invalid_token", "This link has expired. Ask for a new one.")
+    return record
+
+
+def verify_email(token, now=None):
+    now = now or time.time()
+    record = _consume(token, "verify", now)
+    try:
+        user = User.get(record.school_id, record.user_id)
+    except DoesNotExist:
+        raise ApiError("invalid_token", "This account no longer exists.")
+    user.update(actions=[User.email_verified.set(True)])
+    return {"email_verified": True}
+
+
+def resend_verification(caller, now=None):
+    now = now or time.time()
+    if caller.email_verified:
+        return {"queued": False, "email_verified": True}
+    new_message("verify", caller.school_id, caller.user_id, caller.user.email, now).save()
+    return {"queued": True, "email_verified": False}
+
+
+def me(caller):
+    user, school = caller.user, caller.school
+    groups = school.user_groups.as_dict() if hasattr(school.user_groups, "as_dict") else school.user_groups
+    _perms, known = effective_permissions(groups, user.user_group)
+    return {
+        "user": {"id": user.user_id, "first_name": user.first_name, "surname": user.surname,
+                 "email": user.email, "job_role": user.job_role},
+        "school": {"id": school.school_id, "name": school.name, "timezone": school.timezone},
+        "user_group": user.user_group,
+        "user_group_known": known,
+        "permissions": caller.permissions,
+        "email_verified": bool(user.email_verified),
+    }
+
+
+def _issue_link_token(message, kind, seconds, now):
+    token = credentials.new_token()
+    expires = int(now) + seconds
+    Token(token_hash=credentials.token_hash(token), kind=kind, school_id=message.school_id,
+          user_id=message.user_id, expires_at=expires, ttl=expires + 86400).save()
+    return token
+
+
+@register_renderer("verify")
+def render_verification(message, now=None):
+    """Renders at send time, minting the token then: the raw token exists only
+    in the email, never in the database."""
+    now = now or time.time()
+    token = _issue_link_token(message, "verify", config.VERIFY_SECONDS, now)
+    link = f"{config.console_url()}/?action=verify&token={token}"
+    text = ("Welcome to schoolroll.\n\n"
+            f"Confirm your email address by opening this link within 24 hours:\n{link}\n\n"
+            "Until you do, adding or importing pupils and staff is locked.\n"
+            "If you did not sign up, ignore this email.\n")
+    html = (f"<p>Welcome to schoolroll.</p><p>Confirm your email address by opening this link "
+            f"within 24 hours:</p><p><a href=\"{link}\">{link}</a></p>"
+            "<p>Until you do, adding or importing pupils and staff is locked.</p>")
+    return {"subject": "Confirm your email address for schoolroll", "text": text, "html": html}

@@ -1,0 +1,1 @@
+"""The browser console: static files served by the app at /."""

@@ -1,0 +1,1 @@
+"""Shared plumbing: configuration, errors, HTTP routing, DynamoDB helpers."""

@@ -1,0 +1,78 @@
+"""Names of every AWS resource the code uses, and the settings read from the
+environment. This is the one place names come from: the models, the local
+bootstrap, the event pump and the CloudFormation checks all read it.
+
+Locally and on AWS the same code runs; only the environment differs
+(`.chalice/config.json` per stage, or the template's parameters).
+"""
+import os
+
+#: Logical table names. The physical name is ``TABLE_PREFIX + logical``.
+TABLES = (
+    "schools",
+    "users",
+    "logins",
+    "tokens",
+    "user_groups",
+    "outbox",
+    "throttle",
+)
+
+#: Logical queue names (each has a dead-letter queue ``<name>-dlq``).
+QUEUES = ("imports",)
+
+
+def _env(name, default):
+    value = os.environ.get(name)
+    return value if value else default
+
+
+def stage():
+    return _env("STAGE", "local")
+
+
+def table_prefix():
+    return _env("TABLE_PREFIX", f"schoolroll-{stage()}-")
+
+
+def table_name(logical):
+    if logical not in TABLES:
+        raise KeyError(f"unknown table {logical!r}")
+    return table_prefix() + logical
+
+
+def region():
+    return _env("AWS_DEFAULT_REGION", _env("AWS_REGION", "eu-west-2"))
+
+
+def queue_name(logical):
+    if logical not in QUEUES:
+        raise KeyError(f"unknown queue {logical!r}")
+    return f"schoolroll-{stage()}-{logical}"
+
+
+def bucket_name():
+    return _env("DROP_BUCKET", f"schoolroll-{stage()}-drop")
+
+
+def console_url():
+    """Where emailed links point: the console served by the app itself."""
+    return _env("CONSOLE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+
+def mail_from():
+    return _env("MAIL_FROM", "no-reply@schoolroll.example")
+
+
+#: Session tokens live this long.
+SESSION_SECONDS = 12 * 3600
+#: Verification tokens expire after 24 hours (issue 2).
+VERIFY_SECONDS = 24 * 3600
+#: Invitation tokens expire after 7 days.
+INVITE_SECONDS = 7 * 24 * 3600
+#: Login throttling: this many failures for one email within the window
+#: locks that email out for the rest of the window.
+LOGIN_MAX_FAILURES = 5
+LOGIN_WINDOW_SECONDS = 15 * 60
+#: Outbox: give up on an email after this many failed sends.
+OUTBOX_MAX_ATTEMPTS = 8

@@ -1,0 +1,68 @@
+"""API errors: every 4xx/5xx the service returns is ``{"code", "message"}``.
+
+Codes are stable: clients and the console branch on them. The README lists
+them from ``ERROR_CODES`` (a test keeps the two in step).
+"""
+from chalice.app import ChaliceUnhandledError
+
+#: code -> (HTTP status, what it means). The single list of codes.
+ERROR_CODES = {
+    "bad_request": (400, "The request could not be read (e.g. not JSON)."),
+    "unauthorized": (401, "Missing, malformed, expired or revoked token; or wrong email or password."),
+    "email_not_verified": (403, "The admin's email must be verified first."),
+    "permission_denied": (403, "The caller's user group lacks the named permission."),
+    "not_found": (404, "No such route, or no such record in the caller's school."),
+    "method_not_allowed": (405, "The route exists but not with this method."),
+    "email_taken": (409, "That email address is already in use."),
+    "conflict": (409, "The record changed since it was read (stale version)."),
+    "unsupported_media_type": (415, "Send JSON with Content-Type: application/json."),
+    "validation_failed": (422, "One or more fields are invalid; see errors[]."),
+    "weak_password": (422, "Password under 10 characters or too common."),
+    "invalid_token": (400, "The emailed link is invalid, used or expired."),
+    "too_many_attempts": (429, "Too many failed sign-ins; wait and try again."),
+    "internal_error": (500, "Something went wrong on our side."),
+}
+
+
+class ApiError(ChaliceUnhandledError):
+    """Raised anywhere in a request; the HTTP middleware turns it into JSON.
+
+    It subclasses ChaliceUnhandledError so Chalice lets it reach middleware
+    instead of turning it into its own ``{"Code", "Message"}`` body.
+    """
+
+    def __init__(self, code, message, status=None, **extra):
+        if code not in ERROR_CODES:
+            raise ValueError(f"unregistered error code {code!r}")
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status or ERROR_CODES[code][0]
+        self.extra = extra
+
+    def body(self):
+        return {"code": self.code, "message": self.message, **self.extra}
+
+
+class FieldError(Exception):
+    """One field's problem, collected by validators into validation_failed."""
+
+    def __init__(self, field, code, message):
+        super().__init__(message)
+        self.field = field
+        self.code = code
+        self.message = message
+
+    def as_dict(self):
+        return {"field": self.field, "code": self.code, "message": self.message}
+
+
+def validation_failed(errors, message=None):
+    errors = [e.as_dict() if isinstance(e, FieldError) else e for e in errors]
+    if message is None:
+        message = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return ApiError("validation_failed", message, errors=errors)
+
+
+def not_found(what="record"):
+    return ApiError("not_found", f"No such {what} in your school.")

@@ -1,0 +1,145 @@
+"""How a route is declared, authorised, described and answered.
+
+Every route goes through :func:`route`, so each one is in the OpenAPI document,
+checks its token, permission and body the same way, and fails with the same
+``{"code", "message"}`` JSON. The middleware turns anything else (Chalice's own
+405/415/500 bodies, unexpected exceptions) into that shape too.
+"""
+import functools
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from chalice import Response
+
+from .errors import ApiError, ERROR_CODES, validation_failed
+from .log import logger, start_request
+from . import schema as schemas
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+#: Filled in by app.py: (request) -> Caller. Raises ApiError('unauthorized').
+_authenticator: Optional[Callable] = None
+
+
+def use_authenticator(fn):
+    global _authenticator
+    _authenticator = fn
+
+
+@dataclass
+class Ctx:
+    """What a view gets: the caller (None on public routes), body and query."""
+    request: Any
+    caller: Any = None
+    body: dict = field(default_factory=dict)
+    query: dict = field(default_factory=dict)
+
+
+def json_response(body, status=200, headers=None):
+    return Response(body=json.dumps(body, default=str), status_code=status,
+                    headers={**JSON_HEADERS, **(headers or {})})
+
+
+def error_response(code, message, status=None, **extra):
+    status = status or ERROR_CODES[code][0]
+    return json_response({"code": code, "message": message, **extra}, status)
+
+
+def _parse_body(request, body_schema):
+    raw = request.raw_body
+    if not raw:
+        data = {}
+    else:
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise ApiError("bad_request", "The request body is not valid JSON.")
+    if not isinstance(data, dict):
+        raise ApiError("bad_request", "The request body must be a JSON object.")
+    problems = schemas.check(body_schema, data)
+    if problems:
+        raise validation_failed(problems)
+    return data
+
+
+def route(bp, path, method, *, summary, tag, auth=True, permission=None,
+          verified=False, body=None, response=None, status=200, query=None,
+          content_type="application/json"):
+    """Register a view on blueprint ``bp`` and describe it for OpenAPI.
+
+    ``permission``: the caller's user group must hold it (403 otherwise).
+    ``verified``: the school's admin must have verified their email first.
+    ``body``/``response``: JSON schemas (the body one is enforced).
+    ``query``: {name: (schema, description)} documented query parameters.
+    """
+    def decorate(view):
+        @functools.wraps(view)
+        def handler(**path_params):
+            request = bp.current_request
+            ctx = Ctx(request=request, query=dict(request.query_params or {}))
+            if auth:
+                ctx.caller = _authenticator(request)
+                logger.append_keys(school_id=ctx.caller.school_id, user_id=ctx.caller.user_id)
+                if verified:
+                    ctx.caller.require_verified()
+                if permission:
+                    ctx.caller.require(permission)
+            if body is not None:
+                ctx.body = _parse_body(request, body)
+            result = view(ctx, **path_params)
+            if isinstance(result, Response):
+                return result
+            return json_response(result, status)
+
+        handler.openapi = {
+            "summary": summary, "tag": tag, "auth": auth, "permission": permission,
+            "verified": verified, "body": body, "response": response, "status": status,
+            "query": query or {}, "content_type": content_type,
+        }
+        bp.route(path, methods=[method])(handler)
+        return handler
+    return decorate
+
+
+# Chalice's own error bodies are {"Code", "Message"}; map them to our codes.
+_CHALICE_CODES = {
+    "MethodNotAllowedError": "method_not_allowed",
+    "UnsupportedMediaType": "unsupported_media_type",
+    "BadRequestError": "bad_request",
+    "BadRequest": "bad_request",
+    "NotFoundError": "not_found",
+    "InternalServerError": "internal_error",
+}
+
+
+def error_middleware(event, get_response):
+    """Chalice 'http' middleware: request-scoped log keys, JSON errors."""
+    context = getattr(event, "context", None) or {}
+    lambda_context = getattr(event, "lambda_context", None)
+    start_request(request_id=context.get("requestId") or getattr(lambda_context, "aws_request_id", None),
+                  route=f"{getattr(event, 'method', '')} {context.get('resourcePath', '')}")
+    response = _respond(event, get_response)
+    logger.info("request", extra={"status": response.status_code})
+    return response
+
+
+def _respond(event, get_response):
+    try:
+        response = get_response(event)
+    except ApiError as exc:
+        if exc.status >= 500:
+            logger.exception("api error", extra={"code": exc.code})
+        return json_response(exc.body(), exc.status)
+    except Exception:  # noqa: BLE001 - the last line of defence
+        logger.exception("unhandled exception")
+        return error_response("internal_error", "Something went wrong on our side. Please try again.")
+    if response.status_code >= 400 and isinstance(response.body, dict) and "Code" in response.body:
+        code = _CHALICE_CODES.get(response.body["Code"], "bad_request" if response.status_code < 500 else "internal_error")
+        message = response.body.get("Message") or ERROR_CODES[code][1]
+        if code == "internal_error":
+            message = "Something went wrong on our side. Please try again."
+        return Response(body=json.dumps({"code": code, "message": message}),
+                        status_code=response.status_code,
+                        headers={**(response.headers or {}), **JSON_HEADERS})
+    return response

@@ -1,0 +1,5 @@
+"""Every DynamoDB model, for the local bootstrap and the template checks."""
+from .accounts.models import Login, School, Throttle, Token, User
+from .notify.models import OutboxMessage
+
+ALL_MODELS = (School, User, Login, Token, Throttle, OutboxMessage)

@@ -1,0 +1,1 @@
+"""The email outbox and its scheduled SES sender."""

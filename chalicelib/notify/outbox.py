@@ -1,0 +1,115 @@
+"""Queueing and sending outbox emails.
+
+A request never waits on SES: it adds an ``OutboxMessage`` in its own write.
+The scheduled sender claims each due message with a conditional update (so two
+senders running at once never both send it), renders it, sends it through
+SES and marks it sent. A failed send is retried with back-off.
+"""
+import time
+
+from pynamodb.exceptions import UpdateError
+
+from ..core import config
+from ..core.db import new_id
+from ..core.log import logger
+from .models import PENDING, OutboxMessage
+
+#: kind -> render(message) -> {"subject", "text", "html"}; registered by the
+#: domain that owns the email (accounts registers "verify" and "invite").
+RENDERERS = {}
+
+LEASE_SECONDS = 120
+BATCH = 25
+
+
+def register_renderer(kind):
+    def decorate(fn):
+        RENDERERS[kind] = fn
+        return fn
+    return decorate
+
+
+def new_message(kind, school_id, user_id, to, now=None):
+    """An unsaved outbox message; save it in the same write as its cause."""
+    now = now or time.time()
+    return OutboxMessage(
+        message_id=new_id(), kind=kind, school_id=school_id, user_id=user_id, to=to,
+        status="pending", pending=PENDING, next_attempt_at=int(now), created_at=int(now),
+    )
+
+
+def _ses():
+    import boto3  # lazy: only the sender needs SES
+    return boto3.client("ses", region_name=config.region())
+
+
+def backoff_seconds(attempts):
+    return min(3600, 30 * (2 ** max(0, attempts - 1)))
+
+
+def send_due(now=None, ses=None, limit=BATCH):
+    """Send every due message (up to ``limit``). Returns counts by outcome."""
+    now = now or time.time()
+    counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
+    due = OutboxMessage.pending_index.query(
+        PENDING, OutboxMessage.next_attempt_at <= int(now), limit=limit)
+    for message in due:
+        outcome = send_one(message, now, ses)
+        counts[outcome] += 1
+    return counts
+
+
+def _claim(message, now):
+    try:
+        message.update(
+            actions=[OutboxMessage.lease_until.set(int(now) + LEASE_SECONDS)],
+            condition=(OutboxMessage.status == "pending") & (OutboxMessage.lease_until < int(now)),
+        )
+        return True
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+
+
+def send_one(message, now, ses=None):
+    if not _claim(message, now):
+        return "skipped"  # another sender has it, or it was sent meanwhile
+    try:
+        rendered = RENDERERS[message.kind](message)
+        reply = (ses or _ses()).send_email(
+            Source=config.mail_from(),
+            Destination={"ToAddresses": [message.to]},
+            Message={
+                "Subject": {"Data": rendered["subject"], "Charset": "UTF-8"},
+                "Body": {"Text": {"Data": rendered["text"], "Charset": "UTF-8"},
+                         "Html": {"Data": rendered["html"], "Charset": "UTF-8"}},
+            },
+        )
+    except Exception as exc:  # noqa: BLE001 - any failure is retried later
+        logger.debug("send failed", exc_info=True)
+        attempts = message.attempts + 1
+        give_up = attempts >= config.OUTBOX_MAX_ATTEMPTS
+        actions = [
+            OutboxMessage.attempts.set(attempts),
+            OutboxMessage.lease_until.set(0),
+            OutboxMessage.last_error.set(f"{type(exc).__name__}: {str(exc)[:300]}"),
+            OutboxMessage.next_attempt_at.set(int(now) + backoff_seconds(attempts)),
+        ]
+        if give_up:
+            actions += [OutboxMessage.status.set("failed"), OutboxMessage.pending.remove(),
+                        OutboxMessage.ttl.set(int(now) + 30 * 86400)]
+        message.update(actions=actions)
+        logger.warning("email send failed", extra={"message_id": message.message_id,
+                                                   "kind": message.kind, "attempts": attempts,
+                                                   "error": type(exc).__name__})
+        return "failed" if give_up else "retry"
+    message.update(actions=[
+        OutboxMessage.status.set("sent"), OutboxMessage.pending.remove(),
+        OutboxMessage.sent_at.set(int(now)), OutboxMessage.subject.set(rendered["subject"]),
+        OutboxMessage.ses_message_id.set(reply.get("MessageId")),
+        OutboxMessage.attempts.set(message.attempts + 1),
+        OutboxMessage.ttl.set(int(now) + 30 * 86400),
+    ])
+    logger.info("email sent", extra={"message_id": message.message_id, "kind": message.kind})
+    return "sent"

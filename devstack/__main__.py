@@ -1,0 +1,140 @@
+"""`python -m devstack`: the whole local stack in one command.
+
+moto server (real AWS APIs on loopback) -> tables, bucket, queues -> the app
+(Chalice's local server) -> the event pump. Ctrl-C or SIGTERM stops it all.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def local_environment(aws_port, port, extra=None):
+    """The only thing that differs from AWS: where the endpoints are."""
+    env = dict(os.environ)
+    env.update({
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{aws_port}",
+        "AWS_ACCESS_KEY_ID": env.get("AWS_ACCESS_KEY_ID_LOCAL", "local"),
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": env.get("AWS_DEFAULT_REGION") or "eu-west-2",
+        "STAGE": "local",
+        "CONSOLE_URL": f"http://127.0.0.1:{port}",
+        "PYTHONUNBUFFERED": "1",
+    })
+    env.pop("AWS_PROFILE", None)
+    env.pop("AWS_SESSION_TOKEN", None)
+    env.update(extra or {})
+    return env
+
+
+def port_is_free(port):
+    import socket
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url, seconds=30, proc=None):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{url}: process exited with {proc.returncode}")
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {seconds}s")
+
+
+class Stack:
+    """Starts and stops the processes of the local stack."""
+
+    def __init__(self, aws_port, port, env_extra=None, quiet=False):
+        self.aws_port, self.port = aws_port, port
+        self.env = local_environment(aws_port, port, env_extra)
+        self.procs = []
+        self.quiet = quiet
+
+    def _spawn(self, args, **kw):
+        out = subprocess.DEVNULL if self.quiet else None
+        proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=self.env,
+                                stdout=kw.get("stdout", out), stderr=kw.get("stderr", out))
+        self.procs.append(proc)
+        return proc
+
+    def start(self):
+        for name, port in (("AWS_PORT", self.aws_port), ("PORT", self.port)):
+            if not port_is_free(port):
+                raise RuntimeError(f"port {port} is already in use: stop what uses it, "
+                                   f"or choose another with {name}=...")
+        moto = self._spawn(["-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.aws_port)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(f"http://127.0.0.1:{self.aws_port}/moto-api/", proc=moto)
+        subprocess.run([sys.executable, "-m", "devstack.bootstrap"], cwd=ROOT, env=self.env,
+                       check=True, stdout=subprocess.DEVNULL)
+        api = self._spawn(["-m", "devstack.server", "--port", str(self.port)])
+        wait_for(f"http://127.0.0.1:{self.port}/api/health", proc=api)
+        self._spawn(["-m", "devstack.pump"])
+        return self
+
+    def stop(self):
+        for proc in reversed(self.procs):
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in reversed(self.procs):
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.procs = []
+
+
+def main():
+    aws_port = int(os.environ.get("AWS_PORT", "4566"))
+    port = int(os.environ.get("PORT", "8000"))
+    stack = Stack(aws_port, port)
+
+    def shutdown(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, shutdown)
+    try:
+        stack.start()
+        print(f"""
+  schoolroll is running.
+    console:  http://127.0.0.1:{port}/
+    API:      http://127.0.0.1:{port}/api/health   (OpenAPI: /api/openapi.json)
+    AWS:      moto server at http://127.0.0.1:{aws_port}
+  Emails the app sends appear below with their links. Ctrl-C stops everything.
+""", flush=True)
+        while all(p.poll() is None for p in stack.procs):
+            time.sleep(0.5)
+        print("a process of the stack exited; stopping", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    except RuntimeError as exc:
+        print(f"make run: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

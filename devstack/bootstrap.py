@@ -1,0 +1,64 @@
+"""Create every table, queue and the bucket, the way the CloudFormation
+template does on AWS. Works against moto in-process or a moto server."""
+import json
+
+import boto3
+
+from chalicelib.core import config
+
+
+def create_tables():
+    from chalicelib.models import ALL_MODELS
+    for model in ALL_MODELS:
+        if not model.exists():
+            model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
+
+
+def create_queues():
+    sqs = boto3.client("sqs", region_name=config.region())
+    urls = {}
+    for logical in config.QUEUES:
+        name = config.queue_name(logical)
+        dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        url = sqs.create_queue(QueueName=name, Attributes={
+            "VisibilityTimeout": "120",
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"}),
+        })["QueueUrl"]
+        urls[logical] = url
+    return urls
+
+
+def create_bucket(queue_urls):
+    s3 = boto3.client("s3", region_name=config.region())
+    sqs = boto3.client("sqs", region_name=config.region())
+    bucket = config.bucket_name()
+    try:
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": config.region()})
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [{
+        "AllowedMethods": ["POST", "PUT", "GET"], "AllowedOrigins": ["*"],
+        "AllowedHeaders": ["*"], "MaxAgeSeconds": 3000}]})
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_urls["imports"], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
+        "QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"],
+                                 "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "schools/"}]}}}]})
+
+
+def verify_sender():
+    ses = boto3.client("ses", region_name=config.region())
+    ses.verify_email_identity(EmailAddress=config.mail_from())
+
+
+def create_resources():
+    create_tables()
+    urls = create_queues()
+    create_bucket(urls)
+    verify_sender()
+    return urls
+
+
+if __name__ == "__main__":
+    create_resources()
+    print("resources created")

@@ -1,0 +1,65 @@
+"""End to end on the real local stack: HTTP to the app, the app to moto over
+HTTP, the pump running the scheduled outbox sender, mail read from moto's SES
+store."""
+import re
+import time
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.e2e
+PASSWORD = "correct horse battery"
+
+
+def wait_for_mail(stack, to, seconds=20):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        data = requests.get(f"http://127.0.0.1:{stack.aws_port}/moto-api/data.json", timeout=5).json()
+        for message in data.get("ses", {}).get("Message", []):
+            if to in message["destinations"]["ToAddresses"]:
+                return message
+        time.sleep(0.3)
+    raise AssertionError(f"no email to {to} within {seconds}s")
+
+
+def test_sign_up_email_verify_login_logout(stack):
+    base = f"http://127.0.0.1:{stack.port}"
+    assert requests.get(f"{base}/api/health").json() == {"status": "ok"}
+    r = requests.post(f"{base}/api/schools", json={"name": "Rowan Academy", "admin": {
+        "first_name": "Rae", "surname": "Head", "email": "head@rowan.sch.uk", "password": PASSWORD}})
+    assert r.status_code == 201, r.text
+
+    mail = wait_for_mail(stack, "head@rowan.sch.uk")
+    assert "Confirm your email" in mail["subject"]
+    link = re.search(r'https?://[^\s"<>]+token=[A-Za-z0-9_.\-]+', mail["body"]).group(0)
+    assert link.startswith(f"{base}/?action=verify&token=")
+    token = link.split("token=")[1]
+
+    login = requests.post(f"{base}/api/auth/login", json={"email": "head@rowan.sch.uk", "password": PASSWORD})
+    assert login.status_code == 200
+    auth = {"Authorization": f"Bearer {login.json()['token']}"}
+    assert requests.get(f"{base}/api/me", headers=auth).json()["email_verified"] is False
+
+    assert requests.post(f"{base}/api/auth/verify", json={"token": token}).status_code == 200
+    me = requests.get(f"{base}/api/me", headers=auth).json()
+    assert me["email_verified"] is True and me["school"]["name"] == "Rowan Academy"
+
+    assert requests.post(f"{base}/api/auth/logout", headers=auth).status_code == 200
+    after = requests.get(f"{base}/api/me", headers=auth)
+    assert after.status_code == 401 and after.json()["code"] == "unauthorized"
+
+
+def test_unknown_routes_and_the_console(stack):
+    base = f"http://127.0.0.1:{stack.port}"
+    for path in ("/api/nope", "/nothing/here"):
+        r = requests.get(base + path)
+        assert r.status_code == 404 and r.json()["code"] == "not_found", path
+    r = requests.get(base + "/api/nope", headers={"Authorization": "Bearer x"})
+    assert r.status_code == 404 and r.json()["code"] == "not_found"
+    r = requests.patch(f"{base}/api/health")
+    assert r.status_code == 405 and r.json()["code"] == "method_not_allowed"
+    page = requests.get(base + "/")
+    assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
+    assert requests.get(base + "/assets/console.js").status_code == 200
+    missing = requests.get(base + "/assets/nope.js")
+    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
