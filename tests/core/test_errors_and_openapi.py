@@ -15,7 +15,7 @@ def test_unregistered_error_code_is_refused():
 
 def test_readme_lists_every_error_code():
     readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
-    listed = set(re.findall(r"^\| `([a-z_]+)` \|", readme, re.M))
+    listed = set(re.findall(r"^\| `([a-z_]+)` \| \d{3} \|", readme, re.M))
     assert listed == set(ERROR_CODES)
 
 
