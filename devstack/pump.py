@@ -91,7 +91,7 @@ class Pump:
                 self.queues.append((source.name, url, arn, handler, min(10, source.batch_size)))
             elif isinstance(source, ScheduledEventConfig):
                 interval = schedule_interval(source.schedule_expression, spm)
-                self.schedules.append([source.name, handler, interval, time.time()])
+                self.schedules.append([source.name, handler, interval, 0.0])  # due at once
         self._seen_mail = set()
         self._stop = threading.Event()
 
@@ -176,7 +176,10 @@ def main():
     pump = Pump(app, out=lambda s: print(s, flush=True))
     print(f"pump: {len(pump.queues)} queue(s), schedules: " +
           ", ".join(f"{n} every {i:g}s" for n, _h, i, _d in pump.schedules), flush=True)
-    pump.run_forever()
+    try:
+        pump.run_forever()
+    except KeyboardInterrupt:
+        pass
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ runs), plus the two things API Gateway does that `chalice local` does not:
 """
 import argparse
 import os
-import sys
 import threading
 
 from chalice.cli.factory import CLIFactory
@@ -49,8 +48,8 @@ class GatewayRequestHandler(ChaliceRequestHandler):
 
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
 
-    def log_message(self, format, *args):  # quieter than the default: one line per request
-        sys.stderr.write("api  %s %s\n" % (self.address_string(), format % args))
+    def log_message(self, format, *args):
+        """Silent: the app logs each request itself, as JSON with its request id."""
 
 
 def make_server(host, port, stage="local", project_dir=None):
@@ -68,7 +67,10 @@ def main(argv=None):
     parser.add_argument("--stage", default="local")
     args = parser.parse_args(argv)
     server = make_server(args.host, args.port, args.stage)
-    server.serve_forever()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
 
 
 if __name__ == "__main__":
