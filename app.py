@@ -7,6 +7,7 @@ from chalicelib.console import routes as console_routes
 from chalicelib.core import http
 from chalicelib.core import routes as core_routes
 from chalicelib.notify import handlers as notify_handlers
+from chalicelib.roster import routes as roster_routes
 
 app = Chalice(app_name="schoolroll")
 app.register_middleware(http.error_middleware, "http")
@@ -14,5 +15,6 @@ http.use_authenticator(authenticate)
 
 app.register_blueprint(core_routes.bp, url_prefix="/api")
 app.register_blueprint(accounts_routes.bp, url_prefix="/api")
+app.register_blueprint(roster_routes.bp, url_prefix="/api")
 app.register_blueprint(notify_handlers.bp)
 app.register_blueprint(console_routes.bp)

@@ -134,3 +134,42 @@ def signup(api, mailbox):
         out["token"] = login.data["token"]
         return out
     return make
+
+
+@pytest.fixture
+def member(api, mailbox):
+    """Adds a staff member to a school (as its admin), accepts the emailed
+    invitation, signs in. Returns the staff record plus 'token'."""
+    counter = {"n": 0}
+
+    def make(school, user_group="Teachers", first_name="Sam", surname=None):
+        counter["n"] += 1
+        email = f"staff{counter['n']}.{school['school_id'][:6]}@example.org"
+        r = api.post("/api/staff", {"first_name": first_name, "surname": surname or f"Member{counter['n']}",
+                                    "email": email, "user_group": user_group}, token=school["token"])
+        assert r.status_code == 201, r.body
+        invite = mailbox(to=email)[-1]
+        accepted = api.post("/api/auth/accept-invite", {"token": link_token(invite.body), "password": PASSWORD}, token="")
+        assert accepted.status_code == 200, accepted.body
+        login = api.post("/api/auth/login", {"email": email, "password": PASSWORD}, token="")
+        assert login.status_code == 200, login.body
+        return dict(r.data, token=login.data["token"])
+    return make
+
+
+@pytest.fixture(autouse=True)
+def no_scan(monkeypatch):
+    """Requests and schedules must never Scan: any Scan made while the app
+    handles something fails the test. Tests may scan for their own checks
+    through ``allow_scan``."""
+    import botocore.client
+    real = botocore.client.BaseClient._make_api_call
+    state = {"allowed": False}
+
+    def guarded(self, operation_name, api_params):
+        if operation_name == "Scan" and not state["allowed"]:
+            raise AssertionError("DynamoDB Scan called")
+        return real(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", guarded)
+    return state

@@ -5,7 +5,7 @@ from pynamodb.attributes import (BooleanAttribute, MapAttribute, NumberAttribute
                                  UnicodeAttribute, VersionAttribute)
 from pynamodb.models import Model
 
-from ..core.db import meta
+from ..core.db import index, meta
 
 
 class School(Model):
@@ -15,6 +15,8 @@ class School(Model):
     timezone = UnicodeAttribute(default="Europe/London")
     #: {group name: {"permissions": [...], "standard": bool}}
     user_groups = MapAttribute(default=dict)
+    #: Members of the Admin Team; a school never drops to zero.
+    admin_count = NumberAttribute(default=0)
     created_at = NumberAttribute()
     version = VersionAttribute()
 
@@ -33,7 +35,14 @@ class User(Model):
     #: "invited" until they set a password, then "active".
     status = UnicodeAttribute(default="invited")
     created_at = NumberAttribute()
+    updated_at = NumberAttribute(null=True)
+    #: fold(surname)|fold(first)|id and fold(first)|fold(surname)|id
+    sort_name = UnicodeAttribute(null=True)
+    first_sort = UnicodeAttribute(null=True)
     version = VersionAttribute()
+
+    by_name = index("users-by-name", "school_id", UnicodeAttribute, "sort_name")
+    by_first = index("users-by-first", "school_id", UnicodeAttribute, "first_sort")
 
 
 class Login(Model):

@@ -54,6 +54,13 @@ def verify(ctx):
     return service.verify_email(ctx.body["token"])
 
 
+@route(bp, "/auth/accept-invite", "POST", summary="Accept an invitation: set a password",
+       tag=TAG, auth=False, body=obj(["token", "password"], token=string(200), password=string(200)),
+       response=obj(["email_verified"], email_verified=boolean(), email=string()))
+def accept_invite(ctx):
+    return service.accept_invitation(ctx.body["token"], ctx.body["password"])
+
+
 @route(bp, "/auth/resend-verification", "POST", summary="Email a fresh verification link",
        tag=TAG, response=obj(["queued", "email_verified"], queued=boolean(), email_verified=boolean()))
 def resend_verification(ctx):

@@ -4,6 +4,7 @@ Uniqueness of an email is enforced by a conditional put of its ``Login``
 record inside the sign-up transaction, never by a read-then-write.
 """
 import time
+from html import escape
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError
@@ -12,6 +13,7 @@ from pynamodb.transactions import TransactWrite
 from ..core import config
 from ..core.db import batch_get, new_id
 from ..core.errors import ApiError, validation_failed
+from ..core.text import sort_keys
 from ..notify.outbox import new_message, register_renderer
 from . import credentials
 from .models import Login, School, Throttle, Token, User
@@ -41,11 +43,12 @@ def sign_up(body, now=None):
                        errors=[{"field": "admin.password", "code": "weak_password", "message": weak.message}])
     school_id, user_id = new_id(), new_id()
     school = School(school_id=school_id, name=body["name"].strip(),
-                    user_groups=standard_user_groups(), created_at=int(now))
+                    user_groups=standard_user_groups(), admin_count=1, created_at=int(now))
     user = User(school_id=school_id, user_id=user_id, email=email,
                 first_name=admin["first_name"].strip(), surname=admin["surname"].strip(),
                 job_role="Administrator", user_group=ADMIN_GROUP, email_verified=False,
                 status="active", created_at=int(now))
+    user.sort_name, user.first_sort = sort_keys(user.first_name, user.surname, user_id)
     login = Login(email=email, school_id=school_id, user_id=user_id,
                   password_hash=credentials.hash_password(admin["password"]))
     verification = new_message("verify", school_id, user_id, email, now)
@@ -159,25 +162,30 @@ def log_out(request):
         pass
 
 
-def _consume(token, kind, now):
-    """Delete a single-use token and return it; the conditional delete makes
-    a second use (even a concurrent one) fail."""
+def _link_token(token, kind, now):
+    """The stored record of an emailed link's token, if it is usable."""
     if not isinstance(token, str) or not (20 <= len(token) <= 200):
         raise ApiError("invalid_token", "This link is invalid. Ask for a new one.")
-    key = credentials.token_hash(token)
     try:
-        record = Token.get(key, consistent_read=True)
+        record = Token.get(credentials.token_hash(token), consistent_read=True)
     except DoesNotExist:
         raise ApiError("invalid_token", "This link has already been used or is invalid. "
                        "Sign in, or ask for a new one.")
     if record.kind != kind:
         raise ApiError("invalid_token", "This link is invalid. Ask for a new one.")
+    if record.expires_at <= now:
+        raise ApiError("invalid_token", "This link has expired. Ask for a new one.")
+    return record
+
+
+def _consume(token, kind, now):
+    """Delete a single-use token and return it; the conditional delete makes
+    a second use (even a concurrent one) fail."""
+    record = _link_token(token, kind, now)
     try:
         record.delete(condition=Token.token_hash.exists())
     except DeleteError:
         raise ApiError("invalid_token", "This link has already been used.")
-    if record.expires_at <= now:
-        raise ApiError("invalid_token", "This link has expired. Ask for a new one.")
     return record
 
 
@@ -238,3 +246,43 @@ def render_verification(message, now=None):
             f"within 24 hours:</p><p><a href=\"{link}\">{link}</a></p>"
             "<p>Until you do, adding or importing pupils and staff is locked.</p>")
     return {"subject": "Confirm your email address for schoolroll", "text": text, "html": html}
+
+
+def accept_invitation(token, password, now=None):
+    """Set an invited staff member's password; their email is verified by
+    the fact that they opened the link."""
+    now = now or time.time()
+    record = _link_token(token, "invite", now)
+    try:
+        user = User.get(record.school_id, record.user_id, consistent_read=True)
+    except DoesNotExist:
+        raise ApiError("invalid_token", "This invitation is for an account that no longer exists.")
+    weak = credentials.password_problem(password, user.email)
+    if weak:
+        raise ApiError("weak_password", weak.message,
+                       errors=[{"field": "password", "code": "weak_password", "message": weak.message}])
+    _consume(token, "invite", now)
+    password_hash = credentials.hash_password(password)
+    Login(email=user.email).update(actions=[Login.password_hash.set(password_hash)],
+                                   condition=Login.user_id == user.user_id)
+    user.update(actions=[User.status.set("active"), User.email_verified.set(True)],
+                add_version_condition=False)
+    return {"email_verified": True, "email": user.email}
+
+
+@register_renderer("invite")
+def render_invitation(message, now=None):
+    now = now or time.time()
+    try:
+        school_name = School.get(message.school_id).name
+    except DoesNotExist:
+        school_name = "your school"
+    token = _issue_link_token(message, "invite", config.INVITE_SECONDS, now)
+    link = f"{config.console_url()}/?action=accept-invite&token={token}"
+    days = config.INVITE_SECONDS // 86400
+    text = (f"You have been invited to {school_name} on schoolroll.\n\n"
+            f"Open this link within {days} days to choose your password:\n{link}\n")
+    html = (f"<p>You have been invited to {escape(school_name)} on schoolroll.</p>"
+            f"<p>Open this link within {days} days to choose your password:</p>"
+            f"<p><a href=\"{link}\">{link}</a></p>")
+    return {"subject": f"You're invited to {school_name} on schoolroll", "text": text, "html": html}

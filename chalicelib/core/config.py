@@ -16,6 +16,9 @@ TABLES = (
     "user_groups",
     "outbox",
     "throttle",
+    "pupils",
+    "uniques",
+    "audit",
 )
 
 #: Logical queue names (each has a dead-letter queue ``<name>-dlq``).

@@ -21,6 +21,17 @@ def meta(logical):
     return Meta
 
 
+def index(name, hash_attr, hash_type, range_attr):
+    """An instance of a GSI (all attributes projected): hash + string range."""
+    from pynamodb.attributes import UnicodeAttribute
+    from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+    meta_cls = type("Meta", (), {"index_name": name, "projection": AllProjection()})
+    attrs = {"Meta": meta_cls,
+             hash_attr: hash_type(hash_key=True),
+             range_attr: UnicodeAttribute(range_key=True)}
+    return type(f"Index_{name.replace('-', '_')}", (GlobalSecondaryIndex,), attrs)()
+
+
 _connection = None
 
 
@@ -81,3 +92,58 @@ def new_id():
 
 def now():
     return time.time()
+
+
+class TxFailed(Exception):
+    """A transaction was cancelled. ``failed``: labels whose condition failed;
+    ``conflict``: another transaction touched the same items at the time."""
+
+    def __init__(self, failed, conflict=False):
+        super().__init__(f"transaction cancelled: {sorted(failed)}")
+        self.failed = set(failed)
+        self.conflict = conflict
+
+
+class Tx:
+    """A TransactWriteItems that knows which of its items failed.
+
+    PynamoDB sends condition checks, then deletes, then puts, then updates;
+    cancellation reasons come back in that order, so we keep labels per kind.
+    """
+
+    def __init__(self):
+        from pynamodb.transactions import TransactWrite
+        self._tw = TransactWrite(connection=connection())
+        self._labels = {"check": [], "delete": [], "put": [], "update": []}
+
+    def check(self, label, model_cls, hash_key, range_key=None, condition=None):
+        self._tw.condition_check(model_cls, hash_key, range_key, condition=condition)
+        self._labels["check"].append(label)
+
+    def delete(self, label, model, condition=None, add_version_condition=True):
+        self._tw.delete(model, condition=condition, add_version_condition=add_version_condition)
+        self._labels["delete"].append(label)
+
+    def put(self, label, model, condition=None):
+        self._tw.save(model, condition=condition)
+        self._labels["put"].append(label)
+
+    def update(self, label, model, actions, condition=None, add_version_condition=True):
+        self._tw.update(model, actions, condition=condition, add_version_condition=add_version_condition)
+        self._labels["update"].append(label)
+
+    def commit(self):
+        from pynamodb.exceptions import TransactWriteError
+        order = self._labels["check"] + self._labels["delete"] + self._labels["put"] + self._labels["update"]
+        if not order:
+            return
+        try:
+            self._tw._commit()
+        except TransactWriteError as exc:
+            reasons = getattr(exc, "cancellation_reasons", None) or []
+            failed = {label for label, reason in zip(order, reasons)
+                      if reason is not None and reason.code == "ConditionalCheckFailed"}
+            conflict = any(reason is not None and reason.code == "TransactionConflict" for reason in reasons)
+            if failed or conflict:
+                raise TxFailed(failed, conflict) from exc
+            raise

@@ -46,7 +46,7 @@ def error_response(code, message, status=None, **extra):
     return json_response({"code": code, "message": message, **extra}, status)
 
 
-def _parse_body(request, body_schema):
+def _parse_body(request, body_schema, validate=True):
     raw = request.raw_body
     if not raw:
         data = {}
@@ -57,7 +57,7 @@ def _parse_body(request, body_schema):
             raise ApiError("bad_request", "The request body is not valid JSON.")
     if not isinstance(data, dict):
         raise ApiError("bad_request", "The request body must be a JSON object.")
-    problems = schemas.check(body_schema, data)
+    problems = schemas.check(body_schema, data) if validate else []
     if problems:
         raise validation_failed(problems)
     return data
@@ -65,12 +65,15 @@ def _parse_body(request, body_schema):
 
 def route(bp, path, method, *, summary, tag, auth=True, permission=None,
           verified=False, body=None, response=None, status=200, query=None,
-          content_type="application/json"):
+          content_type="application/json", validate=True):
     """Register a view on blueprint ``bp`` and describe it for OpenAPI.
 
     ``permission``: the caller's user group must hold it (403 otherwise).
     ``verified``: the school's admin must have verified their email first.
-    ``body``/``response``: JSON schemas (the body one is enforced).
+    ``body``/``response``: JSON schemas. The body schema is enforced unless
+    ``validate=False``, for views whose domain validator checks every field
+    itself (so a form gets all its problems at once, in the same codes as
+    the CSV import).
     ``query``: {name: (schema, description)} documented query parameters.
     """
     def decorate(view):
@@ -86,7 +89,7 @@ def route(bp, path, method, *, summary, tag, auth=True, permission=None,
                 if permission:
                     ctx.caller.require(permission)
             if body is not None:
-                ctx.body = _parse_body(request, body)
+                ctx.body = _parse_body(request, body, validate)
             result = view(ctx, **path_params)
             if isinstance(result, Response):
                 return result

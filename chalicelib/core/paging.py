@@ -1,0 +1,138 @@
+"""Paged reads: opaque cursors, ``limit`` parsing, and the two-index name
+search (first name or surname prefix) shared by pupils, staff and people."""
+import base64
+import json
+
+from .errors import ApiError
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+def parse_limit(query, default=DEFAULT_LIMIT, maximum=MAX_LIMIT):
+    raw = (query or {}).get("limit")
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise ApiError("bad_request", f"limit must be a whole number from 1 to {maximum}.")
+    if not 1 <= value <= maximum:
+        raise ApiError("bad_request", f"limit must be a whole number from 1 to {maximum}.")
+    return value
+
+
+def encode_cursor(state):
+    if state is None:
+        return None
+    raw = json.dumps(state, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor, school_id):
+    """The state behind a cursor, refusing any that names another school."""
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        state = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (ValueError, UnicodeError):
+        raise ApiError("bad_request", "The 'next' cursor is not valid; start again from the first page.")
+    if not _scoped(state, school_id):
+        raise ApiError("bad_request", "The 'next' cursor is not valid; start again from the first page.")
+    return state
+
+
+#: Cursor attributes whose value begins "<school_id>#".
+SCHOOL_PREFIXED = {"year_key", "reg_key", "group_key", "member_key"}
+
+
+def _scoped(value, school_id):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "school_id" and item != school_id:
+                return False
+            if key in SCHOOL_PREFIXED and not (isinstance(item, str) and item.startswith(school_id + "#")):
+                return False
+            if not _scoped(item, school_id):
+                return False
+        return True
+    if isinstance(value, list):
+        return all(_scoped(v, school_id) for v in value)
+    return isinstance(value, (str, int, float, bool)) or value is None
+
+
+def _lek(item, attrs):
+    return {a: getattr(item, a) for a in attrs}
+
+
+def _to_pynamo_lek(model, state):
+    """Plain {attr: value} -> DynamoDB's typed ExclusiveStartKey."""
+    if not state:
+        return None
+    attributes = model.get_attributes()
+    return {name: {attributes[name].attr_type: attributes[name].serialize(value)}
+            for name, value in state.items()}
+
+
+def query_page(model, index, hash_value, range_condition, limit, start, key_attrs,
+               filter_condition=None):
+    """One page of an index query: (items, state of the next page or None)."""
+    source = getattr(model, index) if index else model
+    results = source.query(hash_value, range_condition, filter_condition=filter_condition,
+                           limit=limit, last_evaluated_key=_to_pynamo_lek(model, start),
+                           page_size=limit)
+    items = list(results)
+    if len(items) < limit:
+        return items, None
+    return items, _lek(items[-1], key_attrs)
+
+
+def name_search(model, school_id, q, limit, state, base_keys, filter_condition=None):
+    """First-name-or-surname prefix search over two indexes, merged in name
+    order, each person once. ``model`` has ``sort_name`` (surname first) and
+    ``first_sort`` (first name first) on indexes ``by_name`` and ``by_first``.
+
+    Stream A finds surname matches; stream B finds first-name matches whose
+    surname does not match (A yields those), so no one appears twice, even
+    across pages. The cursor holds each stream's position.
+    Returns (items, next state or None).
+    """
+    state = state or {}
+    streams = (
+        ("a", "by_name", "sort_name", lambda item: True),
+        ("b", "by_first", "first_sort", lambda item: not item.sort_name.startswith(q)),
+    )
+    fetched = {}
+    for name, index, sort_attr, _valid in streams:
+        if state.get(f"{name}_done"):
+            fetched[name] = []
+            continue
+        sort_key = getattr(model, sort_attr)
+        fetched[name], _ = query_page(model, index, school_id, sort_key.startswith(q), limit,
+                                      state.get(name), base_keys + [sort_attr], filter_condition)
+    candidates = []
+    for name, _index, sort_attr, valid in streams:
+        candidates += [(getattr(i, sort_attr), name, i) for i in fetched[name] if valid(i)]
+    page = sorted(candidates, key=lambda t: t[0])[:limit]
+    taken = {id(item) for _k, _n, item in page}
+    new = {}
+    for name, _index, sort_attr, valid in streams:
+        position, done = _advance(fetched[name], valid, taken, limit)
+        new[name] = _lek(position, base_keys + [sort_attr]) if position is not None else state.get(name)
+        new[f"{name}_done"] = bool(state.get(f"{name}_done")) or done
+    items = [item for _k, _n, item in page]
+    if new["a_done"] and new["b_done"]:
+        return items, None
+    return items, new
+
+
+def _advance(raw, valid, taken, limit):
+    """(last item consumed from this stream's page, stream finished?).
+    Consumed: everything before the first valid item not on the page."""
+    position = None
+    for item in raw:
+        if valid(item) and id(item) not in taken:
+            return position, False
+        position = item
+    return position, len(raw) < limit

@@ -1,0 +1,1 @@
+"""Pupils, staff, user groups and the audit log."""

@@ -1,0 +1,60 @@
+"""DynamoDB records of the roster. Keys start with the school.
+
+Pupils carry folded name keys for sorting and prefix search, and per-school
+year and registration group keys, each on an index, so every list and search
+is a Query, never a Scan."""
+from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
+from pynamodb.models import Model
+
+from ..core.db import index, meta
+
+
+class Pupil(Model):
+    Meta = meta("pupils")
+    school_id = UnicodeAttribute(hash_key=True)
+    pupil_id = UnicodeAttribute(range_key=True)
+    first_name = UnicodeAttribute()
+    surname = UnicodeAttribute()
+    date_of_birth = UnicodeAttribute()
+    gender = UnicodeAttribute(null=True)
+    year_group = UnicodeAttribute()
+    registration_group = UnicodeAttribute(null=True)
+    upn = UnicodeAttribute(null=True)
+    #: fold(surname)|fold(first)|id and fold(first)|fold(surname)|id
+    sort_name = UnicodeAttribute()
+    first_sort = UnicodeAttribute()
+    #: school#year and school#registration group
+    year_key = UnicodeAttribute()
+    reg_key = UnicodeAttribute(null=True)
+    created_at = NumberAttribute()
+    updated_at = NumberAttribute()
+    version = VersionAttribute()
+
+    by_name = index("pupils-by-name", "school_id", UnicodeAttribute, "sort_name")
+    by_first = index("pupils-by-first", "school_id", UnicodeAttribute, "first_sort")
+    by_year = index("pupils-by-year", "year_key", UnicodeAttribute, "sort_name")
+    by_reg = index("pupils-by-reg", "reg_key", UnicodeAttribute, "sort_name")
+
+
+class UniqueKey(Model):
+    """Claims a value (a UPN) within a school. Put with a does-not-exist
+    condition in the same transaction as the record that holds it."""
+    Meta = meta("uniques")
+    school_id = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)
+    owner_id = UnicodeAttribute()
+
+
+class AuditEntry(Model):
+    """Who changed which record, when, and what changed (before/after)."""
+    Meta = meta("audit")
+    school_id = UnicodeAttribute(hash_key=True)
+    #: ISO time + random suffix: sorts by time, newest first when reversed.
+    entry_key = UnicodeAttribute(range_key=True)
+    at = NumberAttribute()
+    actor_id = UnicodeAttribute()
+    actor_name = UnicodeAttribute()
+    action = UnicodeAttribute()  # create | update | delete
+    record_type = UnicodeAttribute()  # pupil | staff | user_group | settings
+    record_id = UnicodeAttribute()
+    changes = JSONAttribute()

@@ -1,0 +1,145 @@
+"""HTTP routes for pupils, staff, user groups and the audit log."""
+from urllib.parse import unquote
+
+from chalice import Blueprint
+
+from ..core.http import route
+from ..core.paging import parse_limit
+from ..core.schema import array, boolean, integer, obj, string
+from . import audit, pupils, staff, user_groups
+
+bp = Blueprint(__name__)
+
+NULLABLE = {"nullable": True}
+PUPIL_FIELDS = dict(
+    first_name=string(100), surname=string(100),
+    date_of_birth=string(description="ISO yyyy-mm-dd (dd/mm/yyyy accepted)"),
+    gender=string(description="M, F, Male, Female (any case) or null", **NULLABLE),
+    year_group=string(description="N1, N2, R, 1-14; 'Year 7', 'Y7', '7' accepted"),
+    registration_group=string(50, **NULLABLE), upn=string(description="13-character UPN", **NULLABLE),
+)
+PUPIL = obj(["id", "first_name", "surname", "date_of_birth", "year_group", "version"],
+            id=string(), version=integer(), created_at=string(), updated_at=string(), **PUPIL_FIELDS)
+STAFF_FIELDS = dict(first_name=string(100), surname=string(100), email=string(254),
+                    job_role=string(100, **NULLABLE), user_group=string(100, **NULLABLE))
+STAFF = obj(["id", "first_name", "surname", "email", "user_group", "permissions", "version"],
+            id=string(), version=integer(), permissions=array(string()), user_group_known=boolean(),
+            status=string(enum=["invited", "active"]), email_verified=boolean(), note=string(),
+            **STAFF_FIELDS)
+
+
+def page_of(item_schema):
+    return obj(["items", "next"], items=array(item_schema), next=string(nullable=True))
+
+
+PAGING = {"limit": (integer(minimum=1, maximum=500), "Page size (default 50, max 500)"),
+          "next": (string(), "Cursor from the previous page's 'next'")}
+DELETED = obj(["deleted"], deleted=string())
+
+
+# Pupils
+@route(bp, "/pupils", "POST", summary="Add a pupil", tag="pupils", permission="manage_roster",
+       verified=True, body=obj(["first_name", "surname", "date_of_birth", "year_group"], **PUPIL_FIELDS), validate=False,
+       status=201, response=PUPIL)
+def create_pupil(ctx):
+    return pupils.create(ctx.caller, ctx.body)
+
+
+@route(bp, "/pupils", "GET", summary="List or search pupils (name order)", tag="pupils",
+       permission="view_roster", response=page_of(PUPIL),
+       query={"q": (string(), "Prefix of first name or surname; accents and case ignored"),
+              "year_group": (string(), "Only this year group"),
+              "registration_group": (string(), "Only this registration group"), **PAGING})
+def list_pupils(ctx):
+    return pupils.list_pupils(ctx.caller, ctx.query)
+
+
+@route(bp, "/pupils/{pupil_id}", "GET", summary="One pupil", tag="pupils",
+       permission="view_roster", response=PUPIL)
+def get_pupil(ctx, pupil_id):
+    return pupils.as_json(pupils.get(ctx.caller.school_id, pupil_id))
+
+
+@route(bp, "/pupils/{pupil_id}", "PATCH", summary="Change a pupil (send the version you read)",
+       tag="pupils", permission="manage_roster", response=PUPIL,
+       body=obj(["version"], version=integer(), **PUPIL_FIELDS), validate=False)
+def update_pupil(ctx, pupil_id):
+    return pupils.update(ctx.caller, pupil_id, ctx.body)
+
+
+@route(bp, "/pupils/{pupil_id}", "DELETE", summary="Delete a pupil", tag="pupils",
+       permission="manage_roster", response=DELETED)
+def delete_pupil(ctx, pupil_id):
+    return pupils.delete(ctx.caller, pupil_id)
+
+
+# Staff
+@route(bp, "/staff", "POST", summary="Add a staff member and email them an invitation", tag="staff",
+       permission="manage_roster", verified=True, status=201, response=STAFF,
+       body=obj(["first_name", "surname", "email"], **STAFF_FIELDS), validate=False)
+def create_staff(ctx):
+    return staff.create(ctx.caller, ctx.body)
+
+
+@route(bp, "/staff", "GET", summary="List or search staff (name order)", tag="staff",
+       permission="view_roster", response=page_of(STAFF),
+       query={"q": (string(), "Prefix of first name or surname"),
+              "user_group": (string(), "Only this user group"), **PAGING})
+def list_staff(ctx):
+    return staff.list_staff(ctx.caller, ctx.query)
+
+
+@route(bp, "/staff/{user_id}", "GET", summary="One staff member", tag="staff",
+       permission="view_roster", response=STAFF)
+def get_staff(ctx, user_id):
+    return staff.as_json(staff.get(ctx.caller.school_id, user_id), ctx.caller.school)
+
+
+@route(bp, "/staff/{user_id}", "PATCH",
+       summary="Change a staff member (user group needs manage_settings)", tag="staff",
+       permission="manage_roster", response=STAFF,
+       body=obj(["version"], version=integer(), **STAFF_FIELDS), validate=False)
+def update_staff(ctx, user_id):
+    return staff.update(ctx.caller, user_id, ctx.body)
+
+
+@route(bp, "/staff/{user_id}", "DELETE", summary="Delete a staff member", tag="staff",
+       permission="manage_roster", response=DELETED)
+def delete_staff(ctx, user_id):
+    return staff.delete(ctx.caller, user_id)
+
+
+@route(bp, "/staff/{user_id}/invite", "POST", summary="Email the invitation again", tag="staff",
+       permission="manage_roster", response=obj(["queued", "status"], queued=boolean(), status=string()))
+def resend_invitation(ctx, user_id):
+    return staff.resend_invitation(ctx.caller, user_id)
+
+
+# User groups
+USER_GROUP = obj(["name", "permissions", "standard"], name=string(), permissions=array(string()),
+                 standard=boolean())
+
+
+@route(bp, "/user-groups", "GET", summary="The school's user groups and the permissions there are",
+       tag="user groups",
+       response=obj(["items", "permissions"], items=array(USER_GROUP),
+                    permissions=array(obj(["name", "description"], name=string(), description=string()))))
+def list_user_groups(ctx):
+    return user_groups.list_groups(ctx.caller.school)
+
+
+@route(bp, "/user-groups/{name}", "PUT", summary="Set a user group's permissions (creates it if new)",
+       tag="user groups", permission="manage_settings", response=USER_GROUP,
+       body=obj(["permissions"], permissions=array(string(), maxItems=50)))
+def put_user_group(ctx, name):
+    return user_groups.put_group(ctx.caller, unquote(name), ctx.body["permissions"])
+
+
+# Audit
+@route(bp, "/audit", "GET", summary="The audit log, newest first", tag="audit",
+       permission="manage_settings", query=PAGING,
+       response=page_of(obj(["at", "actor_id", "action", "record_type", "record_id", "changes"],
+                            at=string(), actor_id=string(), actor_name=string(), action=string(),
+                            record_type=string(), record_id=string(), changes={"type": "object"})))
+def list_audit(ctx):
+    return audit.list_entries(ctx.caller.school_id, parse_limit(ctx.query), ctx.query.get("next"))

@@ -1,0 +1,208 @@
+"""Staff: add (with an emailed invitation), read, list/search, update, delete.
+
+A staff member is a ``User`` of the school. Their email is unique across the
+service because their ``Login`` is put with a does-not-exist condition in the
+same transaction. The school's ``admin_count`` moves in the same transaction
+as any change into or out of the Admin Team, conditioned to stay above zero.
+"""
+import time
+
+from pynamodb.exceptions import DoesNotExist
+
+from ..accounts.models import Login, School, User
+from ..accounts.permissions import ADMIN_GROUP, effective_permissions
+from ..core.db import Tx, TxFailed, new_id
+from ..core.errors import ApiError, not_found, validation_failed
+from ..core.paging import decode_cursor, encode_cursor, name_search, parse_limit, query_page
+from ..core.text import fold, sort_keys
+from ..notify.outbox import new_message
+from . import audit
+from .pupils import conflict, require_version
+from .validation import clean_staff
+
+FIELDS = ("first_name", "surname", "email", "job_role", "user_group")
+
+
+def groups_of(school):
+    groups = school.user_groups
+    return groups.as_dict() if hasattr(groups, "as_dict") else dict(groups or {})
+
+
+def as_json(user, school):
+    permissions, known = effective_permissions(groups_of(school), user.user_group)
+    out = {"id": user.user_id, **{f: getattr(user, f) for f in FIELDS},
+           "permissions": permissions, "user_group_known": known,
+           "status": user.status, "email_verified": bool(user.email_verified),
+           "version": user.version}
+    if not known:
+        out["note"] = (f"'{user.user_group}' is not one of your school's user groups, "
+                       "so this person has the Teachers group's permissions.")
+    return out
+
+
+def snapshot(user):
+    return {f: getattr(user, f) for f in FIELDS}
+
+
+def apply(user, values, now):
+    for field, value in values.items():
+        setattr(user, field, value)
+    user.sort_name, user.first_sort = sort_keys(user.first_name, user.surname, user.user_id)
+    user.updated_at = int(now)
+
+
+def get(school_id, user_id):
+    try:
+        return User.get(school_id, user_id, consistent_read=True)
+    except DoesNotExist:
+        raise not_found("staff member")
+
+
+def email_in_use(email, school_id):
+    """The right error for an email already held by some login."""
+    try:
+        owner = Login.get(email, consistent_read=True)
+    except DoesNotExist:
+        owner = None
+    if owner is None or owner.school_id == school_id:
+        message = f"Another staff member in your school already uses {email}."
+        return ApiError("duplicate_email", message,
+                        errors=[{"field": "email", "code": "duplicate_email", "message": message}])
+    return ApiError("email_taken", f"{email} is already used by an account in another school.",
+                    errors=[{"field": "email", "code": "email_taken",
+                             "message": "This email is used by an account in another school."}])
+
+
+def last_admin():
+    return ApiError("last_admin", "A school must keep at least one member of the Admin Team. "
+                    "Add another admin first.")
+
+
+def _admin_delta(tx, school, delta):
+    if delta > 0:
+        tx.update("admins", school, [School.admin_count.add(delta)], add_version_condition=False)
+    elif delta < 0:
+        tx.update("admins", school, [School.admin_count.add(delta)],
+                  condition=School.admin_count > -delta, add_version_condition=False)
+
+
+def new_staff(school_id, values, now, user_id=None):
+    user = User(school_id=school_id, user_id=user_id or new_id(), email_verified=False,
+                status="invited", created_at=int(now))
+    apply(user, {f: values.get(f) for f in FIELDS}, now)
+    return user
+
+
+def add_to_tx(tx, caller, user, label="staff"):
+    """Stage a new staff member: login claim, user, admin count, invitation, audit."""
+    tx.put(f"{label}:login", Login(email=user.email, school_id=user.school_id, user_id=user.user_id),
+           condition=Login.email.does_not_exist())
+    tx.put(label, user, condition=User.user_id.does_not_exist())
+    tx.put(f"{label}:invite", new_message("invite", user.school_id, user.user_id, user.email))
+    tx.put(f"{label}:audit", audit.entry(caller, "create", "staff", user.user_id, {}, snapshot(user)))
+
+
+def create(caller, body, now=None):
+    now = now or time.time()
+    values, errors = clean_staff({f: body.get(f) for f in FIELDS})
+    if errors:
+        raise validation_failed(errors)
+    user = new_staff(caller.school_id, values, now)
+    tx = Tx()
+    add_to_tx(tx, caller, user)
+    if user.user_group == ADMIN_GROUP:
+        _admin_delta(tx, caller.school, +1)
+    try:
+        tx.commit()
+    except TxFailed as exc:
+        if "staff:login" in exc.failed:
+            raise email_in_use(user.email, caller.school_id)
+        raise conflict("staff member")
+    return as_json(user, caller.school)
+
+
+def update(caller, user_id, body, now=None):
+    now = now or time.time()
+    version = require_version(body)
+    user = get(caller.school_id, user_id)
+    values, errors = clean_staff({f: body[f] for f in FIELDS if f in body}, partial=True)
+    if errors:
+        raise validation_failed(errors)
+    if "user_group" in values and values["user_group"] != user.user_group:
+        caller.require("manage_settings")
+    if user.version != version:
+        raise conflict("staff member")
+    before = snapshot(user)
+    apply(user, values, now)
+    after = snapshot(user)
+    if before == after:
+        return as_json(user, caller.school)
+    tx = Tx()
+    tx.put("staff", user)  # conditional on the version we read
+    if before["email"] != after["email"]:
+        try:
+            old_login = Login.get(before["email"], consistent_read=True)
+            password_hash = old_login.password_hash
+        except DoesNotExist:
+            password_hash = None
+        tx.delete("old_login", Login(email=before["email"]), condition=Login.user_id == user.user_id)
+        tx.put("login", Login(email=after["email"], school_id=user.school_id, user_id=user.user_id,
+                              password_hash=password_hash), condition=Login.email.does_not_exist())
+    was_admin, is_admin = before["user_group"] == ADMIN_GROUP, after["user_group"] == ADMIN_GROUP
+    if was_admin != is_admin:
+        if was_admin and user.user_id == caller.user_id and caller.school.admin_count <= 1:
+            raise last_admin()
+        _admin_delta(tx, caller.school, +1 if is_admin else -1)
+    tx.put("audit", audit.entry(caller, "update", "staff", user.user_id, before, after, now))
+    try:
+        tx.commit()
+    except TxFailed as exc:
+        if "admins" in exc.failed and "staff" not in exc.failed:
+            raise last_admin()
+        if "login" in exc.failed and "staff" not in exc.failed:
+            raise email_in_use(after["email"], caller.school_id)
+        raise conflict("staff member")
+    return as_json(user, caller.school)
+
+
+def delete(caller, user_id, now=None):
+    if user_id == caller.user_id:
+        raise ApiError("cannot_delete_self", "You cannot delete your own account. "
+                       "Ask another admin to do it.")
+    user = get(caller.school_id, user_id)
+    tx = Tx()
+    tx.delete("staff", user, condition=User.user_id.exists(), add_version_condition=False)
+    tx.delete("login", Login(email=user.email), condition=Login.user_id == user.user_id)
+    if user.user_group == ADMIN_GROUP:
+        _admin_delta(tx, caller.school, -1)
+    tx.put("audit", audit.entry(caller, "delete", "staff", user.user_id, snapshot(user), {}, now))
+    try:
+        tx.commit()
+    except TxFailed as exc:
+        if "admins" in exc.failed and "staff" not in exc.failed:
+            raise last_admin()
+        raise not_found("staff member")
+    return {"deleted": user.user_id}
+
+
+def resend_invitation(caller, user_id, now=None):
+    user = get(caller.school_id, user_id)
+    if user.status != "invited":
+        return {"queued": False, "status": user.status}
+    new_message("invite", user.school_id, user.user_id, user.email, now).save()
+    return {"queued": True, "status": user.status}
+
+
+def list_staff(caller, query):
+    school = caller.school_id
+    limit = parse_limit(query)
+    state = decode_cursor(query.get("next"), school)
+    group = (query.get("user_group") or "").strip() or None
+    condition = User.user_group == group if group else None
+    q = fold(query.get("q") or "")
+    if q:
+        items, nxt = name_search(User, school, q, limit, state, ["school_id", "user_id"], condition)
+    else:
+        items, nxt = query_page(User, "by_name", school, None, limit, state,
+                                ["school_id", "user_id", "sort_name"], condition)
+    return {"items": [as_json(u, caller.school) for u in items], "next": encode_cursor(nxt)}

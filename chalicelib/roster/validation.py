@@ -1,0 +1,368 @@
+"""Checks and cleans pupil and staff fields: pure functions, no AWS, no I/O.
+
+One validator per record kind serves the console form, the JSON API and the
+CSV import, so every value may arrive as a string with stray whitespace, and a
+blank string means "not given". Each ``clean_*`` returns ``(value, error)``
+with exactly one of them set (or both None for an optional blank), and never
+raises on bad input: a wrong JSON type becomes an ``invalid_type`` error.
+
+Cells starting with ``=``, ``+``, ``-`` or ``@`` are kept as typed: they are
+stored as text, and whoever exports them to a spreadsheet must escape them.
+"""
+import calendar
+import re
+
+from datetime import date, datetime
+
+from stdnum.gb.upn import calc_check_digit
+
+from ..core.errors import FieldError
+from ..core.text import fold  # noqa: F401 - one fold for validation, search and sort keys
+
+MIN_PUPIL_AGE = 2
+MAX_PUPIL_AGE = 25
+MAX_EMAIL_LENGTH = 254  # RFC 5321's limit on a forward path
+DEFAULT_USER_GROUP = "Teachers"
+
+#: Letters a UPN's check letter (and a temporary UPN's last character) may be.
+UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
+
+DATE_FORMS = "Use day/month/year, e.g. 31/01/2015, or 2015-01-31."
+GENDER_FORMS = "Use M, F, Male, Female, or leave blank."
+YEAR_GROUP_FORMS = "Use N1, N2, R or 1–14 (e.g. 'Year 7', 'Y7' or '7')."
+UPN_FORM = ("A UPN is 13 characters: a letter (never I, O or S), 11 digits, "
+            "then a digit, or a letter for a temporary UPN.")
+
+#: How each field is named in a sentence.
+_LABELS = {
+    "first_name": "first name",
+    "surname": "surname",
+    "date_of_birth": "date of birth",
+    "gender": "gender",
+    "year_group": "year group",
+    "registration_group": "registration group",
+    "upn": "UPN",
+    "email": "email address",
+    "job_role": "job role",
+    "user_group": "user group",
+}
+
+_ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
+_UK_DATE = re.compile(r"([0-9]{1,2})([/.-])([0-9]{1,2})\2([0-9]{4}|[0-9]{2})")
+_YEAR_PREFIX = r"(?:(?:year|yr|y)\.?\s*)?"
+_SCHOOL_YEAR = re.compile(_YEAR_PREFIX + r"([0-9]{1,2}|r|rec|reception)")
+_NURSERY = re.compile(r"(?:n|nur|nursery)\s*([12])")
+_UPN_SHAPE = re.compile(f"[{UPN_LETTERS}][0-9]{{11}}[0-9{UPN_LETTERS}]")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]{2,}")
+_GENDERS = {"m": "M", "male": "M", "f": "F", "female": "F"}
+
+
+# -- helpers ---------------------------------------------------------------
+
+def _label(field):
+    return _LABELS.get(field, field.replace("_", " "))
+
+
+def _sentence(text):
+    """Capitalise only the first letter, so 'UPN' stays 'UPN'."""
+    return text[:1].upper() + text[1:]
+
+
+def _shown(value, limit=30):
+    """A user's value, short enough to quote back in a message."""
+    return value if len(value) <= limit else value[:limit - 1] + "…"
+
+
+def _kind(value):
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return "a " + type(value).__name__
+
+
+def _required(field):
+    return FieldError(field, "required", f"Enter the {_label(field)}: it is required.")
+
+
+def _invalid_type(field, value, wanted="text"):
+    return FieldError(field, "invalid_type",
+                      f"{_sentence(_label(field))} must be {wanted}, not {_kind(value)}.")
+
+
+def _text(value, field):
+    """(stripped str or None, error): None and blanks are "not given"."""
+    if value is None:
+        return None, None
+    if not isinstance(value, str):
+        return None, _invalid_type(field, value)
+    value = value.strip()
+    return (value or None), None
+
+
+def _too_long(field, value, max_length):
+    return FieldError(field, "too_long",
+                      f"{_sentence(_label(field))} is too long ({len(value)} characters): "
+                      f"shorten it to {max_length} characters or fewer.")
+
+
+# -- text ------------------------------------------------------------------
+
+def clean_name(value, field, max_length=100):
+    """A required name with its spaces tidied, as CSVs often double them."""
+    text, error = _text(value, field)
+    if error:
+        return None, error
+    if text is None:
+        return None, _required(field)
+    text = " ".join(text.split())
+    if len(text) > max_length:
+        return None, _too_long(field, text, max_length)
+    return text, None
+
+
+def clean_text(value, field, max_length, required=False):
+    """Free text such as a registration group or job role, trimmed only."""
+    text, error = _text(value, field)
+    if error:
+        return None, error
+    if text is None:
+        return None, (_required(field) if required else None)
+    if len(text) > max_length:
+        return None, _too_long(field, text, max_length)
+    return text, None
+
+
+# -- dates -----------------------------------------------------------------
+
+def _full_year(digits, day, month, today):
+    """A four-digit year; two digits take the century that keeps the date
+    from being in the future (so '31/01/15' is 2015, '31/01/98' is 1998)."""
+    year = int(digits)
+    if len(digits) == 4:
+        return year
+    year += today.year // 100 * 100
+    try:
+        future = date(year, month, day) > today
+    except ValueError:  # not a real date in this century; let the caller say so
+        future = False
+    return year - 100 if future else year
+
+
+def _unreal_date(field, text, year, month, day):
+    if not 1 <= month <= 12:
+        why = f"there is no month {month}"
+    else:
+        why = f"{calendar.month_name[month]} {year} has no day {day}"
+    return FieldError(field, "invalid_date",
+                      f"{_sentence(_label(field))} '{_shown(text)}' is not a real date "
+                      f"({why}). {DATE_FORMS}")
+
+
+def parse_date(value, field, today=None):
+    """(date or None, error), reading UK day-first dates and ISO dates.
+
+    Never guesses month-first: '03/25/2015' is an error, not 25 March.
+    A blank is (None, None): whether the date is required is the caller's call.
+    """
+    if isinstance(value, datetime):
+        return value.date(), None
+    if isinstance(value, date):
+        return value, None
+    text, error = _text(value, field)
+    if error:
+        return None, _invalid_type(field, value, "text such as 31/01/2015")
+    if text is None:
+        return None, None
+    iso, uk = _ISO_DATE.fullmatch(text), _UK_DATE.fullmatch(text)
+    if iso:
+        year, month, day = (int(part) for part in iso.groups())
+    elif uk:
+        day, month = int(uk.group(1)), int(uk.group(3))
+        year = _full_year(uk.group(4), day, month, today or date.today())
+    else:
+        return None, FieldError(field, "invalid_date",
+                                f"{_sentence(_label(field))} '{_shown(text)}' is not a date "
+                                f"we can read. {DATE_FORMS}")
+    try:
+        return date(year, month, day), None
+    except ValueError:
+        return None, _unreal_date(field, text, year, month, day)
+
+
+def _age(born, today):
+    """Whole years at today (a 29 February birthday counts from 1 March)."""
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def clean_date_of_birth(value, today=None):
+    """(ISO 'yyyy-mm-dd' or None, error): required, and plausible for a pupil."""
+    field = "date_of_birth"
+    today = today or date.today()
+    born, error = parse_date(value, field, today=today)
+    if error:
+        return None, error
+    if born is None:
+        return None, _required(field)
+    if born > today:
+        return None, FieldError(field, "implausible_date_of_birth",
+                                f"The date of birth {born:%d/%m/%Y} is in the future: "
+                                "check the year.")
+    age = _age(born, today)
+    if not MIN_PUPIL_AGE <= age <= MAX_PUPIL_AGE:
+        return None, FieldError(field, "implausible_date_of_birth",
+                                f"A pupil must be between {MIN_PUPIL_AGE} and {MAX_PUPIL_AGE} "
+                                f"years old; this date makes them {age}. Check the year.")
+    return born.isoformat(), None
+
+
+# -- coded values ----------------------------------------------------------
+
+def clean_gender(value):
+    """('M' | 'F' | None, error): the two values the DfE census records."""
+    field = "gender"
+    text, error = _text(value, field)
+    if error or text is None:
+        return None, error
+    gender = _GENDERS.get(text.casefold())
+    if gender is None:
+        return None, FieldError(field, "invalid_gender",
+                                f"Gender '{_shown(text)}' is not recognised. {GENDER_FORMS}")
+    return gender, None
+
+
+def _year_group_code(text):
+    """Canonical 'N1', 'N2', 'R' or '1'..'14' for a typed year, else None."""
+    text = " ".join(text.casefold().split())
+    nursery = _NURSERY.fullmatch(text)
+    if nursery:
+        return "N" + nursery.group(1)
+    school = _SCHOOL_YEAR.fullmatch(text)
+    if not school:
+        return None
+    year = school.group(1)
+    if not year.isdigit():
+        return "R"
+    return str(int(year)) if 1 <= int(year) <= 14 else None
+
+
+def clean_year_group(value):
+    """(canonical year group or None, error): required, however it is typed."""
+    field = "year_group"
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    elif value is not None and not isinstance(value, str):
+        return None, _invalid_type(field, value, "text or a whole number")
+    text, _ = _text(value, field)
+    if text is None:
+        return None, _required(field)
+    code = _year_group_code(text)
+    if code is None:
+        return None, FieldError(field, "invalid_year_group",
+                                f"Year group '{_shown(text)}' is not recognised. {YEAR_GROUP_FORMS}")
+    return code, None
+
+
+def clean_upn(value):
+    """(13-character UPN or None, error): optional; the check letter must fit.
+
+    Uses stdnum only for the check letter. Its validate() rejects LA numbers
+    it does not know, and LAs 940-943 (2021-23) are missing from it.
+    stdnum's calculation also covers temporary UPNs: a final letter counts as
+    its index in the table, and digits (indexed 23-32 there) are equal mod 23.
+    """
+    field = "upn"
+    text, error = _text(value, field)
+    if error or text is None:
+        return None, error
+    upn = "".join(text.split()).upper()
+    if len(upn) != 13:
+        return None, FieldError(field, "invalid_upn",
+                                f"This UPN has {len(upn)} characters, not 13. {UPN_FORM}")
+    if not _UPN_SHAPE.fullmatch(upn):
+        return None, FieldError(field, "invalid_upn",
+                                f"UPN '{upn}' is not in the right format. {UPN_FORM}")
+    expected = calc_check_digit(upn[1:])
+    if upn[0] != expected:
+        return None, FieldError(field, "upn_check_letter",
+                                f"The first letter should be {expected} for this UPN: "
+                                "check for a typing error.")
+    return upn, None
+
+
+def clean_email(value, field="email"):
+    """(lower-cased address or None, error): required; only plausibility is
+    checked here, since the verification email is the real test."""
+    text, error = _text(value, field)
+    if error:
+        return None, error
+    if text is None:
+        return None, _required(field)
+    email = text.lower()
+    if len(email) > MAX_EMAIL_LENGTH:
+        return None, FieldError(field, "invalid_email",
+                                f"This email address is too long ({len(email)} characters): "
+                                f"an email address has at most {MAX_EMAIL_LENGTH}.")
+    if not _EMAIL.fullmatch(email):
+        return None, FieldError(field, "invalid_email",
+                                f"'{_shown(text)}' is not a valid email address: it should "
+                                "look like name@school.sch.uk.")
+    return email, None
+
+
+# -- records ---------------------------------------------------------------
+
+def _pupil_cleaners(today):
+    return {
+        "first_name": lambda v: clean_name(v, "first_name"),
+        "surname": lambda v: clean_name(v, "surname"),
+        "date_of_birth": lambda v: clean_date_of_birth(v, today=today),
+        "gender": clean_gender,
+        "year_group": clean_year_group,
+        "registration_group": lambda v: clean_text(v, "registration_group", 50),
+        "upn": clean_upn,
+    }
+
+
+_STAFF_CLEANERS = {
+    "first_name": lambda v: clean_name(v, "first_name"),
+    "surname": lambda v: clean_name(v, "surname"),
+    "email": clean_email,
+    "job_role": lambda v: clean_text(v, "job_role", 100),
+    "user_group": lambda v: clean_text(v, "user_group", 100),
+}
+
+
+def _clean_record(cleaners, data, partial):
+    """Run every cleaner (not stopping at the first error) so a form or CSV
+    row shows all its problems at once. With partial, only keys present are
+    checked, so an update can leave required fields out. Fields with errors
+    are left out of the cleaned dict; unknown keys are ignored."""
+    cleaned, errors = {}, []
+    for field, cleaner in cleaners.items():
+        if partial and field not in data:
+            continue
+        value, error = cleaner(data.get(field))
+        if error:
+            errors.append(error)
+        else:
+            cleaned[field] = value
+    return cleaned, errors
+
+
+def clean_pupil(data, partial=False, today=None):
+    """(cleaned dict, [FieldError]) for a pupil from a form, JSON or CSV row."""
+    return _clean_record(_pupil_cleaners(today), data, partial)
+
+
+def clean_staff(data, partial=False):
+    """(cleaned dict, [FieldError]) for a staff member; a new one with no user
+    group joins Teachers. In a partial update a blank group comes back None."""
+    cleaned, errors = _clean_record(_STAFF_CLEANERS, data, partial)
+    if not partial and "user_group" in cleaned and cleaned["user_group"] is None:
+        cleaned["user_group"] = DEFAULT_USER_GROUP
+    return cleaned, errors
