@@ -6,6 +6,8 @@ from chalicelib.accounts.service import authenticate
 from chalicelib.console import routes as console_routes
 from chalicelib.core import http
 from chalicelib.core import routes as core_routes
+from chalicelib.imports import handlers as import_handlers
+from chalicelib.imports import routes as import_routes
 from chalicelib.notify import handlers as notify_handlers
 from chalicelib.roster import routes as roster_routes
 
@@ -16,5 +18,7 @@ http.use_authenticator(authenticate)
 app.register_blueprint(core_routes.bp, url_prefix="/api")
 app.register_blueprint(accounts_routes.bp, url_prefix="/api")
 app.register_blueprint(roster_routes.bp, url_prefix="/api")
+app.register_blueprint(import_routes.bp, url_prefix="/api")
+app.register_blueprint(import_handlers.bp)
 app.register_blueprint(notify_handlers.bp)
 app.register_blueprint(console_routes.bp)

@@ -23,7 +23,8 @@ def create_queues():
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         url = sqs.create_queue(QueueName=name, Attributes={
             "VisibilityTimeout": "120",
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"}),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
+                                         "maxReceiveCount": str(config.MAX_RECEIVE_COUNT)}),
         })["QueueUrl"]
         urls[logical] = url
     return urls
@@ -42,8 +43,10 @@ def create_bucket(queue_urls):
         "AllowedHeaders": ["*"], "MaxAgeSeconds": 3000}]})
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_urls["imports"], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
-        "QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"],
-                                 "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "schools/"}]}}}]})
+        "QueueConfigurations": [
+            {"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"],
+             "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": prefix}]}}}
+            for prefix in (config.UPLOAD_PREFIX, config.DROP_PREFIX)]})
 
 
 def verify_sender():

@@ -1,7 +1,7 @@
 """DynamoDB records for schools and accounts. Every key starts with the school,
 except the two global look-ups a sign-in needs before the school is known:
 ``Login`` (by email) and ``Token`` (by the token's hash)."""
-from pynamodb.attributes import (BooleanAttribute, MapAttribute, NumberAttribute,
+from pynamodb.attributes import (BooleanAttribute, JSONAttribute, MapAttribute, NumberAttribute,
                                  UnicodeAttribute, VersionAttribute)
 from pynamodb.models import Model
 
@@ -15,6 +15,10 @@ class School(Model):
     timezone = UnicodeAttribute(default="Europe/London")
     #: {group name: {"permissions": [...], "standard": bool}}
     user_groups = MapAttribute(default=dict)
+    #: A full S3 drop marks pupils missing from it as "left" (never deleted).
+    mark_leavers = BooleanAttribute(default=False)
+    #: {kind: {column: field}}: the last mapping a person confirmed, reused by S3 drops.
+    import_mappings = JSONAttribute(null=True)
     #: Members of the Admin Team; a school never drops to zero.
     admin_count = NumberAttribute(default=0)
     created_at = NumberAttribute()

@@ -19,10 +19,14 @@ TABLES = (
     "pupils",
     "uniques",
     "audit",
+    "imports",
+    "import_rows",
 )
 
 #: Logical queue names (each has a dead-letter queue ``<name>-dlq``).
 QUEUES = ("imports",)
+#: Deliveries of one message before SQS moves it to the dead-letter queue.
+MAX_RECEIVE_COUNT = 5
 
 
 def _env(name, default):
@@ -79,3 +83,11 @@ LOGIN_MAX_FAILURES = 5
 LOGIN_WINDOW_SECONDS = 15 * 60
 #: Outbox: give up on an email after this many failed sends.
 OUTBOX_MAX_ATTEMPTS = 8
+
+#: Presigned uploads: size cap and lifetime.
+UPLOAD_MAX_BYTES = 20 * 1024 * 1024
+UPLOAD_EXPIRES_SECONDS = 15 * 60
+#: S3 key prefixes: browser uploads, hands-off drops, staging of validated rows.
+UPLOAD_PREFIX = "uploads/"
+DROP_PREFIX = "drop/"
+STAGING_PREFIX = "staging/"

@@ -67,7 +67,10 @@ def _join(path, name):
 
 # Shorthands used by the route declarations.
 def obj(required=(), **properties):
-    return {"type": "object", "required": list(required), "properties": properties}
+    out = {"type": "object", "properties": properties}
+    if required:
+        out["required"] = list(required)  # OpenAPI 3.0: a present list is never empty
+    return out
 
 
 def string(max_length=None, **extra):

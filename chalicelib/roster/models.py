@@ -20,6 +20,8 @@ class Pupil(Model):
     year_group = UnicodeAttribute()
     registration_group = UnicodeAttribute(null=True)
     upn = UnicodeAttribute(null=True)
+    #: "active", or "left" when a full S3 drop no longer holds them (never deleted)
+    status = UnicodeAttribute(default="active")
     #: fold(surname)|fold(first)|id and fold(first)|fold(surname)|id
     sort_name = UnicodeAttribute()
     first_sort = UnicodeAttribute()

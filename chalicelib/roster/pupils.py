@@ -27,7 +27,8 @@ def reg_key(school_id, registration_group):
 
 
 def as_json(p):
-    return {"id": p.pupil_id, **{f: getattr(p, f) for f in FIELDS}, "version": p.version,
+    return {"id": p.pupil_id, **{f: getattr(p, f) for f in FIELDS}, "status": p.status or "active",
+            "version": p.version,
             "created_at": _iso(p.created_at), "updated_at": _iso(p.updated_at)}
 
 

@@ -6,7 +6,7 @@ from chalice import Blueprint
 from ..core.http import route
 from ..core.paging import parse_limit
 from ..core.schema import array, boolean, integer, obj, string
-from . import audit, pupils, staff, user_groups
+from . import audit, pupils, settings, staff, user_groups
 
 bp = Blueprint(__name__)
 
@@ -143,3 +143,20 @@ def put_user_group(ctx, name):
                             record_type=string(), record_id=string(), changes={"type": "object"})))
 def list_audit(ctx):
     return audit.list_entries(ctx.caller.school_id, parse_limit(ctx.query), ctx.query.get("next"))
+
+
+# School settings
+SETTINGS = obj(["name", "timezone", "mark_leavers"], name=string(200), timezone=string(64),
+               mark_leavers=boolean())
+
+
+@route(bp, "/settings", "GET", summary="The school's settings", tag="settings", response=SETTINGS)
+def get_settings(ctx):
+    return settings.as_json(ctx.caller.school)
+
+
+@route(bp, "/settings", "PATCH", summary="Change the school's name, timezone or leavers rule",
+       tag="settings", permission="manage_settings", response=SETTINGS,
+       body=obj([], name=string(200), timezone=string(64), mark_leavers=boolean()))
+def patch_settings(ctx):
+    return settings.update(ctx.caller, ctx.body)

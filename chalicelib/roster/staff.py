@@ -93,12 +93,15 @@ def new_staff(school_id, values, now, user_id=None):
     return user
 
 
-def add_to_tx(tx, caller, user, label="staff"):
-    """Stage a new staff member: login claim, user, admin count, invitation, audit."""
+def add_to_tx(tx, caller, user, label="staff", message_id=None):
+    """Stage a new staff member: login claim, user, invitation, audit."""
     tx.put(f"{label}:login", Login(email=user.email, school_id=user.school_id, user_id=user.user_id),
            condition=Login.email.does_not_exist())
     tx.put(label, user, condition=User.user_id.does_not_exist())
-    tx.put(f"{label}:invite", new_message("invite", user.school_id, user.user_id, user.email))
+    invite = new_message("invite", user.school_id, user.user_id, user.email)
+    if message_id:
+        invite.message_id = message_id
+    tx.put(f"{label}:invite", invite)
     tx.put(f"{label}:audit", audit.entry(caller, "create", "staff", user.user_id, {}, snapshot(user)))
 
 
@@ -107,18 +110,25 @@ def create(caller, body, now=None):
     values, errors = clean_staff({f: body.get(f) for f in FIELDS})
     if errors:
         raise validation_failed(errors)
-    user = new_staff(caller.school_id, values, now)
+    return as_json(insert(caller, new_staff(caller.school_id, values, now)), caller.school)
+
+
+def insert(caller, user, message_id=None, retry_safe=False):
+    """Write a new staff member in one transaction. ``retry_safe``: the same
+    user id written before (a restarted import) counts as done."""
     tx = Tx()
-    add_to_tx(tx, caller, user)
+    add_to_tx(tx, caller, user, message_id=message_id)
     if user.user_group == ADMIN_GROUP:
         _admin_delta(tx, caller.school, +1)
     try:
         tx.commit()
     except TxFailed as exc:
+        if retry_safe and "staff" in exc.failed:
+            return user
         if "staff:login" in exc.failed:
             raise email_in_use(user.email, caller.school_id)
         raise conflict("staff member")
-    return as_json(user, caller.school)
+    return user
 
 
 def update(caller, user_id, body, now=None):

@@ -366,3 +366,15 @@ def clean_staff(data, partial=False):
     if not partial and "user_group" in cleaned and cleaned["user_group"] is None:
         cleaned["user_group"] = DEFAULT_USER_GROUP
     return cleaned, errors
+
+
+def cleaners(kind, today=None):
+    """{field: cleaner} for a record kind; the CSV import wraps these in caches."""
+    if kind == "pupils":
+        return _pupil_cleaners(today)
+    if kind == "staff":
+        return dict(_STAFF_CLEANERS)
+    raise KeyError(kind)
+
+
+clean_record = _clean_record

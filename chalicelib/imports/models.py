@@ -1,0 +1,59 @@
+"""Import records. An import's rows live in S3 (the staging file of valid
+rows) and, for rows with problems only, in ``ImportRow`` items; so a clean
+50,000-row file costs no per-row DynamoDB writes until commit."""
+from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.models import Model
+
+from ..core.db import meta
+
+#: uploading -> sniffing -> mapping -> validating -> review -> committing
+#: -> committed -> done; or failed (with error) from any of them.
+STATUSES = ("uploading", "sniffing", "mapping", "validating", "review", "committing",
+            "committed", "done", "failed")
+
+
+class Import(Model):
+    Meta = meta("imports")
+    school_id = UnicodeAttribute(hash_key=True)
+    #: time-ordered (hex milliseconds + random), so a reverse query is newest first
+    import_id = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()  # pupils | staff | machines
+    source = UnicodeAttribute(default="upload")  # upload | drop
+    filename = UnicodeAttribute()
+    s3_key = UnicodeAttribute()
+    status = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    created_at = NumberAttribute()
+    updated_at = NumberAttribute()
+    etag = UnicodeAttribute(null=True)
+    size = NumberAttribute(null=True)
+    encoding = UnicodeAttribute(null=True)
+    delimiter = UnicodeAttribute(null=True)
+    header_line = NumberAttribute(null=True)
+    columns = JSONAttribute(null=True)  # [{"name", "samples": [...]}]
+    suggested_mapping = JSONAttribute(null=True)
+    mapping = JSONAttribute(null=True)
+    #: bumped by each PUT mapping; a validation message for an older one is stale
+    run = NumberAttribute(default=0)
+    summary = JSONAttribute(null=True)  # rows, valid, errors, create, update, unchanged
+    result = JSONAttribute(null=True)  # created, updated, unchanged, refused, left
+    rows_total = NumberAttribute(null=True)
+    rows_processed = NumberAttribute(default=0)
+    error = JSONAttribute(null=True)  # {"code", "message"}
+    #: when committing began: fixes the keys of the import's audit entries
+    commit_started_at = NumberAttribute(null=True)
+
+
+class ImportRow(Model):
+    """A row that needs a person: its values as read, and its problems."""
+    Meta = meta("import_rows")
+    import_key = UnicodeAttribute(hash_key=True)  # school#import
+    row = NumberAttribute(range_key=True)  # physical line in the file (header = 1)
+    values = JSONAttribute()  # {field: raw text}
+    errors = JSONAttribute()  # [{"field", "code", "message"}]
+    status = UnicodeAttribute()  # error | fixed | written
+    run = NumberAttribute(default=0)
+    cleaned = JSONAttribute(null=True)
+    action = UnicodeAttribute(null=True)  # create | update | unchanged
+    target_id = UnicodeAttribute(null=True)
+    target_version = NumberAttribute(null=True)

@@ -1,0 +1,98 @@
+"""HTTP routes for CSV imports."""
+from chalice import Blueprint, Response
+
+from ..core.errors import ApiError
+from ..core.http import route
+from ..core.paging import decode_cursor, parse_limit
+from ..core.schema import array, integer, obj, string
+from . import columns, pipeline
+from .models import STATUSES
+
+bp = Blueprint(__name__)
+TAG = "imports"
+KIND = string(enum=["pupils", "staff"])
+IMPORT = obj(["id", "kind", "status", "rows_processed"], id=string(), kind=string(), source=string(),
+             filename=string(), status=string(enum=list(STATUSES)),
+             rows_processed=integer(), rows_total=integer(nullable=True),
+             columns={"type": "array", "nullable": True}, suggested_mapping={"type": "object", "nullable": True},
+             mapping={"type": "object", "nullable": True}, summary={"type": "object", "nullable": True},
+             result={"type": "object", "nullable": True}, error={"type": "object", "nullable": True},
+             fields={"type": "array"}, created_at=string(), updated_at=string())
+ROW = obj(["row", "values", "errors"], row=integer(), values={"type": "object"},
+          errors=array({"type": "object"}), status=string())
+PAGING = {"limit": (integer(minimum=1, maximum=500), "Page size (default 50, max 500)"),
+          "next": (string(), "Cursor from the previous page's 'next'")}
+
+
+@route(bp, "/imports/template", "GET", summary="A CSV template (header and one example row)",
+       tag=TAG, permission="manage_roster", query={"kind": (KIND, "pupils or staff")},
+       response=string(), content_type="text/csv")
+def template(ctx):
+    kind = ctx.query.get("kind") or "pupils"
+    if kind not in pipeline._KINDS_READY:
+        raise ApiError("bad_request", "kind must be pupils or staff.")
+    return Response(body=columns.template_csv(kind), status_code=200, headers={
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="schoolroll-{kind}-template.csv"'})
+
+
+@route(bp, "/imports", "POST", summary="Start an import: returns a presigned S3 upload", tag=TAG,
+       permission="manage_roster", verified=True, status=201,
+       body=obj(["kind", "filename"], kind=KIND, filename=string(200)),
+       response=obj(["import_id", "upload"], import_id=string(), max_bytes=integer(), expires_in=integer(),
+                    upload=obj(["url", "fields"], url=string(), fields={"type": "object"})))
+def start(ctx):
+    return pipeline.start_upload(ctx.caller, ctx.body["kind"], ctx.body["filename"])
+
+
+@route(bp, "/imports", "GET", summary="The school's imports, newest first, with progress", tag=TAG,
+       permission="manage_roster", query=PAGING,
+       response=obj(["items", "next"], items=array(IMPORT), next=string(nullable=True)))
+def list_imports(ctx):
+    state = decode_cursor(ctx.query.get("next"), ctx.caller.school_id)
+    return pipeline.list_imports(ctx.caller.school_id, parse_limit(ctx.query), state)
+
+
+@route(bp, "/imports/{import_id}", "GET", summary="One import: status, columns, summary, result", tag=TAG,
+       permission="manage_roster", response=IMPORT)
+def get_import(ctx, import_id):
+    return pipeline.as_json(pipeline.get(ctx.caller.school_id, import_id))
+
+
+@route(bp, "/imports/{import_id}/mapping", "PUT", summary="Match columns to fields, then validate", tag=TAG,
+       permission="manage_roster", body=obj(["mapping"], mapping={"type": "object"}), response=IMPORT)
+def put_mapping(ctx, import_id):
+    return pipeline.set_mapping(ctx.caller, import_id, ctx.body["mapping"])
+
+
+@route(bp, "/imports/{import_id}/rows", "GET", summary="Rows with problems (paged)", tag=TAG,
+       permission="manage_roster",
+       query={"only": (string(enum=["errors", "all"]), "errors (default): rows still refused; all: "
+                       "every row kept for review, fixed ones included"), **PAGING},
+       response=obj(["items", "next"], items=array(ROW), next=string(nullable=True)))
+def list_rows(ctx, import_id):
+    only = ctx.query.get("only") or "errors"
+    if only not in ("errors", "all"):
+        raise ApiError("bad_request", "only must be 'errors' or 'all'.")
+    state = decode_cursor(ctx.query.get("next"), ctx.caller.school_id)
+    return pipeline.list_rows(ctx.caller.school_id, import_id, only, parse_limit(ctx.query), state)
+
+
+@route(bp, "/imports/{import_id}/rows/{row}", "PATCH", summary="Fix a row's values and check it again",
+       tag=TAG, permission="manage_roster", body=obj(["values"], values={"type": "object"}), response=ROW)
+def fix_row(ctx, import_id, row):
+    if not row.isdigit():
+        raise ApiError("not_found", "No such row with problems in this import.")
+    return pipeline.fix_row(ctx.caller, import_id, int(row), ctx.body["values"])
+
+
+@route(bp, "/imports/{import_id}/commit", "POST", summary="Import the valid rows", tag=TAG,
+       permission="manage_roster", verified=True, response=IMPORT)
+def commit(ctx, import_id):
+    return pipeline.request_commit(ctx.caller, import_id)
+
+
+@route(bp, "/imports/{import_id}/complete", "POST", summary="Mark the import done", tag=TAG,
+       permission="manage_roster", response=IMPORT)
+def complete(ctx, import_id):
+    return pipeline.complete(ctx.caller, import_id)

@@ -1,0 +1,80 @@
+"""S3 for imports: presigned uploads, reading a file as a stream, and the
+staging file of validated rows (JSON lines, spooled to disk, never held in
+memory whole)."""
+import json
+import tempfile
+
+from ..core import config
+
+_s3 = None
+
+
+def s3():
+    global _s3
+    if _s3 is None:
+        import boto3  # lazy: only import paths need S3
+        from botocore.config import Config
+        _s3 = boto3.client("s3", region_name=config.region(),
+                           config=Config(signature_version="s3v4", retries={"mode": "standard"}))
+    return _s3
+
+
+def upload_key(school_id, import_id):
+    return f"{config.UPLOAD_PREFIX}{school_id}/{import_id}.csv"
+
+
+def staging_key(school_id, import_id, run):
+    return f"{config.STAGING_PREFIX}{school_id}/{import_id}/run-{run}.jsonl"
+
+
+def presigned_upload(key):
+    """A POST policy for exactly this key, at most UPLOAD_MAX_BYTES, short-lived."""
+    post = s3().generate_presigned_post(
+        Bucket=config.bucket_name(), Key=key,
+        Conditions=[["content-length-range", 1, config.UPLOAD_MAX_BYTES]],
+        ExpiresIn=config.UPLOAD_EXPIRES_SECONDS)
+    return {"url": post["url"], "fields": post["fields"]}
+
+
+def head(key):
+    return s3().head_object(Bucket=config.bucket_name(), Key=key)
+
+
+def read_start(key, size):
+    """The first ``size`` bytes of an object."""
+    reply = s3().get_object(Bucket=config.bucket_name(), Key=key, Range=f"bytes=0-{size - 1}")
+    return reply["Body"].read()
+
+
+def open_stream(key):
+    """The object's body as a binary stream (read in chunks, never whole)."""
+    return s3().get_object(Bucket=config.bucket_name(), Key=key)["Body"]
+
+
+class Spool:
+    """Rows written as JSON lines to a temporary file, then put in S3."""
+
+    def __init__(self):
+        self._file = tempfile.TemporaryFile(mode="w+b")
+        self.count = 0
+
+    def add(self, record):
+        self._file.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+        self._file.write(b"\n")
+        self.count += 1
+
+    def upload(self, key):
+        self._file.seek(0)
+        s3().upload_fileobj(self._file, config.bucket_name(), key)
+        self._file.close()
+
+    def discard(self):
+        self._file.close()
+
+
+def read_jsonl(key):
+    """Iterate the records of a staging file, streaming."""
+    from .sniff import open_text
+    for line in open_text(open_stream(key), "utf-8"):
+        if line.strip():
+            yield json.loads(line)

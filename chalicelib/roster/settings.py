@@ -1,0 +1,51 @@
+"""School settings: name, timezone (console times), and whether a full S3
+drop marks missing pupils as leavers."""
+from ..accounts.models import School
+from ..core.db import Tx, TxFailed
+from ..core.errors import ApiError, FieldError, validation_failed
+from . import audit
+
+FIELDS = ("name", "timezone", "mark_leavers")
+
+
+def as_json(school):
+    return {"name": school.name, "timezone": school.timezone or "Europe/London",
+            "mark_leavers": bool(school.mark_leavers)}
+
+
+def timezone_problem(name):
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return FieldError("timezone", "invalid_timezone",
+                          "Use a timezone name such as Europe/London.")
+    return None
+
+
+def update(caller, body):
+    school = caller.school
+    errors = []
+    if "timezone" in body and body["timezone"] is not None:
+        problem = timezone_problem(body["timezone"])
+        if problem:
+            errors.append(problem)
+    if "name" in body and not (body["name"] or "").strip():
+        errors.append(FieldError("name", "required", "The school needs a name."))
+    if errors:
+        raise validation_failed(errors)
+    before = as_json(school)
+    for field in FIELDS:
+        if field in body and body[field] is not None:
+            setattr(school, field, body[field].strip() if field == "name" else body[field])
+    after = as_json(school)
+    if before == after:
+        return after
+    tx = Tx()
+    tx.put("school", school)
+    tx.put("audit", audit.entry(caller, "update", "settings", school.school_id, before, after))
+    try:
+        tx.commit()
+    except TxFailed:
+        raise ApiError("conflict", "The school's settings changed while saving; reload and try again.")
+    return after
