@@ -36,14 +36,16 @@ _TEMPLATES = {
 
 # Synonyms per field, in tiers: a column in an earlier tier wins the field
 # over one in a later tier (so "Legal Forename" beats "Preferred Forename").
+# Matching is on normalise(), so "First name" also covers first_name,
+# FIRST NAME and Firstname; each normalised synonym appears once per kind.
 _FIRST_NAME = (
-    ("Legal Forename", "Legal First Name", "first_name"),
-    ("First name", "Forename", "Given Name", "Firstname"),
+    ("Legal Forename", "Legal First Name"),
+    ("First name", "Forename", "Given Name"),
     ("Preferred Forename", "Preferred First Name", "Preferred Name", "Known As"),
 )
 _SURNAME = (
-    ("Legal Surname", "Legal Last Name", "surname"),
-    ("Last Name", "Family Name", "Lastname"),
+    ("Legal Surname", "Legal Last Name"),
+    ("Surname", "Last Name", "Family Name"),
     ("Preferred Surname", "Preferred Last Name"),
 )
 
@@ -51,41 +53,41 @@ _SYNONYMS = {
     "pupils": {
         "first_name": _FIRST_NAME,
         "surname": _SURNAME,
-        "date_of_birth": (("Date of birth", "DOB", "Birth Date", "Birthdate", "date_of_birth"),),
+        "date_of_birth": (("Date of birth", "DOB", "Birth Date"),),
         "gender": (("Gender", "Sex", "Legal Sex"),),
         "year_group": (
             ("Year group", "NC Year", "NC Year Actual", "National Curriculum Year",
-             "Curriculum Year", "year_group"),
+             "Curriculum Year"),
             ("Year", "Yr", "Grade", "Grades", "Grade Level"),
         ),
         "registration_group": (
             ("Registration group", "Reg Group", "Reg", "Registration Form", "Reg Form", "Form",
-             "Form Group", "Tutor Group", "registration_group"),
+             "Form Group", "Tutor Group"),
             ("Class", "Class Name"),
         ),
         "upn": (("UPN", "Unique Pupil Number", "Unique Pupil Number (UPN)"),),
-        "pupil_id": (("Pupil ID", "schoolroll ID", "System ID", "pupil_id"),),
+        "pupil_id": (("Pupil ID", "schoolroll ID", "System ID"),),
     },
     "staff": {
         "first_name": _FIRST_NAME,
         "surname": _SURNAME,
         "email": (
-            ("Email", "Email Address", "E-mail", "Work Email", "Work Email Address",
+            ("Email", "Email Address", "Work Email", "Work Email Address",
              "School Email"),
             ("Username",),  # SDS and OneRoster: a sign-in name, often the email
         ),
         "job_role": (
-            ("Job role", "Job Title", "Staff Role", "job_role"),
+            ("Job role", "Job Title", "Staff Role"),
             ("Role", "Position"),
         ),
         "user_group": (
-            ("User group", "Access Group", "user_group"),
+            ("User group", "Access Group"),
             ("Group",),
         ),
     },
     "machines": {
         "name": (
-            ("Machine Name", "Computer Name", "Device Name", "Hostname", "Host Name"),
+            ("Machine Name", "Computer Name", "Device Name", "Hostname"),
             ("Name",),
         ),
         "location": (("Location", "Room", "Room Name"),),

@@ -161,8 +161,7 @@ def write_single(caller, imp, row):
 
 
 def _create_pupil(caller, row):
-    p = pupil_record(caller.school_id, row, time.time())
-    p.version = None
+    p = pupil_records.new_pupil(caller.school_id, row["values"], time.time(), pupil_id=row["id"])
     tx = Tx()
     pupil_records.add_to_tx(tx, caller, p)
     try:

@@ -94,7 +94,7 @@ def pupils_semicolon():
 def pupils_quoted_newlines():
     """Quoted cells with line breaks (Alt+Enter in Excel: LF inside quotes,
     CRLF between rows). Records start on lines 2, 4, 5, 8, 9 and 11; the
-    record on line 9 has a line break in its first name (an error case)."""
+    record on line 9 has a line break in its first name."""
     rows = [PUPIL_HEADERS + ["Notes"],
             ["Oliver", "Smith", "04/06/2015", "M", "Year 5", "5B", upn(2005, 1),
              "Collected by grandparent\non Fridays"],

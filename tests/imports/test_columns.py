@@ -236,3 +236,12 @@ def test_case_spacing_and_punctuation_do_not_matter():
     assert suggest("pupils", ["LEGAL_SURNAME", "d.o.b.", "first-name", "  year  group "]) == {
         "LEGAL_SURNAME": "surname", "d.o.b.": "date_of_birth", "first-name": "first_name",
         "  year  group ": "year_group"}
+
+
+def test_upn_and_dob_synonyms():
+    for header in ["UPN", "Unique Pupil Number", "upn"]:
+        assert suggest("pupils", [header]) == {header: "upn"}
+    for header in ["DOB", "Date of Birth", "D.O.B.", "birthDate"]:
+        assert suggest("pupils", [header]) == {header: "date_of_birth"}
+    for header in ["Sex", "Gender"]:
+        assert suggest("pupils", [header]) == {header: "gender"}

@@ -229,6 +229,11 @@ def test_delimiter(text, delimiter):
     assert sniff.sniff(text.encode(), complete=True).delimiter == delimiter
 
 
+def test_one_odd_row_in_a_small_file_does_not_change_the_delimiter():
+    text = "First name,Surname,Job role\nTess,Teacher,Head of Maths, KS4\n"
+    assert sniff.sniff(text.encode(), complete=True).delimiter == ","
+
+
 def test_delimiter_ignores_a_semicolon_header_whose_rows_disagree():
     """';' splits the header wider, but rows then do not fit; ',' fits."""
     text = "a;b;c,d\n" + "1,2\n" * 10
