@@ -83,7 +83,7 @@ class Stack:
             if not port_is_free(port):
                 raise RuntimeError(f"port {port} is already in use: stop what uses it, "
                                    f"or choose another with {name}=...")
-        moto = self._spawn(["-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.aws_port)],
+        moto = self._spawn(["-m", "devstack.motoserver", "-H", "127.0.0.1", "-p", str(self.aws_port)],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(f"http://127.0.0.1:{self.aws_port}/moto-api/", proc=moto)
         subprocess.run([sys.executable, "-m", "devstack.bootstrap"], cwd=ROOT, env=self.env,

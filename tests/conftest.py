@@ -16,6 +16,10 @@ os.environ.pop("AWS_PROFILE", None)
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
+from devstack import moto_patches  # noqa: E402
+
+moto_patches.apply()
+
 
 @pytest.fixture
 def aws():
