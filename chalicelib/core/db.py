@@ -147,3 +147,33 @@ class Tx:
             if failed or conflict:
                 raise TxFailed(failed, conflict) from exc
             raise
+
+
+BATCH_WRITE_SIZE = 25
+BATCH_WRITE_ATTEMPTS = 8
+
+
+def batch_put(items, sleep=time.sleep):
+    """Put model instances (any tables) with BatchWriteItem, 25 a call,
+    retrying UnprocessedItems with exponential back-off and jitter (PynamoDB
+    retries them at once, which under throttling only throttles again).
+    Returns the number of BatchWriteItem calls made."""
+    import random
+    calls = 0
+    requests = [(item.Meta.table_name, {"PutRequest": {"Item": item.serialize()}}) for item in items]
+    client = connection().client
+    for start in range(0, len(requests), BATCH_WRITE_SIZE):
+        pending = {}
+        for table, request in requests[start:start + BATCH_WRITE_SIZE]:
+            pending.setdefault(table, []).append(request)
+        for attempt in range(BATCH_WRITE_ATTEMPTS):
+            calls += 1
+            reply = client.batch_write_item(RequestItems=pending)
+            pending = reply.get("UnprocessedItems") or {}
+            if not pending:
+                break
+            sleep(min(5.0, 0.05 * (2 ** attempt)) * (0.5 + random.random() / 2))
+        else:
+            raise RuntimeError(f"BatchWriteItem left {sum(map(len, pending.values()))} items "
+                               f"unprocessed after {BATCH_WRITE_ATTEMPTS} tries")
+    return calls

@@ -9,7 +9,7 @@ the last-admin rule and invitations hold for imports too.
 """
 import time
 
-from ..core.db import Tx, TxFailed
+from ..core.db import Tx, TxFailed, batch_put
 from ..core.errors import ApiError
 from ..roster import pupils as pupil_records
 from ..roster import staff as staff_records
@@ -72,11 +72,8 @@ class Committer:
         refused = claim_upns(self.imp.school_id, [p for p in new if p.upn])
         written = [p for p in new if p.pupil_id not in refused]
         self.flushes += 1
-        with Pupil.batch_write() as batch:
-            for p in written:
-                batch.save(p)
         if written:
-            self.audit_entry([p.pupil_id for p in written]).save()
+            batch_put(written + [self.audit_entry([p.pupil_id for p in written])])
         self.result["created"] += len(written)
         for pupil_id in refused:
             upn = by_id[pupil_id]["values"].get("upn")

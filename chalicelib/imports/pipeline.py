@@ -15,7 +15,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError, PutError
 from ..accounts.models import School, User
 from ..accounts.permissions import ADMIN_GROUP, PERMISSIONS, Caller, effective_permissions
 from ..core import config
-from ..core.db import new_id
+from ..core.db import batch_put, new_id
 from ..core.errors import ApiError, FieldError, not_found
 from ..core.log import logger
 from . import columns, sniff, storage
@@ -388,6 +388,23 @@ def load_existing(kind, school_id):
     return index
 
 
+class _RowBuffer:
+    """Refused rows, written 25 at a time as they come (memory stays flat)."""
+
+    def __init__(self):
+        self.items = []
+
+    def add(self, item):
+        self.items.append(item)
+        if len(self.items) >= 25:
+            self.flush()
+
+    def flush(self):
+        if self.items:
+            batch_put(self.items)
+            self.items = []
+
+
 class _Progress:
     def __init__(self, imp):
         self.imp = imp
@@ -422,22 +439,23 @@ def validate_file(imp):
     summary = {"rows": 0, "valid": 0, "errors": 0, "create": 0, "update": 0, "unchanged": 0}
     progress = _Progress(imp)
     key = import_key(imp.school_id, imp.import_id)
+    bad_rows = _RowBuffer()
     try:
-        with ImportRow.batch_write() as bad_rows:
-            for line, cells in records:
-                result = checker.check(line, cells)
-                summary["rows"] += 1
-                if result.ok:
-                    summary["valid"] += 1
-                    summary[result.action] += 1
-                    spool.add({"row": line, "action": result.action, "id": result.target_id,
-                               "version": result.target_version,
-                               "values": result.cleaned if result.action == "create" else result.changes})
-                else:
-                    summary["errors"] += 1
-                    bad_rows.save(ImportRow(import_key=key, row=line, values=result.values,
-                                            errors=result.error_dicts(), status="error", run=imp.run))
-                progress.tick(summary["rows"])
+        for line, cells in records:
+            result = checker.check(line, cells)
+            summary["rows"] += 1
+            if result.ok:
+                summary["valid"] += 1
+                summary[result.action] += 1
+                spool.add({"row": line, "action": result.action, "id": result.target_id,
+                           "version": result.target_version,
+                           "values": result.cleaned if result.action == "create" else result.changes})
+            else:
+                summary["errors"] += 1
+                bad_rows.add(ImportRow(import_key=key, row=line, values=result.values,
+                                       errors=result.error_dicts(), status="error", run=imp.run))
+            progress.tick(summary["rows"])
+        bad_rows.flush()
         spool.upload(storage.staging_key(imp.school_id, imp.import_id, imp.run))
     except Exception:
         spool.discard()

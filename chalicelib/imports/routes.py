@@ -31,7 +31,8 @@ def template(ctx):
     kind = ctx.query.get("kind") or "pupils"
     if kind not in pipeline._KINDS_READY:
         raise ApiError("bad_request", "kind must be pupils or staff.")
-    return Response(body=columns.template_csv(kind), status_code=200, headers={
+    # With a BOM, so Excel opens the accents in the example row correctly.
+    return Response(body="\ufeff" + columns.template_csv(kind), status_code=200, headers={
         "Content-Type": "text/csv; charset=utf-8",
         "Content-Disposition": f'attachment; filename="schoolroll-{kind}-template.csv"'})
 

@@ -65,7 +65,8 @@ def writes():
 def test_template_downloads_and_imports_as_is(api, importer):
     r = api.client.http.get("/api/imports/template?kind=pupils", headers={"Authorization": f"Bearer {api.token}"})
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/csv")
-    body = r.body.decode("utf-8")
+    body = r.body.decode("utf-8-sig")
+    assert r.body.startswith(b"\xef\xbb\xbf")
     header, example = body.splitlines()[:2]
     assert header.startswith("First name,Surname")
     imp = importer.full("pupils", body.encode())
