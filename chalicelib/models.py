@@ -1,8 +1,9 @@
 """Every DynamoDB model, for the local bootstrap and the template checks."""
 from .accounts.models import Login, School, Throttle, Token, User
 from .notify.models import OutboxMessage
+from .groups.models import Group, Machine, Membership
 from .imports.models import Import, ImportRow
 from .roster.models import AuditEntry, Pupil, UniqueKey
 
 ALL_MODELS = (School, User, Login, Token, Throttle, OutboxMessage, Pupil, UniqueKey, AuditEntry,
-              Import, ImportRow)
+              Import, ImportRow, Group, Membership, Machine)

@@ -165,15 +165,39 @@ def member(api, mailbox):
 def no_scan(monkeypatch):
     """Requests and schedules must never Scan: any Scan made while the app
     handles something fails the test. Tests may scan for their own checks
-    through ``allow_scan``."""
+    by setting ``no_scan["allowed"]``. Every AWS call is also recorded in
+    ``no_scan["calls"]`` as (operation, params), for tests that count them."""
     import botocore.client
     real = botocore.client.BaseClient._make_api_call
-    state = {"allowed": False}
+    state = {"allowed": False, "calls": []}
 
     def guarded(self, operation_name, api_params):
         if operation_name == "Scan" and not state["allowed"]:
             raise AssertionError("DynamoDB Scan called")
+        state["calls"].append((operation_name, api_params))
         return real(self, operation_name, api_params)
 
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", guarded)
     return state
+
+
+@pytest.fixture
+def aws_calls(no_scan):
+    """The AWS calls made from now on: a list of (operation, params)."""
+    no_scan["calls"].clear()
+    return no_scan["calls"]
+
+
+DYNAMO_READS = {"GetItem", "BatchGetItem", "Query", "Scan"}
+DYNAMO_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+
+
+def tables_of(params):
+    """The DynamoDB tables a call's parameters name."""
+    tables = set()
+    if "TableName" in params:
+        tables.add(params["TableName"])
+    tables |= set(params.get("RequestItems") or {})
+    for item in params.get("TransactItems") or []:
+        tables |= {v["TableName"] for v in item.values()}
+    return tables

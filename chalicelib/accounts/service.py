@@ -58,6 +58,10 @@ def sign_up(body, now=None):
             tx.save(school, condition=School.school_id.does_not_exist())
             tx.save(user, condition=User.user_id.does_not_exist())
             tx.save(verification)
+            from ..groups.models import Group
+            from ..groups.rules import ALL_STAFF
+            tx.save(Group(school_id=school_id, group_id=ALL_STAFF, name="All staff", system="all_staff",
+                          member_count=1, created_at=int(now)))
     except TransactWriteError as exc:
         if _cancelled_by_condition(exc, 0):
             raise ApiError("email_taken", "That email address is already in use. Sign in instead, "

@@ -21,6 +21,9 @@ TABLES = (
     "audit",
     "imports",
     "import_rows",
+    "groups",
+    "memberships",
+    "machines",
 )
 
 #: Logical queue names (each has a dead-letter queue ``<name>-dlq``).

@@ -11,6 +11,8 @@ import time
 
 from ..core.db import Tx, TxFailed, batch_put
 from ..core.errors import ApiError
+from ..groups import rules as group_rules
+from ..groups import system as system_groups
 from ..roster import pupils as pupil_records
 from ..roster import staff as staff_records
 from ..roster.models import AuditEntry, Pupil, UniqueKey
@@ -74,6 +76,8 @@ class Committer:
         self.flushes += 1
         if written:
             batch_put(written + [self.audit_entry([p.pupil_id for p in written])])
+            system_groups.apply(self.imp.school_id, group_rules.merge(
+                *(group_rules.pupil_deltas({}, pupil_records.grouping(p)) for p in written)))
         self.result["created"] += len(written)
         for pupil_id in refused:
             upn = by_id[pupil_id]["values"].get("upn")
@@ -191,10 +195,12 @@ def mark_leavers(imp, actor, matched):
     for p in Pupil.query(imp.school_id, filter_condition=Pupil.status == "active"):
         if p.pupil_id in matched:
             continue
+        before = pupil_records.grouping(p)
         try:
             p.update(actions=[Pupil.status.set("left")], condition=Pupil.status == "active",
                      add_version_condition=False)
             left += 1
+            system_groups.apply(imp.school_id, group_rules.pupil_deltas(before, {**before, "status": "left"}))
         except Exception:  # noqa: BLE001 - changed meanwhile: leave it
             continue
     return left

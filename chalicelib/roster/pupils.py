@@ -10,6 +10,8 @@ from ..core.db import Tx, TxFailed, new_id
 from ..core.errors import ApiError, FieldError, not_found, validation_failed
 from ..core.paging import decode_cursor, encode_cursor, name_search, parse_limit, query_page
 from ..core.text import fold, sort_keys
+from ..groups import rules as group_rules
+from ..groups import system as system_groups
 from . import audit
 from .models import Pupil, UniqueKey
 from .validation import clean_pupil, clean_year_group
@@ -38,6 +40,12 @@ def _iso(epoch):
 
 def snapshot(p):
     return {f: getattr(p, f) for f in FIELDS}
+
+
+def grouping(p):
+    """What decides a pupil's system groups."""
+    return {"year_group": p.year_group, "registration_group": p.registration_group,
+            "status": p.status or "active"}
 
 
 def apply(p, values, now):
@@ -81,6 +89,7 @@ def add_to_tx(tx, caller, p, label="pupil"):
         tx.put(f"{label}:upn", UniqueKey(school_id=p.school_id, key=upn_key(p.upn), owner_id=p.pupil_id),
                condition=UniqueKey.key.does_not_exist())
     tx.put(f"{label}:audit", audit.entry(caller, "create", "pupil", p.pupil_id, {}, snapshot(p)))
+    system_groups.stage(tx, p.school_id, group_rules.pupil_deltas({}, grouping(p)))
 
 
 def create(caller, body, now=None):
@@ -117,7 +126,7 @@ def update(caller, pupil_id, body, now=None):
         raise validation_failed(errors)
     if p.version != version:
         raise conflict()
-    before, old_upn = snapshot(p), p.upn
+    before, old_upn, groups_before = snapshot(p), p.upn, grouping(p)
     apply(p, values, now)
     after = snapshot(p)
     if before == after:
@@ -132,6 +141,7 @@ def update(caller, pupil_id, body, now=None):
             tx.put("upn", UniqueKey(school_id=p.school_id, key=upn_key(p.upn), owner_id=p.pupil_id),
                    condition=UniqueKey.key.does_not_exist())
     tx.put("audit", audit.entry(caller, "update", "pupil", p.pupil_id, before, after, now))
+    system_groups.stage(tx, p.school_id, group_rules.pupil_deltas(groups_before, grouping(p)))
     try:
         tx.commit()
     except TxFailed as exc:
@@ -149,10 +159,13 @@ def delete(caller, pupil_id, now=None):
         tx.delete("upn", UniqueKey(school_id=p.school_id, key=upn_key(p.upn)),
                   condition=UniqueKey.owner_id == p.pupil_id)
     tx.put("audit", audit.entry(caller, "delete", "pupil", p.pupil_id, snapshot(p), {}, now))
+    system_groups.stage(tx, p.school_id, group_rules.pupil_deltas(grouping(p), {}))
     try:
         tx.commit()
     except TxFailed:
         raise not_found("pupil")
+    from ..groups.service import forget_member
+    forget_member(caller.school_id, p.pupil_id)
     return {"deleted": p.pupil_id}
 
 

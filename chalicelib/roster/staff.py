@@ -16,6 +16,8 @@ from ..core.errors import ApiError, not_found, validation_failed
 from ..core.paging import decode_cursor, encode_cursor, name_search, parse_limit, query_page
 from ..core.text import fold, sort_keys
 from ..notify.outbox import new_message
+from ..groups import rules as group_rules
+from ..groups import system as system_groups
 from . import audit
 from .pupils import conflict, require_version
 from .validation import clean_staff
@@ -103,6 +105,7 @@ def add_to_tx(tx, caller, user, label="staff", message_id=None):
         invite.message_id = message_id
     tx.put(f"{label}:invite", invite)
     tx.put(f"{label}:audit", audit.entry(caller, "create", "staff", user.user_id, {}, snapshot(user)))
+    system_groups.stage(tx, user.school_id, group_rules.staff_deltas(+1))
 
 
 def create(caller, body, now=None):
@@ -186,12 +189,15 @@ def delete(caller, user_id, now=None):
     if user.user_group == ADMIN_GROUP:
         _admin_delta(tx, caller.school, -1)
     tx.put("audit", audit.entry(caller, "delete", "staff", user.user_id, snapshot(user), {}, now))
+    system_groups.stage(tx, user.school_id, group_rules.staff_deltas(-1))
     try:
         tx.commit()
     except TxFailed as exc:
         if "admins" in exc.failed and "staff" not in exc.failed:
             raise last_admin()
         raise not_found("staff member")
+    from ..groups.service import forget_member
+    forget_member(caller.school_id, user.user_id)
     return {"deleted": user.user_id}
 
 

@@ -1,0 +1,1 @@
+"""Monitoring groups: system groups, teacher-made groups, memberships, machines, expiry."""

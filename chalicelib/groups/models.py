@@ -1,0 +1,70 @@
+"""Groups, memberships and machines. Keys start with the school.
+
+System groups (a year, a registration group, All pupils, All staff) are
+``Group`` items too, holding only their name and member count: their members
+are read from the roster's own indexes, so they are always in step with it.
+"""
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from ..core.db import index, meta
+
+
+class Group(Model):
+    Meta = meta("groups")
+    school_id = UnicodeAttribute(hash_key=True)
+    group_id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    #: year | reg | all_pupils | all_staff for system groups; None for teacher groups
+    system = UnicodeAttribute(null=True)
+    #: the year group (canonical) or registration group a system group stands for
+    system_value = UnicodeAttribute(null=True)
+    priority = UnicodeAttribute(default="low")
+    member_type = UnicodeAttribute(default="user")  # user | machine
+    shared = BooleanAttribute(default=True)
+    owner_id = UnicodeAttribute(null=True)
+    member_count = NumberAttribute(default=0)
+    created_at = NumberAttribute(null=True)
+    version = VersionAttribute(null=True)
+
+
+class ExpiryIndex(GlobalSecondaryIndex):
+    """Sparse: only memberships with an end carry ``expiring``; sorted by
+    ``until``, so the sweep reads exactly the expired ones."""
+    class Meta:
+        index_name = "memberships-by-expiry"
+        projection = AllProjection()
+    expiring = UnicodeAttribute(hash_key=True)
+    until = NumberAttribute(range_key=True)
+
+
+class Membership(Model):
+    Meta = meta("memberships")
+    group_key = UnicodeAttribute(hash_key=True)  # school#group
+    member_id = UnicodeAttribute(range_key=True)
+    school_id = UnicodeAttribute()
+    group_id = UnicodeAttribute()
+    #: school#member: the groups a person is in (for "can the caller see them?")
+    member_key = UnicodeAttribute()
+    kind = UnicodeAttribute()  # pupil | staff | machine
+    name = UnicodeAttribute()
+    until = NumberAttribute(null=True)  # epoch seconds UTC; None = until removed
+    expiring = UnicodeAttribute(null=True)
+    added_by = UnicodeAttribute()
+    added_at = NumberAttribute()
+
+    by_expiry = ExpiryIndex()
+    by_member = index("memberships-by-member", "member_key", UnicodeAttribute, "group_key")
+
+
+class Machine(Model):
+    Meta = meta("machines")
+    school_id = UnicodeAttribute(hash_key=True)
+    machine_id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    location = UnicodeAttribute(null=True)
+    created_at = NumberAttribute()
+
+
+EXPIRING = "expiring"

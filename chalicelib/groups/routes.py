@@ -1,0 +1,105 @@
+"""HTTP routes for groups, memberships, people search and machines; and the
+scheduled membership expiry sweep."""
+from chalice import Blueprint, Rate
+
+from ..core.http import route
+from ..core.log import logger, start_request
+from ..core.schema import array, boolean, integer, obj, string
+from . import rules, service
+
+bp = Blueprint(__name__)
+TAG = "groups"
+GROUP = obj(["id", "name", "priority", "member_type", "shared", "member_count"], id=string(), name=string(),
+            system=string(nullable=True), priority=string(enum=list(rules.PRIORITIES)),
+            member_type=string(enum=list(rules.MEMBER_TYPES)), shared=boolean(),
+            owner_id=string(nullable=True), member_count=integer(), version=integer(nullable=True))
+MEMBER = obj(["id", "kind", "name", "until"], id=string(), kind=string(enum=["pupil", "staff", "machine"]),
+             name=string(), until=string(nullable=True, format="date-time"))
+MACHINE = obj(["id", "name"], id=string(), name=string(), location=string(nullable=True))
+
+
+@route(bp, "/groups", "POST", summary="Create a group", tag=TAG, permission="create_groups", status=201,
+       body=obj(["name"], name=string(100), priority=string(enum=list(rules.PRIORITIES)),
+                member_type=string(enum=list(rules.MEMBER_TYPES)),
+                shared=boolean(description="false = revoke this group for other teachers")),
+       response=GROUP)
+def create_group(ctx):
+    return service.create(ctx.caller, ctx.body)
+
+
+@route(bp, "/groups", "GET", summary="The groups the caller can see, with member counts", tag=TAG,
+       response=obj(["items"], items=array(GROUP)))
+def list_groups(ctx):
+    return service.list_groups(ctx.caller)
+
+
+@route(bp, "/groups/{group_id}", "PATCH", summary="Rename, re-prioritise or (un)share a group", tag=TAG,
+       body=obj([], name=string(100), priority=string(enum=list(rules.PRIORITIES)), shared=boolean()),
+       response=GROUP)
+def update_group(ctx, group_id):
+    return service.update(ctx.caller, group_id, ctx.body)
+
+
+@route(bp, "/groups/{group_id}", "DELETE", summary="Delete a group", tag=TAG,
+       response=obj(["deleted"], deleted=string()))
+def delete_group(ctx, group_id):
+    return service.delete(ctx.caller, group_id)
+
+
+@route(bp, "/groups/{group_id}/members", "GET", summary="A group's current members", tag=TAG,
+       query={"limit": (integer(minimum=1, maximum=1000), "At most this many (default 500)")},
+       response=obj(["items"], items=array(MEMBER)))
+def list_members(ctx, group_id):
+    return service.list_members(ctx.caller, group_id, ctx.query)
+
+
+@route(bp, "/groups/{group_id}/members", "POST", summary="Add members, until a time or until removed",
+       tag=TAG, body=obj(["member_ids"], member_ids=array(string(), maxItems=100),
+                         until=string(nullable=True, format="date-time",
+                                      description="ISO-8601 with offset; null = until removed")),
+       response=obj(["added", "updated", "members"], added=integer(), updated=integer(),
+                    until=string(nullable=True), members=array(MEMBER)))
+def add_members(ctx, group_id):
+    return service.add_members(ctx.caller, group_id, ctx.body)
+
+
+@route(bp, "/groups/{group_id}/members/{member_id}", "DELETE", summary="Remove a member", tag=TAG,
+       response=obj(["removed"], removed=string()))
+def remove_member(ctx, group_id, member_id):
+    return service.remove_member(ctx.caller, group_id, member_id)
+
+
+@route(bp, "/people", "GET", summary="Find pupils and staff by name prefix (to add anyone)", tag=TAG,
+       permission="add_any_user", query={"q": (string(), "Start of a first name or surname"),
+                                         "limit": (integer(minimum=1, maximum=50), "Default 20")},
+       response=obj(["items"], items=array(MEMBER)))
+def find_people(ctx):
+    return service.people(ctx.caller, ctx.query)
+
+
+@route(bp, "/machines", "POST", summary="Add a machine", tag="machines", permission="manage_roster",
+       status=201, body=obj(["name"], name=string(100), location=string(100, nullable=True)), response=MACHINE)
+def create_machine(ctx):
+    return service.create_machine(ctx.caller, ctx.body)
+
+
+@route(bp, "/machines", "GET", summary="The school's machines", tag="machines",
+       response=obj(["items"], items=array(MACHINE)))
+def list_machines(ctx):
+    return service.list_machines(ctx.caller)
+
+
+@route(bp, "/machines/{machine_id}", "DELETE", summary="Delete a machine", tag="machines",
+       permission="manage_roster", response=obj(["deleted"], deleted=string()))
+def delete_machine(ctx, machine_id):
+    return service.delete_machine(ctx.caller, machine_id)
+
+
+@bp.schedule(Rate(1, unit=Rate.MINUTES), name="membership_expiry_sweep")
+def membership_expiry_sweep(event):
+    """Remove expired memberships (reads already hide them)."""
+    start_request(route="schedule membership_expiry_sweep")
+    counts = service.sweep_expired()
+    if counts["removed"] or counts["skipped"]:
+        logger.info("membership sweep ran", extra=counts)
+    return counts

@@ -1,0 +1,107 @@
+"""Pure rules for groups: system group ids, member-count deltas, who sees
+which group, and reading an ``until``. No AWS."""
+import hashlib
+from datetime import datetime, timezone
+
+from ..core.errors import FieldError
+from ..core.text import fold
+
+ALL_PUPILS, ALL_STAFF = "sys-all-pupils", "sys-all-staff"
+PRIORITIES = ("low", "normal", "high")
+MEMBER_TYPES = ("user", "machine")
+
+
+def year_group_id(year):
+    return f"sys-year-{year}"
+
+
+def reg_group_id(registration_group):
+    return "sys-reg-" + hashlib.sha1(fold(registration_group).encode("utf-8")).hexdigest()[:12]
+
+
+def year_name(year):
+    return {"N1": "Nursery 1", "N2": "Nursery 2", "R": "Reception"}.get(year, f"Year {year}")
+
+
+def pupil_groups(values):
+    """{group id: (system kind, value, display name)} a pupil is in."""
+    if not values or values.get("status", "active") != "active":
+        return {}
+    out = {ALL_PUPILS: ("all_pupils", None, "All pupils")}
+    if values.get("year_group"):
+        year = values["year_group"]
+        out[year_group_id(year)] = ("year", year, year_name(year))
+    if values.get("registration_group"):
+        reg = values["registration_group"]
+        out[reg_group_id(reg)] = ("reg", reg, reg)
+    return out
+
+
+def pupil_deltas(before, after):
+    """{group id: (kind, value, name, delta)} for a pupil's change."""
+    old, new = pupil_groups(before), pupil_groups(after)
+    out = {}
+    for gid in set(old) | set(new):
+        delta = (gid in new) - (gid in old)
+        if delta:
+            kind, value, name = new.get(gid) or old[gid]
+            out[gid] = (kind, value, name, delta)
+    return out
+
+
+def staff_deltas(delta):
+    return {ALL_STAFF: ("all_staff", None, "All staff", delta)}
+
+
+def merge(*deltas):
+    out = {}
+    for d in deltas:
+        for gid, (kind, value, name, n) in d.items():
+            if gid in out:
+                n += out[gid][3]
+            out[gid] = (kind, value, name, n)
+    return {g: v for g, v in out.items() if v[3]}
+
+
+def can_see(caller, group):
+    """Year, registration and All pupils groups: all staff. All staff: holders
+    of view_all_groups. A teacher group: its owner, anyone when shared, and
+    holders of view_all_groups."""
+    if caller.has("view_all_groups"):
+        return True
+    if group.system == "all_staff":
+        return False
+    if group.system:
+        return True
+    return bool(group.shared) or group.owner_id == caller.user_id
+
+
+def can_edit(caller, group):
+    """Rename, re-prioritise, share or delete: the owner or manage_settings."""
+    return not group.system and (group.owner_id == caller.user_id or caller.has("manage_settings"))
+
+
+def parse_until(value, now):
+    """(epoch seconds or None, FieldError or None). ISO-8601 with an offset."""
+    if value is None:
+        return None, None
+    if not isinstance(value, str):
+        return None, FieldError("until", "invalid_date", "Send an ISO-8601 date-time with an offset, or null.")
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None, FieldError("until", "invalid_date",
+                                "Use an ISO-8601 date-time with an offset, e.g. 2026-11-24T15:30:00+00:00.")
+    if moment.tzinfo is None:
+        return None, FieldError("until", "invalid_date",
+                                "Add the timezone offset (e.g. +00:00), so we know which 3:30pm you mean.")
+    epoch = int(moment.timestamp())
+    if epoch <= now:
+        return None, FieldError("until", "until_in_past", "That time has already passed; choose a later one.")
+    return epoch, None
+
+
+def iso(epoch):
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
