@@ -145,6 +145,8 @@ def write_single(caller, imp, row):
                 _create_pupil(caller, row)
             else:
                 _update(pupil_records, caller, row)
+        elif imp.kind == "machines":
+            _write_machine(caller, row)
         else:
             if row["action"] == "create":
                 values = {**values}
@@ -204,3 +206,15 @@ def mark_leavers(imp, actor, matched):
         except Exception:  # noqa: BLE001 - changed meanwhile: leave it
             continue
     return left
+
+
+def _write_machine(caller, row):
+    """Machines are matched by name; an import sets their location."""
+    from ..groups.models import Machine
+    values = row.get("values") or {}
+    if row["action"] == "create":
+        Machine(school_id=caller.school_id, machine_id=row["id"], name=values["name"],
+                location=values.get("location"), created_at=int(time.time())).save()
+    else:
+        Machine(school_id=caller.school_id, machine_id=row["id"]).update(
+            actions=[Machine.location.set(values.get("location"))], condition=Machine.machine_id.exists())

@@ -112,7 +112,7 @@ def start_upload(caller, kind, filename, now=None):
             "max_bytes": config.UPLOAD_MAX_BYTES, "expires_in": config.UPLOAD_EXPIRES_SECONDS}
 
 
-_KINDS_READY = ("pupils", "staff")
+_KINDS_READY = ("pupils", "staff", "machines")
 
 
 def _set(imp, condition=None, **values):
@@ -381,10 +381,14 @@ def load_existing(kind, school_id):
         from ..roster.pupils import FIELDS
         for p in Pupil.query(school_id):
             index.add(p.pupil_id, p.version, {f: getattr(p, f) for f in FIELDS})
-    else:
+    elif kind == "staff":
         from ..roster.staff import FIELDS
         for u in User.query(school_id):
             index.add(u.user_id, u.version, {f: getattr(u, f) for f in FIELDS})
+    else:
+        from ..groups.models import Machine
+        for m in Machine.query(school_id):
+            index.add(m.machine_id, 0, {"name": m.name, "location": m.location})
     return index
 
 

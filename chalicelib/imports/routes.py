@@ -10,7 +10,7 @@ from .models import STATUSES
 
 bp = Blueprint(__name__)
 TAG = "imports"
-KIND = string(enum=["pupils", "staff"])
+KIND = string(enum=["pupils", "staff", "machines"])
 IMPORT = obj(["id", "kind", "status", "rows_processed"], id=string(), kind=string(), source=string(),
              filename=string(), status=string(enum=list(STATUSES)),
              rows_processed=integer(), rows_total=integer(nullable=True),
@@ -30,7 +30,7 @@ PAGING = {"limit": (integer(minimum=1, maximum=500), "Page size (default 50, max
 def template(ctx):
     kind = ctx.query.get("kind") or "pupils"
     if kind not in pipeline._KINDS_READY:
-        raise ApiError("bad_request", "kind must be pupils or staff.")
+        raise ApiError("bad_request", "kind must be pupils, staff or machines.")
     # With a BOM, so Excel opens the accents in the example row correctly.
     return Response(body="\ufeff" + columns.template_csv(kind), status_code=200, headers={
         "Content-Type": "text/csv; charset=utf-8",

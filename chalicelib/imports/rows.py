@@ -12,7 +12,10 @@ from ..core.errors import FieldError
 from ..core.text import fold
 from ..roster.validation import cleaners
 
-MATCH_FIELDS = {"pupils": ("first_name", "surname", "date_of_birth"), "staff": ()}
+#: kind -> (the field that identifies a record, its duplicate code, what to call it)
+UNIQUE = {"pupils": ("upn", "duplicate_upn", "UPN"), "staff": ("email", "duplicate_email", "email"),
+          "machines": ("name", "duplicate_name", "name")}
+RECORD = {"pupils": "pupil", "staff": "staff member", "machines": "machine"}
 
 
 @dataclass
@@ -34,7 +37,7 @@ class ExistingIndex:
     def add(self, record_id, version, values):
         rec = Existing(record_id, version, values)
         self.by_id[record_id] = rec
-        unique = values.get("upn" if self.kind == "pupils" else "email")
+        unique = values.get(UNIQUE[self.kind][0])
         if unique:
             self.by_unique[unique] = rec
         if self.kind == "pupils":
@@ -87,7 +90,7 @@ class RowChecker:
         self.columns = [(f, position[c]) for c, f in mapping.items() if f and c in position]
         base = cleaners(kind, today)
         self.cleaners = {f: _cached(fn) for f, fn in base.items()}
-        self.unique_field = "upn" if kind == "pupils" else "email"
+        self.unique_field, self.duplicate_code, self.unique_label = UNIQUE[kind]
         self.seen_unique = {}  # value -> first line
         self.seen_targets = {}  # record id -> first line
 
@@ -121,10 +124,8 @@ class RowChecker:
         return result
 
     def _duplicate(self, result, value, first_line):
-        code = "duplicate_upn" if self.kind == "pupils" else "duplicate_email"
-        what = "UPN" if self.kind == "pupils" else "email"
-        result.errors.append(FieldError(self.unique_field, code,
-                                        f"This {what} ({value}) is already on row {first_line} of this file; "
+        result.errors.append(FieldError(self.unique_field, self.duplicate_code,
+                                        f"This {self.unique_label} ({value}) is already on row {first_line} of this file; "
                                         "the first row stands. Fix or remove one of them."))
 
     def _classify(self, result):
@@ -139,15 +140,14 @@ class RowChecker:
         if target is not None:
             holder = self.existing.by_unique.get(unique) if unique else None
             if holder is not None and holder.id != target.id:
-                what = "UPN" if self.kind == "pupils" else "email"
-                code = "duplicate_upn" if self.kind == "pupils" else "duplicate_email"
-                result.errors.append(FieldError(self.unique_field, code,
-                                                f"Another {self.kind[:-1]} in your school already has this {what}."))
+                result.errors.append(FieldError(self.unique_field, self.duplicate_code,
+                                                f"Another {RECORD[self.kind]} in your school already has "
+                                                f"this {self.unique_label}."))
                 return
             first = self.seen_targets.get(target.id)
             if first is not None:
                 result.errors.append(FieldError("row", "duplicate_row",
-                                                f"Row {first} of this file is the same {self.kind[:-1]}; "
+                                                f"Row {first} of this file is the same {RECORD[self.kind]}; "
                                                 "keep only one of them."))
                 return
             self.seen_targets[target.id] = result.line

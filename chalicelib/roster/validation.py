@@ -374,6 +374,9 @@ def cleaners(kind, today=None):
         return _pupil_cleaners(today)
     if kind == "staff":
         return dict(_STAFF_CLEANERS)
+    if kind == "machines":
+        return {"name": lambda v: clean_text(v, "name", 100, required=True),
+                "location": lambda v: clean_text(v, "location", 100)}
     raise KeyError(kind)
 
 

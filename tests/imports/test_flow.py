@@ -298,3 +298,18 @@ def test_drop_into_unknown_school_or_kind_is_ignored(api, importer, pump, admin)
     s3.put_object(Bucket=config.bucket_name(), Key="drop/nobody/pupils/x.csv", Body=pupils_csv(ROWS))
     drain(pump)
     assert api.get("/api/imports").data["items"] == []
+
+
+def test_machines_import_fills_machine_groups(api, importer):
+    csv = b"Name,Location\nLIB-PC-01,Library\nLIB-PC-02,Library\nLIB-PC-01,Room 4\n"
+    imp = importer.map(importer.upload("machines", csv))
+    assert imp["summary"]["valid"] == 2 and importer.rows(imp)[0]["errors"][0]["code"] == "duplicate_name"
+    assert importer.commit(imp)["result"]["created"] == 2
+    machines = api.get("/api/machines").data["items"]
+    assert [m["name"] for m in machines] == ["LIB-PC-01", "LIB-PC-02"]
+    group = api.post("/api/groups", {"name": "Library PCs", "member_type": "machine"}).data
+    r = api.post(f"/api/groups/{group['id']}/members", {"member_ids": [m["id"] for m in machines]})
+    assert r.status_code == 200 and r.data["added"] == 2
+    moved = importer.full("machines", b"Name,Location\nLIB-PC-01,Room 4\nLIB-PC-02,Library\n")
+    assert moved["result"] == {"created": 0, "updated": 1, "unchanged": 1, "refused": 0}
+    assert api.get("/api/machines").data["items"][0]["location"] == "Room 4"
