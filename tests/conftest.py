@@ -141,6 +141,14 @@ def signup(api, mailbox):
 
 
 @pytest.fixture
+def admin(api, signup):
+    """A signed-up, verified school whose admin the ``api`` client acts as."""
+    school = signup()
+    api.token = school["token"]
+    return school
+
+
+@pytest.fixture
 def member(api, mailbox):
     """Adds a staff member to a school (as its admin), accepts the emailed
     invitation, signs in. Returns the staff record plus 'token'."""

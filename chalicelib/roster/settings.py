@@ -1,6 +1,5 @@
 """School settings: name, timezone (console times), and whether a full S3
 drop marks missing pupils as leavers."""
-from ..accounts.models import School
 from ..core.db import Tx, TxFailed
 from ..core.errors import ApiError, FieldError, validation_failed
 from . import audit

@@ -17,14 +17,7 @@ def later(**delta):
 
 
 @pytest.fixture
-def school(api, signup):
-    s = signup()
-    api.token = s["token"]
-    return s
-
-
-@pytest.fixture
-def pupils(api, school):
+def pupils(api, admin):
     made = []
     for first, year, reg in [("Ann", "5", "5B"), ("Ben", "5", "5A"), ("Cat", "6", "6A")]:
         r = api.post("/api/pupils", {**PUPIL, "first_name": first, "year_group": year, "registration_group": reg})
@@ -36,7 +29,7 @@ def names(r):
     return sorted(m["name"] for m in r.data["items"])
 
 
-def test_system_groups_follow_the_roster(api, school, pupils):
+def test_system_groups_follow_the_roster(api, admin, pupils):
     groups = {g["name"]: g for g in api.get("/api/groups").data["items"]}
     assert groups["All pupils"]["member_count"] == 3 and groups["Year 5"]["member_count"] == 2
     assert groups["5B"]["member_count"] == 1 and groups["All staff"]["member_count"] == 1
@@ -50,11 +43,11 @@ def test_system_groups_follow_the_roster(api, school, pupils):
     assert r.status_code == 422 and r.data["errors"][0]["code"] == "system_group"
 
 
-def test_creating_groups_needs_create_groups(api, school, member):
-    ta = member(school, "TAs")
+def test_creating_groups_needs_create_groups(api, admin, member):
+    ta = member(admin, "TAs")
     r = api.post("/api/groups", {"name": "Catch-up"}, token=ta["token"])
     assert r.status_code == 403 and r.data["code"] == "permission_denied" and "create_groups" in r.data["message"]
-    teacher = member(school, "Teachers")
+    teacher = member(admin, "Teachers")
     r = api.post("/api/groups", {"name": "Catch-up", "priority": "high"}, token=teacher["token"])
     assert r.status_code == 201 and r.data["priority"] == "high" and r.data["member_type"] == "user"
     again = api.post("/api/groups", {"name": "catch-up "}, token=teacher["token"])
@@ -62,9 +55,9 @@ def test_creating_groups_needs_create_groups(api, school, member):
     assert api.post("/api/groups", {"name": "Catch-up"}).status_code == 201  # another owner may
 
 
-def test_private_and_shared_visibility(api, school, member):
-    a, b = member(school, "Teachers"), member(school, "Teachers")
-    dsl = member(school, "DSLs")
+def test_private_and_shared_visibility(api, admin, member):
+    a, b = member(admin, "Teachers"), member(admin, "Teachers")
+    dsl = member(admin, "DSLs")
     private = api.post("/api/groups", {"name": "Mine", "shared": False}, token=a["token"]).data
     shared = api.post("/api/groups", {"name": "Ours", "shared": True}, token=a["token"]).data
     seen_by_b = {g["name"] for g in api.get("/api/groups", token=b["token"]).data["items"]}
@@ -78,9 +71,9 @@ def test_private_and_shared_visibility(api, school, member):
     assert "Mine" in {g["name"] for g in api.get("/api/groups", token=b["token"]).data["items"]}
 
 
-def test_adding_members_without_and_with_add_any_user(api, school, member, pupils):
-    teacher, colleague = member(school, "Teachers"), member(school, "Teachers")
-    slt = member(school, "SLTs")  # has add_any_user
+def test_adding_members_without_and_with_add_any_user(api, admin, member, pupils):
+    teacher, colleague = member(admin, "Teachers"), member(admin, "Teachers")
+    slt = member(admin, "SLTs")  # has add_any_user
     group = api.post("/api/groups", {"name": "Y5 catch-up"}, token=teacher["token"]).data
     path = f"/api/groups/{group['id']}/members"
     # A pupil is visible through All pupils.
@@ -98,7 +91,7 @@ def test_adding_members_without_and_with_add_any_user(api, school, member, pupil
     # A pupil who has left is in no group the teacher can see.
     api.client  # noqa: B018
     from chalicelib.roster.models import Pupil
-    left = Pupil.get(school["school_id"], pupils[2]["id"])
+    left = Pupil.get(admin["school_id"], pupils[2]["id"])
     left.update(actions=[Pupil.status.set("left")])
     r = api.post(path, {"member_ids": [pupils[2]["id"]]}, token=teacher["token"])
     assert r.status_code == 403
@@ -108,14 +101,14 @@ def test_adding_members_without_and_with_add_any_user(api, school, member, pupil
     assert names(api.get(path, token=teacher["token"])) == ["Ann Smith", "Cat Smith", f"Sam {colleague['surname']}"]
 
 
-def test_people_search_needs_add_any_user(api, school, member, pupils):
-    teacher = member(school, "Teachers", first_name="Annie")
+def test_people_search_needs_add_any_user(api, admin, member, pupils):
+    teacher = member(admin, "Teachers", first_name="Annie")
     r = api.get("/api/people?q=ann")
     assert r.status_code == 200 and {m["kind"] for m in r.data["items"]} == {"pupil", "staff"}
     assert api.get("/api/people?q=ann", token=teacher["token"]).status_code == 403
 
 
-def test_member_rules(api, school, pupils):
+def test_member_rules(api, admin, pupils):
     group = api.post("/api/groups", {"name": "G"}).data
     path = f"/api/groups/{group['id']}/members"
     r = api.post(path, {"member_ids": [pupils[0]["id"]], "until": "2020-01-01T10:00:00+00:00"})
@@ -141,7 +134,7 @@ def test_member_rules(api, school, pupils):
     assert api.get("/api/groups").data["items"][-1]["member_count"] in (0, 1)
 
 
-def test_expired_membership_is_gone_from_reads_at_once_and_swept_by_the_pump(api, school, pupils, app):
+def test_expired_membership_is_gone_from_reads_at_once_and_swept_by_the_pump(api, admin, pupils, app):
     from devstack.pump import Pump
     group = api.post("/api/groups", {"name": "G"}).data
     path = f"/api/groups/{group['id']}/members"
@@ -150,7 +143,7 @@ def test_expired_membership_is_gone_from_reads_at_once_and_swept_by_the_pump(api
     assert len(api.get(path).data["items"]) == 2
     time.sleep(2.2)
     assert names(api.get(path)) == ["Ben Smith"]  # hidden before any sweep
-    key = f"{school['school_id']}#{group['id']}"
+    key = f"{admin['school_id']}#{group['id']}"
     assert Membership.count(key) == 2
     pump = Pump(app, seconds_per_minute=1, print_mail=False)
     assert pump.run_schedules() >= 1  # the sweep and the outbox sender
@@ -161,7 +154,7 @@ def test_expired_membership_is_gone_from_reads_at_once_and_swept_by_the_pump(api
     assert Membership.count(key) == 1
 
 
-def test_a_renewal_racing_the_sweep_survives(api, school, pupils, monkeypatch):
+def test_a_renewal_racing_the_sweep_survives(api, admin, pupils, monkeypatch):
     group = api.post("/api/groups", {"name": "G"}).data
     path = f"/api/groups/{group['id']}/members"
     api.post(path, {"member_ids": [pupils[0]["id"]], "until": later(seconds=1)})
@@ -178,7 +171,7 @@ def test_a_renewal_racing_the_sweep_survives(api, school, pupils, monkeypatch):
     assert names(api.get(path)) == ["Ann Smith"]
 
 
-def test_another_schools_group_is_404(api, school, signup, pupils):
+def test_another_schools_group_is_404(api, admin, signup, pupils):
     group = api.post("/api/groups", {"name": "G"}).data
     api.post(f"/api/groups/{group['id']}/members", {"member_ids": [pupils[0]["id"]]})
     other = signup(name="Other School")
@@ -195,13 +188,13 @@ def test_another_schools_group_is_404(api, school, signup, pupils):
     assert "G" not in {g["name"] for g in api.get("/api/groups", token=other["token"]).data["items"]}
 
 
-def test_deleting_a_group_or_a_pupil_removes_memberships(api, school, pupils):
+def test_deleting_a_group_or_a_pupil_removes_memberships(api, admin, pupils):
     group = api.post("/api/groups", {"name": "G"}).data
     api.post(f"/api/groups/{group['id']}/members", {"member_ids": [p["id"] for p in pupils]})
     api.delete(f"/api/pupils/{pupils[0]['id']}")
     assert len(api.get(f"/api/groups/{group['id']}/members").data["items"]) == 2
     assert api.delete(f"/api/groups/{group['id']}").status_code == 200
-    assert Membership.count(f"{school['school_id']}#{group['id']}") == 0
+    assert Membership.count(f"{admin['school_id']}#{group['id']}") == 0
     assert api.post("/api/groups", {"name": "G"}).status_code == 201  # the name is free again
 
 

@@ -8,13 +8,6 @@ import requests
 
 
 @pytest.fixture
-def admin(api, signup):
-    school = signup()
-    api.token = school["token"]
-    return school
-
-
-@pytest.fixture
 def pump(app):
     from chalicelib.imports import pipeline
     from devstack.pump import Pump

@@ -16,13 +16,6 @@ PUPIL = {"first_name": "Zoë", "surname": "Smith", "date_of_birth": "01/02/2015"
          "gender": "female", "year_group": "Year 5", "registration_group": "5B"}
 
 
-@pytest.fixture
-def admin(api, signup):
-    school = signup()
-    api.token = school["token"]
-    return school
-
-
 def add(api, **fields):
     r = api.post("/api/pupils", {**PUPIL, **fields})
     assert r.status_code == 201, r.body

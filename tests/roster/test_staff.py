@@ -1,15 +1,7 @@
 """Staff routes: invitations, email uniqueness, user groups and effective
 permissions, the last admin, optimistic locking, isolation."""
-import pytest
 
 from tests.conftest import PASSWORD, link_token
-
-
-@pytest.fixture
-def admin(api, signup):
-    school = signup()
-    api.token = school["token"]
-    return school
 
 
 STAFF = {"first_name": "Tess", "surname": "Teacher", "email": "Tess@Example.org", "job_role": "Class teacher",
