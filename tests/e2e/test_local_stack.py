@@ -63,3 +63,43 @@ def test_unknown_routes_and_the_console(stack):
     assert requests.get(base + "/assets/console.js").status_code == 200
     missing = requests.get(base + "/assets/nope.js")
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+
+
+def test_csv_import_through_the_local_stack(stack):
+    """Presigned POST to the moto server, moto's real S3 -> SQS notification,
+    the pump calling the import worker, mapping, commit."""
+    base = f"http://127.0.0.1:{stack.port}"
+    email = "head@birch.sch.uk"
+    requests.post(f"{base}/api/schools", json={"name": "Birch", "admin": {
+        "first_name": "B", "surname": "Head", "email": email, "password": PASSWORD}})
+    mail = wait_for_mail(stack, email)
+    token = re.search(r"token=([A-Za-z0-9_\-]+)", mail["body"]).group(1)
+    requests.post(f"{base}/api/auth/verify", json={"token": token})
+    login = requests.post(f"{base}/api/auth/login", json={"email": email, "password": PASSWORD}).json()
+    auth = {"Authorization": f"Bearer {login['token']}"}
+
+    started = requests.post(f"{base}/api/imports", json={"kind": "pupils", "filename": "p.csv"}, headers=auth).json()
+    assert started["upload"]["url"].startswith(f"http://127.0.0.1:{stack.aws_port}/")
+    csv = "First name,Surname,Date of birth,Year group\nZoë,Smith,01/02/2015,Year 5\nAdam,Jones,3/4/15,5\n"
+    posted = requests.post(started["upload"]["url"], data=started["upload"]["fields"],
+                           files={"file": ("p.csv", csv.encode("utf-8"))})
+    assert posted.status_code in (200, 204), posted.text
+
+    def wait(status):
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            imp = requests.get(f"{base}/api/imports/{started['import_id']}", headers=auth).json()
+            if imp["status"] == status:
+                return imp
+            assert imp["status"] != "failed", imp
+            time.sleep(0.3)
+        raise AssertionError(f"import never reached {status}: {imp}")
+
+    imp = wait("mapping")
+    requests.put(f"{base}/api/imports/{imp['id']}/mapping", json={"mapping": imp["suggested_mapping"]}, headers=auth)
+    imp = wait("review")
+    assert imp["summary"]["create"] == 2
+    requests.post(f"{base}/api/imports/{imp['id']}/commit", headers=auth)
+    imp = wait("committed")
+    pupils = requests.get(f"{base}/api/pupils", headers=auth).json()["items"]
+    assert sorted(p["first_name"] for p in pupils) == ["Adam", "Zoë"]
