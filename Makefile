@@ -8,7 +8,9 @@ AWS_PORT ?= 4566
 PORT ?= 8000
 export AWS_PORT PORT
 
-.PHONY: run test install clean help
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: run test install browser clean help
 
 help:
 	@echo "make run    - install, then serve the console and API on http://127.0.0.1:$(PORT)"
@@ -25,10 +27,18 @@ $(STAMP): requirements.txt requirements-dev.txt | $(PY)
 
 install: $(STAMP)
 
+# Browser tests drive Debian's Chromium (nothing may download a browser).
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO="sudo -n"; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
 run: install
 	$(PY) -m devstack
 
-test: install
+test: install browser
 	$(PY) -m pytest
 
 clean:

@@ -32,7 +32,7 @@
     Object.entries(attrs || {}).forEach(([k, v]) => {
       if (k.startsWith("on")) node.addEventListener(k.slice(2), v); else node.setAttribute(k, v);
     });
-    children.flat().forEach((c) => node.append(c instanceof Node ? c : document.createTextNode(c)));
+    children.flat(Infinity).forEach((c) => node.append(c instanceof Node ? c : document.createTextNode(c)));
     return node;
   }
 

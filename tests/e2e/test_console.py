@@ -1,0 +1,88 @@
+"""The console in real Chromium (Debian's, driven by Playwright) against the
+real local stack. Screenshots of every screen go to .artifacts/screenshots/."""
+import os
+import re
+
+import pytest
+
+from tests.e2e.test_local_stack import PASSWORD, wait_for_mail
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = os.path.join(os.path.dirname(__file__), "..", "..", ".artifacts", "screenshots")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+    assert os.path.exists(CHROMIUM), "make test installs Debian's chromium; run it through make"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    context = browser.new_context(viewport={"width": 1200, "height": 800})
+    pg = context.new_page()
+    pg.set_default_timeout(10000)
+    pg.shots = []
+
+    def shot(name):
+        os.makedirs(SHOTS, exist_ok=True)
+        path = os.path.join(SHOTS, f"{request.node.name}-{len(pg.shots):02d}-{name}.png")
+        pg.screenshot(path=path, full_page=True)
+        pg.shots.append(path)
+
+    pg.shot = shot
+    yield pg
+    context.close()
+
+
+def test_sign_up_verify_sign_in_and_out(stack, page):
+    base = f"http://127.0.0.1:{stack.port}"
+    page.goto(base + "/")
+    page.get_by_role("button", name="Sign up").click()
+    page.get_by_label("School name").fill("Larch Primary")
+    page.get_by_label("Your first name").fill("Lee")
+    page.get_by_label("Your surname").fill("Head")
+    page.get_by_label("Your email").fill("lee@larch.sch.uk")
+    page.get_by_label("Password (10+ characters)").fill("short")
+    page.shot("sign-up-form")
+    page.get_by_role("button", name="Sign up").click()
+    page.get_by_role("alert").filter(has_text="10 characters").wait_for()
+    page.shot("weak-password")
+    page.get_by_label("Password (10+ characters)").fill(PASSWORD)
+    page.get_by_role("button", name="Sign up").click()
+    page.get_by_text("Check your email").wait_for()
+    page.shot("check-email")
+
+    mail = wait_for_mail(stack, "lee@larch.sch.uk")
+    link = re.search(r'https?://[^\s"<>]+token=[A-Za-z0-9_.\-]+', mail["body"]).group(0)
+    page.goto(link)
+    page.get_by_text("Your email is verified").wait_for()
+    page.shot("verified")
+    page.get_by_label("Email").fill("lee@larch.sch.uk")
+    page.get_by_label("Password").fill("wrong password 1")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("alert").filter(has_text="Wrong email or password").wait_for()
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Larch Primary").wait_for()
+    assert page.get_by_text("Email verified.").is_visible()
+    page.shot("signed-in")
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_text("You are signed out.").wait_for()
+    page.shot("signed-out")
+    assert len(page.shots) == 6
+
+
+def test_a_used_link_says_so_in_words(stack, page):
+    page.goto(f"http://127.0.0.1:{stack.port}/?action=verify&token=" + "x" * 43)
+    alert = page.get_by_role("alert")
+    alert.wait_for()
+    assert "{" not in alert.inner_text() and "link" in alert.inner_text().lower()
+    page.shot("bad-link")
