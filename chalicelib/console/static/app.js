@@ -1,0 +1,201 @@
+// schoolroll console: the shell. Screens live in their own files and
+// register themselves with SR.screen(name, {title, nav, render}).
+// Talks only to the JSON API; every error is shown as its human message.
+(function () {
+  "use strict";
+  const main = document.getElementById("main");
+  const nav = document.getElementById("nav");
+  const banner = document.getElementById("banner");
+  const toastEl = document.getElementById("toast");
+  const store = window.sessionStorage;
+  const screens = {};
+  const order = [];
+  const SR = (window.SR = { me: null });
+
+  // ---- API: JSON in, JSON out; errors become Error(message) with .code/.status/.data
+  SR.api = async function api(method, path, body) {
+    const headers = { "Content-Type": "application/json" };
+    const token = store.getItem("token");
+    if (token) headers.Authorization = "Bearer " + token;
+    let res;
+    try {
+      res = await fetch("/api" + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch (e) {
+      throw new Error("Cannot reach the server. Check your connection and try again.");
+    }
+    let data = null;
+    try { data = await res.json(); } catch (e) { data = null; }
+    if (!res.ok) {
+      const err = new Error((data && data.message) || ("Something went wrong (" + res.status + ")."));
+      err.code = data && data.code; err.status = res.status; err.data = data;
+      if (res.status === 401 && path !== "/auth/login") { store.removeItem("token"); }
+      throw err;
+    }
+    return data;
+  };
+
+  // ---- DOM helpers
+  SR.el = function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    Object.entries(attrs || {}).forEach(([k, v]) => {
+      if (v === undefined || v === null || v === false) return;
+      if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else if (k === "text") node.textContent = v;
+      else node.setAttribute(k, v === true ? "" : v);
+    });
+    children.flat(Infinity).forEach((c) => {
+      if (c === undefined || c === null || c === false) return;
+      node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    });
+    return node;
+  };
+  const el = SR.el;
+
+  SR.field = function field(id, label, type, attrs) {
+    return el("div", { class: "field" }, el("label", { for: id }, label),
+      el("input", Object.assign({ id, name: id, type: type || "text" }, attrs || { required: true })),
+      el("p", { class: "field-error", id: id + "-error", role: "alert" }));
+  };
+
+  // Shows field errors from a validation_failed error beside each field.
+  // Returns how many were placed.
+  SR.showFieldErrors = function (container, err) {
+    let placed = 0;
+    container.querySelectorAll(".field-error").forEach((p) => { p.textContent = ""; });
+    ((err && err.data && err.data.errors) || []).forEach((e) => {
+      const name = String(e.field || "").split(".").pop();
+      const slot = container.querySelector("#" + CSS.escape(name) + "-error");
+      if (slot) { slot.textContent = e.message; placed += 1; }
+    });
+    return placed;
+  };
+
+  SR.form = function form(title, fields, submitLabel, onSubmit, extra) {
+    const error = el("p", { class: "error", role: "alert" });
+    const f = el("form", {}, title ? el("h2", {}, title) : null, fields,
+      el("button", { type: "submit" }, submitLabel), error, extra || []);
+    f.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      error.textContent = "";
+      SR.showFieldErrors(f, null);
+      const values = Object.fromEntries(new FormData(f).entries());
+      const button = f.querySelector("button[type=submit]");
+      button.disabled = true;
+      try { await onSubmit(values, f); } catch (e) {
+        error.textContent = SR.showFieldErrors(f, e) ? "Please correct the fields marked above." : e.message;
+      }
+      finally { button.disabled = false; }
+    });
+    return f;
+  };
+
+  SR.show = function show(...nodes) { main.replaceChildren(...nodes); };
+  SR.toast = function toast(message) {
+    toastEl.textContent = message;
+    clearTimeout(toast.t);
+    toast.t = setTimeout(() => { toastEl.textContent = ""; }, 5000);
+  };
+  SR.can = (permission) => !!(SR.me && SR.me.permissions.indexOf(permission) >= 0);
+
+  // ---- screens and routing (#/name/arg)
+  SR.screen = function (name, def) { screens[name] = def; order.push(name); };
+  SR.go = function (hash) { if (location.hash === hash) route(); else location.hash = hash; };
+
+  async function route() {
+    if (!store.getItem("token")) return signIn();
+    if (!SR.me) {
+      try { SR.me = await SR.api("GET", "/me"); } catch (e) { store.removeItem("token"); return signIn(); }
+    }
+    renderChrome();
+    const [name, ...args] = (location.hash.replace(/^#\/?/, "") || "home").split("/");
+    const screen = screens[name] || screens.home;
+    nav.querySelectorAll("a").forEach((a) => a.removeAttribute("aria-current"));
+    const link = nav.querySelector('a[data-screen="' + name + '"]');
+    if (link) link.setAttribute("aria-current", "page");
+    document.title = screen.title + " · schoolroll";
+    const holder = el("section", { "aria-labelledby": "screen-title" });
+    main.replaceChildren(holder);
+    try {
+      await screen.render(holder, args.map(decodeURIComponent));
+    } catch (e) {
+      holder.replaceChildren(el("h2", { id: "screen-title" }, screen.title), el("p", { class: "error", role: "alert" }, e.message));
+    }
+  }
+  SR.refresh = route;
+
+  function renderChrome() {
+    const links = order.filter((n) => screens[n].nav && (!screens[n].visible || screens[n].visible()))
+      .map((n) => el("a", { href: "#/" + n, "data-screen": n }, screens[n].title));
+    nav.replaceChildren(...links, el("button", { type: "button", class: "ghost", onclick: signOut }, "Sign out"));
+    if (!SR.me.email_verified) {
+      banner.hidden = false;
+      banner.replaceChildren("Verify your email to unlock adding and importing pupils and staff. ",
+        el("button", { type: "button", class: "link", onclick: resend }, "Send a new link"));
+    } else { banner.hidden = true; }
+  }
+
+  // ---- signed-out screens
+  function signUp() {
+    nav.replaceChildren(); banner.hidden = true;
+    SR.show(SR.form("Sign your school up", [
+      SR.field("school", "School name"), SR.field("first_name", "Your first name"), SR.field("surname", "Your surname"),
+      SR.field("email", "Your email", "email"), SR.field("password", "Password (10+ characters)", "password"),
+    ], "Sign up", async (v) => {
+      await SR.api("POST", "/schools", { name: v.school, admin: { first_name: v.first_name, surname: v.surname, email: v.email, password: v.password } });
+      SR.show(el("h2", {}, "Check your email"), el("p", {}, "We sent a link to " + v.email + ". Open it to verify your address, then sign in."),
+        el("button", { type: "button", onclick: () => signIn() }, "Sign in"));
+    }, el("p", {}, "Already signed up? ", el("button", { type: "button", class: "link", onclick: () => signIn() }, "Sign in"))));
+  }
+
+  function signIn(message) {
+    nav.replaceChildren(); banner.hidden = true; SR.me = null;
+    SR.show(SR.form("Sign in", [SR.field("email", "Email", "email"), SR.field("password", "Password", "password")], "Sign in", async (v) => {
+      const t = await SR.api("POST", "/auth/login", { email: v.email, password: v.password });
+      store.setItem("token", t.token);
+      SR.go("#/home");
+    }, [message ? el("p", { class: "ok", role: "status" }, message) : "",
+        el("p", {}, "New school? ", el("button", { type: "button", class: "link", onclick: signUp }, "Sign up"))]));
+  }
+  SR.signIn = signIn;
+
+  function acceptInvite(token) {
+    SR.show(SR.form("Choose your password", [SR.field("password", "Password (10+ characters)", "password")], "Save password", async (v) => {
+      const r = await SR.api("POST", "/auth/accept-invite", { token, password: v.password });
+      signIn("Your password is set. Sign in with " + r.email + ".");
+    }));
+  }
+
+  async function resend() {
+    try { await SR.api("POST", "/auth/resend-verification"); banner.replaceChildren("A new link is on its way."); }
+    catch (e) { banner.replaceChildren(e.message); }
+  }
+
+  async function signOut() {
+    try { await SR.api("POST", "/auth/logout"); } catch (e) { /* token already gone */ }
+    store.removeItem("token");
+    history.replaceState(null, "", "/");
+    signIn("You are signed out.");
+  }
+
+  SR.start = async function start() {
+    window.addEventListener("hashchange", route);
+    const params = new URLSearchParams(window.location.search);
+    const action = params.get("action");
+    const token = params.get("token");
+    if (action && token) {
+      history.replaceState(null, "", "/");
+      if (action === "accept-invite") return acceptInvite(token);
+      if (action === "verify") {
+        try {
+          await SR.api("POST", "/auth/verify", { token });
+          if (store.getItem("token")) { SR.me = null; SR.toast("Your email is verified."); return SR.go("#/home"); }
+          return signIn("Your email is verified. Sign in to continue.");
+        } catch (e) {
+          return SR.show(el("h2", {}, "That link did not work"), el("p", { class: "error", role: "alert" }, e.message),
+            el("button", { type: "button", onclick: () => signIn() }, "Sign in"));
+        }
+      }
+    }
+    return route();
+  };
+})();

@@ -1,0 +1,220 @@
+// Getting started, pupils, staff and administration screens.
+(function () {
+  "use strict";
+  const SR = window.SR;
+  const el = SR.el;
+
+  // ---------------------------------------------------------------- getting started
+  SR.screen("home", {
+    title: "Getting started", nav: true,
+    render: async function (box) {
+      const me = SR.me;
+      const [pupils, staff, imports] = await Promise.all([
+        SR.can("view_roster") ? SR.api("GET", "/pupils?limit=1") : { items: [] },
+        SR.can("view_roster") ? SR.api("GET", "/staff?limit=2") : { items: [] },
+        SR.can("manage_roster") ? SR.api("GET", "/imports?limit=5") : { items: [] },
+      ]);
+      const invited = staff.items.some((s) => s.id !== me.user.id);
+      const steps = [
+        ["Verify your email", me.email_verified, null],
+        ["Add pupils", pupils.items.length > 0, "#/import"],
+        ["Add staff", invited, "#/import"],
+        ["Review settings", localStorage.getItem("settings-reviewed:" + me.school.id) === "yes", "#/admin"],
+        ["Invite staff", invited, "#/staff"],
+      ];
+      const list = el("ol", { class: "steps" }, steps.map(([label, done, href]) =>
+        el("li", { class: done ? "done" : "" }, href && !done ? el("a", { href }, label) : label,
+          done ? el("span", { class: "sr-only" }, " (done)") : "")));
+      const progress = el("div", { "aria-live": "polite" });
+      box.replaceChildren(el("h2", { id: "screen-title" }, me.school.name + ": getting started"), list,
+        el("h3", {}, "Imports"), progress);
+      renderImports(progress, imports.items);
+      const inFlight = () => imports.items.some((i) => ["uploading", "sniffing", "validating", "committing"].indexOf(i.status) >= 0);
+      if (inFlight()) {
+        const timer = setInterval(async () => {
+          if (!document.body.contains(progress)) return clearInterval(timer);
+          const fresh = await SR.api("GET", "/imports?limit=5");
+          imports.items = fresh.items;
+          renderImports(progress, fresh.items);
+          if (!inFlight()) clearInterval(timer);
+        }, 1500);
+      }
+    },
+  });
+
+  function renderImports(box, items) {
+    if (!items.length) return box.replaceChildren(el("p", {}, "No imports yet."));
+    box.replaceChildren(el("ul", {}, items.map((i) => {
+      const label = i.filename + " (" + i.kind + "): " + i.status;
+      let detail = "";
+      if (i.rows_total && ["sniffing", "validating", "committing"].indexOf(i.status) >= 0) {
+        detail = el("progress", { max: i.rows_total, value: i.rows_processed || 0, "aria-label": "Progress of " + i.filename });
+      } else if (i.result) {
+        detail = " — " + i.result.created + " created, " + i.result.updated + " updated, " +
+          i.result.unchanged + " unchanged, " + i.result.refused + " refused";
+      } else if (i.error) {
+        detail = " — " + i.error.message;
+      }
+      return el("li", {}, label, detail);
+    })));
+  }
+
+  // ---------------------------------------------------------------- record tables
+  // One screen per record kind (pupils, staff): search, filters, paging, add,
+  // edit in place (with the version read), delete with confirmation.
+  function recordScreen(def) {
+    SR.screen(def.name, {
+      title: def.title, nav: true, visible: () => SR.can("view_roster"),
+      render: async function (box) {
+        const state = { cursors: [null], page: 0, query: {} };
+        const tableBox = el("div");
+        const filters = el("form", { class: "toolbar", role: "search" },
+          def.filters.map(([id, label]) => SR.field("filter-" + id, label, "search", {})),
+          el("button", { type: "submit" }, "Search"));
+        filters.addEventListener("submit", (ev) => {
+          ev.preventDefault();
+          state.query = {};
+          def.filters.forEach(([id]) => {
+            const v = filters.querySelector("#filter-" + id).value.trim();
+            if (v) state.query[id] = v;
+          });
+          state.cursors = [null]; state.page = 0; load();
+        });
+        const addBox = el("div");
+        if (SR.can("manage_roster")) {
+          const add = SR.form("Add a " + def.singular, def.fields.map(([id, label, type, req]) =>
+            SR.field(id, label, type, req ? { required: true } : {})), "Save", async (values, form) => {
+            const body = {};
+            def.fields.forEach(([id]) => { body[id] = values[id] === "" ? null : values[id]; });
+            await SR.api("POST", "/" + def.name, body);
+            form.reset();
+            SR.toast(def.Singular + " added.");
+            state.cursors = [null]; state.page = 0; load();
+          });
+          addBox.append(el("details", {}, el("summary", {}, "Add a " + def.singular), add));
+        }
+        box.replaceChildren(el("h2", { id: "screen-title" }, def.title), filters, addBox, tableBox);
+
+        async function load() {
+          const params = new URLSearchParams(Object.assign({ limit: "25" }, state.query));
+          if (state.cursors[state.page]) params.set("next", state.cursors[state.page]);
+          let data;
+          try { data = await SR.api("GET", "/" + def.name + "?" + params); }
+          catch (e) { return tableBox.replaceChildren(el("p", { class: "error", role: "alert" }, e.message)); }
+          state.cursors[state.page + 1] = data.next;
+          const rows = data.items.map((r) => row(r));
+          tableBox.replaceChildren(
+            el("table", {}, el("caption", {}, def.title + ", page " + (state.page + 1)),
+              el("thead", {}, el("tr", {}, def.columns.map(([, label]) => el("th", { scope: "col" }, label)),
+                el("th", { scope: "col" }, "Actions"))),
+              el("tbody", {}, rows.length ? rows : el("tr", {}, el("td", { colspan: def.columns.length + 1 }, "Nobody here yet.")))),
+            el("div", { class: "toolbar" },
+              el("button", { type: "button", class: "secondary", disabled: state.page === 0, onclick: () => { state.page -= 1; load(); } }, "Previous page"),
+              el("button", { type: "button", class: "secondary", disabled: !data.next, onclick: () => { state.page += 1; load(); } }, "Next page")));
+        }
+
+        function row(r) {
+          const tr = el("tr", {}, def.columns.map(([id]) => el("td", {}, r[id] === null || r[id] === undefined ? "" : String(r[id]))));
+          const actions = el("td");
+          if (SR.can("manage_roster")) {
+            actions.append(
+              el("button", { type: "button", class: "secondary", "aria-label": "Edit " + def.label(r), onclick: () => edit(tr, r) }, "✎"),
+              " ",
+              el("button", { type: "button", class: "danger", "aria-label": "Delete " + def.label(r), onclick: () => remove(r) }, "Delete"));
+          }
+          tr.append(actions);
+          return tr;
+        }
+
+        function edit(tr, r) {
+          const inputs = {};
+          const cells = def.columns.map(([id, label]) => {
+            const editable = def.fields.some(([f]) => f === id);
+            if (!editable) return el("td", {}, r[id] || "");
+            inputs[id] = el("input", { value: r[id] || "", "aria-label": label + " of " + def.label(r), id: id });
+            return el("td", {}, inputs[id], el("p", { class: "field-error", id: id + "-error", role: "alert" }));
+          });
+          const error = el("p", { class: "error", role: "alert" });
+          const save = el("button", { type: "button", onclick: async () => {
+            const body = { version: r.version };
+            Object.entries(inputs).forEach(([id, input]) => { body[id] = input.value === "" ? null : input.value; });
+            try { await SR.api("PATCH", "/" + def.name + "/" + r.id, body); SR.toast("Saved."); load(); }
+            catch (e) { error.textContent = SR.showFieldErrors(tr, e) ? "Please correct the fields marked." : e.message; }
+          } }, "Save");
+          const cancel = el("button", { type: "button", class: "secondary", onclick: load }, "Cancel");
+          tr.replaceChildren(...cells, el("td", {}, save, " ", cancel, error));
+          const first = Object.values(inputs)[0];
+          if (first) first.focus();
+        }
+
+        async function remove(r) {
+          if (!window.confirm("Delete " + def.label(r) + "? This cannot be undone.")) return;
+          try { await SR.api("DELETE", "/" + def.name + "/" + r.id); SR.toast("Deleted."); load(); }
+          catch (e) { SR.toast(e.message); }
+        }
+        await load();
+      },
+    });
+  }
+
+  recordScreen({
+    name: "pupils", title: "Pupils", singular: "pupil", Singular: "Pupil",
+    label: (p) => p.first_name + " " + p.surname,
+    filters: [["q", "Name starts with"], ["year_group", "Filter by year group"], ["registration_group", "Filter by registration group"]],
+    columns: [["first_name", "First name"], ["surname", "Surname"], ["date_of_birth", "Date of birth"],
+      ["gender", "Gender"], ["year_group", "Year"], ["registration_group", "Reg group"], ["upn", "UPN"], ["status", "Status"]],
+    fields: [["first_name", "First name", "text", true], ["surname", "Surname", "text", true],
+      ["date_of_birth", "Date of birth (dd/mm/yyyy)", "text", true], ["gender", "Gender (M/F)", "text", false],
+      ["year_group", "Year group", "text", true], ["registration_group", "Registration group", "text", false],
+      ["upn", "UPN (optional)", "text", false]],
+  });
+
+  recordScreen({
+    name: "staff", title: "Staff", singular: "staff member", Singular: "Staff member",
+    label: (s) => s.first_name + " " + s.surname,
+    filters: [["q", "Name starts with"], ["user_group", "Filter by user group"]],
+    columns: [["first_name", "First name"], ["surname", "Surname"], ["email", "Email"], ["job_role", "Job role"],
+      ["user_group", "User group"], ["status", "Status"]],
+    fields: [["first_name", "First name", "text", true], ["surname", "Surname", "text", true],
+      ["email", "Email", "email", true], ["job_role", "Job role", "text", false], ["user_group", "User group", "text", false]],
+  });
+
+  // ---------------------------------------------------------------- administration
+  SR.screen("admin", {
+    title: "Administration", nav: true, visible: () => SR.can("manage_settings"),
+    render: async function (box) {
+      localStorage.setItem("settings-reviewed:" + SR.me.school.id, "yes");
+      const [groups, settings, audit] = await Promise.all([
+        SR.api("GET", "/user-groups"), SR.api("GET", "/settings"), SR.api("GET", "/audit?limit=20")]);
+      const perms = groups.permissions.map((p) => p.name);
+      const grid = el("table", {}, el("caption", {}, "User groups and their permissions"),
+        el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "User group"),
+          groups.permissions.map((p) => el("th", { scope: "col", title: p.description }, p.name)))),
+        el("tbody", {}, groups.items.map((g) => el("tr", {}, el("th", { scope: "row" }, g.name),
+          perms.map((p) => {
+            const box = el("input", { type: "checkbox", "aria-label": g.name + ": " + p, checked: g.permissions.indexOf(p) >= 0 });
+            box.addEventListener("change", async () => {
+              const chosen = perms.filter((q) => grid.querySelector('input[aria-label="' + CSS.escape(g.name + ": " + q) + '"]').checked);
+              try { await SR.api("PUT", "/user-groups/" + encodeURIComponent(g.name), { permissions: chosen }); SR.toast(g.name + " saved."); }
+              catch (e) { box.checked = !box.checked; SR.toast(e.message); }
+            });
+            return el("td", {}, box);
+          })))));
+      const settingsForm = SR.form("School settings", [
+        SR.field("name", "School name", "text", { value: settings.name, required: true }),
+        SR.field("timezone", "Timezone", "text", { value: settings.timezone, required: true }),
+        el("div", { class: "field" }, el("label", {}, el("input", { type: "checkbox", name: "mark_leavers", checked: settings.mark_leavers }),
+          " Mark pupils missing from a full S3 drop as leavers")),
+      ], "Save settings", async (v) => {
+        await SR.api("PATCH", "/settings", { name: v.name, timezone: v.timezone, mark_leavers: v.mark_leavers === "on" });
+        SR.me = null; SR.toast("Settings saved.");
+      });
+      const log = el("table", {}, el("caption", {}, "Audit log (latest 20)"),
+        el("thead", {}, el("tr", {}, ["When", "Who", "What", "Record", "Changes"].map((h) => el("th", { scope: "col" }, h)))),
+        el("tbody", {}, audit.items.map((a) => el("tr", {}, el("td", {}, a.at), el("td", {}, a.actor_name),
+          el("td", {}, a.action + " " + a.record_type), el("td", {}, a.record_id),
+          el("td", {}, Object.entries(a.changes || {}).map(([k, v]) => Array.isArray(v) ? k + ": " + v[0] + " → " + v[1] : k).join("; "))))));
+      box.replaceChildren(el("h2", { id: "screen-title" }, "Administration"), grid, settingsForm, log);
+    },
+  });
+})();

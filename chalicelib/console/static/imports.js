@@ -1,0 +1,384 @@
+// schoolroll console: the CSV import wizard (#/import, #/import/{id} to resume).
+// Choose kind and file -> upload straight to storage -> match columns ->
+// review and fix refused rows -> import -> complete.
+(function () {
+  "use strict";
+  const el = SR.el;
+  const KINDS = [["pupils", "Pupils"], ["staff", "Staff"], ["machines", "Machines"]];
+  const STEPS = ["Choose a file", "Match columns", "Check and fix", "Import"];
+  const POLL_MS = 700;
+  const MAX_ROWS = 500;
+  const BUSY_WORDS = {
+    uploading: "Waiting for the file to arrive…", sniffing: "Reading the file…",
+    validating: "Checking rows…", committing: "Importing…",
+  };
+
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const plural = (n, one, many) => n + " " + (n === 1 ? one : (many || one + "s"));
+
+  SR.screen("import", {
+    title: "Import",
+    nav: true,
+    visible: () => SR.can("manage_roster"),
+    render: async (container, args) => {
+      const steps = el("ol", { class: "steps" }, STEPS.map((s) => el("li", {}, s)));
+      const body = el("div", {});
+      container.replaceChildren(el("h2", { id: "screen-title" }, "Import"), steps, body);
+      const alive = () => container.isConnected;
+
+      function step(n, ...nodes) {
+        steps.querySelectorAll("li").forEach((li, i) => {
+          li.classList.toggle("done", i < n);
+          if (i === n) li.setAttribute("aria-current", "step"); else li.removeAttribute("aria-current");
+        });
+        body.replaceChildren(...nodes);
+      }
+
+      // Polls until the import reaches one of `targets` (or failed); shows progress words meanwhile.
+      async function poll(id, targets, statusEl) {
+        for (;;) {
+          const imp = await SR.api("GET", "/imports/" + encodeURIComponent(id));
+          if (!alive()) throw new Error("left the screen");
+          if (targets.indexOf(imp.status) >= 0 || imp.status === "failed") return imp;
+          let words = BUSY_WORDS[imp.status] || "Working…";
+          if (imp.rows_processed) {
+            words += " " + imp.rows_processed + (imp.rows_total ? " of " + imp.rows_total : "") + " rows";
+          }
+          statusEl.textContent = words;
+          await sleep(POLL_MS);
+        }
+      }
+
+      function failed(imp) {
+        step(0, el("p", { class: "error", role: "alert" },
+          (imp.error && imp.error.message) || "This import failed."),
+        el("button", { type: "button", onclick: () => { history.replaceState(null, "", "#/import"); chooseFile(); } },
+          "Start again"));
+      }
+
+      // Shows an import in whatever state it is in.
+      async function showImport(imp) {
+        if (imp.status === "failed") return failed(imp);
+        if (imp.status === "mapping") return mapColumns(imp);
+        if (imp.status === "review" || imp.status === "committed") return review(imp);
+        if (imp.status === "done") {
+          return step(4, el("p", { class: "ok" }, "This import is complete."),
+            el("button", { type: "button", onclick: () => { history.replaceState(null, "", "#/import"); chooseFile(); } },
+              "Import another file"));
+        }
+        const status = el("p", { role: "status" }, BUSY_WORDS[imp.status] || "Working…");
+        step(imp.status === "committing" ? 3 : imp.status === "validating" ? 1 : 0, status);
+        return showImport(await poll(imp.id, ["mapping", "review", "committed", "done"], status));
+      }
+
+      // ---- step 1: kind, template, file, upload
+      function chooseFile() {
+        const error = el("p", { class: "error", role: "alert" });
+        const status = el("p", { role: "status" });
+        const progress = el("progress", { max: "100", value: "0", "aria-label": "Upload progress", hidden: true });
+        const template = el("a", { href: "#", class: "template-link" }, "Download the CSV template");
+        let templateUrl = null;
+        const radios = KINDS.map(([value, label], i) => {
+          const id = "import-kind-" + value;
+          return el("div", { class: "choice" },
+            el("input", { type: "radio", name: "kind", id, value, checked: i === 0, onchange: loadTemplate }),
+            el("label", { for: id }, label));
+        });
+        const kind = () => (body.querySelector("input[name=kind]:checked") || {}).value || "pupils";
+
+        async function loadTemplate() {
+          const k = kind();
+          template.textContent = "Download the " + KINDS.find((x) => x[0] === k)[1].toLowerCase() + " CSV template";
+          template.removeAttribute("download");
+          template.setAttribute("href", "#");
+          try {
+            const res = await fetch("/api/imports/template?kind=" + encodeURIComponent(k),
+              { headers: { Authorization: "Bearer " + sessionStorage.getItem("token") } });
+            if (!res.ok) {
+              let data = null;
+              try { data = await res.json(); } catch (e) { data = null; }
+              throw new Error((data && data.message) || "The template could not be fetched (" + res.status + ").");
+            }
+            const blob = await res.blob();
+            if (k !== kind()) return;
+            if (templateUrl) URL.revokeObjectURL(templateUrl);
+            templateUrl = URL.createObjectURL(blob);
+            template.href = templateUrl;
+            template.download = "schoolroll-" + k + "-template.csv";
+          } catch (e) {
+            error.textContent = e.message === "Failed to fetch" ? "Cannot reach the server. Check your connection and try again." : e.message;
+          }
+        }
+        template.addEventListener("click", (ev) => { if (!template.hasAttribute("download")) ev.preventDefault(); });
+
+        const fileInput = el("input", { type: "file", id: "import-file", accept: ".csv,.txt,text/csv" });
+        const chosen = el("p", { class: "chosen", "aria-live": "polite" }, "No file chosen yet.");
+        fileInput.addEventListener("change", () => {
+          const f = fileInput.files[0];
+          chosen.textContent = f ? "Chosen: " + f.name + " (" + Math.max(1, Math.round(f.size / 1024)) + " KB)" : "No file chosen yet.";
+        });
+        const drop = el("div", { class: "drop-zone" },
+          el("label", { for: "import-file" }, "CSV file"), fileInput,
+          el("p", {}, "…or drag a CSV file and drop it here."), chosen);
+        ["dragenter", "dragover"].forEach((t) => drop.addEventListener(t, (ev) => { ev.preventDefault(); drop.classList.add("over"); }));
+        ["dragleave", "drop"].forEach((t) => drop.addEventListener(t, () => drop.classList.remove("over")));
+        drop.addEventListener("drop", (ev) => {
+          ev.preventDefault();
+          const files = ev.dataTransfer && ev.dataTransfer.files;
+          if (!files || !files.length) return;
+          try { fileInput.files = files; } catch (e) { /* old browser: keep the drop below */ }
+          drop.dropped = files[0];
+          fileInput.dispatchEvent(new Event("change"));
+          if (!fileInput.files.length) chosen.textContent = "Chosen: " + files[0].name;
+        });
+
+        const upload = el("button", { type: "button" }, "Upload");
+        upload.addEventListener("click", async () => {
+          error.textContent = "";
+          const file = fileInput.files[0] || drop.dropped;
+          if (!file) { error.textContent = "Choose a CSV file first."; return; }
+          upload.disabled = true;
+          try {
+            const started = await SR.api("POST", "/imports", { kind: kind(), filename: file.name });
+            if (started.max_bytes && file.size > started.max_bytes) {
+              throw new Error("This file is too big: the limit is " + Math.round(started.max_bytes / 1048576) + " MB.");
+            }
+            history.replaceState(null, "", "#/import/" + encodeURIComponent(started.import_id));
+            progress.hidden = false;
+            status.textContent = "Uploading " + file.name + "…";
+            await send(started.upload, file, progress);
+            status.textContent = "Uploaded. Reading the file…";
+            const imp = await poll(started.import_id, ["mapping", "review"], status);
+            if (alive()) showImport(imp);
+          } catch (e) {
+            if (!alive()) return;
+            error.textContent = e.message; progress.hidden = true; status.textContent = "";
+            upload.disabled = false;
+          }
+        });
+
+        step(0,
+          el("fieldset", { class: "import-kind" }, el("legend", {}, "What are you importing?"), radios),
+          el("p", {}, template, " — fill it in, or use an export from your MIS."),
+          drop, upload, progress, status, error);
+        loadTemplate();
+      }
+
+      // Multipart POST to the presigned upload: every field first, the file last; progress shown.
+      function send(upload, file, progress) {
+        return new Promise((resolve, reject) => {
+          const form = new FormData();
+          Object.entries(upload.fields || {}).forEach(([k, v]) => form.append(k, v));
+          form.append("file", file);
+          const xhr = new XMLHttpRequest();
+          xhr.open("POST", upload.url);
+          xhr.upload.addEventListener("progress", (ev) => {
+            if (ev.lengthComputable) progress.value = Math.round((100 * ev.loaded) / ev.total);
+          });
+          xhr.addEventListener("load", () => {
+            if (xhr.status >= 200 && xhr.status < 300) { progress.value = 100; resolve(); }
+            else if (xhr.status === 400 && /EntityTooLarge/.test(xhr.responseText || "")) reject(new Error("This file is too big to upload."));
+            else if (xhr.status === 403) reject(new Error("The upload link has expired. Upload the file again."));
+            else reject(new Error("The upload did not go through (" + xhr.status + "). Try again."));
+          });
+          xhr.addEventListener("error", () => reject(new Error("Cannot reach the file store. Check your connection and try again.")));
+          xhr.send(form);
+        });
+      }
+
+      // ---- step 2: match columns to fields
+      function mapColumns(imp) {
+        const fields = imp.fields || [];
+        const suggested = imp.mapping || imp.suggested_mapping || {};
+        const error = el("p", { class: "error", role: "alert" });
+        const status = el("p", { role: "status" });
+        const note = el("p", { class: "note", "aria-live": "polite" });
+        const selects = [];
+        const rows = (imp.columns || []).map((col) => {
+          const select = el("select", { "aria-label": "Field for column " + col.name, onchange: updateNote },
+            el("option", { value: "" }, "— not imported —"),
+            fields.map((f) => el("option", { value: f.name, selected: suggested[col.name] === f.name },
+              f.name + (f.required ? " (required)" : ""))));
+          select.dataset.column = col.name;
+          selects.push(select);
+          return el("tr", {}, el("th", { scope: "row" }, col.name), el("td", {}, (col.samples || []).join(", ")), el("td", {}, select));
+        });
+        function updateNote() {
+          const used = new Set(selects.map((s) => s.value).filter(Boolean));
+          const missing = fields.filter((f) => f.required && !used.has(f.name)).map((f) => f.name);
+          note.textContent = missing.length ? "Required fields not matched yet: " + missing.join(", ") + "." : "All required fields are matched.";
+          note.className = missing.length ? "note error" : "note ok";
+        }
+        const check = el("button", { type: "button" }, "Check rows");
+        check.addEventListener("click", async () => {
+          error.textContent = "";
+          const mapping = {};
+          selects.forEach((s) => { if (s.value) mapping[s.dataset.column] = s.value; });
+          check.disabled = true;
+          try {
+            await SR.api("PUT", "/imports/" + encodeURIComponent(imp.id) + "/mapping", { mapping });
+            status.textContent = "Checking rows…";
+            const next = await poll(imp.id, ["review"], status);
+            if (alive()) showImport(next);
+          } catch (e) {
+            if (!alive()) return;
+            const details = ((e.data && e.data.errors) || []).map((x) => x.message).filter((m) => m && m !== e.message);
+            error.textContent = [e.message].concat(details).join(" ");
+            status.textContent = "";
+            check.disabled = false;
+          }
+        });
+        step(1,
+          el("p", {}, "Tell us which field each column of " + (imp.filename || "your file") + " holds" +
+            (imp.rows_total ? " (" + plural(imp.rows_total, "row") + ")" : "") + "."),
+          el("table", { class: "mapping" },
+            el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Column"), el("th", { scope: "col" }, "Examples"), el("th", { scope: "col" }, "Field"))),
+            el("tbody", {}, rows)),
+          note, check, status, error);
+        updateNote();
+      }
+
+      // ---- step 3/4: review, fix rows, import, complete
+      async function review(imp) {
+        const id = encodeURIComponent(imp.id);
+        const summaryEl = el("p", { class: "summary" });
+        const resultEl = el("p", { class: "result ok", role: "status" });
+        const status = el("p", { role: "status" });
+        const error = el("p", { class: "error", role: "alert" });
+        const rowsHolder = el("div", {});
+        const importBtn = el("button", { type: "button" }, "Import Data");
+        const completeBtn = el("button", { type: "button", class: "secondary" }, "Complete");
+
+        function showSummary(i) {
+          const s = i.summary || {};
+          summaryEl.textContent = plural(s.rows || 0, "row") + " checked: " + (s.valid || 0) + " ready to import (" +
+            (s.create || 0) + " new, " + (s.update || 0) + " to update, " + (s.unchanged || 0) + " unchanged) and " +
+            plural(s.errors || 0, "row") + " with problems.";
+          if (i.result) {
+            const r = i.result;
+            resultEl.textContent = "Imported: " + (r.created || 0) + " created, " + (r.updated || 0) + " updated, " +
+              (r.unchanged || 0) + " unchanged, " + (r.refused || 0) + " refused.";
+          }
+          importBtn.hidden = i.status !== "review";
+        }
+
+        async function refresh() {
+          try { const i = await SR.api("GET", "/imports/" + id); if (alive()) showSummary(i); } catch (e) { /* keep what we show */ }
+        }
+
+        async function loadRows(i) {
+          const page = await SR.api("GET", "/imports/" + id + "/rows?only=errors&limit=" + MAX_ROWS);
+          const items = page.items || [];
+          if (!items.length) {
+            rowsHolder.replaceChildren(el("p", { class: "ok" }, "No rows have problems."));
+            return;
+          }
+          const names = (i.fields || []).map((f) => f.name);
+          const seen = new Set();
+          items.forEach((r) => Object.keys(r.values || {}).forEach((k) => seen.add(k)));
+          const cols = names.filter((n) => seen.has(n)).concat([...seen].filter((n) => names.indexOf(n) < 0));
+          const more = Math.max(0, ((i.summary && i.summary.errors) || 0) - items.length);
+          rowsHolder.replaceChildren(
+            el("h3", {}, "Rows with problems"),
+            el("p", {}, "Correct the values and save each row; rows left with problems are not imported."),
+            el("div", { class: "table-scroll" }, el("table", { class: "error-rows" },
+              el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Row"), cols.map((c) => el("th", { scope: "col" }, c)),
+                el("th", { scope: "col" }, "Problems"), el("th", { scope: "col" }, ""))),
+              el("tbody", {}, items.map((r) => errorRow(r, cols))))),
+            page.next || more ? el("p", { class: "note" }, (more ? plural(more, "more row") + " with problems " + (more === 1 ? "is" : "are") : "More rows with problems are") +
+              " not shown. Fix these, then reload the page to see the next ones.") : "");
+        }
+
+        function errorRow(r, cols) {
+          const inputs = {};
+          const problems = el("td", { class: "problems" });
+          const state = el("span", { class: "row-state", role: "status" });
+          const save = el("button", { type: "button", class: "small" }, "Save");
+          const tr = el("tr", { class: "has-error" }, el("th", { scope: "row" }, String(r.row)),
+            cols.map((c) => {
+              inputs[c] = el("input", { type: "text", value: (r.values || {})[c] || "", "aria-label": "Row " + r.row + " " + c });
+              return el("td", {}, inputs[c]);
+            }), problems, el("td", {}, save, " ", state));
+          function showErrors(errors) {
+            problems.replaceChildren(...errors.map((e) => el("div", {}, e.message)));
+            Object.entries(inputs).forEach(([c, input]) => {
+              const bad = errors.some((e) => String(e.field || "").split(".").pop() === c);
+              if (bad) input.setAttribute("aria-invalid", "true"); else input.removeAttribute("aria-invalid");
+            });
+          }
+          showErrors(r.errors || []);
+          save.addEventListener("click", async () => {
+            const values = {};
+            Object.entries(inputs).forEach(([c, input]) => { values[c] = input.value; });
+            save.disabled = true; state.textContent = "Saving…";
+            try {
+              const out = await SR.api("PATCH", "/imports/" + id + "/rows/" + r.row, { values });
+              if (!(out.errors || []).length) {
+                tr.classList.remove("has-error");
+                showErrors([]);
+                state.textContent = out.status === "written" ? "Fixed and imported" : "Fixed";
+                save.hidden = true;
+                Object.values(inputs).forEach((input) => { input.readOnly = true; });
+                refresh();
+              } else {
+                showErrors(out.errors);
+                state.textContent = "Still has problems";
+                save.disabled = false;
+              }
+            } catch (e) {
+              state.textContent = "";
+              problems.replaceChildren(el("div", { class: "error" }, e.message));
+              save.disabled = false;
+            }
+          });
+          return tr;
+        }
+
+        importBtn.addEventListener("click", async () => {
+          error.textContent = ""; importBtn.disabled = true;
+          try {
+            await SR.api("POST", "/imports/" + id + "/commit");
+            status.textContent = "Importing…";
+            const done = await poll(imp.id, ["committed", "done"], status);
+            if (!alive()) return;
+            status.textContent = "";
+            if (done.status === "failed") return failed(done);
+            steps.querySelectorAll("li").forEach((li) => li.classList.add("done"));
+            showSummary(done);
+            await loadRows(done);
+          } catch (e) {
+            if (!alive()) return;
+            error.textContent = e.message; status.textContent = "";
+          } finally { importBtn.disabled = false; }
+        });
+        completeBtn.addEventListener("click", async () => {
+          error.textContent = ""; completeBtn.disabled = true;
+          try {
+            await SR.api("POST", "/imports/" + id + "/complete");
+            SR.toast("Import complete.");
+            SR.go("#/home");
+          } catch (e) { error.textContent = e.message; completeBtn.disabled = false; }
+        });
+
+        showSummary(imp);
+        step(imp.status === "committed" ? 4 : 2, summaryEl, resultEl, rowsHolder,
+          el("div", { class: "toolbar" }, importBtn, completeBtn), status, error);
+        try { await loadRows(imp); } catch (e) { rowsHolder.replaceChildren(el("p", { class: "error", role: "alert" }, e.message)); }
+      }
+
+      // ---- start, or resume #/import/{id}
+      if (args && args[0]) {
+        let imp;
+        try { imp = await SR.api("GET", "/imports/" + encodeURIComponent(args[0])); }
+        catch (e) {
+          step(0, el("p", { class: "error", role: "alert" }, e.message),
+            el("button", { type: "button", onclick: () => SR.go("#/import") }, "Start a new import"));
+          return;
+        }
+        try { await showImport(imp); } catch (e) { if (alive()) body.append(el("p", { class: "error", role: "alert" }, e.message)); }
+        return;
+      }
+      chooseFile();
+    },
+  });
+})();

@@ -1,0 +1,98 @@
+"""The import wizard in real Chromium against the real local stack: upload to
+the moto server, match columns, fix a refused row, import, check via the API."""
+import re
+
+import pytest
+import requests
+
+from tests.e2e.test_console import browser, page  # noqa: F401
+from tests.e2e.test_local_stack import PASSWORD, wait_for_mail
+
+pytestmark = pytest.mark.e2e
+
+PUPILS_CSV = (
+    "First name,Surname,Date of birth,Year group,UPN\n"
+    "Ada,Lovelace,10/12/2015,Year 4,\n"
+    "Alan,Turing,23/06/2015,Year 4,\n"
+    "Grace,Hopper,31/02/2015,Year 4,\n"
+)
+STAFF_CSV = (
+    "First name,Surname,Email,User group\n"
+    "Tess,Teacher,tess@oak.sch.uk,Teachers\n"
+    "Ian,Assistant,ian@oak.sch.uk,\n"
+)
+
+
+def _school(stack, email):
+    base = f"http://127.0.0.1:{stack.port}"
+    r = requests.post(f"{base}/api/schools", json={"name": "Oak Primary", "admin": {
+        "first_name": "Olu", "surname": "Head", "email": email, "password": PASSWORD}})
+    assert r.status_code == 201, r.text
+    mail = wait_for_mail(stack, email)
+    token = re.search(r"token=([A-Za-z0-9_\-.]+)", mail["body"]).group(1)
+    assert requests.post(f"{base}/api/auth/verify", json={"token": token}).status_code == 200
+    login = requests.post(f"{base}/api/auth/login", json={"email": email, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    return login.json()["token"]
+
+
+def _upload(page, kind_label, name, csv):
+    page.get_by_label(kind_label, exact=True).check()
+    page.get_by_label("CSV file").set_input_files({"name": name, "mimeType": "text/csv", "buffer": csv.encode()})
+    page.get_by_text("Chosen: " + name).wait_for()
+    page.get_by_role("button", name="Upload").click()
+    page.get_by_role("button", name="Check rows").wait_for(timeout=30000)
+
+
+def test_import_pupils_and_staff_with_a_fix(stack, page):  # noqa: F811
+    base = f"http://127.0.0.1:{stack.port}"
+    token = _school(stack, "head@oak.sch.uk")
+    auth = {"Authorization": f"Bearer {token}"}
+    page.goto(base + "/")
+    page.evaluate("t => sessionStorage.setItem('token', t)", token)
+    page.goto(base + "/#/import")
+    page.get_by_role("heading", name="Import").wait_for()
+    page.get_by_role("link", name=re.compile("CSV template")).wait_for()
+    page.shot("choose")
+
+    # ---- pupils
+    _upload(page, "Pupils", "pupils.csv", PUPILS_CSV)
+    for column, field in [("First name", "first_name"), ("Date of birth", "date_of_birth"), ("UPN", "upn")]:
+        assert page.get_by_label("Field for column " + column).input_value() == field
+    assert page.get_by_text("All required fields are matched.").is_visible()
+    page.shot("pupils-mapping")
+    page.get_by_role("button", name="Check rows").click()
+    page.get_by_text("with problems.").wait_for(timeout=30000)
+    assert "2 ready to import" in page.locator(".summary").inner_text()
+    assert page.locator("tr.has-error").count() == 1
+    dob = page.get_by_label(re.compile(r"^Row \d+ date_of_birth$"))
+    assert dob.input_value() == "31/02/2015"
+    page.shot("pupils-review")
+    dob.fill("28/02/2015")
+    page.locator("tr.has-error").get_by_role("button", name="Save").click()
+    page.get_by_text("Fixed", exact=True).wait_for()
+    assert page.locator("tr.has-error").count() == 0
+    page.shot("pupils-fixed")
+    page.get_by_role("button", name="Import Data").click()
+    page.get_by_text(re.compile("3 created")).wait_for(timeout=30000)
+    assert "0 refused" in page.locator(".result").inner_text()
+    page.shot("pupils-imported")
+    assert "{" not in page.locator("main").inner_text() and "null" not in page.locator("main").inner_text()
+    pupils = requests.get(f"{base}/api/pupils", headers=auth).json()["items"]
+    assert sorted(p["first_name"] for p in pupils) == ["Ada", "Alan", "Grace"]
+
+    # ---- staff, after starting over
+    page.goto(base + "/#/import")
+    page.get_by_role("heading", name="Import").wait_for()
+    _upload(page, "Staff", "staff.csv", STAFF_CSV)
+    assert page.get_by_label("Field for column Email").input_value() == "email"
+    page.shot("staff-mapping")
+    page.get_by_role("button", name="Check rows").click()
+    page.get_by_text("0 rows with problems.").wait_for(timeout=30000)
+    page.get_by_text("No rows have problems.").wait_for()
+    page.shot("staff-review")
+    page.get_by_role("button", name="Import Data").click()
+    page.get_by_text(re.compile("2 created")).wait_for(timeout=30000)
+    page.shot("staff-imported")
+    staff = requests.get(f"{base}/api/staff", headers=auth).json()["items"]
+    assert sorted(s["email"] for s in staff) == ["head@oak.sch.uk", "ian@oak.sch.uk", "tess@oak.sch.uk"]
