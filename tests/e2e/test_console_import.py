@@ -64,6 +64,7 @@ def test_import_pupils_and_staff_with_a_fix(stack, page):  # noqa: F811
     page.get_by_role("button", name="Check rows").click()
     page.get_by_text("with problems.").wait_for(timeout=30000)
     assert "2 ready to import" in page.locator(".summary").inner_text()
+    page.locator("tr.has-error").first.wait_for()
     assert page.locator("tr.has-error").count() == 1
     dob = page.get_by_label(re.compile(r"^Row \d+ date_of_birth$"))
     assert dob.input_value() == "31/02/2015"

@@ -343,7 +343,7 @@
             if (!alive()) return;
             status.textContent = "";
             if (done.status === "failed") return failed(done);
-            steps.querySelectorAll("li").forEach((li) => li.classList.add("done"));
+            steps.querySelectorAll("li").forEach((li) => { li.classList.add("done"); li.removeAttribute("aria-current"); });
             showSummary(done);
             await loadRows(done);
           } catch (e) {
