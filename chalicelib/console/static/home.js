@@ -59,6 +59,11 @@
     })));
   }
 
+  // A wide table scrolls inside its own box, so the page never scrolls sideways.
+  function scroll(table, label) {
+    return el("div", { class: "table-scroll", role: "region", "aria-label": label, tabindex: "0" }, table);
+  }
+
   // ---------------------------------------------------------------- record tables
   // One screen per record kind (pupils, staff): search, filters, paging, add,
   // edit in place (with the version read), delete with confirmation.
@@ -103,11 +108,12 @@
           catch (e) { return tableBox.replaceChildren(el("p", { class: "error", role: "alert" }, e.message)); }
           state.cursors[state.page + 1] = data.next;
           const rows = data.items.map((r) => row(r));
-          tableBox.replaceChildren(
+          tableBox.replaceChildren(scroll(
             el("table", {}, el("caption", {}, def.title + ", page " + (state.page + 1)),
               el("thead", {}, el("tr", {}, def.columns.map(([, label]) => el("th", { scope: "col" }, label)),
                 el("th", { scope: "col" }, "Actions"))),
               el("tbody", {}, rows.length ? rows : el("tr", {}, el("td", { colspan: def.columns.length + 1 }, "Nobody here yet.")))),
+            def.title),
             el("div", { class: "toolbar" },
               el("button", { type: "button", class: "secondary", disabled: state.page === 0, onclick: () => { state.page -= 1; load(); } }, "Previous page"),
               el("button", { type: "button", class: "secondary", disabled: !data.next, onclick: () => { state.page += 1; load(); } }, "Next page")));
@@ -214,7 +220,8 @@
         el("tbody", {}, audit.items.map((a) => el("tr", {}, el("td", {}, a.at), el("td", {}, a.actor_name),
           el("td", {}, a.action + " " + a.record_type), el("td", {}, a.record_id),
           el("td", {}, Object.entries(a.changes || {}).map(([k, v]) => Array.isArray(v) ? k + ": " + v[0] + " → " + v[1] : k).join("; "))))));
-      box.replaceChildren(el("h2", { id: "screen-title" }, "Administration"), grid, settingsForm, log);
+      box.replaceChildren(el("h2", { id: "screen-title" }, "Administration"), scroll(grid, "Permissions"),
+        settingsForm, scroll(log, "Audit log"));
     },
   });
 })();

@@ -1,0 +1,72 @@
+"""Axe-style basics on every screen, at tablet and desktop widths: every
+control has a name, text has enough contrast, nothing overflows sideways,
+and the keyboard reaches the content."""
+import pytest
+import requests
+
+from tests.e2e.test_console import browser, page, sign_in_as_new_school  # noqa: F401
+
+pytestmark = pytest.mark.e2e
+
+AUDIT = """() => {
+  const problems = [];
+  const visible = (e) => e.checkVisibility();
+  document.querySelectorAll('input, select, textarea').forEach((e) => {
+    if (e.type === 'hidden' || !visible(e)) return;
+    const named = (e.labels && e.labels.length) || e.getAttribute('aria-label') || e.getAttribute('aria-labelledby');
+    if (!named) problems.push('unlabelled control: ' + e.outerHTML.slice(0, 100));
+  });
+  document.querySelectorAll('button, a[href]').forEach((e) => {
+    if (!visible(e)) return;
+    const name = (e.innerText || '').trim() || e.getAttribute('aria-label') || e.getAttribute('title');
+    if (!name) problems.push('control without a name: ' + e.outerHTML.slice(0, 100));
+  });
+  if (document.documentElement.scrollWidth > window.innerWidth + 1)
+    problems.push('horizontal overflow: ' + document.documentElement.scrollWidth + ' > ' + window.innerWidth);
+  if (!document.documentElement.lang) problems.push('no lang on <html>');
+  const rgb = (s) => (s.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => { const f = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+  const background = (e) => { for (let n = e; n; n = n.parentElement) { const c = rgb(getComputedStyle(n).backgroundColor);
+    if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) return c.slice(0, 3); } return [255, 255, 255]; };
+  document.querySelectorAll('body *').forEach((e) => {
+    if (!visible(e)) return;
+    const text = Array.from(e.childNodes).some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!text) return;
+    const style = getComputedStyle(e);
+    const a = lum(rgb(style.color).slice(0, 3)), b = lum(background(e));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const large = parseFloat(style.fontSize) >= 24 || (parseFloat(style.fontSize) >= 18.6 && Number(style.fontWeight) >= 700);
+    if (ratio < (large ? 3 : 4.5)) problems.push('low contrast ' + ratio.toFixed(2) + ': ' + e.outerHTML.slice(0, 80));
+  });
+  return problems;
+}"""
+
+SCREENS = ["home", "pupils", "staff", "admin", "import", "groups"]
+
+
+@pytest.mark.parametrize("width", [768, 1280])
+def test_every_screen_passes_the_basics(stack, page, width):
+    email = f"quality{width}@oak-quality.sch.uk"
+    base, token = sign_in_as_new_school(stack, page, name="Quality School", email=email)
+    requests.post(f"{base}/api/pupils", headers={"Authorization": f"Bearer {token}"}, json={
+        "first_name": "Ann", "surname": "Lee", "date_of_birth": "01/02/2015", "year_group": "5",
+        "registration_group": "5B"})
+    page.set_viewport_size({"width": width, "height": 900})
+    for screen in SCREENS:
+        page.goto(f"{base}/#/{screen}")
+        page.locator("#screen-title, h2").first.wait_for()
+        page.wait_for_timeout(300)
+        problems = page.evaluate(AUDIT)
+        page.shot(f"{screen}-{width}")
+        assert problems == [], (screen, problems)
+
+
+def test_keyboard_reaches_the_content_first(stack, page):
+    base, _ = sign_in_as_new_school(stack, page, name="Keys School", email="keys@keys.sch.uk")
+    page.goto(base + "/#/pupils")
+    page.locator("h2").first.wait_for()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
