@@ -219,7 +219,7 @@
         el("thead", {}, el("tr", {}, ["When", "Who", "What", "Record", "Changes"].map((h) => el("th", { scope: "col" }, h)))),
         el("tbody", {}, audit.items.map((a) => el("tr", {}, el("td", {}, a.at), el("td", {}, a.actor_name),
           el("td", {}, a.action + " " + a.record_type), el("td", {}, a.record_id),
-          el("td", {}, Object.entries(a.changes || {}).map(([k, v]) => Array.isArray(v) ? k + ": " + v[0] + " → " + v[1] : k).join("; "))))));
+          el("td", {}, Object.entries(a.changes || {}).map(([k, v]) => Array.isArray(v) ? k + ": " + (v[0] === null ? "—" : v[0]) + " → " + (v[1] === null ? "—" : v[1]) : k).join("; "))))));
       box.replaceChildren(el("h2", { id: "screen-title" }, "Administration"), scroll(grid, "Permissions"),
         settingsForm, scroll(log, "Audit log"));
     },
