@@ -116,3 +116,82 @@ def test_groups_drag_a_pupil_for_a_while_then_it_expires(stack, page):  # noqa: 
             break
         time.sleep(0.5)
     assert items == []
+
+
+def test_groups_properties_dialog_members_rename_revoke_delete(stack, page):  # noqa: F811
+    base = f"http://127.0.0.1:{stack.port}"
+    token = _signed_up_school(base, stack, "pat@poplar.sch.uk")
+    auth = {"Authorization": f"Bearer {token}"}
+    r = requests.post(f"{base}/api/pupils", headers=auth, json={
+        "first_name": "Cleo", "surname": "Cedar", "date_of_birth": "01/02/2015",
+        "year_group": "5", "registration_group": "5C"})
+    assert r.status_code == 201, r.text
+
+    def find(name):
+        return next((g for g in requests.get(f"{base}/api/groups", headers=auth).json()["items"]
+                     if g["name"] == name), None)
+
+    page.goto(base + "/")
+    page.evaluate("t => sessionStorage.setItem('token', t)", token)
+    page.goto(base + "/#/groups")
+    groups = page.locator("#group-list")
+    groups.get_by_role("button", name=re.compile(r"^Year 5")).wait_for()
+
+    # New group with a member picked through the type-ahead (the admin has add_any_user)
+    page.get_by_role("button", name="New group").click()
+    dialog = page.locator("dialog[open]")
+    dialog.get_by_label("Name").fill("Reading club")
+    dialog.get_by_label("Add members").fill("Cle")
+    dialog.get_by_role("button", name=re.compile(r"^Cleo Cedar")).click()
+    chip = dialog.locator("ul.chips li.chip")
+    chip.wait_for()
+    assert "Cleo Cedar" in chip.inner_text()
+    page.shot("new-group-with-member")
+    dialog.get_by_role("button", name="Save").click()
+    dialog.wait_for(state="detached")
+    club = groups.get_by_role("button", name=re.compile(r"^Reading club"))
+    club.wait_for()
+    group = find("Reading club")
+    assert group and group["shared"] is True and group["member_type"] == "user"
+    members = requests.get(f"{base}/api/groups/{group['id']}/members", headers=auth).json()["items"]
+    assert [(m["name"], m["until"]) for m in members] == [("Cleo Cedar", None)]
+
+    # Properties: rename and revoke for other teachers
+    club.click()
+    page.locator("#group-members li.member").first.wait_for()
+    page.get_by_role("button", name="Properties…").click()
+    dialog = page.locator("dialog[open]")
+    dialog.get_by_role("heading", name="Group properties").wait_for()
+    assert dialog.get_by_label("Name").input_value() == "Reading club"
+    assert dialog.get_by_label("Users").is_disabled() and dialog.get_by_label("Users").is_checked()
+    revoke = dialog.get_by_label("Revoke permissions to this group for other teachers?")
+    assert not revoke.is_checked()
+    revoke.check()
+    revoke.uncheck()
+    revoke.check()
+    dialog.get_by_label("Name").fill("Reading club (Y5)")
+    page.shot("group-properties")
+    dialog.get_by_role("button", name="Save").click()
+    dialog.wait_for(state="detached")
+    groups.get_by_role("button", name=re.compile(r"^Reading club \(Y5\)")).wait_for()
+    page.get_by_role("heading", name="Reading club (Y5)").wait_for()
+    renamed = find("Reading club (Y5)")
+    assert renamed and renamed["id"] == group["id"] and renamed["shared"] is False
+    assert find("Reading club") is None
+
+    # An API error shows as its human message inside the dialog (empty name)
+    page.get_by_role("button", name="Properties…").click()
+    dialog = page.locator("dialog[open]")
+    dialog.get_by_label("Name").fill("  ")
+    dialog.get_by_role("button", name="Save").click()
+    dialog.locator("#name-error").filter(has_text=re.compile(r"\w")).wait_for()
+    page.shot("group-properties-error")
+
+    # Delete group, accepting the confirm
+    page.once("dialog", lambda d: d.accept())
+    dialog.get_by_role("button", name="Delete group").click()
+    dialog.wait_for(state="detached")
+    club.wait_for(state="detached")
+    page.get_by_text("Choose a group to see its members.").wait_for()
+    assert find("Reading club (Y5)") is None
+    page.shot("group-deleted")

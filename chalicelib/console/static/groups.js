@@ -29,19 +29,24 @@
   const live = (m) => !m.until || Date.parse(m.until) > Date.now();
 
   // ---- dialogs
-  function dialog(title, body, submitLabel, onSubmit) {
+  // extras(d, error) may return more toolbar buttons (e.g. "Delete group").
+  function dialog(title, body, submitLabel, onSubmit, extras) {
     const error = el("p", { class: "error", role: "alert" });
     const d = el("dialog", { class: "groups-dialog", "aria-label": title });
     const f = el("form", {}, el("h2", {}, title), body, error,
       el("div", { class: "toolbar" },
         el("button", { type: "submit" }, submitLabel),
-        el("button", { type: "button", class: "secondary", onclick: () => d.close() }, "Cancel")));
+        el("button", { type: "button", class: "secondary", onclick: () => d.close() }, "Cancel"),
+        extras ? extras(d, error) : null));
     f.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       error.textContent = "";
+      SR.showFieldErrors(f, null);
       const button = f.querySelector("button[type=submit]");
       button.disabled = true;
-      try { await onSubmit(f); d.close(); } catch (e) { error.textContent = e.message; SR.showFieldErrors(f, e); }
+      try { await onSubmit(f); d.close(); } catch (e) {
+        error.textContent = SR.showFieldErrors(f, e) ? "Please correct the fields marked above." : e.message;
+      }
       finally { button.disabled = false; }
     });
     d.append(f);
@@ -51,32 +56,113 @@
     return d;
   }
 
-  function radio(name, value, label, checked, extra) {
+  function radio(name, value, label, checked, extra, disabled) {
     const id = name + "-" + value;
     return el("div", { class: "choice" },
-      el("input", { type: "radio", name, value, id, checked: !!checked }),
+      el("input", { type: "radio", name, value, id, checked: !!checked, disabled: !!disabled }),
       el("label", { for: id }, label), extra || null);
   }
 
-  function newGroupDialog() {
+  function canEdit(g) {
+    return !!g && !g.system && ((SR.me && SR.me.user && g.owner_id === SR.me.user.id) || SR.can("manage_settings"));
+  }
+
+  // Type-ahead over GET /people (add_any_user): 300 ms debounce, 1+ characters.
+  // onPick(person) is called when a match is clicked.
+  function peopleSearch(id, label, onPick) {
+    const input = el("input", { type: "search", id, autocomplete: "off", placeholder: "Start typing a name" });
+    const results = el("ul", { class: "people", "aria-label": "People found" });
+    let t = null, seq = 0;
+    input.addEventListener("keydown", (ev) => { if (ev.key === "Enter") ev.preventDefault(); });
+    input.addEventListener("input", () => {
+      clearTimeout(t);
+      const q = input.value.trim();
+      seq += 1;
+      if (q.length < 1) { results.replaceChildren(); return; }
+      t = setTimeout(async () => {
+        const mine = ++seq;
+        try {
+          const found = (await SR.api("GET", "/people?q=" + encodeURIComponent(q))).items;
+          if (mine !== seq) return;
+          results.replaceChildren(...(found.length ? found.map((p) => el("li", {},
+            el("button", { type: "button", class: "link", onclick: () => onPick(p, input, results) },
+              p.name + " (" + p.kind + ")"))) : [el("li", {}, "Nobody found.")]));
+        } catch (e) { if (mine === seq) results.replaceChildren(el("li", { class: "error", role: "alert" }, e.message)); }
+      }, 300);
+    });
+    return el("div", { class: "field people-search" }, el("label", { for: id }, label), input, results);
+  }
+
+  // The properties dialog: a new group (group == null) or an existing one.
+  function groupDialog(group) {
+    const editing = !!group;
+    let saved = group; // once created, a retry after a failed member add edits instead of re-creating
+    const chosen = new Map();
     const priority = el("select", { id: "group-priority", name: "priority" },
-      el("option", { value: "low" }, "Low"), el("option", { value: "normal", selected: true }, "Normal"),
-      el("option", { value: "high" }, "High"));
-    dialog("New group", [
-      SR.field("name", "Name", "text", { required: true, maxlength: "100" }),
+      ["low", "normal", "high"].map((p) => el("option", { value: p, selected: p === (editing ? group.priority : "normal") },
+        p[0].toUpperCase() + p.slice(1))));
+    const chips = el("ul", { class: "chips", "aria-label": "Members to add" });
+    function renderChips() {
+      chips.replaceChildren(...[...chosen.values()].map((p) => el("li", { class: "chip", "data-member-id": p.id },
+        el("span", {}, p.name),
+        el("button", { type: "button", class: "chip-remove", "aria-label": "Do not add " + p.name,
+          onclick: () => { chosen.delete(p.id); renderChips(); } }, "×"))));
+    }
+    const membersBox = SR.can("add_any_user") ? el("fieldset", { class: "members-box" }, el("legend", {}, "Members"),
+      peopleSearch("group-add-members", "Add members", (p, input, results) => {
+        chosen.set(p.id, { id: p.id, name: p.name });
+        renderChips();
+        input.value = ""; results.replaceChildren(); input.focus();
+      }), chips) : null;
+    const isUsers = () => (editing ? group.member_type : (new FormData(membersBox.closest("form")).get("member_type"))) === "user";
+    const typeBox = el("fieldset", {}, el("legend", {}, "Members are"),
+      radio("member_type", "user", "Users", !editing || group.member_type === "user", null, editing),
+      radio("member_type", "machine", "Machines", editing && group.member_type === "machine", null, editing));
+    if (membersBox) {
+      membersBox.hidden = editing && group.member_type !== "user";
+      typeBox.addEventListener("change", () => { membersBox.hidden = !isUsers(); });
+    }
+    const d = dialog(editing ? "Group properties" : "New group", [
+      SR.field("name", "Name", "text", { required: true, maxlength: "100", value: editing ? group.name : undefined }),
       el("div", { class: "field" }, el("label", { for: "group-priority" }, "Priority"), priority),
-      el("fieldset", {}, el("legend", {}, "Members are"),
-        radio("member_type", "user", "Users", true), radio("member_type", "machine", "Machines")),
-      el("div", { class: "choice" }, el("input", { type: "checkbox", id: "group-private", name: "private" }),
+      typeBox,
+      el("div", { class: "choice" }, el("input", { type: "checkbox", id: "group-private", name: "private", checked: editing && !group.shared }),
         el("label", { for: "group-private" }, "Revoke permissions to this group for other teachers?")),
+      membersBox,
     ], "Save", async (f) => {
       const v = new FormData(f);
-      const g = await SR.api("POST", "/groups", {
-        name: v.get("name"), priority: v.get("priority"), member_type: v.get("member_type"), shared: !v.get("private"),
-      });
-      SR.toast("Group “" + g.name + "” created.");
+      const body = { name: v.get("name"), priority: v.get("priority"), shared: !v.get("private") };
+      if (saved) {
+        saved = await SR.api("PATCH", "/groups/" + encodeURIComponent(saved.id), body);
+      } else {
+        saved = await SR.api("POST", "/groups", Object.assign(body, { member_type: v.get("member_type") }));
+      }
+      if (chosen.size && saved.member_type === "user" && membersBox && !membersBox.hidden) {
+        try {
+          await SR.api("POST", "/groups/" + encodeURIComponent(saved.id) + "/members", { member_ids: [...chosen.keys()], until: null });
+          chosen.clear(); renderChips();
+        } catch (e) {
+          state.groupsKey = ""; await loadGroups().catch(() => {});
+          throw e;
+        }
+      }
+      SR.toast("Group “" + saved.name + "” " + (editing ? "saved." : "created."));
+      state.groupsKey = "";
       await loadGroups();
-    });
+      if (saved.id === state.selected) { renderMembers(); await loadMembers(true); }
+    }, editing ? (dlg, error) => [el("button", { type: "button", class: "danger", onclick: async (ev) => {
+      error.textContent = "";
+      if (!window.confirm("Delete the group “" + group.name + "”? Its members stay in the school; only the group goes.")) return;
+      const btn = ev.currentTarget;
+      btn.disabled = true;
+      try {
+        await SR.api("DELETE", "/groups/" + encodeURIComponent(group.id));
+        dlg.close();
+        SR.toast("Group “" + group.name + "” deleted.");
+        await deselect();
+      } catch (e) { error.textContent = e.message; btn.disabled = false; }
+    } }, "Delete group")] : null);
+    return d;
   }
 
   // "How long?" — target is a group id, or null to pick one from a select.
@@ -208,6 +294,9 @@
     if (!panel) return;
     const group = state.groups.find((g) => g.id === state.selected);
     heading.textContent = group ? group.name : "Members";
+    const tools = state.root.querySelector("#group-tools");
+    if (tools) tools.replaceChildren(canEdit(group) ? el("button", { type: "button", class: "secondary",
+      onclick: () => groupDialog(state.groups.find((g) => g.id === group.id) || group) }, "Properties…") : "");
     if (!group) { panel.replaceChildren(el("p", {}, "Choose a group to see its members.")); return; }
     const members = state.members.filter(live);
     const rows = members.map((m) => {
@@ -249,29 +338,21 @@
     await loadMembers(true);
   }
 
+  async function deselect() {
+    state.selected = null;
+    state.members = []; state.membersKey = ""; state.groupsKey = "";
+    history.replaceState(null, "", "#/groups");
+    await loadGroups();
+    renderList();
+    renderMembers();
+  }
+
   // ---- "Add anyone" type-ahead (add_any_user)
   function addAnyone() {
-    const input = el("input", { type: "search", id: "add-anyone", autocomplete: "off", placeholder: "Start typing a name" });
-    const results = el("ul", { class: "people", "aria-label": "People found" });
-    let t = null, seq = 0;
-    input.addEventListener("input", () => {
-      clearTimeout(t);
-      const q = input.value.trim();
-      if (!q) { results.replaceChildren(); return; }
-      t = setTimeout(async () => {
-        const mine = ++seq;
-        try {
-          const found = (await SR.api("GET", "/people?q=" + encodeURIComponent(q))).items;
-          if (mine !== seq) return;
-          results.replaceChildren(...(found.length ? found.map((p) => el("li", {},
-            el("button", { type: "button", class: "link", onclick: () => {
-              if (!state.selected) return SR.toast("Choose a group first.");
-              howLongDialog(p, state.selected);
-            } }, p.name + " (" + p.kind + ")"))) : [el("li", {}, "Nobody found.")]));
-        } catch (e) { if (mine === seq) results.replaceChildren(el("li", { class: "error", role: "alert" }, e.message)); }
-      }, 300);
+    return peopleSearch("add-anyone", "Add anyone", (p) => {
+      if (!state.selected) return SR.toast("Choose a group first.");
+      howLongDialog(p, state.selected);
     });
-    return el("div", { class: "field add-anyone" }, el("label", { for: "add-anyone" }, "Add anyone"), input, results);
   }
 
   SR.screen("groups", {
@@ -287,10 +368,11 @@
         el("div", { class: "columns groups" },
           el("div", {},
             el("div", { class: "groups-head" }, el("h3", {}, "Groups"),
-              SR.can("create_groups") ? el("button", { type: "button", class: "add", "aria-label": "New group", onclick: newGroupDialog }, "+") : null),
+              SR.can("create_groups") ? el("button", { type: "button", class: "add", "aria-label": "New group", onclick: () => groupDialog(null) }, "+") : null),
             el("ul", { id: "group-list", class: "group-list", "aria-label": "Groups" })),
           el("div", {},
-            el("h3", { id: "members-title" }, "Members"),
+            el("div", { class: "groups-head" }, el("h3", { id: "members-title" }, "Members"),
+              el("div", { id: "group-tools", class: "group-tools" })),
             SR.can("add_any_user") ? addAnyone() : null,
             el("div", { id: "group-members", "aria-live": "polite" }))));
       await loadGroups();
