@@ -132,3 +132,26 @@ def test_pupils_add_edit_search_delete(stack, page):
     page.get_by_role("button", name="Delete Zoë Smyth").click()
     page.get_by_text("Nobody here yet.").wait_for()
     page.shot("deleted")
+
+
+def test_an_invited_colleague_sets_a_password_and_signs_in(stack, page):
+    import requests
+    base, token = sign_in_as_new_school(stack, page, name="Hazel School", email="admin@hazel.sch.uk")
+    r = requests.post(f"{base}/api/staff", headers={"Authorization": f"Bearer {token}"}, json={
+        "first_name": "Ivy", "surname": "Teacher", "email": "ivy@hazel.sch.uk", "user_group": "Teachers"})
+    assert r.status_code == 201
+    mail = wait_for_mail(stack, "ivy@hazel.sch.uk")
+    link = re.search(r'https?://[^\s"<>]+token=[A-Za-z0-9_.\-]+', mail["body"]).group(0)
+    page.evaluate("() => sessionStorage.clear()")
+    page.goto(link)
+    page.get_by_role("heading", name="Choose your password").wait_for()
+    page.get_by_label("Password (10+ characters)").fill(PASSWORD)
+    page.shot("choose-password")
+    page.get_by_role("button", name="Save password").click()
+    page.get_by_text("Your password is set").wait_for()
+    page.get_by_label("Email").fill("ivy@hazel.sch.uk")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Hazel School").wait_for()
+    assert page.get_by_role("link", name="Administration").count() == 0  # a teacher: no admin screen
+    page.shot("teacher-home")
