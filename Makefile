@@ -10,7 +10,9 @@ export AWS_PORT PORT
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test install browser clean help
+STAGE ?= dev
+
+.PHONY: run test install browser package lint-template clean help
 
 help:
 	@echo "make run    - install, then serve the console and API on http://127.0.0.1:$(PORT)"
@@ -40,6 +42,16 @@ run: install
 
 test: install browser
 	$(PY) -m pytest
+
+# One CloudFormation template for a stage: chalice package + infra/build.py's resources.
+package: install
+	$(PY) -m infra.build $(STAGE) dist/$(STAGE)/merge.json
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-eu-west-2} $(VENV)/bin/chalice package --stage $(STAGE) \
+	  --merge-template dist/$(STAGE)/merge.json dist/$(STAGE)
+	@echo "template: dist/$(STAGE)/sam.json (code: dist/$(STAGE)/deployment.zip)"
+
+lint-template: package
+	$(VENV)/bin/cfn-lint dist/$(STAGE)/sam.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache dist

@@ -1,0 +1,257 @@
+"""Build the CloudFormation template merged into `chalice package` output.
+
+Every name comes from `chalicelib.core.config` and every table's keys and
+indexes from the PynamoDB models, so the template cannot drift from the code.
+Usage: python -m infra.build STAGE OUT.json
+"""
+import json
+import os
+import sys
+
+FUNCTIONS = ("APIHandler", "ImportWorker", "OutboxSender", "MembershipExpirySweep")
+
+# DynamoDB actions, by what a function does with a table.
+READ = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"]
+WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"]
+
+#: function -> tables it reads and writes (transactions need the write actions on each table)
+TABLE_ACCESS = {
+    "APIHandler": "all",
+    "ImportWorker": ["schools", "users", "logins", "pupils", "uniques", "audit", "imports", "import_rows",
+                     "groups", "memberships", "machines", "outbox"],
+    "OutboxSender": ["outbox", "tokens", "schools"],
+    "MembershipExpirySweep": ["memberships", "groups", "audit"],
+}
+
+
+def _sub(text):
+    return {"Fn::Sub": text}
+
+
+def table_resources(config, models):
+    out = {}
+    for model in models:
+        logical = model.Meta.table_name[len(config.table_prefix()):]
+        attrs = model.get_attributes()
+        key_types = {}
+        keys = []
+        for name, attr in attrs.items():
+            if attr.is_hash_key:
+                keys.insert(0, {"AttributeName": name, "KeyType": "HASH"})
+                key_types[name] = attr.attr_type
+            elif attr.is_range_key:
+                keys.append({"AttributeName": name, "KeyType": "RANGE"})
+                key_types[name] = attr.attr_type
+        gsis = []
+        for index in model._indexes.values():
+            schema = []
+            for name, attr in index.Meta.attributes.items():
+                if attr.is_hash_key:
+                    schema.insert(0, {"AttributeName": name, "KeyType": "HASH"})
+                    key_types[name] = attr.attr_type
+                elif attr.is_range_key:
+                    schema.append({"AttributeName": name, "KeyType": "RANGE"})
+                    key_types[name] = attr.attr_type
+            gsis.append({"IndexName": index.Meta.index_name, "KeySchema": schema,
+                         "Projection": {"ProjectionType": "ALL"}})
+        props = {
+            "TableName": model.Meta.table_name,
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": keys,
+            "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in sorted(key_types.items())],
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "SSESpecification": {"SSEEnabled": True},
+        }
+        if gsis:
+            props["GlobalSecondaryIndexes"] = gsis
+        if "ttl" in attrs:
+            props["TimeToLiveSpecification"] = {"AttributeName": "ttl", "Enabled": True}
+        out[table_logical_id(logical)] = {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain",
+                                         "UpdateReplacePolicy": "Retain", "Properties": props}
+    return out
+
+
+def table_logical_id(logical):
+    return "Table" + "".join(part.capitalize() for part in logical.split("_"))
+
+
+def bucket_name(stage):
+    return _sub("schoolroll-" + stage + "-drop-${AWS::AccountId}-${AWS::Region}")
+
+
+def bucket_arn(stage, suffix=""):
+    return _sub("arn:${AWS::Partition}:s3:::schoolroll-" + stage + "-drop-${AWS::AccountId}-${AWS::Region}" + suffix)
+
+
+def queue_resources(config):
+    queue = config.queue_name("imports")
+    return {
+        "ImportDeadLetterQueue": {"Type": "AWS::SQS::Queue", "Properties": {
+            "QueueName": f"{queue}-dlq", "MessageRetentionPeriod": 1209600, "SqsManagedSseEnabled": True}},
+        "ImportQueue": {"Type": "AWS::SQS::Queue", "Properties": {
+            "QueueName": queue, "VisibilityTimeout": 960, "SqsManagedSseEnabled": True,
+            "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["ImportDeadLetterQueue", "Arn"]},
+                              "maxReceiveCount": config.MAX_RECEIVE_COUNT}}},
+        "ImportQueuePolicy": {"Type": "AWS::SQS::QueuePolicy", "Properties": {
+            "Queues": [{"Ref": "ImportQueue"}],
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Sid": "S3ObjectCreated", "Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"},
+                "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["ImportQueue", "Arn"]},
+                "Condition": {"ArnLike": {"aws:SourceArn": None},  # filled in below
+                              "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}}]}}},
+        "ImportDeadLetterAlarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {
+            "AlarmDescription": "An import message failed 5 times and is in the dead-letter queue.",
+            "Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["ImportDeadLetterQueue", "QueueName"]}}],
+            "Statistic": "Maximum", "Period": 300, "EvaluationPeriods": 1, "Threshold": 0,
+            "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "notBreaching"}},
+    }
+
+
+def bucket_resource(config, stage):
+    prefixes = (config.UPLOAD_PREFIX, config.DROP_PREFIX)
+    return {"DropBucket": {"Type": "AWS::S3::Bucket", "DependsOn": ["ImportQueuePolicy"],
+                           "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain", "Properties": {
+        "BucketName": bucket_name(stage),
+        "BucketEncryption": {"ServerSideEncryptionConfiguration": [
+            {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+        "VersioningConfiguration": {"Status": "Enabled"},
+        "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
+                                           "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
+        "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+        "CorsConfiguration": {"CorsRules": [{"AllowedMethods": ["POST"], "AllowedOrigins": [{"Ref": "ConsoleOrigin"}],
+                                             "AllowedHeaders": ["*"], "MaxAge": 3000}]},
+        "LifecycleConfiguration": {"Rules": [
+            {"Id": "processed-uploads", "Status": "Enabled", "Prefix": config.UPLOAD_PREFIX, "ExpirationInDays": 90},
+            {"Id": "staging", "Status": "Enabled", "Prefix": config.STAGING_PREFIX, "ExpirationInDays": 30},
+            {"Id": "old-versions", "Status": "Enabled", "NoncurrentVersionExpiration": {"NoncurrentDays": 30}}]},
+        "NotificationConfiguration": {"QueueConfigurations": [
+            {"Event": "s3:ObjectCreated:*", "Queue": {"Fn::GetAtt": ["ImportQueue", "Arn"]},
+             "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": prefix}]}}} for prefix in prefixes]},
+    }}}
+
+
+def table_arns(config, logicals):
+    arns = []
+    for logical in logicals:
+        name = config.table_name(logical)
+        arns.append(_sub("arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/" + name))
+        arns.append(_sub("arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/" + name + "/index/*"))
+    return arns
+
+
+def role(function, statements):
+    log_group = _sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/${" +
+                     function + "}:*")
+    statements = statements + [{"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                                "Resource": log_group}]
+    return {"Type": "AWS::IAM::Role", "Properties": {
+        "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+        "Policies": [{"PolicyName": f"{function}-least-privilege",
+                      "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}]}}
+
+
+def roles(config, stage):
+    everything = list(config.TABLES)
+    queue_arn = {"Fn::GetAtt": ["ImportQueue", "Arn"]}
+    out = {}
+    for function in FUNCTIONS:
+        access = TABLE_ACCESS[function]
+        tables = everything if access == "all" else access
+        statements = [{"Effect": "Allow", "Action": READ + WRITE, "Resource": table_arns(config, tables)}]
+        if function == "APIHandler":
+            statements += [
+                # A presigned POST is signed with this role: it must be allowed the upload itself.
+                {"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": bucket_arn(stage, "/" + config.UPLOAD_PREFIX + "*")},
+                {"Effect": "Allow", "Action": ["sqs:SendMessage", "sqs:GetQueueUrl"], "Resource": queue_arn}]
+        elif function == "ImportWorker":
+            statements += [
+                {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": [
+                    bucket_arn(stage, "/" + p + "*") for p in (config.UPLOAD_PREFIX, config.DROP_PREFIX, config.STAGING_PREFIX)]},
+                {"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": bucket_arn(stage, "/" + config.STAGING_PREFIX + "*")},
+                {"Effect": "Allow", "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+                                               "sqs:ChangeMessageVisibility", "sqs:SendMessage", "sqs:GetQueueUrl"],
+                 "Resource": queue_arn}]
+        elif function == "OutboxSender":
+            statements += [{"Effect": "Allow", "Action": ["ses:SendEmail"], "Resource": [
+                _sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderIdentity}"),
+                _sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${EmailConfigurationSet}")]}]
+        out[f"{function}Role"] = role(function, statements)
+    return out
+
+
+def function_overrides(config, stage):
+    env = {"STAGE": stage, "TABLE_PREFIX": config.table_prefix(), "DROP_BUCKET": bucket_name(stage),
+           "MAIL_FROM": {"Ref": "MailFrom"}, "CONSOLE_URL": {"Ref": "ConsoleUrl"}}
+    out = {}
+    for function in FUNCTIONS:
+        out[function] = {"Properties": {"Role": {"Fn::GetAtt": [f"{function}Role", "Arn"]},
+                                        "Environment": {"Variables": env}}}
+        out[f"{function}LogGroup"] = {"Type": "AWS::Logs::LogGroup", "Properties": {
+            "LogGroupName": _sub("/aws/lambda/${" + function + "}"), "RetentionInDays": {"Ref": "LogRetentionDays"}}}
+    # Chalice names the queue by ARN; the worker must wait for it, and report
+    # partial batch failures (powertools' BatchProcessor returns them).
+    out["ImportWorker"]["DependsOn"] = ["ImportQueue"]
+    out["ImportWorker"]["Properties"]["Events"] = {"ImportWorkerSqsEventSource": {"Properties": {
+        "FunctionResponseTypes": ["ReportBatchItemFailures"]}}}
+    return out
+
+
+def gateway_responses():
+    from chalicelib.core import gateway
+    out = {}
+    for kind, (status, code, message) in gateway.GATEWAY_RESPONSES.items():
+        props = {"RestApiId": {"Ref": "RestAPI"}, "ResponseType": kind,
+                 "ResponseTemplates": {"application/json": json.dumps({"code": code, "message": message})}}
+        if status:
+            props["StatusCode"] = str(status)
+        out["GatewayResponse" + "".join(p.capitalize() for p in kind.split("_"))] = {
+            "Type": "AWS::ApiGateway::GatewayResponse", "Properties": props}
+    return out
+
+
+def build(stage):
+    os.environ["STAGE"] = stage
+    os.environ.pop("TABLE_PREFIX", None)
+    from chalicelib.core import config
+    from chalicelib.models import ALL_MODELS
+    resources = {}
+    resources.update(table_resources(config, ALL_MODELS))
+    resources.update(queue_resources(config))
+    resources["ImportQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0]["Condition"]["ArnLike"][
+        "aws:SourceArn"] = bucket_arn(stage)
+    resources.update(bucket_resource(config, stage))
+    resources.update(roles(config, stage))
+    resources.update(function_overrides(config, stage))
+    resources.update(gateway_responses())
+    resources["EmailConfigurationSet"] = {"Type": "AWS::SES::ConfigurationSet", "Properties": {
+        "Name": f"schoolroll-{stage}"}}
+    resources["SenderEmailIdentity"] = {"Type": "AWS::SES::EmailIdentity", "Properties": {
+        "EmailIdentity": {"Ref": "SenderIdentity"}}}
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": f"schoolroll ({stage}): API, import worker, schedules, tables, drop bucket, queues, SES.",
+        "Parameters": {
+            "MailFrom": {"Type": "String", "Description": "The From address of emails (in a verified SES identity)."},
+            "SenderIdentity": {"Type": "String", "Description": "The SES identity that sends: the MailFrom address or its domain."},
+            "ConsoleUrl": {"Type": "String", "Description": "Where emailed links point: the console's URL (the API URL printed by make deploy, or your domain)."},
+            "ConsoleOrigin": {"Type": "String", "Description": "The console's origin, for browser uploads to the bucket (scheme://host)."},
+            "LogRetentionDays": {"Type": "Number", "Default": 30, "AllowedValues": [7, 14, 30, 60, 90, 180, 365]},
+        },
+        "Resources": resources,
+        "Outputs": {"DropBucketName": {"Value": {"Ref": "DropBucket"}},
+                    "ImportDeadLetterQueueUrl": {"Value": {"Ref": "ImportDeadLetterQueue"}}},
+    }
+
+
+def main(argv):
+    stage, out = argv[1], argv[2]
+    os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
+    with open(out, "w") as fh:
+        json.dump(build(stage), fh, indent=2, sort_keys=True)
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main(sys.argv)

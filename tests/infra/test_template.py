@@ -1,0 +1,121 @@
+"""The deployable template: cfn-lint clean, least-privilege IAM, and every
+table, index, queue and schedule the code uses present (names from one place)."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+BIN = os.path.dirname(sys.executable)
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory):
+    out = tmp_path_factory.mktemp("package")
+    env = dict(os.environ, AWS_DEFAULT_REGION="eu-west-2")
+    env.pop("AWS_ENDPOINT_URL", None)
+    subprocess.run([sys.executable, "-m", "infra.build", "prod", str(out / "merge.json")], cwd=ROOT, env=env,
+                   check=True, capture_output=True)
+    subprocess.run([os.path.join(BIN, "chalice"), "package", "--stage", "prod", "--merge-template",
+                    str(out / "merge.json"), str(out / "dist")], cwd=ROOT, env=env, check=True, capture_output=True)
+    path = out / "dist" / "sam.json"
+    return path, json.loads(path.read_text())
+
+
+def resources(template, kind):
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def test_cfn_lint_reports_nothing(packaged):
+    path, _ = packaged
+    result = subprocess.run([os.path.join(BIN, "cfn-lint"), str(path)], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "", result.stdout
+
+
+def walk_statements(template):
+    for name, role in resources(template, "AWS::IAM::Role").items():
+        for policy in role["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                yield name, statement
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+#: A wildcard may only narrow a known resource: a known table's indexes, an
+#: object prefix in the known bucket, the streams of a function's own log group.
+ALLOWED_WILDCARD_ENDINGS = ("/index/*", "/uploads/*", "/drop/*", "/staging/*", "}:*")
+
+
+def test_no_wildcard_actions_or_resources(packaged):
+    _, template = packaged
+    seen = 0
+    for role, statement in walk_statements(template):
+        seen += 1
+        for action in as_list(statement["Action"]):
+            assert "*" not in action, (role, action)
+        for resource in as_list(statement["Resource"]):
+            if isinstance(resource, dict) and "Fn::GetAtt" in resource:
+                continue  # one resource of this template
+            text = resource if isinstance(resource, str) else resource.get("Fn::Sub", "")
+            assert text and text != "*", (role, resource)
+            if "*" in text:
+                assert text.endswith(ALLOWED_WILDCARD_ENDINGS) and text.count("*") == 1, (role, text)
+    assert seen >= 8
+
+
+def test_every_function_has_its_own_role(packaged):
+    _, template = packaged
+    functions = resources(template, "AWS::Serverless::Function")
+    assert set(functions) == {"APIHandler", "ImportWorker", "OutboxSender", "MembershipExpirySweep"}
+    roles = [f["Properties"]["Role"] for f in functions.values()]
+    assert all(isinstance(r, dict) and "Fn::GetAtt" in r for r in roles)
+    assert len({json.dumps(r) for r in roles}) == len(roles)
+
+
+def test_every_table_and_index_the_code_uses_is_there(packaged):
+    _, template = packaged
+    from chalicelib.core import config
+    from chalicelib.models import ALL_MODELS
+    tables = {t["Properties"]["TableName"]: t["Properties"] for t in resources(template, "AWS::DynamoDB::Table").values()}
+    prod = {m.Meta.table_name.replace(config.table_prefix(), "schoolroll-prod-"): m for m in ALL_MODELS}
+    assert set(tables) == set(prod)
+    for name, model in prod.items():
+        props = tables[name]
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+        assert props["SSESpecification"]["SSEEnabled"] is True
+        indexes = {i["IndexName"] for i in props.get("GlobalSecondaryIndexes", [])}
+        assert indexes == {i.Meta.index_name for i in model._indexes.values()}
+        if "ttl" in model.get_attributes():
+            assert props["TimeToLiveSpecification"] == {"AttributeName": "ttl", "Enabled": True}
+
+
+def test_queues_schedules_bucket_and_gateway_responses(packaged):
+    _, template = packaged
+    from app import app
+    from chalicelib.core import gateway
+    queues = {q["Properties"]["QueueName"]: q["Properties"] for q in resources(template, "AWS::SQS::Queue").values()}
+    assert set(queues) == {"schoolroll-prod-imports", "schoolroll-prod-imports-dlq"}
+    assert queues["schoolroll-prod-imports"]["RedrivePolicy"]["maxReceiveCount"] == 5
+    functions = resources(template, "AWS::Serverless::Function")
+    schedules = {s.name for s in app.event_sources if type(s).__name__ == "ScheduledEventConfig"}
+    assert schedules == {"outbox_sender", "membership_expiry_sweep"}
+    for fn in ("OutboxSender", "MembershipExpirySweep"):
+        events = functions[fn]["Properties"]["Events"]
+        assert [e["Type"] for e in events.values()] == ["Schedule"]
+    sqs_event = functions["ImportWorker"]["Properties"]["Events"]["ImportWorkerSqsEventSource"]["Properties"]
+    assert sqs_event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    (bucket,) = resources(template, "AWS::S3::Bucket").values()
+    props = bucket["Properties"]
+    assert all(props["PublicAccessBlockConfiguration"].values())
+    assert props["VersioningConfiguration"]["Status"] == "Enabled"
+    prefixes = {c["Filter"]["S3Key"]["Rules"][0]["Value"] for c in props["NotificationConfiguration"]["QueueConfigurations"]}
+    assert prefixes == {"uploads/", "drop/"}
+    assert len(resources(template, "AWS::CloudWatch::Alarm")) == 1
+    responses = {r["Properties"]["ResponseType"] for r in resources(template, "AWS::ApiGateway::GatewayResponse").values()}
+    assert responses == set(gateway.GATEWAY_RESPONSES)
+    assert len(resources(template, "AWS::Logs::LogGroup")) == 4
