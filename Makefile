@@ -12,11 +12,12 @@ CHROMIUM := /usr/bin/chromium
 
 STAGE ?= dev
 
-.PHONY: run test install browser package lint-template clean help
+.PHONY: run test install browser package lint-template deploy destroy clean help
 
 help:
 	@echo "make run    - install, then serve the console and API on http://127.0.0.1:$(PORT)"
 	@echo "make test   - install, then run the whole test suite"
+	@echo "make package STAGE=prod / make deploy STAGE=prod MAIL_FROM=... / make destroy STAGE=prod"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +53,13 @@ package: install
 
 lint-template: package
 	$(VENV)/bin/cfn-lint dist/$(STAGE)/sam.json
+
+# Needs AWS credentials and a region (AWS_PROFILE / AWS_DEFAULT_REGION) and MAIL_FROM.
+deploy: package
+	$(PY) -m infra.deploy deploy $(STAGE)
+
+destroy: install
+	$(PY) -m infra.deploy destroy $(STAGE)
 
 clean:
 	rm -rf $(VENV) .pytest_cache dist

@@ -9,6 +9,14 @@ import os
 import sys
 
 FUNCTIONS = ("APIHandler", "ImportWorker", "OutboxSender", "MembershipExpirySweep")
+#: Fixed function names: the roles name their own log groups without referring
+#: to the functions (which refer to the roles: that would be a cycle).
+FUNCTION_NAMES = {"APIHandler": "api", "ImportWorker": "import-worker", "OutboxSender": "outbox-sender",
+                  "MembershipExpirySweep": "membership-expiry-sweep"}
+
+
+def function_name(stage, function):
+    return f"schoolroll-{stage}-{FUNCTION_NAMES[function]}"
 
 # DynamoDB actions, by what a function does with a table.
 READ = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"]
@@ -140,9 +148,9 @@ def table_arns(config, logicals):
     return arns
 
 
-def role(function, statements):
-    log_group = _sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/${" +
-                     function + "}:*")
+def role(function, statements, stage):
+    log_group = _sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/" +
+                     function_name(stage, function) + ":*")
     statements = statements + [{"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
                                 "Resource": log_group}]
     return {"Type": "AWS::IAM::Role", "Properties": {
@@ -177,7 +185,7 @@ def roles(config, stage):
             statements += [{"Effect": "Allow", "Action": ["ses:SendEmail"], "Resource": [
                 _sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderIdentity}"),
                 _sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${EmailConfigurationSet}")]}]
-        out[f"{function}Role"] = role(function, statements)
+        out[f"{function}Role"] = role(function, statements, stage)
     return out
 
 
@@ -186,10 +194,12 @@ def function_overrides(config, stage):
            "MAIL_FROM": {"Ref": "MailFrom"}, "CONSOLE_URL": {"Ref": "ConsoleUrl"}}
     out = {}
     for function in FUNCTIONS:
-        out[function] = {"Properties": {"Role": {"Fn::GetAtt": [f"{function}Role", "Arn"]},
+        out[function] = {"Properties": {"FunctionName": function_name(stage, function),
+                                        "Role": {"Fn::GetAtt": [f"{function}Role", "Arn"]},
                                         "Environment": {"Variables": env}}}
         out[f"{function}LogGroup"] = {"Type": "AWS::Logs::LogGroup", "Properties": {
-            "LogGroupName": _sub("/aws/lambda/${" + function + "}"), "RetentionInDays": {"Ref": "LogRetentionDays"}}}
+            "LogGroupName": "/aws/lambda/" + function_name(stage, function),
+            "RetentionInDays": {"Ref": "LogRetentionDays"}}}
     # Chalice names the queue by ARN; the worker must wait for it, and report
     # partial batch failures (powertools' BatchProcessor returns them).
     out["ImportWorker"]["DependsOn"] = ["ImportQueue"]
@@ -225,6 +235,7 @@ def build(stage):
     resources.update(roles(config, stage))
     resources.update(function_overrides(config, stage))
     resources.update(gateway_responses())
+    resources["RestAPI"] = {"Properties": {"Name": f"schoolroll-{stage}"}}
     resources["EmailConfigurationSet"] = {"Type": "AWS::SES::ConfigurationSet", "Properties": {
         "Name": f"schoolroll-{stage}"}}
     resources["SenderEmailIdentity"] = {"Type": "AWS::SES::EmailIdentity", "Properties": {

@@ -13,7 +13,6 @@ TABLES = (
     "users",
     "logins",
     "tokens",
-    "user_groups",
     "outbox",
     "throttle",
     "pupils",

@@ -47,7 +47,8 @@ def as_list(value):
 
 #: A wildcard may only narrow a known resource: a known table's indexes, an
 #: object prefix in the known bucket, the streams of a function's own log group.
-ALLOWED_WILDCARD_ENDINGS = ("/index/*", "/uploads/*", "/drop/*", "/staging/*", "}:*")
+ALLOWED_WILDCARD_ENDINGS = ("/index/*", "/uploads/*", "/drop/*", "/staging/*", "-api:*", "-import-worker:*",
+                            "-outbox-sender:*", "-membership-expiry-sweep:*")
 
 
 def test_no_wildcard_actions_or_resources(packaged):
@@ -83,6 +84,7 @@ def test_every_table_and_index_the_code_uses_is_there(packaged):
     tables = {t["Properties"]["TableName"]: t["Properties"] for t in resources(template, "AWS::DynamoDB::Table").values()}
     prod = {m.Meta.table_name.replace(config.table_prefix(), "schoolroll-prod-"): m for m in ALL_MODELS}
     assert set(tables) == set(prod)
+    assert {f"schoolroll-prod-{t}" for t in config.TABLES} == set(prod)  # config names exactly the tables
     for name, model in prod.items():
         props = tables[name]
         assert props["BillingMode"] == "PAY_PER_REQUEST"
