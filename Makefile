@@ -12,7 +12,7 @@ CHROMIUM := /usr/bin/chromium
 
 STAGE ?= dev
 
-.PHONY: run test install browser package lint-template deploy destroy clean help
+.PHONY: run test install browser package lint-template deploy destroy bench clean help
 
 help:
 	@echo "make run    - install, then serve the console and API on http://127.0.0.1:$(PORT)"
@@ -43,6 +43,10 @@ run: install
 
 test: install browser
 	$(PY) -m pytest
+
+# Benchmarks print a table and write bench/results.json (minutes; not part of make test).
+bench: install
+	$(PY) -m bench.run
 
 # One CloudFormation template for a stage: chalice package + infra/build.py's resources.
 package: install

@@ -173,7 +173,7 @@ class RowChecker:
                                                 "No pupil in your school has this id. Leave it blank to add "
                                                 "a new pupil."))
             return target
-        if self.kind == "pupils":
+        if self.kind == "pupils" and self.existing.by_name:  # a new school has none: skip the folding
             matches = self.existing.by_name.get(name_key(result.cleaned), [])
             if len(matches) > 1:
                 result.errors.append(FieldError("upn", "ambiguous_match",

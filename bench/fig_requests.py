@@ -1,0 +1,81 @@
+"""Figure 4: DynamoDB requests, counted with a botocore hook: per 1,000 new
+rows imported, re-importing an unchanged file, and each hot API route."""
+import time
+
+GOALS = {"import 1,000 new rows": 60, "re-import 1,000 unchanged rows": 20, "GET /api/me": 3,
+         "list a page of pupils": 3, "search pupils by name": 3, "list a group's members": 3,
+         "add members to a group": 5}
+
+
+def run(quick=False):
+    from bench.harness import environment
+    environment()
+    import requests
+    from moto import mock_aws
+
+    from bench.harness import Calls, Client, school
+    from tests.data.make_corpus import big_pupils_csv
+    results = []
+    with mock_aws():
+        from devstack.bootstrap import create_resources
+        create_resources()
+        from app import app
+        from chalicelib.imports import pipeline
+        from devstack.pump import Pump
+        pipeline.reset_clients()
+        client = Client(app)
+        school(client)
+        pump = Pump(app, seconds_per_minute=1, print_mail=False)
+        rows = 200 if quick else 1000
+        data = big_pupils_csv(rows)
+        calls = Calls()
+        try:
+            for label in ("import 1,000 new rows", "re-import 1,000 unchanged rows"):
+                calls.clear()
+                started = client.call("POST", "/api/imports", {"kind": "pupils", "filename": "p.csv"}).data
+                up = started["upload"]
+                requests.post(up["url"], data=up["fields"], files={"file": ("p.csv", data)})
+                _drain(pump)
+                imp = client.call("GET", f"/api/imports/{started['import_id']}").data
+                client.call("PUT", f"/api/imports/{imp['id']}/mapping", {"mapping": imp["suggested_mapping"]})
+                _drain(pump)
+                client.call("POST", f"/api/imports/{imp['id']}/commit")
+                _drain(pump)
+                ops = calls.dynamodb()
+                writes = [o for o in ops if o in ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem",
+                                                  "TransactWriteItems")]
+                per_1000 = len(ops) * 1000 / rows
+                results.append(_row(label, per_1000, f"writes: {len(writes)}"))
+            pupils = client.call("GET", "/api/pupils?limit=3").data["items"]
+            group = client.call("POST", "/api/groups", {"name": "G"}).data
+            client.call("POST", f"/api/groups/{group['id']}/members", {"member_ids": [pupils[0]["id"]]})
+            routes = [("GET /api/me", "GET", "/api/me", None),
+                      ("list a page of pupils", "GET", "/api/pupils?limit=50", None),
+                      ("search pupils by name", "GET", "/api/pupils?q=a", None),
+                      ("list a group's members", "GET", f"/api/groups/{group['id']}/members", None),
+                      ("add members to a group", "POST", f"/api/groups/{group['id']}/members",
+                       {"member_ids": [p["id"] for p in pupils[1:3]]})]
+            for label, method, path, body in routes:
+                calls.clear()
+                r = client.call(method, path, body)
+                assert r.status_code < 300, r.body
+                results.append(_row(label, len(calls.dynamodb()), ", ".join(calls.dynamodb())))
+        finally:
+            calls.close()
+    return results
+
+
+def _row(label, value, detail):
+    goal = GOALS[label]
+    return {"figure": f"DynamoDB requests: {label}", "value": value, "unit": "calls", "goal": f"<= {goal}",
+            "passed": value <= goal, "detail": detail}
+
+
+def _drain(pump):
+    idle = 0
+    for _ in range(100):
+        done = sum(pump.poll_queue(*q, wait=0) for q in pump.queues)
+        idle = idle + 1 if not done else 0
+        if idle >= 2:
+            return
+    time.sleep(0)

@@ -1,0 +1,14 @@
+"""A small run of the benchmark code, so `make bench` can't rot. Figures
+from quick runs mean nothing; only the shape is checked."""
+import pytest
+
+
+@pytest.mark.parametrize("name", ["fig_validation", "fig_cold_start", "fig_sweep", "fig_requests"])
+def test_quick_run_reports_figures(name):
+    import importlib
+    module = importlib.import_module(f"bench.{name}")
+    rows = module.run(quick=True)
+    assert rows
+    for row in rows:
+        assert {"figure", "value", "unit", "goal", "passed"} <= set(row)
+        assert isinstance(row["value"], (int, float)) and row["value"] >= 0
