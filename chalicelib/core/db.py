@@ -43,32 +43,36 @@ def connection():
 
 
 def batch_get(requests):
-    """Get items from several tables in one BatchGetItem.
+    """Get items from several tables in as few BatchGetItem calls as can be
+    (100 keys a call), retrying unprocessed keys with back-off.
 
     ``requests``: {name: (ModelClass, key_dict)} with plain key values.
-    Returns {name: model instance or None}. Retries unprocessed keys.
+    Returns {name: model instance or None}.
     """
-    request_items = {}
-    lookup = {}
+    keyed, key_names = {}, {}
     for name, (model, key) in requests.items():
         table = model.Meta.table_name
         serialised = {k: _serialise(model, k, v) for k, v in key.items()}
-        request_items.setdefault(table, {"Keys": [], "ConsistentRead": True})["Keys"].append(serialised)
-        lookup[(table, _key_id(serialised))] = (name, model)
+        key_names[table] = sorted(key)
+        keyed[(table, _key_id(serialised))] = (name, model, serialised)
     results = {name: None for name in requests}
     client = connection().client
-    pending = request_items
-    for attempt in range(5):
-        reply = client.batch_get_item(RequestItems=pending)
-        for table, items in reply.get("Responses", {}).items():
-            for item in items:
-                for (tbl, kid), (name, model) in lookup.items():
-                    if tbl == table and _matches(item, kid):
-                        results[name] = model.from_raw_data(item)
-        pending = reply.get("UnprocessedKeys") or {}
-        if not pending:
-            break
-        time.sleep(0.05 * (2 ** attempt))
+    entries = list(keyed.items())
+    for start in range(0, len(entries), 100):
+        pending = {}
+        for (table, _kid), (_name, _model, serialised) in entries[start:start + 100]:
+            pending.setdefault(table, {"Keys": [], "ConsistentRead": True})["Keys"].append(serialised)
+        for attempt in range(6):
+            reply = client.batch_get_item(RequestItems=pending)
+            for table, items in reply.get("Responses", {}).items():
+                for item in items:
+                    kid = _key_id({k: item[k] for k in key_names[table]})
+                    name, model, _ = keyed[(table, kid)]
+                    results[name] = model.from_raw_data(item)
+            pending = reply.get("UnprocessedKeys") or {}
+            if not pending:
+                break
+            time.sleep(0.05 * (2 ** attempt))
     return results
 
 
@@ -80,9 +84,6 @@ def _serialise(model, attr_name, value):
 def _key_id(serialised):
     return tuple(sorted((k, next(iter(v.values()))) for k, v in serialised.items()))
 
-
-def _matches(item, kid):
-    return all(k in item and next(iter(item[k].values())) == v for k, v in kid)
 
 
 def new_id():

@@ -10,7 +10,7 @@ import time
 from pynamodb.exceptions import DeleteError, DoesNotExist
 
 from ..accounts.models import User
-from ..core.db import Tx, TxFailed, batch_put, new_id
+from ..core.db import Tx, TxFailed, batch_get, batch_put, new_id
 from ..core.errors import ApiError, FieldError, not_found, validation_failed
 from ..core.paging import parse_limit
 from ..core.text import fold
@@ -160,21 +160,30 @@ def list_members(caller, group_id, query, now=None):
     return {"items": items}
 
 
-def _resolve(school_id, member_ids, member_type):
-    """{id: (kind, name, record)} for ids that exist in the school."""
-    found = {}
-    if member_type == "machine":
-        for m in Machine.batch_get([(school_id, i) for i in member_ids]):
-            found[m.machine_id] = ("machine", m.name, m)
-        return found
-    ids = list(member_ids)
-    for p in Pupil.batch_get([(school_id, i) for i in ids]):
-        found[p.pupil_id] = ("pupil", f"{p.first_name} {p.surname}", p)
-    rest = [i for i in ids if i not in found]
-    if rest:
-        for u in User.batch_get([(school_id, i) for i in rest]):
-            found[u.user_id] = ("staff", f"{u.first_name} {u.surname}", u)
-    return found
+def _lookup(school_id, group_key_value, member_ids, member_type):
+    """One BatchGetItem: each id as a pupil, staff member or machine, and its
+    current membership of the group. Returns ({id: (kind, name, record)},
+    {id: Membership})."""
+    requests = {}
+    for i in member_ids:
+        if member_type == "machine":
+            requests[("machine", i)] = (Machine, {"school_id": school_id, "machine_id": i})
+        else:
+            requests[("pupil", i)] = (Pupil, {"school_id": school_id, "pupil_id": i})
+            requests[("staff", i)] = (User, {"school_id": school_id, "user_id": i})
+        requests[("membership", i)] = (Membership, {"group_key": group_key_value, "member_id": i})
+    got = batch_get(requests)
+    found, existing = {}, {}
+    for i in member_ids:
+        for kind in ("pupil", "staff", "machine"):
+            record = got.get((kind, i))
+            if record is not None:
+                found[i] = (kind, f"{record.first_name} {record.surname}" if kind != "machine" else record.name,
+                            record)
+                break
+        if got.get(("membership", i)) is not None:
+            existing[i] = got[("membership", i)]
+    return found, existing
 
 
 def _visible_elsewhere(caller, school_id, target_group_id, kind, record, now):
@@ -216,7 +225,8 @@ def add_members(caller, group_id, body, now=None):
     if problem:
         raise validation_failed([problem])
     ids = list(dict.fromkeys(ids))
-    found = _resolve(g.school_id, ids, g.member_type)
+    key = group_key(g.school_id, g.group_id)
+    found, existing = _lookup(g.school_id, key, ids, g.member_type)
     unknown = [i for i in ids if i not in found]
     if unknown:
         what = "machines" if g.member_type == "machine" else "pupils or staff"
@@ -231,8 +241,6 @@ def add_members(caller, group_id, body, now=None):
                            "You can add only people you can already see in another of your groups. "
                            f"Not visible to you: {', '.join(hidden)}. Adding anyone needs 'add_any_user'.",
                            permission="add_any_user", member_ids=hidden)
-    key = group_key(g.school_id, g.group_id)
-    existing = {m.member_id: m for m in Membership.batch_get([(key, i) for i in ids])}
     live_before = sum(1 for m in existing.values() if m.until is None or m.until > now)
     memberships = []
     for i in ids:
