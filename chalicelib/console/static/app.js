@@ -11,6 +11,9 @@
   const screens = {};
   const order = [];
   const SR = (window.SR = { me: null });
+  // The console lives at the API's root: "/" locally, "/<stage>/" on API Gateway's
+  // own URL. Every URL is relative to it.
+  SR.base = location.pathname.endsWith("/") ? location.pathname : location.pathname + "/";
 
   // ---- API: JSON in, JSON out; errors become Error(message) with .code/.status/.data
   SR.api = async function api(method, path, body) {
@@ -19,7 +22,7 @@
     if (token) headers.Authorization = "Bearer " + token;
     let res;
     try {
-      res = await fetch("/api" + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      res = await fetch(SR.base + "api" + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     } catch (e) {
       throw new Error("Cannot reach the server. Check your connection and try again.");
     }
@@ -173,7 +176,7 @@
   async function signOut() {
     try { await SR.api("POST", "/auth/logout"); } catch (e) { /* token already gone */ }
     store.removeItem("token");
-    history.replaceState(null, "", "/");
+    history.replaceState(null, "", location.pathname);
     signIn("You are signed out.");
   }
 
@@ -183,7 +186,7 @@
     const action = params.get("action");
     const token = params.get("token");
     if (action && token) {
-      history.replaceState(null, "", "/");
+      history.replaceState(null, "", location.pathname);
       if (action === "accept-invite") return acceptInvite(token);
       if (action === "verify") {
         try {

@@ -92,7 +92,7 @@
           template.removeAttribute("download");
           template.setAttribute("href", "#");
           try {
-            const res = await fetch("/api/imports/template?kind=" + encodeURIComponent(k),
+            const res = await fetch(SR.base + "api/imports/template?kind=" + encodeURIComponent(k),
               { headers: { Authorization: "Bearer " + sessionStorage.getItem("token") } });
             if (!res.ok) {
               let data = null;
