@@ -58,10 +58,9 @@ def sign_up(body, now=None):
             tx.save(school, condition=School.school_id.does_not_exist())
             tx.save(user, condition=User.user_id.does_not_exist())
             tx.save(verification)
-            from ..groups.models import Group
-            from ..groups.rules import ALL_STAFF
-            tx.save(Group(school_id=school_id, group_id=ALL_STAFF, name="All staff", system="all_staff",
-                          member_count=1, created_at=int(now)))
+            from ..groups import rules as group_rules
+            from ..groups import system as system_groups
+            tx.save(system_groups.new_item(school_id, group_rules.staff_deltas(+1)))
     except TransactWriteError as exc:
         if _cancelled_by_condition(exc, 0):
             raise ApiError("email_taken", "That email address is already in use. Sign in instead, "

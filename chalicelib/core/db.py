@@ -133,6 +133,12 @@ class Tx:
         self._tw.update(model, actions, condition=condition, add_version_condition=add_version_condition)
         self._labels["update"].append(label)
 
+    def raw_update(self, label, update):
+        """An Update in DynamoDB's own terms ({TableName, Key, UpdateExpression,
+        ...}), for expressions PynamoDB's actions can't say (dynamic map keys)."""
+        self._tw._update_items.append(update)
+        self._labels["update"].append(label)
+
     def commit(self):
         from pynamodb.exceptions import TransactWriteError
         order = self._labels["check"] + self._labels["delete"] + self._labels["put"] + self._labels["update"]

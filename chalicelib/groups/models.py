@@ -1,10 +1,10 @@
 """Groups, memberships and machines. Keys start with the school.
 
-System groups (a year, a registration group, All pupils, All staff) are
-``Group`` items too, holding only their name and member count: their members
-are read from the roster's own indexes, so they are always in step with it.
+System groups (a year, a registration group, All pupils, All staff) live as
+names and member counts on one ``Group`` item per school (``SYSTEM``); their
+members are read from the roster's own indexes, so they are always in step.
 """
-from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
+from pynamodb.attributes import BooleanAttribute, MapAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -27,6 +27,14 @@ class Group(Model):
     member_count = NumberAttribute(default=0)
     created_at = NumberAttribute(null=True)
     version = VersionAttribute(null=True)
+    #: On the school's one SYSTEM item only: {group id: member count} and
+    #: {group id: {"name", "kind", "value"}} of its system groups, so a roster
+    #: write or an import flush updates every count in one UpdateItem.
+    counts = MapAttribute(null=True)
+    meta = MapAttribute(null=True)
+
+
+SYSTEM = "~system"
 
 
 class ExpiryIndex(GlobalSecondaryIndex):

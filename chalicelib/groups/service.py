@@ -16,8 +16,8 @@ from ..core.paging import parse_limit
 from ..core.text import fold
 from ..roster import audit
 from ..roster.models import Pupil, UniqueKey
-from . import rules
-from .models import EXPIRING, Group, Machine, Membership
+from . import rules, system
+from .models import EXPIRING, SYSTEM, Group, Machine, Membership
 
 MAX_MEMBERS_PER_CALL = 100
 
@@ -35,18 +35,28 @@ def as_json(g):
 
 def get_visible(caller, group_id):
     """The group, or 404 when it does not exist in the school or is hidden."""
-    try:
-        g = Group.get(caller.school_id, group_id)
-    except DoesNotExist:
-        raise not_found("group")
-    if not rules.can_see(caller, g):
+    if group_id.startswith("sys-"):
+        try:
+            item = Group.get(caller.school_id, SYSTEM)
+        except DoesNotExist:
+            raise not_found("group")
+        matches = [g for g in system.virtual_groups(item) if g.group_id == group_id]
+        g = matches[0] if matches and matches[0].member_count > 0 else None
+    else:
+        try:
+            g = Group.get(caller.school_id, group_id)
+        except DoesNotExist:
+            g = None
+    if g is None or g.group_id == SYSTEM or not rules.can_see(caller, g):
         raise not_found("group")
     return g
 
 
 def list_groups(caller):
-    items = [g for g in Group.query(caller.school_id)
-             if rules.can_see(caller, g) and (not g.system or (g.member_count or 0) > 0)]
+    items = []
+    for g in Group.query(caller.school_id):
+        items += system.virtual_groups(g) if g.group_id == SYSTEM else [g]
+    items = [g for g in items if rules.can_see(caller, g) and (not g.system or (g.member_count or 0) > 0)]
     order = {"all_pupils": 0, "all_staff": 1, "year": 2, "reg": 3, None: 4}
     items.sort(key=lambda g: (order.get(g.system, 4), _year_order(g), fold(g.name)))
     return {"items": [as_json(g) for g in items]}

@@ -1,25 +1,69 @@
-"""Keeping system groups' member counts in step with the roster: every
-roster write adds its count changes, in its own transaction where it has one."""
-from ..core.db import Tx  # noqa: F401 - callers pass a Tx
-from .models import Group
+"""System groups' names and member counts, on one item per school.
+
+Every roster write adds its count changes to its own transaction; an import
+flush applies its (merged) changes directly. Either way one UpdateItem covers
+up to CHUNK groups, so a 1,000-pupil flush costs one or two calls, not one per
+year and registration group."""
+from ..core.db import connection
+from .models import SYSTEM, Group
+
+CHUNK = 40  # keeps an UpdateExpression well under DynamoDB's 4 KB
 
 
-def _actions(kind, value, name, delta):
-    actions = [Group.name.set(name), Group.system.set(kind), Group.member_count.add(delta)]
-    if value is not None:
-        actions.append(Group.system_value.set(value))
-    return actions
+def _updates(school_id, deltas):
+    items = sorted(deltas.items())
+    for start in range(0, len(items), CHUNK):
+        sets, names, values = [], {"#c": "counts", "#m": "meta"}, {":z": {"N": "0"}}
+        for n, (gid, (kind, value, name, delta)) in enumerate(items[start:start + CHUNK]):
+            names[f"#g{n}"] = gid
+            values[f":d{n}"] = {"N": str(delta)}
+            values[f":m{n}"] = {"M": {"name": {"S": name}, "kind": {"S": kind}, "value": {"S": value or ""}}}
+            sets.append(f"#c.#g{n} = if_not_exists(#c.#g{n}, :z) + :d{n}")
+            sets.append(f"#m.#g{n} = :m{n}")
+        yield {"TableName": Group.Meta.table_name,
+               "Key": {"school_id": {"S": school_id}, "group_id": {"S": SYSTEM}},
+               "UpdateExpression": "SET " + ", ".join(sets),
+               "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}
+
+
+def new_item(school_id, deltas=None):
+    """The school's SYSTEM item, saved at sign-up (its maps must exist before
+    an update can set keys inside them)."""
+    counts, meta = {}, {}
+    for gid, (kind, value, name, delta) in (deltas or {}).items():
+        counts[gid] = delta
+        meta[gid] = {"name": name, "kind": kind, "value": value or ""}
+    return Group(school_id=school_id, group_id=SYSTEM, name="system groups", system="catalogue",
+                 counts=counts, meta=meta)
 
 
 def stage(tx, school_id, deltas):
-    """Add count updates to a transaction (one per affected system group)."""
-    for gid, (kind, value, name, delta) in deltas.items():
-        tx.update(f"count:{gid}", Group(school_id=school_id, group_id=gid), _actions(kind, value, name, delta),
-                  add_version_condition=False)
+    """Add count updates to a transaction."""
+    for n, update in enumerate(_updates(school_id, deltas)):
+        tx.raw_update(f"counts:{n}", update)
 
 
 def apply(school_id, deltas):
     """Apply count updates directly (bulk import paths)."""
-    for gid, (kind, value, name, delta) in deltas.items():
-        Group(school_id=school_id, group_id=gid).update(actions=_actions(kind, value, name, delta),
-                                                        add_version_condition=False)
+    client = connection().client
+    for update in _updates(school_id, deltas):
+        client.update_item(**update)
+
+
+def virtual_groups(item):
+    """The system groups an item describes, as (unsaved) Group records."""
+    if item is None:
+        return []
+    counts = _plain(item.counts)
+    meta = _plain(item.meta)
+    out = []
+    for gid, info in meta.items():
+        out.append(Group(school_id=item.school_id, group_id=gid, name=info.get("name"), system=info.get("kind"),
+                         system_value=info.get("value") or None, member_count=int(counts.get(gid, 0))))
+    return out
+
+
+def _plain(value):
+    if value is None:
+        return {}
+    return value.as_dict() if hasattr(value, "as_dict") else dict(value)

@@ -1,11 +1,11 @@
 """Writing an import's valid rows.
 
-New pupils go in bulk: their UPNs are claimed in transactions of up to 99
-conditional puts (uniqueness by the database, and a restarted commit that
-claims again as the same owner succeeds), then the pupils are written with
-BatchWriteItem, 25 a call, unprocessed items retried with back-off. Updates
-and staff go one transaction each through the roster's own code, so locking,
-the last-admin rule and invitations hold for imports too.
+New pupils go in bulk. One with a UPN is written together with the claim on
+its UPN, 50 pairs to a transaction (uniqueness by the database; a restarted
+commit finds its own pupils and claims and counts them done). One without a
+UPN is written with BatchWriteItem, 25 a call, unprocessed items retried with
+back-off. Updates and staff go one transaction each through the roster's own
+code, so locking, the last-admin rule and invitations hold for imports too.
 """
 import time
 
@@ -18,7 +18,8 @@ from ..roster import staff as staff_records
 from ..roster.models import AuditEntry, Pupil, UniqueKey
 from .models import ImportRow
 
-CLAIMS_PER_TX = 99
+#: a pupil and its UPN claim are two of a transaction's 100 items
+PAIRS_PER_TX = 50
 PUPILS_PER_FLUSH = 500
 
 
@@ -70,12 +71,16 @@ class Committer:
         rows, self.pending = self.pending, []
         now = time.time()
         by_id = {r["id"]: r for r in rows}
-        new = [pupil_record(self.imp.school_id, r, now) for r in rows]
-        refused = claim_upns(self.imp.school_id, [p for p in new if p.upn])
+        new = [pupil_records.new_pupil(self.imp.school_id, r["values"], now, pupil_id=r["id"]) for r in rows]
+        with_upn = [p for p in new if p.upn]
+        refused = write_with_claims(self.imp.school_id, with_upn)
+        plain = [p for p in new if not p.upn]
+        for p in plain:
+            p.version = 1
         written = [p for p in new if p.pupil_id not in refused]
         self.flushes += 1
         if written:
-            batch_put(written + [self.audit_entry([p.pupil_id for p in written])])
+            batch_put(plain + [self.audit_entry([p.pupil_id for p in written])])
             system_groups.apply(self.imp.school_id, group_rules.merge(
                 *(group_rules.pupil_deltas({}, pupil_records.grouping(p)) for p in written)))
         self.result["created"] += len(written)
@@ -100,29 +105,36 @@ def pupil_record(school_id, row, now):
     return p
 
 
-def claim_upns(school_id, new_pupils, attempts=5):
-    """Claim each pupil's UPN; returns the ids whose UPN another pupil holds."""
+def write_with_claims(school_id, new_pupils, attempts=5):
+    """Write new pupils that have a UPN, each with the claim on its UPN, in
+    transactions of PAIRS_PER_TX pairs: a pupil and its claim are written
+    together or not at all, and uniqueness is the database's. Returns the ids
+    refused because another pupil holds their UPN. A pupil already written (a
+    restarted commit) counts as done."""
     refused = set()
-    for start in range(0, len(new_pupils), CLAIMS_PER_TX):
-        pending = new_pupils[start:start + CLAIMS_PER_TX]
+    for start in range(0, len(new_pupils), PAIRS_PER_TX):
+        pending = new_pupils[start:start + PAIRS_PER_TX]
         for attempt in range(attempts):
             if not pending:
                 break
             tx = Tx()
             for p in pending:
-                tx.put(p.pupil_id, UniqueKey(school_id=school_id, key=pupil_records.upn_key(p.upn),
-                                             owner_id=p.pupil_id),
+                tx.put(f"pupil:{p.pupil_id}", p, condition=Pupil.pupil_id.does_not_exist())
+                tx.put(f"upn:{p.pupil_id}", UniqueKey(school_id=school_id, key=pupil_records.upn_key(p.upn),
+                                                      owner_id=p.pupil_id),
                        condition=UniqueKey.key.does_not_exist() | (UniqueKey.owner_id == p.pupil_id))
             try:
                 tx.commit()
                 break
             except TxFailed as exc:
-                refused |= exc.failed
-                pending = [p for p in pending if p.pupil_id not in exc.failed]
+                done = {label.split(":", 1)[1] for label in exc.failed if label.startswith("pupil:")}
+                taken = {label.split(":", 1)[1] for label in exc.failed if label.startswith("upn:")} - done
+                refused |= taken
+                pending = [p for p in pending if p.pupil_id not in done | taken]
                 if not exc.failed:
                     time.sleep(0.05 * (2 ** attempt))  # a concurrent transaction: try again
         else:
-            raise RuntimeError("could not claim UPNs after several attempts")
+            raise RuntimeError("could not write pupils with their UPNs after several attempts")
     return refused
 
 
