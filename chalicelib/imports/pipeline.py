@@ -158,20 +158,18 @@ def _on_upload(key, etag, size):
     target = _upload_target(key)
     if target is None:
         return "ignored"
-    try:
-        imp = Import.get(*target, consistent_read=True)
-    except DoesNotExist:
-        return "ignored"
-    if imp.s3_key != key:
-        return "ignored"
-    # The first notification for this object moves the import on; a repeat
-    # changes nothing, unless the first died while sniffing (then resume).
-    started = _set(imp, condition=(Import.status == "uploading")
-                   | ((Import.status == "sniffing") & (Import.etag == etag))
-                   | ((Import.status == "failed") & (Import.etag != etag)),
-                   status="sniffing", etag=etag, size=size, error=None)
+    # One conditional update both finds the import and moves it on: only the
+    # first notification for this object does; a repeat changes nothing, unless
+    # the first died while sniffing (then resume). An object under a key no
+    # import expects (another school's prefix, say) fails the condition.
+    imp = Import(school_id=target[0], import_id=target[1])
+    started = _set(imp, condition=Import.import_id.exists() & (Import.s3_key == key) & (
+        (Import.status == "uploading")
+        | ((Import.status == "sniffing") & (Import.etag == etag))
+        | ((Import.status == "failed") & (Import.etag != etag))),
+        status="sniffing", etag=etag, size=size, error=None)
     if not started:
-        return "duplicate"
+        return "duplicate or ignored"
     sniff_file(imp)
     return "sniffed"
 
@@ -424,6 +422,8 @@ class _Progress:
 
 def _delete_rows(imp):
     """Rows of an earlier run (a re-mapped import): gone before the new run."""
+    if (imp.run or 0) <= 1:
+        return  # a first run has no earlier rows
     key = import_key(imp.school_id, imp.import_id)
     old = list(ImportRow.query(key, filter_condition=ImportRow.run != imp.run, attributes_to_get=["row"]))
     if old:
@@ -554,12 +554,14 @@ def complete(caller, import_id):
 
 def actor_for(imp):
     """Who an import acts as: its creator, or the school itself for a drop."""
-    school = School.get(imp.school_id, consistent_read=True)
     if imp.created_by == "s3-drop":
+        school = School.get(imp.school_id, consistent_read=True)
         return Caller(imp.school_id, "s3-drop", ADMIN_GROUP, sorted(PERMISSIONS), True, None, school)
-    try:
-        user = User.get(imp.school_id, imp.created_by, consistent_read=True)
-    except DoesNotExist:
+    from ..core.db import batch_get
+    found = batch_get({"school": (School, {"school_id": imp.school_id}),
+                       "user": (User, {"school_id": imp.school_id, "user_id": imp.created_by})})
+    school, user = found["school"], found["user"]
+    if user is None:
         user = SimpleNamespace(first_name="A former", surname="member of staff", user_group="",
                                email_verified=True, user_id=imp.created_by)
     groups = school.user_groups.as_dict() if hasattr(school.user_groups, "as_dict") else school.user_groups
