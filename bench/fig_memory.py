@@ -1,0 +1,70 @@
+"""Figure 3: peak RSS of the import handler (sniff + map + validate, the part
+that reads the whole file) at 200,000 rows next to 2,000 rows. The handler
+runs in its own process against a moto server, so the file S3 holds is not
+counted in the handler's memory."""
+import os
+import subprocess
+import sys
+import time
+
+GOAL = 1.3
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+HANDLER = r"""
+import resource, sys, time
+from chalicelib.imports import pipeline
+from chalicelib.imports.models import Import
+imp = Import.get("bench-school", sys.argv[1])
+assert pipeline.sniff_file(imp), imp.error
+imp.mapping, imp.run = imp.suggested_mapping, 1
+pipeline._set(imp, status="validating", mapping=imp.mapping, run=1)
+assert pipeline.validate_file(imp)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def measure(rows, env):
+    import boto3
+
+    from chalicelib.core import config
+    from chalicelib.imports.models import Import
+    from tests.data.make_corpus import big_pupils_csv
+    import_id = f"mem{rows}"
+    key = f"uploads/bench-school/{import_id}.csv"
+    boto3.client("s3", region_name=config.region()).put_object(Bucket=config.bucket_name(), Key=key,
+                                                              Body=big_pupils_csv(rows))
+    Import(school_id="bench-school", import_id=import_id, kind="pupils", filename="p.csv", s3_key=key,
+           status="sniffing", created_by="bench", created_at=int(time.time()), updated_at=int(time.time())).save()
+    out = subprocess.run([sys.executable, "-c", HANDLER, import_id], cwd=ROOT, env=env, capture_output=True,
+                         text=True, check=True)
+    return int(out.stdout.strip().splitlines()[-1]) / 1024  # KiB -> MiB
+
+
+def run(quick=False):
+    from devstack.__main__ import free_port, local_environment, wait_for
+    port = free_port()
+    env = local_environment(port, free_port(), {"STAGE": "bench", "POWERTOOLS_LOG_LEVEL": "WARNING"})
+    server = subprocess.Popen([sys.executable, "-m", "devstack.motoserver", "-H", "127.0.0.1", "-p", str(port)],
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    saved = dict(os.environ)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/moto-api/", proc=server)
+        os.environ.update(env)
+        from devstack.bootstrap import create_resources
+        create_resources()
+        small, big = (200, 2000) if quick else (2000, 200_000)
+        small_mb, big_mb = measure(small, env), measure(big, env)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        server.terminate()
+        server.wait(timeout=10)
+    ratio = big_mb / small_mb
+    return [
+        {"figure": f"import handler peak RSS, {small} rows", "value": round(small_mb, 1), "unit": "MiB",
+         "goal": None, "passed": None},
+        {"figure": f"import handler peak RSS, {big} rows", "value": round(big_mb, 1), "unit": "MiB",
+         "goal": None, "passed": None},
+        {"figure": "peak RSS ratio (big / small)", "value": round(ratio, 2), "unit": "x", "goal": f"<= {GOAL}",
+         "passed": None if quick else ratio <= GOAL},
+    ]
