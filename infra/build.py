@@ -42,26 +42,9 @@ def table_resources(config, models):
         logical = model.Meta.table_name[len(config.table_prefix()):]
         attrs = model.get_attributes()
         key_types = {}
-        keys = []
-        for name, attr in attrs.items():
-            if attr.is_hash_key:
-                keys.insert(0, {"AttributeName": name, "KeyType": "HASH"})
-                key_types[name] = attr.attr_type
-            elif attr.is_range_key:
-                keys.append({"AttributeName": name, "KeyType": "RANGE"})
-                key_types[name] = attr.attr_type
-        gsis = []
-        for index in model._indexes.values():
-            schema = []
-            for name, attr in index.Meta.attributes.items():
-                if attr.is_hash_key:
-                    schema.insert(0, {"AttributeName": name, "KeyType": "HASH"})
-                    key_types[name] = attr.attr_type
-                elif attr.is_range_key:
-                    schema.append({"AttributeName": name, "KeyType": "RANGE"})
-                    key_types[name] = attr.attr_type
-            gsis.append({"IndexName": index.Meta.index_name, "KeySchema": schema,
-                         "Projection": {"ProjectionType": "ALL"}})
+        keys = _key_schema(attrs, key_types)
+        gsis = [{"IndexName": index.Meta.index_name, "KeySchema": _key_schema(index.Meta.attributes, key_types),
+                 "Projection": {"ProjectionType": "ALL"}} for index in model._indexes.values()]
         props = {
             "TableName": model.Meta.table_name,
             "BillingMode": "PAY_PER_REQUEST",
@@ -77,6 +60,20 @@ def table_resources(config, models):
         out[table_logical_id(logical)] = {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain",
                                          "UpdateReplacePolicy": "Retain", "Properties": props}
     return out
+
+
+def _key_schema(attributes, key_types):
+    """A KeySchema (hash first), noting each key attribute's type in key_types."""
+    schema = []
+    for name, attr in attributes.items():
+        if attr.is_hash_key:
+            schema.insert(0, {"AttributeName": name, "KeyType": "HASH"})
+        elif attr.is_range_key:
+            schema.append({"AttributeName": name, "KeyType": "RANGE"})
+        else:
+            continue
+        key_types[name] = attr.attr_type
+    return schema
 
 
 def table_logical_id(logical):

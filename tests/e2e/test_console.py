@@ -91,13 +91,9 @@ def test_a_used_link_says_so_in_words(stack, page):
 
 def sign_in_as_new_school(stack, page, name="Rowan High", email="admin@rowan-high.sch.uk"):
     """A verified school made through the API; the browser holds its token."""
-    import requests
+    from tests.e2e.helpers import school_token
     base = f"http://127.0.0.1:{stack.port}"
-    requests.post(f"{base}/api/schools", json={"name": name, "admin": {
-        "first_name": "Rhea", "surname": "Admin", "email": email, "password": PASSWORD}})
-    mail = wait_for_mail(stack, email)
-    requests.post(f"{base}/api/auth/verify", json={"token": re.search(r"token=([A-Za-z0-9_-]+)", mail["body"]).group(1)})
-    token = requests.post(f"{base}/api/auth/login", json={"email": email, "password": PASSWORD}).json()["token"]
+    token = school_token(stack, email, name=name, first_name="Rhea")
     page.goto(base + "/")
     page.evaluate("t => sessionStorage.setItem('token', t)", token)
     return base, token

@@ -9,21 +9,13 @@ import pytest
 import requests
 
 from tests.e2e.test_console import browser, page  # noqa: F401
-from tests.e2e.test_local_stack import PASSWORD, wait_for_mail
+from tests.e2e.helpers import school_token
 
 pytestmark = pytest.mark.e2e
 
 
 def _signed_up_school(base, stack, email):
-    r = requests.post(f"{base}/api/schools", json={"name": "Hazel Primary", "admin": {
-        "first_name": "Hal", "surname": "Head", "email": email, "password": PASSWORD}})
-    assert r.status_code == 201, r.text
-    mail = wait_for_mail(stack, email)
-    verify = re.search(r"token=([A-Za-z0-9_\-]+)", mail["body"]).group(1)
-    assert requests.post(f"{base}/api/auth/verify", json={"token": verify}).status_code == 200
-    login = requests.post(f"{base}/api/auth/login", json={"email": email, "password": PASSWORD})
-    assert login.status_code == 200, login.text
-    return login.json()["token"]
+    return school_token(stack, email, name="Hazel Primary", first_name="Hal")
 
 
 def test_groups_drag_a_pupil_for_a_while_then_it_expires(stack, page):  # noqa: F811

@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from tests.e2e.test_console import browser, page  # noqa: F401
-from tests.e2e.test_local_stack import PASSWORD, wait_for_mail
+from tests.e2e.helpers import school_token
 
 pytestmark = pytest.mark.e2e
 
@@ -24,16 +24,7 @@ STAFF_CSV = (
 
 
 def _school(stack, email):
-    base = f"http://127.0.0.1:{stack.port}"
-    r = requests.post(f"{base}/api/schools", json={"name": "Oak Primary", "admin": {
-        "first_name": "Olu", "surname": "Head", "email": email, "password": PASSWORD}})
-    assert r.status_code == 201, r.text
-    mail = wait_for_mail(stack, email)
-    token = re.search(r"token=([A-Za-z0-9_\-.]+)", mail["body"]).group(1)
-    assert requests.post(f"{base}/api/auth/verify", json={"token": token}).status_code == 200
-    login = requests.post(f"{base}/api/auth/login", json={"email": email, "password": PASSWORD})
-    assert login.status_code == 200, login.text
-    return login.json()["token"]
+    return school_token(stack, email)
 
 
 def _upload(page, kind_label, name, csv):
