@@ -23,18 +23,29 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
-def measure(rows, env):
-    import boto3
+SETUP = r"""
+import sys, time
+import boto3
+from chalicelib.core import config
+from chalicelib.imports.models import Import
+from devstack.bootstrap import create_resources
+from tests.data.make_corpus import big_pupils_csv
+rows, import_id = int(sys.argv[1]), sys.argv[2]
+create_resources()
+key = f"uploads/bench-school/{import_id}.csv"
+boto3.client("s3", region_name=config.region()).put_object(Bucket=config.bucket_name(), Key=key,
+                                                          Body=big_pupils_csv(rows))
+Import(school_id="bench-school", import_id=import_id, kind="pupils", filename="p.csv", s3_key=key,
+       status="sniffing", created_by="bench", created_at=int(time.time()), updated_at=int(time.time())).save()
+"""
 
-    from chalicelib.core import config
-    from chalicelib.imports.models import Import
-    from tests.data.make_corpus import big_pupils_csv
+
+def measure(rows, env):
+    """Set up in one process, measure the handler in another: only the
+    handler's own memory counts, and this process's AWS clients are untouched."""
     import_id = f"mem{rows}"
-    key = f"uploads/bench-school/{import_id}.csv"
-    boto3.client("s3", region_name=config.region()).put_object(Bucket=config.bucket_name(), Key=key,
-                                                              Body=big_pupils_csv(rows))
-    Import(school_id="bench-school", import_id=import_id, kind="pupils", filename="p.csv", s3_key=key,
-           status="sniffing", created_by="bench", created_at=int(time.time()), updated_at=int(time.time())).save()
+    subprocess.run([sys.executable, "-c", SETUP, str(rows), import_id], cwd=ROOT, env=env,
+                   capture_output=True, text=True, check=True)
     out = subprocess.run([sys.executable, "-c", HANDLER, import_id], cwd=ROOT, env=env, capture_output=True,
                          text=True, check=True)
     return int(out.stdout.strip().splitlines()[-1]) / 1024  # KiB -> MiB
@@ -46,17 +57,11 @@ def run(quick=False):
     env = local_environment(port, free_port(), {"STAGE": "bench", "POWERTOOLS_LOG_LEVEL": "WARNING"})
     server = subprocess.Popen([sys.executable, "-m", "devstack.motoserver", "-H", "127.0.0.1", "-p", str(port)],
                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    saved = dict(os.environ)
     try:
         wait_for(f"http://127.0.0.1:{port}/moto-api/", proc=server)
-        os.environ.update(env)
-        from devstack.bootstrap import create_resources
-        create_resources()
         small, big = (200, 2000) if quick else (2000, 200_000)
         small_mb, big_mb = measure(small, env), measure(big, env)
     finally:
-        os.environ.clear()
-        os.environ.update(saved)
         server.terminate()
         server.wait(timeout=10)
     ratio = big_mb / small_mb
