@@ -5,7 +5,6 @@ counted in the handler's memory."""
 import os
 import subprocess
 import sys
-import time
 
 GOAL = 1.3
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -6,14 +6,14 @@ record inside the sign-up transaction, never by a read-then-write.
 import time
 from html import escape
 
-from pynamodb.connection import Connection
-from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import DeleteError, DoesNotExist
 
 from ..core import config
-from ..core.db import batch_get, new_id
+from ..core.db import Tx, TxFailed, batch_get, new_id
 from ..core.errors import ApiError, validation_failed
 from ..core.text import sort_keys
+from ..groups import rules as group_rules
+from ..groups import system as system_groups
 from ..notify.outbox import new_message, register_renderer
 from . import credentials
 from .models import Login, School, Throttle, Token, User
@@ -24,20 +24,14 @@ def _unauthorized(message="Sign in again: your session is missing, invalid or ha
     return ApiError("unauthorized", message)
 
 
-def _cancelled_by_condition(exc, index):
-    reasons = getattr(exc, "cancellation_reasons", None) or []
-    return index < len(reasons) and reasons[index] is not None \
-        and reasons[index].code == "ConditionalCheckFailed"
-
-
 def sign_up(body, now=None):
     now = now or time.time()
     admin = body["admin"]
     email = credentials.normalise_email(admin["email"])
-    problems = [p for p in (credentials.email_problem(email, "admin.email"),) if p]
+    problem = credentials.email_problem(email, "admin.email")
     weak = credentials.password_problem(admin["password"], email)
-    if problems:
-        raise validation_failed(problems)
+    if problem:
+        raise validation_failed([problem])
     if weak:
         raise ApiError("weak_password", weak.message,
                        errors=[{"field": "admin.password", "code": "weak_password", "message": weak.message}])
@@ -52,17 +46,16 @@ def sign_up(body, now=None):
     login = Login(email=email, school_id=school_id, user_id=user_id,
                   password_hash=credentials.hash_password(admin["password"]))
     verification = new_message("verify", school_id, user_id, email, now)
+    tx = Tx()
+    tx.put("login", login, condition=Login.email.does_not_exist())
+    tx.put("school", school, condition=School.school_id.does_not_exist())
+    tx.put("user", user, condition=User.user_id.does_not_exist())
+    tx.put("verification", verification)
+    tx.put("system groups", system_groups.new_item(school_id, group_rules.staff_deltas(+1)))
     try:
-        with TransactWrite(connection=Connection(region=config.region())) as tx:
-            tx.save(login, condition=Login.email.does_not_exist())
-            tx.save(school, condition=School.school_id.does_not_exist())
-            tx.save(user, condition=User.user_id.does_not_exist())
-            tx.save(verification)
-            from ..groups import rules as group_rules
-            from ..groups import system as system_groups
-            tx.save(system_groups.new_item(school_id, group_rules.staff_deltas(+1)))
-    except TransactWriteError as exc:
-        if _cancelled_by_condition(exc, 0):
+        tx.commit()
+    except TxFailed as exc:
+        if "login" in exc.failed:
             raise ApiError("email_taken", "That email address is already in use. Sign in instead, "
                            "or use another address.")
         raise
