@@ -13,6 +13,8 @@ import csv
 import io
 import time
 
+from bench.harness import drain
+
 SIZES = (2_000, 20_000, 50_000)
 QUICK_SIZES = (200,)
 RATIO_GOAL = 0.7
@@ -27,22 +29,11 @@ def _environment():
 
 # ------------------------------------------------------------------ the import
 
-def _drain(pump, idle_rounds=2, limit=100_000):
-    """Deliver queued messages until the queues stay empty."""
-    handled = idle = 0
-    for _ in range(limit):
-        done = sum(pump.poll_queue(*q, wait=0) for q in pump.queues)
-        handled += done
-        idle = idle + 1 if done == 0 else 0
-        if idle >= idle_rounds:
-            break
-    return handled
-
 
 def _wait_status(client, pump, import_id, wanted, seconds=1800):
     deadline = time.time() + seconds
     while True:
-        _drain(pump)
+        drain(pump)
         imp = client.call("GET", f"/api/imports/{import_id}").data
         if imp["status"] in wanted:
             return imp

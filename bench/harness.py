@@ -72,3 +72,15 @@ def school(client, email="bench@bench.sch.uk"):
     client.call("POST", "/api/auth/verify", {"token": re.search(r"token=([A-Za-z0-9_\-]+)", body).group(1)})
     client.token = client.call("POST", "/api/auth/login", {"email": email, "password": password}).data["token"]
     return r.data
+
+
+def drain(pump, idle_rounds=2, limit=100_000):
+    """Deliver queued messages until the queues stay empty; returns how many."""
+    handled = idle = 0
+    for _ in range(limit):
+        done = sum(pump.poll_queue(*q, wait=0) for q in pump.queues)
+        handled += done
+        idle = idle + 1 if done == 0 else 0
+        if idle >= idle_rounds:
+            break
+    return handled
