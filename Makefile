@@ -12,11 +12,12 @@ CHROMIUM := /usr/bin/chromium
 
 STAGE ?= dev
 
-.PHONY: run test install browser package lint-template deploy destroy bench clean help
+.PHONY: run test install browser package lint-template deploy destroy bench hardening clean help
 
 help:
 	@echo "make run    - install, then serve the console and API on http://127.0.0.1:$(PORT)"
 	@echo "make test   - install, then run the whole test suite"
+	@echo "make bench / make hardening - benchmarks and the long hardening suites (minutes)"
 	@echo "make package STAGE=prod / make deploy STAGE=prod MAIL_FROM=... / make destroy STAGE=prod"
 
 $(PY):
@@ -47,6 +48,10 @@ test: install browser
 # Benchmarks print a table and write bench/results.json (minutes; not part of make test).
 bench: install
 	$(PY) -m bench.run
+
+# Hardening suites, the long cases included; prints a table of cases tried and passed.
+hardening: install
+	$(PY) -m pytest tests/hardening -m "heavy or not heavy"
 
 # One CloudFormation template for a stage: chalice package + infra/build.py's resources.
 package: install
