@@ -5,12 +5,14 @@ with the roster's own validators (cached: a year group or a date of birth
 repeats thousands of times in a file), finds the record each row matches, and
 classifies it create / update / unchanged, or refuses it with field errors.
 """
+import re
+import operator
 from dataclasses import dataclass, field
-from functools import lru_cache
 
+from ..core.csv_export import unguard
 from ..core.errors import FieldError
 from ..core.text import fold
-from ..roster.validation import cleaners
+from ..roster.validation import UNREADABLE_CELL, clean_upn, cleaners, upn_cell
 
 #: kind -> (the field that identifies a record, its duplicate code, what to call it)
 UNIQUE = {"pupils": ("upn", "duplicate_upn", "UPN"), "staff": ("email", "duplicate_email", "email"),
@@ -48,16 +50,29 @@ def name_key(values):
     return (fold(values.get("first_name")), fold(values.get("surname")), values.get("date_of_birth"))
 
 
-@dataclass
 class RowResult:
-    line: int
-    values: dict  # {field: raw text as read}
-    cleaned: dict = field(default_factory=dict)
-    errors: list = field(default_factory=list)  # [FieldError]
-    action: str = None  # create | update | unchanged (None when refused)
-    target_id: str = None
-    target_version: int = None
-    changes: dict = None  # update: {field: new value}
+    """One row's verdict. ``values`` (the row's raw text by field) is built
+    only when asked for: a good row never needs it."""
+    action = None  # create | update | unchanged (None when refused)
+    target_id = target_version = None
+    changes = None  # update: {field: new value}
+    _values = None
+
+    def __init__(self, line, values=None, cleaned=None, errors=None, cells=None, columns=()):
+        self.line = line
+        if values is not None:
+            self._values = values
+        self._cells, self._columns = cells, columns
+        self.cleaned = {} if cleaned is None else cleaned  # {field: clean value}
+        self.errors = [] if errors is None else errors  # [FieldError]
+
+    @property
+    def values(self):
+        if self._values is None:
+            cells = self._cells or []
+            n = len(cells)
+            self._values = {f: (cells[i] if i < n else "") for f, i in self._columns}
+        return self._values
 
     @property
     def ok(self):
@@ -67,16 +82,21 @@ class RowResult:
         return [e.as_dict() if isinstance(e, FieldError) else e for e in self.errors]
 
 
-def _cached(fn):
-    @lru_cache(maxsize=8192)
-    def run(value):
-        return fn(value)
-    return run
+#: distinct values remembered per field (names, dates and groups repeat)
+CACHE_SIZE = 20_000
+#: fields whose values rarely repeat in a file: not worth remembering
+UNCACHED = {"upn", "email", "pupil_id"}
+_NEVER = {}  # the "cache" of an UNCACHED field: always empty
+_MISS = object()
 
-
-def required_fields(kind):
-    from .columns import REQUIRED
-    return REQUIRED[kind]
+def _cell_cleaner(name, fn):
+    if fn is clean_upn:
+        return upn_cell
+    def clean(raw):
+        if "\ufffd" in raw:
+            return None, FieldError(name, "invalid_characters", UNREADABLE_CELL)
+        return fn(raw.strip() if raw else raw)
+    return clean
 
 
 class RowChecker:
@@ -89,7 +109,15 @@ class RowChecker:
         position = {name: i for i, name in enumerate(header)}
         self.columns = [(f, position[c]) for c, f in mapping.items() if f and c in position]
         base = cleaners(kind, today)
-        self.cleaners = {f: _cached(fn) for f, fn in base.items()}
+        # (field, cache, clean) in cell order, and the cells they read: check()'s loop reads only these
+        plan = [(f, i, {} if f not in UNCACHED else _NEVER, _cell_cleaner(f, base[f]))
+                for f, i in self.columns if f in base]
+        self.plan = [(f, cache, clean) for f, _i, cache, clean in plan]
+        self.indexes = [i for _f, i, _c, _fn in plan]
+        self.width = max(self.indexes, default=-1) + 1
+        self.pick = (operator.itemgetter(*self.indexes) if len(self.indexes) > 1
+                     else (lambda cells: tuple(cells[i] for i in self.indexes)))
+        self.pupil_id_at = next((i for f, i in self.columns if f == "pupil_id"), None)
         self.unique_field, self.duplicate_code, self.unique_label = UNIQUE[kind]
         self.seen_unique = {}  # value -> first line
         self.seen_targets = {}  # record id -> first line
@@ -101,26 +129,39 @@ class RowChecker:
         if cells is None:
             return RowResult(line, {}, errors=[FieldError(
                 "row", "unreadable_row", "This row could not be read as CSV (check its quotes).")])
-        values = self.values_of(cells)
-        result = RowResult(line, values)
-        for name, raw in values.items():
-            if "\ufffd" in raw:
-                result.errors.append(FieldError(name, "invalid_characters",
-                                                "This cell has characters we could not read. Save the file "
-                                                "as 'CSV UTF-8' and upload it again, or type the value here."))
-                continue
-            cleaner = self.cleaners.get(name)
-            if cleaner is None:
-                continue  # pupil_id: looked up below
-            value, error = cleaner(raw.strip() if raw else raw)
-            if error:
-                result.errors.append(error)
-            else:
-                result.cleaned[name] = value
-        if self.kind == "staff" and not result.cleaned.get("user_group") and "user_group" in result.cleaned:
-            result.cleaned.pop("user_group")
-        if not result.errors:
-            self._classify(result)
+        cleaned, errors = {}, []
+        if len(cells) >= self.width:
+            raws = self.pick(cells)
+        else:
+            raws = [cells[i] if i < len(cells) else "" for i in self.indexes]
+        for (name, cache, clean), raw in zip(self.plan, raws):
+            value = cache.get(raw, _MISS)
+            if value is _MISS:
+                value, error = clean(raw)
+                if error is not None:
+                    errors.append(error)
+                    continue
+                if cache is not _NEVER:
+                    if len(cache) >= CACHE_SIZE:
+                        cache.clear()
+                    cache[raw] = value
+            cleaned[name] = value
+        result = RowResult(line, None, cleaned, errors, cells, self.columns)
+        if self.kind == "staff" and "user_group" in cleaned and not cleaned["user_group"]:
+            cleaned.pop("user_group")
+        if not errors:
+            if self.existing.by_id or self.pupil_id_at is not None:
+                self._classify(result)
+            else:  # nothing in the school to match: a new record unless repeated in the file
+                unique = cleaned.get(self.unique_field)
+                if unique:
+                    first = self.seen_unique.get(unique)
+                    if first is not None:
+                        self._duplicate(result, unique, first)
+                        return result
+                    self.seen_unique[unique] = line
+                result.action = "create"
+                result.target_id = self.new_id()
         return result
 
     def _duplicate(self, result, value, first_line):
@@ -165,7 +206,8 @@ class RowChecker:
         unique = result.cleaned.get(self.unique_field)
         if unique and unique in self.existing.by_unique:
             return self.existing.by_unique[unique]
-        raw_id = (result.values.get("pupil_id") or "").strip()
+        at, cells = self.pupil_id_at, result._cells
+        raw_id = cells[at].strip() if at is not None and cells is not None and at < len(cells) else ""
         if raw_id:
             target = self.existing.by_id.get(raw_id)
             if target is None:

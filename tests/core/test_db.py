@@ -30,3 +30,34 @@ def test_gives_up_loudly_when_throttling_never_ends(aws, monkeypatch):
     monkeypatch.setattr(client, "batch_write_item", lambda RequestItems: {"UnprocessedItems": RequestItems})
     with pytest.raises(RuntimeError):
         db.batch_put([UniqueKey(school_id="s", key="k", owner_id="o")], sleep=lambda s: None)
+
+
+def test_new_ids_are_unique_across_threads_and_forks():
+    """new_id hands out ids from a per-thread pool: threads must not share
+    one, and a forked child must not repeat its parent's."""
+    import os
+    import threading
+
+    from chalicelib.core.db import new_id
+    new_id()  # the parent's pool is full when it forks
+    seen, lock = [], threading.Lock()
+
+    def take():
+        ids = [new_id() for _ in range(2000)]
+        with lock:
+            seen.extend(ids)
+    threads = [threading.Thread(target=take) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(write, new_id().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64).decode()
+    seen += [child, new_id()]
+    assert len(seen) == len(set(seen)) == 8002
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in seen)

@@ -654,3 +654,15 @@ def test_module_imports_no_aws():
         elif isinstance(node, ast.ImportFrom):
             imported.add("." * node.level + (node.module or "").split(".")[0])
     assert imported <= {"calendar", "re", "unicodedata", "datetime", "stdnum", "..core"}, imported
+
+
+def test_fast_check_letter_agrees_with_stdnum_and_the_dfe_rule():
+    """upn_check_letter caches partial sums: it must still be stdnum's answer
+    for every shape (permanent, temporary with a final letter), cold or warm."""
+    import random
+    from chalicelib.roster.validation import upn_check_letter
+    rng = random.Random(9)
+    bodies = [f"{rng.randrange(10 ** 11):011d}" + rng.choice("0123456789" + TABLE) for _ in range(3000)]
+    bodies += [b[:9] + f"{rng.randrange(1000):03d}" for b in bodies[:500]]  # warm heads, new tails
+    for body in bodies:
+        assert upn_check_letter(body) == calc_check_digit(body) == dfe_check_letter(body), body
