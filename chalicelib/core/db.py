@@ -152,6 +152,12 @@ class Tx:
         self._tw.update(model, actions, condition=condition, add_version_condition=add_version_condition)
         self._labels["update"].append(label)
 
+    def put_as_is(self, label, model):
+        """A Put of the item exactly as it is: no condition, not even
+        PynamoDB's version check (for items whose writer guarantees them new)."""
+        self._tw._put_items.append({"TableName": model.Meta.table_name, "Item": model.serialize()})
+        self._labels["put"].append(label)
+
     def raw_update(self, label, update):
         """An Update in DynamoDB's own terms ({TableName, Key, UpdateExpression,
         ...}), for expressions PynamoDB's actions can't say (dynamic map keys)."""

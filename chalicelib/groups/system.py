@@ -10,7 +10,8 @@ from .models import SYSTEM, Group
 CHUNK = 40  # keeps an UpdateExpression well under DynamoDB's 4 KB
 
 
-def _updates(school_id, deltas):
+def updates(school_id, deltas):
+    """UpdateItem requests (DynamoDB's terms) applying ``deltas``, CHUNK groups each."""
     items = sorted(deltas.items())
     for start in range(0, len(items), CHUNK):
         sets, names, values = [], {"#c": "counts", "#m": "meta"}, {":z": {"N": "0"}}
@@ -39,14 +40,14 @@ def new_item(school_id, deltas=None):
 
 def stage(tx, school_id, deltas):
     """Add count updates to a transaction."""
-    for n, update in enumerate(_updates(school_id, deltas)):
+    for n, update in enumerate(updates(school_id, deltas)):
         tx.raw_update(f"counts:{n}", update)
 
 
 def apply(school_id, deltas):
     """Apply count updates directly (bulk import paths)."""
     client = connection().client
-    for update in _updates(school_id, deltas):
+    for update in updates(school_id, deltas):
         client.update_item(**update)
 
 

@@ -1,30 +1,69 @@
 """Writing an import's valid rows.
 
-New pupils go in bulk. One with a UPN is written together with the claim on
-its UPN, 50 pairs to a transaction (uniqueness by the database; a restarted
-commit finds its own pupils and claims and counts them done). One without a
-UPN is written with BatchWriteItem, 25 a call, unprocessed items retried with
-back-off. Updates and staff go one transaction each through the roster's own
-code, so locking, the last-admin rule and invitations hold for imports too.
+New pupils go in bulk: PUPILS_PER_TX to a transaction, each with the claim on
+its UPN (uniqueness by the database: the claim is a conditional put), the
+chunk's audit entry, and the import's progress (conditional on the chunk
+before it). A redelivered or concurrent commit skips the chunks the progress
+says are done, so nothing is written or counted twice; the system groups'
+member counts are applied once, from the progress, after the last chunk.
+Updates and staff go one transaction each through the roster's own code, so
+locking, the last-admin rule and invitations hold for imports too.
 """
+import json
 import time
 
-from ..core.db import Tx, TxFailed, batch_put
+from ..core.db import Tx, TxFailed
 from ..core.errors import ApiError
 from ..groups import rules as group_rules
 from ..groups import system as system_groups
 from ..roster import pupils as pupil_records
 from ..roster import staff as staff_records
 from ..roster.models import AuditEntry, Pupil, UniqueKey
-from .models import ImportRow
+from .models import Import, ImportRow
 
-#: a pupil and its UPN claim are two of a transaction's 100 items
-PAIRS_PER_TX = 50
-PUPILS_PER_FLUSH = 500
+#: a pupil and its UPN claim each, plus the chunk's audit entry and the
+#: import's progress: DynamoDB's 100 items a transaction
+PUPILS_PER_TX = 49
+TX_ATTEMPTS = 6
 
 
 def _str_values(values):
     return {k: "" if v is None else str(v) for k, v in (values or {}).items()}
+
+
+class Progress:
+    """What earlier chunks of this commit did, kept on the import item and
+    advanced in each chunk's own transaction."""
+
+    def __init__(self, imp):
+        state = imp.commit_progress or {}
+        self.chunks = int(imp.commit_chunks or 0)
+        self.counted = int(imp.commit_counted or 0)
+        self.created = int(state.get("created", 0))
+        self.refused = int(state.get("refused", 0))
+        self.deltas = {gid: tuple(v) for gid, v in (state.get("deltas") or {}).items()}
+
+    def advanced(self, created, refused, deltas):
+        nxt = object.__new__(Progress)
+        nxt.chunks, nxt.counted = self.chunks + 1, self.counted
+        nxt.created, nxt.refused = self.created + created, self.refused + refused
+        nxt.deltas = group_rules.merge(self.deltas, deltas)
+        return nxt
+
+    def state_json(self):
+        return json.dumps({"created": self.created, "refused": self.refused,
+                           "deltas": {g: list(v) for g, v in sorted(self.deltas.items())}}, sort_keys=True)
+
+
+def _import_key(imp):
+    return {"school_id": {"S": imp.school_id}, "import_id": {"S": imp.import_id}}
+
+
+def _step_condition(attribute, done):
+    """The import's step counter still says ``done`` (absent when 0)."""
+    if done:
+        return f"{attribute} = :done", {":done": {"N": str(done)}}
+    return f"attribute_not_exists({attribute})", {}
 
 
 class Committer:
@@ -33,13 +72,13 @@ class Committer:
         self.result = {"created": 0, "updated": 0, "unchanged": 0, "refused": 0}
         self.matched = set()
         self.pending = []
-        self.flushes = 0
+        self.chunk = 0  # chunks of new pupils met so far in this pass
+        self.done = Progress(imp)
         self.started = imp.commit_started_at or int(time.time())
         self.seen = 0
 
     # refusals are kept as rows with problems, like validation's
     def refuse(self, row, error):
-        self.result["refused"] += 1
         ImportRow(import_key=f"{self.imp.school_id}#{self.imp.import_id}", row=row["row"],
                   values=_str_values(row.get("values")), errors=[error], status="error",
                   run=self.imp.run).save()
@@ -54,11 +93,12 @@ class Committer:
         elif action == "create" and self.imp.kind == "pupils":
             self.matched.add(row["id"])
             self.pending.append(row)
-            if len(self.pending) >= PUPILS_PER_FLUSH:
+            if len(self.pending) >= PUPILS_PER_TX:
                 self.flush()
         else:
             error = write_single(self.actor, self.imp, row)
             if error:
+                self.result["refused"] += 1
                 self.refuse(row, error)
             else:
                 self.result["created" if action == "create" else "updated"] += 1
@@ -69,31 +109,99 @@ class Committer:
         if not self.pending:
             return
         rows, self.pending = self.pending, []
+        self.chunk += 1
+        if self.chunk <= self.done.chunks:
+            return  # written by an earlier delivery of this commit
+        self.write_chunk(rows)
+
+    def write_chunk(self, rows):
+        """One transaction: the chunk's pupils, their UPN claims, its audit
+        entry and the import's progress. A claim held by another pupil drops
+        that row (refused, duplicate_upn) and the rest go again."""
         now = time.time()
         by_id = {r["id"]: r for r in rows}
-        new = [pupil_records.new_pupil(self.imp.school_id, r["values"], now, pupil_id=r["id"]) for r in rows]
-        with_upn = [p for p in new if p.upn]
-        refused = write_with_claims(self.imp.school_id, with_upn)
-        plain = [p for p in new if not p.upn]
-        for p in plain:
-            p.version = 1
-        written = [p for p in new if p.pupil_id not in refused]
-        self.flushes += 1
-        if written:
-            batch_put(plain + [self.audit_entry([p.pupil_id for p in written])])
-            system_groups.apply(self.imp.school_id, group_rules.merge(
-                *(group_rules.pupil_deltas({}, pupil_records.grouping(p)) for p in written)))
-        self.result["created"] += len(written)
-        for pupil_id in refused:
-            upn = by_id[pupil_id]["values"].get("upn")
-            self.refuse(by_id[pupil_id], pupil_records.duplicate_upn(upn).body()["errors"][0])
+        pupils = [pupil_record(self.imp.school_id, r, now) for r in rows]
+        refused = []
+        stalls = 0  # tries that dropped no row: a concurrent transaction, or a lost race for the progress
+        while stalls < TX_ATTEMPTS:
+            deltas = group_rules.merge(*(group_rules.pupil_deltas({}, pupil_records.grouping(p)) for p in pupils))
+            after = self.done.advanced(len(pupils), len(refused), deltas)
+            tx = Tx()
+            for p in pupils:
+                tx.put_as_is(f"pupil:{p.pupil_id}", p)  # new id, and the progress makes each chunk once
+                if p.upn:
+                    tx.put(f"upn:{p.pupil_id}", UniqueKey(school_id=p.school_id, key=pupil_records.upn_key(p.upn),
+                                                          owner_id=p.pupil_id),
+                           condition=UniqueKey.key.does_not_exist() | (UniqueKey.owner_id == p.pupil_id))
+            if pupils:
+                tx.put_as_is("audit", self.audit_entry([p.pupil_id for p in pupils]))
+            condition, values = _step_condition("commit_chunks", self.done.chunks)
+            tx.raw_update("progress", {
+                "TableName": Import.Meta.table_name, "Key": _import_key(self.imp),
+                "UpdateExpression": "SET commit_chunks = :chunks, commit_progress = :state",
+                "ConditionExpression": condition,
+                "ExpressionAttributeValues": {**values, ":chunks": {"N": str(after.chunks)},
+                                              ":state": {"S": after.state_json()}}})
+            try:
+                tx.commit()
+                self.done = after
+                return
+            except TxFailed as exc:
+                if "progress" in exc.failed:
+                    self.done = Progress(Import.get(self.imp.school_id, self.imp.import_id, consistent_read=True))
+                    if self.chunk <= self.done.chunks:
+                        return  # a concurrent delivery wrote this chunk
+                    stalls += 1
+                    continue
+                taken = {label.split(":", 1)[1] for label in exc.failed if label.startswith("upn:")}
+                for pupil_id in taken:
+                    row = by_id[pupil_id]
+                    self.refuse(row, pupil_records.duplicate_upn(row["values"].get("upn")).body()["errors"][0])
+                refused += sorted(taken)
+                pupils = [p for p in pupils if p.pupil_id not in taken]
+                if not taken:
+                    time.sleep(0.05 * (2 ** stalls))  # a concurrent transaction: try again
+                    stalls += 1
+        raise RuntimeError("could not write a chunk of new pupils after several attempts")
+
+    def apply_counts(self):
+        """The system groups' member counts for every pupil the bulk path
+        wrote, one step per UpdateItem, each step once (the import's
+        commit_counted moves in the same transaction)."""
+        items = sorted(self.done.deltas.items())
+        steps = [dict(items[i:i + system_groups.CHUNK]) for i in range(0, len(items), system_groups.CHUNK)]
+        for step, deltas in enumerate(steps, start=1):
+            if step <= self.done.counted:
+                continue
+            tx = Tx()
+            update, = system_groups.updates(self.imp.school_id, deltas)
+            tx.raw_update("counts", update)
+            condition, values = _step_condition("commit_counted", step - 1)
+            tx.raw_update("progress", {
+                "TableName": Import.Meta.table_name, "Key": _import_key(self.imp),
+                "UpdateExpression": "SET commit_counted = :step", "ConditionExpression": condition,
+                "ExpressionAttributeValues": {**values, ":step": {"N": str(step)}}})
+            try:
+                tx.commit()
+            except TxFailed as exc:
+                if "progress" not in exc.failed:
+                    raise
+            self.done.counted = step  # done now, or by a concurrent delivery
+
+    def finish(self):
+        self.flush()
+        self.apply_counts()
+        result = dict(self.result)
+        result["created"] += self.done.created
+        result["refused"] += self.done.refused
+        return result
 
     def audit_entry(self, ids):
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(self.started))
         actor = self.actor
         name = f"{actor.user.first_name} {actor.user.surname}" if actor.user is not None else actor.user_id
         return AuditEntry(school_id=self.imp.school_id,
-                          entry_key=f"{stamp}.000Z#{self.imp.import_id}-{self.flushes:05d}",
+                          entry_key=f"{stamp}.000Z#{self.imp.import_id}-{self.chunk:05d}",
                           at=int(self.started), actor_id=actor.user_id, actor_name=name, action="create",
                           record_type="pupil", record_id=f"import:{self.imp.import_id}",
                           changes={"created": ids})
@@ -105,45 +213,11 @@ def pupil_record(school_id, row, now):
     return p
 
 
-def write_with_claims(school_id, new_pupils, attempts=5):
-    """Write new pupils that have a UPN, each with the claim on its UPN, in
-    transactions of PAIRS_PER_TX pairs: a pupil and its claim are written
-    together or not at all, and uniqueness is the database's. Returns the ids
-    refused because another pupil holds their UPN. A pupil already written (a
-    restarted commit) counts as done."""
-    refused = set()
-    for start in range(0, len(new_pupils), PAIRS_PER_TX):
-        pending = new_pupils[start:start + PAIRS_PER_TX]
-        for attempt in range(attempts):
-            if not pending:
-                break
-            tx = Tx()
-            for p in pending:
-                tx.put(f"pupil:{p.pupil_id}", p, condition=Pupil.pupil_id.does_not_exist())
-                tx.put(f"upn:{p.pupil_id}", UniqueKey(school_id=school_id, key=pupil_records.upn_key(p.upn),
-                                                      owner_id=p.pupil_id),
-                       condition=UniqueKey.key.does_not_exist() | (UniqueKey.owner_id == p.pupil_id))
-            try:
-                tx.commit()
-                break
-            except TxFailed as exc:
-                done = {label.split(":", 1)[1] for label in exc.failed if label.startswith("pupil:")}
-                taken = {label.split(":", 1)[1] for label in exc.failed if label.startswith("upn:")} - done
-                refused |= taken
-                pending = [p for p in pending if p.pupil_id not in done | taken]
-                if not exc.failed:
-                    time.sleep(0.05 * (2 ** attempt))  # a concurrent transaction: try again
-        else:
-            raise RuntimeError("could not write pupils with their UPNs after several attempts")
-    return refused
-
-
 def commit_rows(imp, actor, rows, progress=None):
     committer = Committer(imp, actor, progress)
     for row in rows:
         committer.add(row)
-    committer.flush()
-    result = dict(committer.result)
+    result = committer.finish()
     result["_matched"] = committer.matched
     return result
 

@@ -42,6 +42,11 @@ class Import(Model):
     error = JSONAttribute(null=True)  # {"code", "message"}
     #: when committing began: fixes the keys of the import's audit entries
     commit_started_at = NumberAttribute(null=True)
+    #: chunks of new pupils written, and group-count steps applied, so far:
+    #: each moves in the transaction that does the work (see commit.py)
+    commit_chunks = NumberAttribute(null=True)
+    commit_counted = NumberAttribute(null=True)
+    commit_progress = JSONAttribute(null=True)  # created, refused, group deltas so far
 
 
 class ImportRow(Model):

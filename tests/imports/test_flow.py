@@ -226,7 +226,7 @@ def test_a_commit_that_dies_part_way_resumes_without_duplicates(api, importer, m
     from chalicelib.imports import pipeline
     rows = [(f"P{i}", f"Surname{i:02d}", "01/02/2015", "", "5", "", upn(i) if i % 2 else "") for i in range(12)]
     imp = importer.map(importer.upload("pupils", pupils_csv(rows)))
-    monkeypatch.setattr(committing, "PUPILS_PER_FLUSH", 5)
+    monkeypatch.setattr(committing, "PUPILS_PER_TX", 5)
     real_flush = committing.Committer.flush
     calls = {"n": 0}
 
