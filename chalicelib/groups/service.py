@@ -261,9 +261,12 @@ def add_members(caller, group_id, body, now=None):
                                       added_at=int(now)))
     batch_put(memberships)
     added = len(ids) - live_before
-    if added:
+    # The count is of membership items, ended ones included until the sweep
+    # deletes them (and takes them off): renewing an ended one adds nothing.
+    new_items = len(ids) - len(existing)
+    if new_items:
         Group(school_id=g.school_id, group_id=g.group_id).update(
-            actions=[Group.member_count.add(added)], add_version_condition=False)
+            actions=[Group.member_count.add(new_items)], add_version_condition=False)
     return {"added": added, "updated": len(ids) - added, "until": rules.iso(until),
             "members": [member_json(found[i][0], i, found[i][1], until) for i in ids]}
 
@@ -283,9 +286,9 @@ def remove_member(caller, group_id, member_id, now=None):
         m.delete(condition=Membership.member_id.exists())
     except DeleteError:
         raise not_found("member of this group")
-    if m.until is None or m.until > now:
-        Group(school_id=g.school_id, group_id=g.group_id).update(
-            actions=[Group.member_count.add(-1)], add_version_condition=False)
+    # counted until deleted, ended or not (the sweep won't find it now)
+    Group(school_id=g.school_id, group_id=g.group_id).update(
+        actions=[Group.member_count.add(-1)], add_version_condition=False)
     return {"removed": member_id}
 
 
@@ -390,10 +393,9 @@ def forget_member(school_id, member_id, now=None):
                 condition=Membership.member_id.exists())
         except DeleteError:
             continue
-        if m.until is None or m.until > now:
-            try:
-                Group(school_id=school_id, group_id=m.group_id).update(
-                    actions=[Group.member_count.add(-1)], condition=Group.group_id.exists(),
-                    add_version_condition=False)
-            except Exception:  # noqa: BLE001 - the group went meanwhile
-                pass
+        try:  # counted until deleted, ended or not
+            Group(school_id=school_id, group_id=m.group_id).update(
+                actions=[Group.member_count.add(-1)], condition=Group.group_id.exists(),
+                add_version_condition=False)
+        except Exception:  # noqa: BLE001 - the group went meanwhile
+            pass
