@@ -46,7 +46,9 @@ class GatewayRequestHandler(ChaliceRequestHandler):
         self._send_http_response(status, {"Content-Type": "application/json"},
                                  gateway.body(kind))
 
+    # TRACE and QUERY too: the app answers them with its JSON 405, not http.server's HTML 501.
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+    do_TRACE = do_QUERY = _generic_handle
 
     def log_message(self, format, *args):
         """Silent: the app logs each request itself, as JSON with its request id."""

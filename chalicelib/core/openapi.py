@@ -24,14 +24,24 @@ ERROR_SCHEMA = {
 _PARAM = re.compile(r"{([^}]+)}")
 
 
-def _error_responses(doc):
+def _error_responses(doc, path="", method="GET"):
     codes = {"500": "internal_error"}
     if doc.get("body") is not None:
+        codes.update({"400": "bad_request", "415": "unsupported_media_type", "422": "validation_failed"})
+    if doc.get("query"):
         codes.update({"400": "bad_request", "422": "validation_failed"})
     if doc.get("auth", True):
         codes["401"] = "unauthorized"
     if doc.get("permission") or doc.get("verified"):
         codes["403"] = "permission_denied / email_not_verified"
+    if doc.get("auth", True) and path.startswith("/api/groups/"):
+        codes["403"] = "permission_denied (not the group's owner, or cannot add these people)"
+    if _PARAM.search(path):
+        codes["404"] = "not_found"
+    if method in ("POST", "PUT", "PATCH", "DELETE") and not path.startswith("/api/auth/"):
+        codes["409"] = "conflict / duplicate_upn / duplicate_email / email_taken / cannot_delete_self / last_admin"
+    if path == "/api/auth/login":
+        codes.update({"401": "unauthorized (wrong email or password)", "429": "too_many_attempts"})
     out = {}
     for status, what in codes.items():
         out[status] = {"description": what, "content": {"application/json": {
@@ -69,7 +79,7 @@ def build(app, title="schoolroll API", version="1.0.0"):
             if doc.get("response") is not None:
                 ok["content"] = {content_type: {"schema": doc["response"]}}
             responses = {str(doc.get("status", 200)): ok}
-            responses.update(_error_responses(doc))
+            responses.update(_error_responses(doc, path, method))
             op["responses"] = responses
             paths.setdefault(path, {})[method.lower()] = op
     return {
