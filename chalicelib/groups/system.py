@@ -21,8 +21,7 @@ def updates(school_id, deltas):
             values[f":m{n}"] = {"M": {"name": {"S": name}, "kind": {"S": kind}, "value": {"S": value or ""}}}
             sets.append(f"#c.#g{n} = if_not_exists(#c.#g{n}, :z) + :d{n}")
             sets.append(f"#m.#g{n} = :m{n}")
-        yield {"TableName": Group.Meta.table_name,
-               "Key": {"school_id": {"S": school_id}, "group_id": {"S": SYSTEM}},
+        yield {"TableName": Group.Meta.table_name, "Key": key(school_id),
                "UpdateExpression": "SET " + ", ".join(sets),
                "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}
 
@@ -38,10 +37,40 @@ def new_item(school_id, deltas=None):
                  counts=counts, meta=meta)
 
 
-def stage(tx, school_id, deltas):
-    """Add count updates to a transaction."""
-    for n, update in enumerate(updates(school_id, deltas)):
+#: Every write of a pupil adds 1 to this attribute of the SYSTEM item, in its
+#: own transaction. An import reads it before it reads the roster to check
+#: its rows against; while it is unchanged, no UPN has been claimed since, so
+#: the import can write its claims unconditioned, one condition a chunk
+#: (see imports/commit.py).
+PUPIL_EPOCH = "pupil_epoch"
+
+
+def key(school_id):
+    return {"school_id": {"S": school_id}, "group_id": {"S": SYSTEM}}
+
+
+def stage(tx, school_id, deltas, pupil_write=False):
+    """Add count updates to a transaction; for a pupil's write, also the
+    pupil epoch's step (in the same update: one item, one operation)."""
+    staged = list(updates(school_id, deltas))
+    if pupil_write:
+        if not staged:
+            staged = [{"TableName": Group.Meta.table_name, "Key": key(school_id), "UpdateExpression": "SET ",
+                       "ExpressionAttributeNames": {}, "ExpressionAttributeValues": {}}]
+        first = staged[0]
+        sep = "" if first["UpdateExpression"] == "SET " else ", "
+        first["UpdateExpression"] += f"{sep}#pe = if_not_exists(#pe, :pe0) + :pe1"
+        first["ExpressionAttributeNames"]["#pe"] = PUPIL_EPOCH
+        first["ExpressionAttributeValues"].update({":pe0": {"N": "0"}, ":pe1": {"N": "1"}})
+    for n, update in enumerate(staged):
         tx.raw_update(f"counts:{n}", update)
+
+
+def pupil_epoch(school_id):
+    """The school's pupil epoch now (a strongly consistent read)."""
+    item = connection().client.get_item(TableName=Group.Meta.table_name, Key=key(school_id), ConsistentRead=True,
+                                        ProjectionExpression="#pe", ExpressionAttributeNames={"#pe": PUPIL_EPOCH})
+    return int(item.get("Item", {}).get(PUPIL_EPOCH, {}).get("N", 0))
 
 
 def apply(school_id, deltas):

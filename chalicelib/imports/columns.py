@@ -149,3 +149,13 @@ def template_csv(kind: str) -> str:
     writer.writerow([header for header, _example in columns])
     writer.writerow([example for _header, example in columns])
     return out.getvalue()
+
+
+def field_headers(kind: str) -> dict[str, str]:
+    """{field: column header} for every field of a kind, in file order: our
+    template's headers, and 'Pupil ID' for a pupil's system id. Exports use
+    them, so suggest() maps an export straight back."""
+    names = {field: header for (header, _example), field in zip(_TEMPLATES[_kind(kind)], FIELDS[kind])}
+    if "pupil_id" in FIELDS[kind]:
+        names["pupil_id"] = "Pupil ID"
+    return names

@@ -1,9 +1,10 @@
 """Writing an import's valid rows.
 
 New pupils go in bulk: PUPILS_PER_TX to a transaction, each with the claim on
-its UPN (uniqueness by the database: the claim is a conditional put), the
-chunk's audit entry, and the import's progress (conditional on the chunk
-before it). A redelivered or concurrent commit skips the chunks the progress
+its UPN, the chunk's audit entry, the import's progress (conditional on the
+chunk before it) and a step of the school's pupil epoch (conditional on the
+step the rows were checked at: uniqueness by the database, one condition a
+chunk; see write_chunk). A redelivered or concurrent commit skips the chunks the progress
 says are done, so nothing is written or counted twice; the system groups'
 member counts are applied once, from the progress, after the last chunk.
 Updates and staff go one transaction each through the roster's own code, so
@@ -19,11 +20,13 @@ from ..groups import system as system_groups
 from ..roster import pupils as pupil_records
 from ..roster import staff as staff_records
 from ..roster.models import AuditEntry, Pupil, UniqueKey
+from ..groups.models import Group
 from .models import Import, ImportRow
+from .rows import name_key
 
-#: a pupil and its UPN claim each, plus the chunk's audit entry and the
-#: import's progress: DynamoDB's 100 items a transaction
-PUPILS_PER_TX = 49
+#: a pupil and its UPN claim each, plus the chunk's audit entry, the
+#: import's progress and the pupil epoch: within DynamoDB's 100 items
+PUPILS_PER_TX = 48
 TX_ATTEMPTS = 6
 
 
@@ -41,17 +44,23 @@ class Progress:
         self.counted = int(imp.commit_counted or 0)
         self.created = int(state.get("created", 0))
         self.refused = int(state.get("refused", 0))
+        self.unchanged = int(state.get("unchanged", 0))
         self.deltas = {gid: tuple(v) for gid, v in (state.get("deltas") or {}).items()}
+        epoch = state.get("epoch", imp.pupil_epoch)
+        self.epoch = None if epoch is None else int(epoch)  # the pupil epoch after the last chunk
 
-    def advanced(self, created, refused, deltas):
+    def advanced(self, created, refused, unchanged, deltas, epoch):
         nxt = object.__new__(Progress)
         nxt.chunks, nxt.counted = self.chunks + 1, self.counted
         nxt.created, nxt.refused = self.created + created, self.refused + refused
+        nxt.unchanged = self.unchanged + unchanged
         nxt.deltas = group_rules.merge(self.deltas, deltas)
+        nxt.epoch = epoch
         return nxt
 
     def state_json(self):
-        return json.dumps({"created": self.created, "refused": self.refused,
+        return json.dumps({"created": self.created, "refused": self.refused, "unchanged": self.unchanged,
+                           "epoch": self.epoch,
                            "deltas": {g: list(v) for g, v in sorted(self.deltas.items())}}, sort_keys=True)
 
 
@@ -74,6 +83,7 @@ class Committer:
         self.pending = []
         self.chunk = 0  # chunks of new pupils met so far in this pass
         self.done = Progress(imp)
+        self.existing = None  # the roster, once read again (see write_chunk)
         self.started = imp.commit_started_at or int(time.time())
         self.seen = 0
 
@@ -116,23 +126,31 @@ class Committer:
 
     def write_chunk(self, rows):
         """One transaction: the chunk's pupils, their UPN claims, its audit
-        entry and the import's progress. A claim held by another pupil drops
-        that row (refused, duplicate_upn) and the rest go again."""
+        entry, the import's progress, and a step of the school's pupil epoch
+        conditioned on the step the rows were checked at. While the epoch has
+        not moved no UPN was claimed since, so the claims need no condition of
+        their own. If it moved (a pupil added by hand, another import), the
+        roster is read again, rows it now holds are dropped (a UPN taken:
+        refused as duplicate_upn; the same name and birth date without a UPN:
+        unchanged), and the chunk goes again."""
         now = time.time()
-        by_id = {r["id"]: r for r in rows}
-        pupils = [pupil_record(self.imp.school_id, r, now) for r in rows]
-        refused = []
-        stalls = 0  # tries that dropped no row: a concurrent transaction, or a lost race for the progress
+        stalls = 0  # concurrent transactions, or re-reads of the roster
+        refused = unchanged = 0
         while stalls < TX_ATTEMPTS:
+            if self.done.epoch is None:
+                self.read_roster_again()
+            rows, now_refused, now_unchanged = self.recheck(rows)
+            refused, unchanged = refused + now_refused, unchanged + now_unchanged
+            pupils = [pupil_record(self.imp.school_id, r, now) for r in rows]
             deltas = group_rules.merge(*(group_rules.pupil_deltas({}, pupil_records.grouping(p)) for p in pupils))
-            after = self.done.advanced(len(pupils), len(refused), deltas)
+            after = self.done.advanced(len(pupils), refused, unchanged, deltas, self.done.epoch + 1)
             tx = Tx()
             for p in pupils:
-                tx.put_as_is(f"pupil:{p.pupil_id}", p)  # new id, and the progress makes each chunk once
+                tx.put_as_is(f"pupil:{p.pupil_id}", p)  # new id, written once: the progress says so
                 if p.upn:
-                    tx.put(f"upn:{p.pupil_id}", UniqueKey(school_id=p.school_id, key=pupil_records.upn_key(p.upn),
-                                                          owner_id=p.pupil_id),
-                           condition=UniqueKey.key.does_not_exist() | (UniqueKey.owner_id == p.pupil_id))
+                    tx.put_as_is(f"upn:{p.pupil_id}", UniqueKey(school_id=p.school_id,
+                                                                key=pupil_records.upn_key(p.upn),
+                                                                owner_id=p.pupil_id))
             if pupils:
                 tx.put_as_is("audit", self.audit_entry([p.pupil_id for p in pupils]))
             condition, values = _step_condition("commit_chunks", self.done.chunks)
@@ -142,6 +160,12 @@ class Committer:
                 "ConditionExpression": condition,
                 "ExpressionAttributeValues": {**values, ":chunks": {"N": str(after.chunks)},
                                               ":state": {"S": after.state_json()}}})
+            condition, values = _step_condition("#pe", self.done.epoch)
+            tx.raw_update("epoch", {
+                "TableName": Group.Meta.table_name, "Key": system_groups.key(self.imp.school_id),
+                "UpdateExpression": "SET #pe = :next", "ConditionExpression": condition,
+                "ExpressionAttributeNames": {"#pe": system_groups.PUPIL_EPOCH},
+                "ExpressionAttributeValues": {**values, ":next": {"N": str(after.epoch)}}})
             try:
                 tx.commit()
                 self.done = after
@@ -151,18 +175,40 @@ class Committer:
                     self.done = Progress(Import.get(self.imp.school_id, self.imp.import_id, consistent_read=True))
                     if self.chunk <= self.done.chunks:
                         return  # a concurrent delivery wrote this chunk
-                    stalls += 1
-                    continue
-                taken = {label.split(":", 1)[1] for label in exc.failed if label.startswith("upn:")}
-                for pupil_id in taken:
-                    row = by_id[pupil_id]
-                    self.refuse(row, pupil_records.duplicate_upn(row["values"].get("upn")).body()["errors"][0])
-                refused += sorted(taken)
-                pupils = [p for p in pupils if p.pupil_id not in taken]
-                if not taken:
+                elif "epoch" in exc.failed:
+                    self.done.epoch = None  # the roster changed since the rows were checked
+                else:
                     time.sleep(0.05 * (2 ** stalls))  # a concurrent transaction: try again
-                    stalls += 1
+                stalls += 1
         raise RuntimeError("could not write a chunk of new pupils after several attempts")
+
+    def read_roster_again(self):
+        """The epoch, then the roster as it is now (queries), to check the
+        remaining new rows against."""
+        from .pipeline import load_existing
+        self.done.epoch = system_groups.pupil_epoch(self.imp.school_id)
+        self.existing = load_existing("pupils", self.imp.school_id)
+
+    def recheck(self, rows):
+        """(rows still new, refused, unchanged) against a roster read again."""
+        if self.existing is None:
+            return rows, 0, 0
+        keep, refused, unchanged = [], 0, 0
+        for row in rows:
+            values = row["values"]
+            upn = values.get("upn")
+            holder = self.existing.by_unique.get(upn) if upn else None
+            if holder is not None:
+                refused += 1
+                self.refuse(row, pupil_records.duplicate_upn(upn).body()["errors"][0])
+                continue
+            same = [] if upn else self.existing.by_name.get(name_key(values), [])
+            if same:
+                unchanged += 1
+                self.matched.add(same[0].id)
+                continue
+            keep.append(row)
+        return keep, refused, unchanged
 
     def apply_counts(self):
         """The system groups' member counts for every pupil the bulk path
@@ -194,6 +240,7 @@ class Committer:
         result = dict(self.result)
         result["created"] += self.done.created
         result["refused"] += self.done.refused
+        result["unchanged"] += self.done.unchanged
         return result
 
     def audit_entry(self, ids):

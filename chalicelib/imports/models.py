@@ -47,6 +47,8 @@ class Import(Model):
     commit_chunks = NumberAttribute(null=True)
     commit_counted = NumberAttribute(null=True)
     commit_progress = JSONAttribute(null=True)  # created, refused, group deltas so far
+    #: the school's pupil epoch, read just before the roster this import was checked against
+    pupil_epoch = NumberAttribute(null=True)
 
 
 class ImportRow(Model):

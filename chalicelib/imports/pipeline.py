@@ -24,6 +24,16 @@ from .rows import ExistingIndex, RowChecker
 
 SAMPLE_BYTES = 1024 * 1024
 SAMPLES_PER_COLUMN = 3
+#: A header wider than this is refused, so the import's record (columns and
+#: samples, one DynamoDB item of at most 400 KB) always fits. Sizes are of
+#: the JSON stored (where one emoji takes 12 bytes).
+MAX_COLUMNS = 500
+MAX_HEADER_JSON = 100_000
+#: JSON bytes of samples kept across all columns.
+SAMPLES_JSON = 100_000
+#: Characters of each cell kept on a refused row (a hostile 1 MB cell would
+#: not fit in a DynamoDB item; the row is refused for its length anyway).
+STORED_CELL_CHARS = 1000
 PROGRESS_EVERY_ROWS = 5000
 PROGRESS_EVERY_SECONDS = 2.0
 COMMIT_CHUNK = 500
@@ -266,6 +276,10 @@ def _open_records(imp):
 def sniff_file(imp):
     """Encoding, delimiter, header, columns with samples, suggestion, row count."""
     size = imp.size or storage.head(imp.s3_key)["ContentLength"]
+    if size > config.UPLOAD_MAX_BYTES:  # an upload's policy stops these; a drop or a direct put may not
+        fail(imp, "file_too_large", f"This file is {size / 1048576:.1f} MB; the most we import at once is "
+             f"{config.UPLOAD_MAX_BYTES // 1048576} MB. Split it (by year group, say) and import each part.")
+        return False
     try:
         sample = storage.read_start(imp.s3_key, min(SAMPLE_BYTES, max(1, size))) if size else b""
         dialect = sniff.sniff(sample, complete=size <= SAMPLE_BYTES)
@@ -274,14 +288,21 @@ def sniff_file(imp):
         return False
     imp.encoding, imp.delimiter, imp.header_line = dialect.encoding, dialect.delimiter, dialect.header_line
     header, records = _open_records(imp)
+    if len(header) > MAX_COLUMNS or len(json.dumps(header)) > MAX_HEADER_JSON:
+        fail(imp, "too_many_columns", f"This file's header row has {len(header):,} columns; we read at most "
+             f"{MAX_COLUMNS}, named in at most {MAX_HEADER_JSON // 1000} KB. Remove the columns you do not "
+             "need and upload it again.")
+        return False
     samples = [[] for _ in header]
     total = 0
+    budget = SAMPLES_JSON
     for _line, cells in records:
         total += 1
-        if total <= 50 and cells:
+        if total <= 50 and cells and budget > 0:
             for i, cell in enumerate(cells[:len(header)]):
-                if cell.strip() and len(samples[i]) < SAMPLES_PER_COLUMN:
+                if cell.strip() and len(samples[i]) < SAMPLES_PER_COLUMN and budget > 0:
                     samples[i].append(cell.strip()[:60])
+                    budget -= len(json.dumps(samples[i][-1])) + 2
     if total == 0:
         fail(imp, "no_data_rows", "The file has a header row but no rows under it. "
              "Check you exported the whole list.")
@@ -371,6 +392,11 @@ def reset_clients():
 
 # ---------------------------------------------------------------- validating
 
+def pupil_epoch(school_id):
+    from ..groups.system import pupil_epoch as read
+    return read(school_id)
+
+
 def load_existing(kind, school_id):
     """The school's records of this kind, indexed for matching (queries only)."""
     index = ExistingIndex(kind)
@@ -437,6 +463,7 @@ def validate_file(imp):
     the refused ones as ImportRow items; then status review with a summary."""
     _delete_rows(imp)
     header, records = _open_records(imp)
+    epoch = pupil_epoch(imp.school_id) if imp.kind == "pupils" else None  # before the roster: see commit.py
     existing = load_existing(imp.kind, imp.school_id)
     checker = RowChecker(imp.kind, imp.mapping, header, existing, new_id)
     spool = storage.Spool()
@@ -456,7 +483,8 @@ def validate_file(imp):
                            "values": result.cleaned if result.action == "create" else result.changes})
             else:
                 summary["errors"] += 1
-                bad_rows.add(ImportRow(import_key=key, row=line, values=result.values,
+                bad_rows.add(ImportRow(import_key=key, row=line,
+                                       values={f: v[:STORED_CELL_CHARS] for f, v in result.values.items()},
                                        errors=result.error_dicts(), status="error", run=imp.run))
             progress.tick(summary["rows"])
         bad_rows.flush()
@@ -466,7 +494,7 @@ def validate_file(imp):
         raise
     done = _set(imp, condition=(Import.status == "validating") & (Import.run == imp.run),
                 status="review", summary=summary, rows_processed=summary["rows"],
-                rows_total=summary["rows"])
+                rows_total=summary["rows"], pupil_epoch=epoch)
     imp.summary = summary if done else None
     imp.status = "review" if done else imp.status
     return done

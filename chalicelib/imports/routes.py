@@ -79,6 +79,32 @@ def list_rows(ctx, import_id):
     return pipeline.list_rows(ctx.caller.school_id, import_id, only, parse_limit(ctx.query), state)
 
 
+#: Rows in one errors.csv: its body must fit a Lambda response (6 MB).
+ERRORS_CSV_MAX_ROWS = 10_000
+
+
+@route(bp, "/imports/{import_id}/errors.csv", "GET", summary="The rows still refused, as CSV to fix in a "
+       "spreadsheet: the file's line, the mapped fields, the problems (the first 10,000 rows)", tag=TAG,
+       permission="manage_roster", response=string(), content_type="text/csv")
+def errors_csv(ctx, import_id):
+    from itertools import islice
+
+    from ..core.csv_export import attachment, to_csv
+    from .models import ImportRow
+    imp = pipeline.get(ctx.caller.school_id, import_id)
+    names = columns.field_headers(imp.kind) if imp.kind in columns.FIELDS else {}
+    mapped = set((imp.mapping or {}).values())
+    fields = [f for f in names if f in mapped] or list(names)
+    refused = ImportRow.query(pipeline.import_key(imp.school_id, imp.import_id), page_size=500,
+                              filter_condition=(ImportRow.run == imp.run) & (ImportRow.status == "error"))
+    rows = ([int(r.row)] + [(r.values or {}).get(f) for f in fields] +
+            ["; ".join(f"{names[e.get('field')]}: {e.get('message')}" if e.get("field") in names
+                       else str(e.get("message")) for e in (r.errors or []))]
+            for r in islice(refused, ERRORS_CSV_MAX_ROWS))
+    body = to_csv(["Row"] + [names[f] for f in fields] + ["Problems"], rows)
+    return Response(body=body, status_code=200, headers=attachment(f"schoolroll-import-{import_id}-errors.csv"))
+
+
 @route(bp, "/imports/{import_id}/rows/{row}", "PATCH", summary="Fix a row's values and check it again",
        tag=TAG, permission="manage_roster", body=obj(["values"], values={"type": "object"}), response=ROW)
 def fix_row(ctx, import_id, row):

@@ -5,8 +5,8 @@ with the roster's own validators (cached: a year group or a date of birth
 repeats thousands of times in a file), finds the record each row matches, and
 classifies it create / update / unchanged, or refuses it with field errors.
 """
-import re
 import operator
+import re
 from dataclasses import dataclass, field
 
 from ..core.csv_export import unguard
@@ -93,10 +93,17 @@ def _cell_cleaner(name, fn):
     if fn is clean_upn:
         return upn_cell
     def clean(raw):
-        if "\ufffd" in raw:
+        # a byte that did not decode, or a control character (NUL...; not a tab or line break)
+        if "\ufffd" in raw or (not raw.isprintable() and _CONTROL.search(raw)):
             return None, FieldError(name, "invalid_characters", UNREADABLE_CELL)
-        return fn(raw.strip() if raw else raw)
+        text = raw.strip() if raw else raw
+        if text[:1] == "'":
+            text = unguard(text)  # our CSV exports' guard against formulas
+        return fn(text)
     return clean
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class RowChecker:

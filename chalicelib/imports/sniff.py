@@ -36,6 +36,8 @@ BINARY_SHARE = 0.05
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
+#: Names inside a zip that make it an Office or OpenDocument file.
+_WORKBOOK_MARKS = (b"[Content_Types].xml", b"xl/", b"opendocument")
 _SAVE_AS_CSV = "In Excel choose File > Save As > CSV UTF-8, then upload that."
 _NUMBER = re.compile(r"[-+]?[£$€]?[0-9][0-9,. ]*%?")
 _DATE = re.compile(r"[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?)?")
@@ -70,7 +72,10 @@ class Dialect:
 def _encoding(sample, complete):
     """A BOM decides; else strict UTF-8 if it decodes (a character cut off at
     the end of a partial sample is fine); else Windows-1252, which is what
-    Excel writes on UK Windows."""
+    Excel writes on UK Windows. UTF-8 with a few damaged bytes (more
+    well-formed multi-byte characters than bad bytes) stays UTF-8: the bad
+    bytes become U+FFFD and only their rows are refused, rather than every
+    accent in the file silently turning into mojibake."""
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -78,7 +83,10 @@ def _encoding(sample, complete):
     try:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=complete)
     except UnicodeDecodeError:
-        return "cp1252"
+        text = codecs.getincrementaldecoder("utf-8")(errors="replace").decode(sample, final=complete)
+        bad = text.count("\ufffd")
+        well_formed = len(text) - len(text.encode("ascii", "ignore")) - bad
+        return "utf-8" if well_formed > bad else "cp1252"
     return "utf-8"
 
 
@@ -88,13 +96,17 @@ def _decode(sample, encoding, complete):
     return decoder.decode(sample, final=complete)
 
 
-def _is_control(char):
-    return (char < " " and char not in "\t\n\r\f\v") or char in "\x7f\ufffd"
+#: control characters (tabs and line breaks aside), DEL, and U+FFFD for bytes that did not decode
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f\ufffd]")
 
 
 def _refuse_non_text(sample, encoding, text):
     """Spreadsheets, binaries, web pages and JSON are not CSVs: say so early
     rather than show the user a column of garbage."""
+    if sample.startswith(_ZIP_MAGIC) and not any(m in sample for m in _WORKBOOK_MARKS):
+        raise NotCsv("spreadsheet_file", "This is a zip archive (or a workbook saved as one), not a CSV. "
+                     "If your list is inside it, unzip it first; if it is a spreadsheet, open it and "
+                     "save it as CSV. " + _SAVE_AS_CSV)
     if sample.startswith((_ZIP_MAGIC, _OLE_MAGIC)):
         raise NotCsv("spreadsheet_file", "This is an Excel workbook, not a CSV. " + _SAVE_AS_CSV)
     binary = NotCsv("binary_file", "This file is not text, so it cannot be a CSV. "
@@ -102,7 +114,7 @@ def _refuse_non_text(sample, encoding, text):
                     "and upload that.")
     if encoding != "utf-16" and b"\x00" in sample:
         raise binary
-    if text and sum(map(_is_control, text)) > len(text) * BINARY_SHARE:
+    if text and len(_CONTROL.findall(text)) > len(text) * BINARY_SHARE:
         raise binary
     if text.lstrip()[:1] in ("<", "{"):
         raise NotCsv("not_csv", "This looks like a web page or data file, not a CSV. "
@@ -270,6 +282,9 @@ def sniff(sample: bytes, complete: bool) -> Dialect:
     encoding = _encoding(sample, complete)
     text = _decode(sample, encoding, complete).lstrip("\ufeff")
     _refuse_non_text(sample, encoding, text)
+    if not complete and "\n" not in text and "\r" not in text:
+        raise NotCsv("not_csv", f"The first {len(sample) // 1024:,} KB of this file hold no line break, so it "
+                     "is not a list of rows. Export your list as a CSV file and upload that.")
     layout = _layout(text, complete) if text.strip() else None
     if layout is None:
         raise _empty(complete)
@@ -334,18 +349,52 @@ def clean_header(cells):
     return unique
 
 
-def _data_records(records, width):
+#: what _bounded_lines gives csv.reader for a line too long to read: a line
+#: csv.reader refuses, so the line becomes one unreadable record
+_UNREADABLE_LINE = "\r\x00\n"
+
+
+def _bounded_lines(stream):
+    """Physical lines for csv.reader, read at most MAX_LINE_CHARS at a time:
+    a longer line is skipped, never held whole, and stands as one unreadable
+    record. (A generator: csv.reader pulls every line through it.)"""
+    readline = stream.readline
+    while True:
+        line = readline(MAX_LINE_CHARS)
+        if not line:
+            return
+        if len(line) >= MAX_LINE_CHARS and line[-1] not in "\n\r":
+            while True:
+                rest = readline(MAX_LINE_CHARS)
+                if not rest or rest[-1] in "\n\r":
+                    break
+            line = _UNREADABLE_LINE
+        yield line
+
+
+def _data_records(reader, skipped, width):
     """Data records without blank ones, trailing blank cells beyond the
-    header's width removed; short records are left short."""
-    for line, cells in records:
-        if cells is None:
-            yield line, None
+    header's width removed; short records are left short. ``skipped``: lines
+    before the header, which csv.reader's line count leaves out. The hot loop
+    of every import: a record costs little more than csv.reader's own work."""
+    read = reader.__next__
+    while True:
+        start = skipped + reader.line_num + 1
+        try:
+            cells = read()
+        except StopIteration:
+            return
+        except csv.Error:
+            yield start, None
             continue
-        if _blank(cells):
-            continue
-        while len(cells) > width and not cells[-1].strip():
-            cells.pop()
-        yield line, cells
+        first = cells[0] if cells else ""
+        if not first or first.isspace():  # maybe blank: look at every cell
+            if _blank(cells):
+                continue
+        if len(cells) > width:
+            while len(cells) > width and not cells[-1].strip():
+                cells.pop()
+        yield start, cells
 
 
 def read_header_and_records(text_stream, dialect):
@@ -359,23 +408,23 @@ def read_header_and_records(text_stream, dialect):
     caller should report as unreadable. Blank records are skipped. Records
     are read as the iterator is consumed, never all at once.
     """
-    lines = _Lines(text_stream)
+    lines = _bounded_lines(text_stream)
+    skipped = 0
     for _ in range(dialect.header_line - 1):
-        try:
-            next(lines)
-        except StopIteration:
+        if next(lines, None) is None:
             return [], iter(())
-        except LineTooLong:
-            pass
-    records = _records(lines, dialect.delimiter)
-    first = next(records, None)
-    if first is None:
+        skipped += 1
+    csv.field_size_limit(FIELD_SIZE_LIMIT)
+    reader = csv.reader(lines, delimiter=dialect.delimiter)
+    try:
+        first = next(reader)
+    except StopIteration:
         return [], iter(())
-    if first[1] is None:
+    except csv.Error:
         raise NotCsv("not_csv", "We could not read the header row of this file. "
-                     "Export your list as a CSV file again and upload that.")
-    header = clean_header(first[1])
-    return header, _data_records(records, len(header))
+                     "Export your list as a CSV file again and upload that.") from None
+    header = clean_header(first)
+    return header, _data_records(reader, skipped, len(header))
 
 
 def iter_records(text_stream, dialect) -> Iterator[tuple[int, Optional[list[str]]]]:

@@ -7,6 +7,8 @@ import tempfile
 from ..core import config
 
 _s3 = None
+#: Parts of a staging file held in memory and uploaded at once (8 MB each).
+UPLOAD_PARTS_IN_MEMORY = 2
 
 
 def s3():
@@ -64,8 +66,13 @@ class Spool:
         self.count += 1
 
     def upload(self, key):
+        from boto3.s3.transfer import TransferConfig
         self._file.seek(0)
-        s3().upload_fileobj(self._file, config.bucket_name(), key)
+        # boto3's default reads up to ten 8 MB parts ahead: 80 MB of buffers in
+        # a Lambda, for the staging file of a big import. Two is plenty.
+        transfer = TransferConfig(max_concurrency=UPLOAD_PARTS_IN_MEMORY)
+        transfer.max_in_memory_upload_chunks = UPLOAD_PARTS_IN_MEMORY
+        s3().upload_fileobj(self._file, config.bucket_name(), key, Config=transfer)
         self._file.close()
 
     def discard(self):

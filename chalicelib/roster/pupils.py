@@ -89,7 +89,7 @@ def add_to_tx(tx, caller, p, label="pupil"):
         tx.put(f"{label}:upn", UniqueKey(school_id=p.school_id, key=upn_key(p.upn), owner_id=p.pupil_id),
                condition=UniqueKey.key.does_not_exist())
     tx.put(f"{label}:audit", audit.entry(caller, "create", "pupil", p.pupil_id, {}, snapshot(p)))
-    system_groups.stage(tx, p.school_id, group_rules.pupil_deltas({}, grouping(p)))
+    system_groups.stage(tx, p.school_id, group_rules.pupil_deltas({}, grouping(p)), pupil_write=True)
 
 
 def create(caller, body, now=None):
@@ -141,7 +141,7 @@ def update(caller, pupil_id, body, now=None):
             tx.put("upn", UniqueKey(school_id=p.school_id, key=upn_key(p.upn), owner_id=p.pupil_id),
                    condition=UniqueKey.key.does_not_exist())
     tx.put("audit", audit.entry(caller, "update", "pupil", p.pupil_id, before, after, now))
-    system_groups.stage(tx, p.school_id, group_rules.pupil_deltas(groups_before, grouping(p)))
+    system_groups.stage(tx, p.school_id, group_rules.pupil_deltas(groups_before, grouping(p)), pupil_write=True)
     try:
         tx.commit()
     except TxFailed as exc:
@@ -159,7 +159,7 @@ def delete(caller, pupil_id, now=None):
         tx.delete("upn", UniqueKey(school_id=p.school_id, key=upn_key(p.upn)),
                   condition=UniqueKey.owner_id == p.pupil_id)
     tx.put("audit", audit.entry(caller, "delete", "pupil", p.pupil_id, snapshot(p), {}, now))
-    system_groups.stage(tx, p.school_id, group_rules.pupil_deltas(grouping(p), {}))
+    system_groups.stage(tx, p.school_id, group_rules.pupil_deltas(grouping(p), {}), pupil_write=True)
     try:
         tx.commit()
     except TxFailed:

@@ -73,6 +73,30 @@ def delete_pupil(ctx, pupil_id):
     return pupils.delete(ctx.caller, pupil_id)
 
 
+def csv_download(kind, records):
+    """Records ({field: value}) as a CSV in the import template's columns (so
+    it re-imports as it is), every cell guarded against spreadsheet formulas."""
+    import time
+
+    from chalice import Response
+
+    from ..core.csv_export import attachment, to_csv
+    from ..imports.columns import field_headers
+    names = field_headers(kind)
+    body = to_csv(list(names.values()), ([r.get(f) for f in names] for r in records))
+    return Response(body=body, status_code=200,
+                    headers=attachment(f"schoolroll-{kind}-{time.strftime('%Y-%m-%d')}.csv"))
+
+
+@route(bp, "/pupils/export", "GET", summary="Every pupil as CSV, in name order (the import template's "
+       "columns and Pupil ID; a cell a spreadsheet would run as a formula starts with ')", tag="pupils",
+       permission="view_roster", response=string(), content_type="text/csv")
+def export_pupils(ctx):
+    from .models import Pupil
+    records = Pupil.by_name.query(ctx.caller.school_id, page_size=500)  # a page at a time
+    return csv_download("pupils", (dict(pupils.snapshot(p), pupil_id=p.pupil_id) for p in records))
+
+
 # Staff
 @route(bp, "/staff", "POST", summary="Add a staff member and email them an invitation", tag="staff",
        permission="manage_roster", verified=True, status=201, response=STAFF,
@@ -107,6 +131,15 @@ def update_staff(ctx, user_id):
        permission="manage_roster", response=DELETED)
 def delete_staff(ctx, user_id):
     return staff.delete(ctx.caller, user_id)
+
+
+@route(bp, "/staff/export", "GET", summary="Every staff member as CSV, in name order (the import "
+       "template's columns; a cell a spreadsheet would run as a formula starts with ')", tag="staff",
+       permission="view_roster", response=string(), content_type="text/csv")
+def export_staff(ctx):
+    from ..accounts.models import User
+    records = User.by_name.query(ctx.caller.school_id, page_size=500)  # a page at a time
+    return csv_download("staff", (staff.snapshot(u) for u in records))
 
 
 @route(bp, "/staff/{user_id}/invite", "POST", summary="Email the invitation again", tag="staff",

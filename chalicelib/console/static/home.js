@@ -98,7 +98,21 @@
           });
           addBox.append(el("details", {}, el("summary", {}, "Add a " + def.singular), add));
         }
-        box.replaceChildren(el("h2", { id: "screen-title" }, def.title), filters, addBox, tableBox);
+        // The whole list as CSV (cells a spreadsheet would run as formulas come guarded).
+        const exportButton = el("button", { type: "button" }, "Export CSV");
+        exportButton.addEventListener("click", async () => {
+          try {
+            const res = await fetch(SR.base + "api/" + def.name + "/export",
+              { headers: { Authorization: "Bearer " + sessionStorage.getItem("token") } });
+            if (!res.ok) throw new Error("The export could not be fetched (" + res.status + ").");
+            const url = URL.createObjectURL(await res.blob());
+            const link = el("a", { href: url, download: "schoolroll-" + def.name + ".csv" });
+            document.body.append(link); link.click(); link.remove();
+            setTimeout(() => URL.revokeObjectURL(url), 10000);
+          } catch (e) { SR.toast(e.message); }
+        });
+        box.replaceChildren(el("h2", { id: "screen-title" }, def.title), filters, el("p", {}, exportButton),
+          addBox, tableBox);
 
         async function load() {
           const params = new URLSearchParams(Object.assign({ limit: "25" }, state.query));

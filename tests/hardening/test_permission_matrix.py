@@ -1,0 +1,452 @@
+"""Permission matrix (issue 9): every route of the live ``/api/openapi.json``
+× every standard user group → allowed or denied, from the one table below,
+which is also the README's permission table (``render_markdown``; a test
+keeps the README block equal to it; ``python -m tests.hardening.test_permission_matrix``
+rewrites the block).
+
+Each cell signs in as a member of that user group (the Admin Team's is the
+school's admin) and sends a valid request to a real target of the school:
+
+- denied: 403 with code ``permission_denied``;
+- allowed: anything but a 403, never a 5xx (and, the requests being valid,
+  in fact a 2xx).
+
+A route in the document that is neither in the table nor in ``PUBLIC`` fails
+the test; so does a route the table names that is gone.
+
+Every cell of two user groups (School Business Manager and Teachers, who
+between them are allowed and denied on most routes) runs in ``make test``;
+the other five groups' cells are ``heavy``.
+"""
+import itertools
+import json
+import os
+import re
+
+import pytest
+
+from tests.hardening.fixtures import build_school, moto_env
+
+SUITE = "permission matrix"
+
+GROUPS = ("DSLs", "School Business Manager", "Admin Team", "SLTs", "Teachers", "TAs", "Governors")
+FAST_GROUPS = ("School Business Manager", "Teachers")
+
+# The table. One line per route: method, path, then one column per standard
+# user group in the order of GROUPS (Y allowed, . denied), then the rule.
+# A number in brackets refers to a footnote (finer rules than the route).
+#
+#  method  path                                          DSL SBM ADM SLT TEA TA  GOV  rule
+TABLE = """
+GET     /api/me                                           Y   Y   Y   Y   Y   Y   Y   signed in
+POST    /api/auth/logout                                  Y   Y   Y   Y   Y   Y   Y   signed in
+POST    /api/auth/resend-verification                     Y   Y   Y   Y   Y   Y   Y   signed in
+GET     /api/settings                                     Y   Y   Y   Y   Y   Y   Y   signed in
+PATCH   /api/settings                                     .   Y   Y   .   .   .   .   `manage_settings`
+GET     /api/user-groups                                  Y   Y   Y   Y   Y   Y   Y   signed in
+PUT     /api/user-groups/{name}                           .   Y   Y   .   .   .   .   `manage_settings`
+GET     /api/audit                                        .   Y   Y   .   .   .   .   `manage_settings`
+GET     /api/pupils                                       Y   Y   Y   Y   Y   Y   .   `view_roster`
+POST    /api/pupils                                       .   Y   Y   Y   .   .   .   `manage_roster` [1]
+GET     /api/pupils/export                                Y   Y   Y   Y   Y   Y   .   `view_roster`
+GET     /api/pupils/{pupil_id}                            Y   Y   Y   Y   Y   Y   .   `view_roster`
+PATCH   /api/pupils/{pupil_id}                            .   Y   Y   Y   .   .   .   `manage_roster`
+DELETE  /api/pupils/{pupil_id}                            .   Y   Y   Y   .   .   .   `manage_roster`
+GET     /api/staff                                        Y   Y   Y   Y   Y   Y   .   `view_roster`
+POST    /api/staff                                        .   Y   Y   Y   .   .   .   `manage_roster` [1]
+GET     /api/staff/export                                 Y   Y   Y   Y   Y   Y   .   `view_roster`
+GET     /api/staff/{user_id}                              Y   Y   Y   Y   Y   Y   .   `view_roster`
+PATCH   /api/staff/{user_id}                              .   Y   Y   Y   .   .   .   `manage_roster` [2]
+DELETE  /api/staff/{user_id}                              .   Y   Y   Y   .   .   .   `manage_roster` [3]
+POST    /api/staff/{user_id}/invite                       .   Y   Y   Y   .   .   .   `manage_roster`
+GET     /api/imports/template                             .   Y   Y   Y   .   .   .   `manage_roster`
+POST    /api/imports                                      .   Y   Y   Y   .   .   .   `manage_roster` [1]
+GET     /api/imports                                      .   Y   Y   Y   .   .   .   `manage_roster`
+GET     /api/imports/{import_id}                          .   Y   Y   Y   .   .   .   `manage_roster`
+PUT     /api/imports/{import_id}/mapping                  .   Y   Y   Y   .   .   .   `manage_roster`
+GET     /api/imports/{import_id}/rows                     .   Y   Y   Y   .   .   .   `manage_roster`
+PATCH   /api/imports/{import_id}/rows/{row}               .   Y   Y   Y   .   .   .   `manage_roster`
+GET     /api/imports/{import_id}/errors.csv               .   Y   Y   Y   .   .   .   `manage_roster`
+POST    /api/imports/{import_id}/commit                   .   Y   Y   Y   .   .   .   `manage_roster` [1]
+POST    /api/imports/{import_id}/complete                 .   Y   Y   Y   .   .   .   `manage_roster`
+GET     /api/groups                                       Y   Y   Y   Y   Y   Y   Y   signed in; lists the groups the caller can see [5]
+POST    /api/groups                                       Y   .   Y   Y   Y   .   .   `create_groups`
+PATCH   /api/groups/{group_id}                            .   Y   Y   .   .   .   .   the group's owner, or `manage_settings` [4]
+DELETE  /api/groups/{group_id}                            .   Y   Y   .   .   .   .   the group's owner, or `manage_settings` [4]
+GET     /api/groups/{group_id}/members                    Y   Y   Y   Y   Y   Y   Y   can see the group [5]
+POST    /api/groups/{group_id}/members                    Y   Y   Y   Y   Y   Y   Y   can see the group [5]; adding anyone needs `add_any_user` [6]
+DELETE  /api/groups/{group_id}/members/{member_id}        Y   Y   Y   Y   Y   Y   Y   can see the group [5]
+GET     /api/people                                       Y   .   Y   Y   .   .   .   `add_any_user`
+GET     /api/machines                                     Y   Y   Y   Y   Y   Y   Y   signed in
+POST    /api/machines                                     .   Y   Y   Y   .   .   .   `manage_roster`
+DELETE  /api/machines/{machine_id}                        .   Y   Y   Y   .   .   .   `manage_roster`
+"""
+
+#: Routes anyone may call without a token.
+PUBLIC = {
+    ("GET", "/"): "the console",
+    ("GET", "/assets/{name}"): "the console's files",
+    ("GET", "/api/health"): "liveness",
+    ("GET", "/api/openapi.json"): "this API's description",
+    ("POST", "/api/schools"): "sign up",
+    ("POST", "/api/auth/login"): "sign in",
+    ("POST", "/api/auth/verify"): "the emailed verification token",
+    ("POST", "/api/auth/accept-invite"): "the emailed invitation token",
+}
+
+FOOTNOTES = {
+    1: "Also needs the caller's email verified (403 `email_not_verified`); staff verify theirs by "
+       "accepting the invitation.",
+    2: "Changing a staff member's `user_group` also needs `manage_settings` (403 otherwise), so SLTs "
+       "can edit a colleague's details but not their user group.",
+    3: "Nobody can delete themselves (409 `cannot_delete_self`), and the last Admin Team member "
+       "stays (409 `last_admin`).",
+    4: "The owner may always change or delete their own group; the table's target is a shared group "
+       "owned by another teacher. System groups can't be changed.",
+    5: "Year, registration and All pupils groups and shared teacher groups are visible to every "
+       "signed-in user; All staff and unshared groups only to `view_all_groups` holders (and an "
+       "unshared group to its owner). A group the caller can't see is a 404, not a 403. The table's "
+       "target is a shared group.",
+    6: "Without `add_any_user`, a caller may add only people they can already see in another group "
+       "(any active pupil, via All pupils; a colleague in a group visible to them); anyone else is a "
+       "403 listing the ids. The table's request adds a pupil.",
+}
+
+
+def parse_table(text=TABLE):
+    """{(method, path): ({group: allowed}, rule)}"""
+    out = {}
+    for line in text.strip().splitlines():
+        parts = line.split()
+        method, path, marks, rule = parts[0], parts[1], parts[2:2 + len(GROUPS)], " ".join(parts[2 + len(GROUPS):])
+        assert len(marks) == len(GROUPS) and set(marks) <= {"Y", "."}, f"bad table line: {line}"
+        assert (method, path) not in out, f"route twice in the table: {method} {path}"
+        out[method, path] = ({g: m == "Y" for g, m in zip(GROUPS, marks)}, rule)
+    return out
+
+
+MATRIX = parse_table()
+
+
+# --------------------------------------------------------------- the README
+
+README = os.path.join(os.path.dirname(__file__), "..", "..", "README.md")
+START, END = "<!-- permission-matrix:start -->", "<!-- permission-matrix:end -->"
+SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def render_markdown(matrix=MATRIX):
+    """The README's route × user group table, from MATRIX."""
+    def rule_md(rule):
+        return re.sub(r" ?\[(\d)\]", lambda m: m.group(1).translate(SUPERSCRIPT), rule)
+    lines = [
+        "Who may call each route, per standard user group (✓: allowed; blank: 403 `permission_denied`).",
+        "Generated from the table in `tests/hardening/test_permission_matrix.py`, which tests every cell;",
+        "regenerate with `python -m tests.hardening.test_permission_matrix`.",
+        "",
+        "| route | " + " | ".join(GROUPS) + " | rule |",
+        "| --- | " + " | ".join("---" for _ in GROUPS) + " | --- |",
+    ]
+    for (method, path), (allowed, rule) in matrix.items():
+        cells = " | ".join("✓" if allowed[g] else " " for g in GROUPS)
+        lines.append(f"| `{method} {path}` | {cells} | {rule_md(rule)} |")
+    lines += ["", "Public (no token): " + ", ".join(f"`{m} {p}` ({why})" for (m, p), why in PUBLIC.items()) + ".",
+              ""]
+    lines += [f"{str(n).translate(SUPERSCRIPT)} {text}  " for n, text in FOOTNOTES.items()]
+    lines[-1] = lines[-1].rstrip()
+    return "\n".join(lines)
+
+
+def readme_block(text):
+    start, end = text.find(START), text.find(END)
+    assert start >= 0 and end > start, f"README.md has no {START} ... {END} block"
+    return text[start + len(START):end].strip("\n")
+
+
+def write_readme(path=README):
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    start, end = text.find(START), text.find(END)
+    assert start >= 0 and end > start, f"README.md has no {START} ... {END} block"
+    new = text[:start + len(START)] + "\n" + render_markdown() + "\n" + text[end:]
+    if new != text:
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(new)
+    return new != text
+
+
+# --------------------------------------------------------------- the live document
+
+def live_operations():
+    from chalice.test import Client
+
+    from app import app
+    with Client(app, stage_name="test") as client:
+        r = client.http.get("/api/openapi.json")
+        assert r.status_code == 200, r.body
+        doc = json.loads(r.body)
+    return {(m.upper(), p): op for p, ms in doc["paths"].items() for m, op in ms.items()}
+
+
+OPS = live_operations()
+
+
+# --------------------------------------------------------------- the school
+
+class World:
+    def __init__(self, env, school, callers, owner):
+        self.env, self.school, self.callers, self.owner = env, school, callers, owner
+        self.n = itertools.count(1)
+        self.target_group = env.group(owner["token"], "Cedar Target Group")
+
+    def unique(self, prefix):
+        return f"{prefix}{next(self.n)}"
+
+
+@pytest.fixture(scope="module")
+def world():
+    with moto_env() as env:
+        school = build_school(env, "Cedar", la="942", year_group="4", registration_group="Cedar-4C")
+        callers = {"Admin Team": dict(school.admin, id=school.admin["user_id"])}
+        for group in GROUPS:
+            if group != "Admin Team":
+                slug = re.sub(r"[^a-z]", "", group.lower())
+                callers[group] = env.member(school.admin, group, first_name=f"Cedar{slug}",
+                                            surname="Matrixmember", email=f"{slug}@cedar.sch.uk")
+        owner = env.member(school.admin, "Teachers", first_name="Cedarowner", surname="Groupowner",
+                           email="owner@cedar.sch.uk")
+        yield World(env, school, callers, owner)
+
+
+# How to call each route validly, on a real target. Returns (path, body);
+# targets a call may consume (deleted, committed) are made fresh per call.
+
+def _fresh_pupil(w):
+    return w.env.pupil(w.school.token, "Cedarfresh", w.unique("Pupil"), year_group="4")
+
+
+def _fresh_staff(w):
+    return w.env.member({"school_id": w.school.school_id, "token": w.school.token}, "Teachers",
+                        first_name="Cedarfresh", surname=w.unique("Staff"), accept=False)
+
+
+def _import_in_review(w):
+    """An import in review, for a commit: made again once one is committed."""
+    from tests.hardening.fixtures import pupils_csv
+    spare = getattr(w, "spare_import", None)
+    if spare is None or w.env.get_import(w.school.token, spare["id"])["status"] != "review":
+        data = pupils_csv([("Cedarlate", w.unique("Import"), "05/06/2015", "F", "4", "", "")])
+        w.spare_import = spare = w.env.import_to_review(w.school.token, "pupils", data, "late.csv")
+    return spare
+
+
+def _member_to_remove(w):
+    pupil = w.school.pupils[2]["id"]
+    w.env.add_members(w.school.token, w.target_group["id"], [pupil])
+    return pupil
+
+
+REQUESTS = {
+    ("GET", "/api/me"): lambda w, c: ("/api/me", None),
+    ("POST", "/api/auth/logout"): lambda w, c: ("/api/auth/logout", None),  # with a fresh token: see call()
+    ("POST", "/api/auth/resend-verification"): lambda w, c: ("/api/auth/resend-verification", None),
+    ("GET", "/api/settings"): lambda w, c: ("/api/settings", None),
+    ("PATCH", "/api/settings"): lambda w, c: ("/api/settings", {"mark_leavers": False}),
+    ("GET", "/api/user-groups"): lambda w, c: ("/api/user-groups", None),
+    ("PUT", "/api/user-groups/{name}"): lambda w, c: ("/api/user-groups/Cedar%20Visitors",
+                                                      {"permissions": ["view_roster"]}),
+    ("GET", "/api/audit"): lambda w, c: ("/api/audit", None),
+    ("GET", "/api/pupils"): lambda w, c: ("/api/pupils?q=cedar", None),
+    ("POST", "/api/pupils"): lambda w, c: ("/api/pupils", {
+        "first_name": "Cedarnew", "surname": w.unique("Pupil"), "date_of_birth": "2016-01-02", "year_group": "4"}),
+    ("GET", "/api/pupils/export"): lambda w, c: ("/api/pupils/export", None),
+    ("GET", "/api/pupils/{pupil_id}"): lambda w, c: (f"/api/pupils/{w.school.pupils[0]['id']}", None),
+    ("PATCH", "/api/pupils/{pupil_id}"): lambda w, c: (f"/api/pupils/{_fresh_pupil(w)['id']}",
+                                                       {"version": 1, "registration_group": "Cedar-4D"}),
+    ("DELETE", "/api/pupils/{pupil_id}"): lambda w, c: (f"/api/pupils/{_fresh_pupil(w)['id']}", None),
+    ("GET", "/api/staff"): lambda w, c: ("/api/staff", None),
+    ("POST", "/api/staff"): lambda w, c: ("/api/staff", {
+        "first_name": "Cedarnew", "surname": "Staff", "email": f"{w.unique('new')}@cedar.sch.uk"}),
+    ("GET", "/api/staff/export"): lambda w, c: ("/api/staff/export", None),
+    ("GET", "/api/staff/{user_id}"): lambda w, c: (f"/api/staff/{w.owner['id']}", None),
+    ("PATCH", "/api/staff/{user_id}"): lambda w, c: (f"/api/staff/{_fresh_staff(w)['id']}",
+                                                     {"version": 1, "job_role": "Head of Year 4"}),
+    ("DELETE", "/api/staff/{user_id}"): lambda w, c: (f"/api/staff/{_fresh_staff(w)['id']}", None),
+    ("POST", "/api/staff/{user_id}/invite"): lambda w, c: (f"/api/staff/{w.school.invited['id']}/invite", None),
+    ("GET", "/api/imports/template"): lambda w, c: ("/api/imports/template?kind=staff", None),
+    ("POST", "/api/imports"): lambda w, c: ("/api/imports", {"kind": "pupils", "filename": "cells.csv"}),
+    ("GET", "/api/imports"): lambda w, c: ("/api/imports", None),
+    ("GET", "/api/imports/{import_id}"): lambda w, c: (f"/api/imports/{w.school.committed_import['id']}", None),
+    ("PUT", "/api/imports/{import_id}/mapping"): lambda w, c: (
+        f"/api/imports/{w.school.review_import['id']}/mapping", {"mapping": w.school.review_import["mapping"]}),
+    ("GET", "/api/imports/{import_id}/rows"): lambda w, c: (
+        f"/api/imports/{w.school.review_import['id']}/rows?only=all", None),
+    ("PATCH", "/api/imports/{import_id}/rows/{row}"): lambda w, c: (
+        f"/api/imports/{w.school.review_import['id']}/rows/{w.school.refused_rows[-1]['row']}",
+        {"values": {"surname": ""}}),  # still refused, so the next cell finds it
+    ("GET", "/api/imports/{import_id}/errors.csv"): lambda w, c: (
+        f"/api/imports/{w.school.review_import['id']}/errors.csv", None),
+    ("POST", "/api/imports/{import_id}/commit"): lambda w, c: (
+        f"/api/imports/{_import_in_review(w)['id']}/commit", None),
+    ("POST", "/api/imports/{import_id}/complete"): lambda w, c: (
+        f"/api/imports/{w.school.committed_import['id']}/complete", None),
+    ("GET", "/api/groups"): lambda w, c: ("/api/groups", None),
+    ("POST", "/api/groups"): lambda w, c: ("/api/groups", {"name": w.unique("Cedar cell group "), "shared": True}),
+    ("PATCH", "/api/groups/{group_id}"): lambda w, c: (f"/api/groups/{w.target_group['id']}", {"priority": "high"}),
+    ("DELETE", "/api/groups/{group_id}"): lambda w, c: (
+        f"/api/groups/{w.env.group(w.owner['token'], w.unique('Cedar doomed '))['id']}", None),
+    ("GET", "/api/groups/{group_id}/members"): lambda w, c: (f"/api/groups/{w.target_group['id']}/members", None),
+    ("POST", "/api/groups/{group_id}/members"): lambda w, c: (
+        f"/api/groups/{w.target_group['id']}/members", {"member_ids": [w.school.pupils[1]["id"]]}),
+    ("DELETE", "/api/groups/{group_id}/members/{member_id}"): lambda w, c: (
+        f"/api/groups/{w.target_group['id']}/members/{_member_to_remove(w)}", None),
+    ("GET", "/api/people"): lambda w, c: ("/api/people?q=cedar", None),
+    ("GET", "/api/machines"): lambda w, c: ("/api/machines", None),
+    ("POST", "/api/machines"): lambda w, c: ("/api/machines", {"name": w.unique("Cedar cell machine ")}),
+    ("DELETE", "/api/machines/{machine_id}"): lambda w, c: (
+        f"/api/machines/{w.env.machine(w.school.token, w.unique('Cedar doomed machine '))['id']}", None),
+}
+
+
+def call(w, route, group):
+    caller = w.callers[group]
+    path, body = REQUESTS[route](w, caller)
+    token = caller["token"]
+    if route == ("POST", "/api/auth/logout"):
+        token = w.env.login(caller["email"])  # logging out must not end the caller's matrix session
+    r = w.env.api.call(route[0], path, body, token=token)
+    w.env.drain()  # as the worker would: a mapping is validated, a commit committed
+    return r, token
+
+
+CELLS = [pytest.param(route, group, id=f"{route[0]} {route[1]} as {group}",
+                      marks=() if group in FAST_GROUPS else pytest.mark.heavy)
+         for route in MATRIX for group in GROUPS]
+
+
+@pytest.mark.parametrize("route,group", CELLS)
+def test_cell(world, route, group):
+    if route not in OPS:
+        pytest.fail(f"{route[0]} {route[1]} is in the table but not in /api/openapi.json")
+    if route not in REQUESTS:
+        pytest.fail(f"no request for {route[0]} {route[1]} in REQUESTS")
+    allowed = MATRIX[route][0][group]
+    r, token = call(world, route, group)
+    assert r.status_code < 500, (r.status_code, r.body)
+    if allowed:
+        assert r.status_code != 403, f"{group} refused: {r.body}"
+        assert 200 <= r.status_code < 300, f"{group}: a valid request, yet {r.status_code} {r.body}"
+    else:
+        assert r.status_code == 403 and r.data["code"] == "permission_denied", (r.status_code, r.body)
+    if route == ("POST", "/api/auth/logout"):  # and the token really is gone
+        assert world.env.api.get("/api/me", token=token).status_code == 401
+
+
+def test_every_route_is_in_the_table_or_public():
+    documented = set(OPS)
+    missing = sorted(documented - set(MATRIX) - set(PUBLIC))
+    assert not missing, f"routes in /api/openapi.json missing from the permission table: {missing}"
+    gone = sorted((set(MATRIX) | set(PUBLIC)) - documented)
+    assert not gone, f"the table names routes that are gone: {gone}"
+    assert not set(MATRIX) & set(PUBLIC)
+    # PUBLIC is exactly what the document says needs no token.
+    assert {k for k, op in OPS.items() if op.get("security") == []} == set(PUBLIC)
+
+
+def test_table_agrees_with_each_routes_declared_permission():
+    """Where a route declares one permission, its row is exactly the user
+    groups that start with it (the matrix cells then prove the code does)."""
+    from chalicelib.accounts.permissions import STANDARD_GROUPS
+    assert set(GROUPS) == set(STANDARD_GROUPS)
+    for route, (allowed, rule) in MATRIX.items():
+        permission = OPS[route].get("x-permission")
+        if permission:
+            assert f"`{permission}`" in rule, (route, rule)
+            assert {g for g, ok in allowed.items() if ok} == \
+                {g for g, perms in STANDARD_GROUPS.items() if permission in perms}, route
+
+
+@pytest.mark.parametrize("route", sorted(PUBLIC), ids=lambda r: f"{r[0]} {r[1]}")
+def test_public_route_needs_no_token(world, route):
+    bodies = {"/api/schools": {"name": "x"}, "/api/auth/login": {"email": "nobody@cedar.sch.uk", "password": "x"},
+              "/api/auth/verify": {"token": "not-a-token"},
+              "/api/auth/accept-invite": {"token": "not-a-token", "password": "x" * 12}}
+    path = route[1].replace("{name}", "app.js")
+    r = world.env.api.call(route[0], path, bodies.get(route[1]), token="")
+    assert r.status_code < 500 and r.status_code != 403, (r.status_code, r.body)
+    # no token, yet not a 401 for a missing token (login answers 401 for the wrong password)
+    assert r.status_code != 401 or (r.data and "password" in r.data["message"].lower()), r.body
+
+
+def test_readme_table_is_the_rendered_matrix():
+    with open(README, encoding="utf-8") as fh:
+        block = readme_block(fh.read())
+    assert block == render_markdown(), \
+        "README's permission table differs from the test's: run python -m tests.hardening.test_permission_matrix"
+
+
+# --------------------------------------------------------------- the footnotes
+
+def _patch_staff(w, group, body):
+    target = _fresh_staff(w)
+    return w.env.api.patch(f"/api/staff/{target['id']}", {"version": 1, **body}, token=w.callers[group]["token"])
+
+
+def test_footnote_2_user_group_change_needs_manage_settings(world):
+    w = world
+    r = _patch_staff(w, "SLTs", {"user_group": "TAs"})
+    assert r.status_code == 403 and r.data["code"] == "permission_denied" and r.data["permission"] == "manage_settings"
+    assert _patch_staff(w, "SLTs", {"job_role": "Tutor"}).status_code == 200
+    r = _patch_staff(w, "School Business Manager", {"user_group": "TAs"})
+    assert r.status_code == 200 and r.data["user_group"] == "TAs"
+
+
+def test_footnote_3_nobody_deletes_themselves(world):
+    w = world
+    me = w.callers["School Business Manager"]
+    r = w.env.api.delete(f"/api/staff/{me['id']}", token=me["token"])
+    assert r.status_code == 409 and r.data["code"] == "cannot_delete_self"
+
+
+def test_footnote_4_the_owner_may_change_their_group(world):
+    w = world
+    teacher = w.callers["Teachers"]
+    mine = w.env.group(teacher["token"], w.unique("Cedar my group "))
+    r = w.env.api.patch(f"/api/groups/{mine['id']}", {"priority": "high"}, token=teacher["token"])
+    assert r.status_code == 200 and r.data["priority"] == "high"
+    other = w.env.api.patch(f"/api/groups/{mine['id']}", {"priority": "low"}, token=w.callers["SLTs"]["token"])
+    assert other.status_code == 403 and other.data["code"] == "permission_denied"
+    assert w.env.api.delete(f"/api/groups/{mine['id']}", token=teacher["token"]).status_code == 200
+
+
+@pytest.mark.parametrize("group,sees", [("Teachers", False), ("Governors", False), ("DSLs", True)])
+def test_footnote_5_hidden_groups_are_not_found(world, group, sees):
+    w = world
+    hidden = [w.school.private_group["id"], "sys-all-staff"]
+    for gid in hidden:
+        r = w.env.api.get(f"/api/groups/{gid}/members", token=w.callers[group]["token"])
+        if sees:
+            assert r.status_code == 200 and r.data["items"], r.body
+        else:
+            assert r.status_code == 404 and r.data["code"] == "not_found", r.body
+    listed = {g["id"] for g in w.env.api.get("/api/groups", token=w.callers[group]["token"]).data["items"]}
+    assert (set(hidden) <= listed) if sees else not (set(hidden) & listed)
+    assert w.target_group["id"] in listed and w.school.reg_group_id in listed
+
+
+@pytest.mark.parametrize("group,may", [("Teachers", False), ("TAs", False), ("DSLs", True), ("SLTs", True)])
+def test_footnote_6_adding_a_colleague_nobody_shows_them(world, group, may):
+    w = world
+    colleague = _fresh_staff(w)  # in no group anyone can see (All staff is view_all_groups only)
+    r = w.env.api.post(f"/api/groups/{w.target_group['id']}/members", {"member_ids": [colleague["id"]]},
+                       token=w.callers[group]["token"])
+    if may:
+        assert r.status_code == 200 and r.data["added"] == 1, r.body
+    else:
+        assert r.status_code == 403 and r.data["permission"] == "add_any_user", r.body
+        assert r.data["member_ids"] == [colleague["id"]]
+
+
+if __name__ == "__main__":
+    changed = write_readme()
+    print("README.md permission table " + ("rewritten" if changed else "already up to date"))
