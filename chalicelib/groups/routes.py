@@ -47,6 +47,7 @@ def delete_group(ctx, group_id):
 
 
 @route(bp, "/groups/{group_id}/members", "GET", summary="A group's current members", tag=TAG,
+       permission="view_roster",
        query={"limit": (integer(minimum=1, maximum=1000), "At most this many (default 500)")},
        response=obj(["items"], items=array(MEMBER)))
 def list_members(ctx, group_id):
@@ -54,7 +55,7 @@ def list_members(ctx, group_id):
 
 
 @route(bp, "/groups/{group_id}/members", "POST", summary="Add members, until a time or until removed",
-       tag=TAG, body=obj(["member_ids"], member_ids=array(string(), maxItems=100),
+       tag=TAG, permission="view_roster", body=obj(["member_ids"], member_ids=array(string(), maxItems=100),
                          until=string(nullable=True, format="date-time",
                                       description="ISO-8601 with offset; null = until removed")),
        response=obj(["added", "updated", "members"], added=integer(), updated=integer(),
@@ -64,6 +65,7 @@ def add_members(ctx, group_id):
 
 
 @route(bp, "/groups/{group_id}/members/{member_id}", "DELETE", summary="Remove a member", tag=TAG,
+       permission="view_roster",
        response=obj(["removed"], removed=string()))
 def remove_member(ctx, group_id, member_id):
     return service.remove_member(ctx.caller, group_id, member_id)

@@ -64,15 +64,17 @@ def merge(*deltas):
 
 
 def can_see(caller, group):
-    """Year, registration and All pupils groups: all staff. All staff: holders
-    of view_all_groups. A teacher group: its owner, anyone when shared, and
-    holders of view_all_groups."""
+    """Year, registration and All pupils groups: staff who may see the roster
+    (view_roster; not Governors by default). All staff: holders of
+    view_all_groups. A teacher group: its owner, anyone when shared, and
+    holders of view_all_groups. (A group's members are roster data: listing
+    or changing them needs view_roster too.)"""
     if caller.has("view_all_groups"):
         return True
     if group.system == "all_staff":
         return False
     if group.system:
-        return True
+        return caller.has("view_roster")
     return bool(group.shared) or group.owner_id == caller.user_id
 
 

@@ -24,23 +24,22 @@ def pytest_runtest_makereport(item, call):
     # one outcome per case: the call phase, or a setup error/skip
     if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
         _results[suite]["tried"] += 1
-        _results[suite][report.outcome] += 1
+        _results[suite]["known bug" if hasattr(report, "wasxfail") else report.outcome] += 1
 
 
 def pytest_terminal_summary(terminalreporter):
     if not _results:
         return
-    rows = [(s, _results[s]["tried"], _results[s]["passed"], _results[s]["failed"], _results[s]["skipped"])
-            for s in _ORDER]
+    columns = ("tried", "passed", "failed", "known bug", "skipped")
+    rows = [(s, *(_results[s][c] for c in columns)) for s in _ORDER]
+    rows.append(("all", *(sum(r[i] for r in rows) for i in range(1, len(columns) + 1))))
     tw = terminalreporter
     tw.section("hardening: cases tried and passed")
     width = max(len(r[0]) for r in rows + [("suite",)])
-    tw.line(f"{'suite'.ljust(width)}  {'tried':>6}  {'passed':>6}  {'failed':>6}  {'skipped':>7}")
-    for name, tried, passed, failed, skipped in rows:
-        tw.line(f"{name.ljust(width)}  {tried:>6}  {passed:>6}  {failed:>6}  {skipped:>7}")
-    total = [sum(r[i] for r in rows) for i in range(1, 5)]
-    tw.line(f"{'all'.ljust(width)}  {total[0]:>6}  {total[1]:>6}  {total[2]:>6}  {total[3]:>7}")
+    tw.line("suite".ljust(width) + "".join(f"  {c:>9}" for c in columns))
+    for name, *counts in rows:
+        tw.line(name.ljust(width) + "".join(f"  {n:>9}" for n in counts))
+    tw.line("(known bug: an xfail(strict) case naming a bug not fixed yet; it fails the run once fixed)")
     os.makedirs(".artifacts", exist_ok=True)
     with open(os.path.join(".artifacts", "hardening.json"), "w") as f:
-        json.dump([{"suite": r[0], "tried": r[1], "passed": r[2], "failed": r[3], "skipped": r[4]} for r in rows],
-                  f, indent=2)
+        json.dump([dict(zip(("suite",) + columns, r)) for r in rows], f, indent=2)

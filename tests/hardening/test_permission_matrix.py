@@ -73,9 +73,9 @@ GET     /api/groups                                       Y   Y   Y   Y   Y   Y 
 POST    /api/groups                                       Y   .   Y   Y   Y   .   .   `create_groups`
 PATCH   /api/groups/{group_id}                            .   Y   Y   .   .   .   .   the group's owner, or `manage_settings` [4]
 DELETE  /api/groups/{group_id}                            .   Y   Y   .   .   .   .   the group's owner, or `manage_settings` [4]
-GET     /api/groups/{group_id}/members                    Y   Y   Y   Y   Y   Y   Y   can see the group [5]
-POST    /api/groups/{group_id}/members                    Y   Y   Y   Y   Y   Y   Y   can see the group [5]; adding anyone needs `add_any_user` [6]
-DELETE  /api/groups/{group_id}/members/{member_id}        Y   Y   Y   Y   Y   Y   Y   can see the group [5]
+GET     /api/groups/{group_id}/members                    Y   Y   Y   Y   Y   Y   .   `view_roster`; can see the group [5]
+POST    /api/groups/{group_id}/members                    Y   Y   Y   Y   Y   Y   .   `view_roster`; can see the group [5]; adding anyone needs `add_any_user` [6]
+DELETE  /api/groups/{group_id}/members/{member_id}        Y   Y   Y   Y   Y   Y   .   `view_roster`; can see the group [5]
 GET     /api/people                                       Y   .   Y   Y   .   .   .   `add_any_user`
 GET     /api/machines                                     Y   Y   Y   Y   Y   Y   Y   signed in
 POST    /api/machines                                     .   Y   Y   Y   .   .   .   `manage_roster`
@@ -103,8 +103,9 @@ FOOTNOTES = {
        "stays (409 `last_admin`).",
     4: "The owner may always change or delete their own group; the table's target is a shared group "
        "owned by another teacher. System groups can't be changed.",
-    5: "Year, registration and All pupils groups and shared teacher groups are visible to every "
-       "signed-in user; All staff and unshared groups only to `view_all_groups` holders (and an "
+    5: "Year, registration and All pupils groups are visible to `view_roster` holders, shared teacher "
+       "groups to every signed-in user (their members only with `view_roster`); All staff and "
+       "unshared groups only to `view_all_groups` holders (and an "
        "unshared group to its owner). A group the caller can't see is a 404, not a 403. The table's "
        "target is a shared group.",
     6: "Without `add_any_user`, a caller may add only people they can already see in another group "
@@ -423,15 +424,19 @@ def test_footnote_4_the_owner_may_change_their_group(world):
 def test_footnote_5_hidden_groups_are_not_found(world, group, sees):
     w = world
     hidden = [w.school.private_group["id"], "sys-all-staff"]
+    roster = group != "Governors"  # no view_roster: no group's members, no pupil system groups
     for gid in hidden:
         r = w.env.api.get(f"/api/groups/{gid}/members", token=w.callers[group]["token"])
         if sees:
             assert r.status_code == 200 and r.data["items"], r.body
-        else:
+        elif roster:
             assert r.status_code == 404 and r.data["code"] == "not_found", r.body
+        else:
+            assert r.status_code == 403 and r.data["code"] == "permission_denied", r.body
     listed = {g["id"] for g in w.env.api.get("/api/groups", token=w.callers[group]["token"]).data["items"]}
     assert (set(hidden) <= listed) if sees else not (set(hidden) & listed)
-    assert w.target_group["id"] in listed and w.school.reg_group_id in listed
+    assert w.target_group["id"] in listed
+    assert (w.school.reg_group_id in listed) == roster
 
 
 @pytest.mark.parametrize("group,may", [("Teachers", False), ("TAs", False), ("DSLs", True), ("SLTs", True)])
