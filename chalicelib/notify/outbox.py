@@ -72,6 +72,15 @@ def _claim(message, now):
         raise
 
 
+#: SES refusals that sending again cannot cure (a bad address, an unverified sender)
+PERMANENT_SES_ERRORS = {"MessageRejected", "MailFromDomainNotVerifiedException", "InvalidParameterValue"}
+
+
+def _permanent(exc):
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+    return code in PERMANENT_SES_ERRORS
+
+
 def send_one(message, now, ses=None):
     if not _claim(message, now):
         return "skipped"  # another sender has it, or it was sent meanwhile
@@ -89,7 +98,7 @@ def send_one(message, now, ses=None):
     except Exception as exc:  # noqa: BLE001 - any failure is retried later
         logger.debug("send failed", exc_info=True)
         attempts = message.attempts + 1
-        give_up = attempts >= config.OUTBOX_MAX_ATTEMPTS
+        give_up = attempts >= config.OUTBOX_MAX_ATTEMPTS or _permanent(exc)
         actions = [
             OutboxMessage.attempts.set(attempts),
             OutboxMessage.lease_until.set(0),

@@ -707,7 +707,7 @@ def test_ses_throttling_and_rejection(api, faults, no_scan):
     faults.hook = ses
     now = time.time()
     first = outbox.send_due(now=now)
-    assert first["sent"] == len(others) and first["retry"] == 2
+    assert first["sent"] == len(others) and first["retry"] == 1 and first["failed"] == 1
     assert all(len(sent_to(e)) == 1 for e in others)  # other mail kept flowing
     assert outbox.send_due(now=now + 1)["sent"] == 0  # back-off honoured: nothing due yet
     assert sent_to(throttled) == []
@@ -715,7 +715,7 @@ def test_ses_throttling_and_rejection(api, faults, no_scan):
         outbox.send_due(now=now + step * 3601)
     assert len(sent_to(throttled)) == 1 and calls[throttled] == 3
     assert sent_to(rejected) == []
-    assert 1 <= calls[rejected] <= config.OUTBOX_MAX_ATTEMPTS  # not retried forever
+    assert calls[rejected] == 1  # a rejection is permanent: not tried again
     failed = outbox_for(no_scan, rejected)
     assert len(failed) == 1 and failed[0].status == "failed" and failed[0].pending is None
     assert "MessageRejected" in failed[0].last_error
