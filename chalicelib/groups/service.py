@@ -7,7 +7,7 @@ it read, so a renewal racing the sweep survives.
 """
 import time
 
-from pynamodb.exceptions import DeleteError, DoesNotExist
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 
 from ..accounts.models import User
 from ..core.db import Tx, TxFailed, batch_get, batch_put, new_id
@@ -259,11 +259,23 @@ def add_members(caller, group_id, body, now=None):
                                       member_key=f"{g.school_id}#{i}", kind=kind, name=name, until=until,
                                       expiring=EXPIRING if until else None, added_by=caller.user_id,
                                       added_at=int(now)))
-    batch_put(memberships)
+    # An ended membership the sweep hasn't removed yet may go any moment: it
+    # is renewed only on condition it is still the one read (the sweep's own
+    # condition), else written anew and counted.
+    ended = {i for i, m in existing.items() if m.until is not None and m.until <= now}
+    batch_put([m for m in memberships if m.member_id not in ended])
+    recreated = 0
+    for m in memberships:
+        if m.member_id in ended:
+            try:
+                m.save(condition=Membership.until == existing[m.member_id].until)
+            except PutError:
+                m.save()
+                recreated += 1
     added = len(ids) - live_before
     # The count is of membership items, ended ones included until the sweep
     # deletes them (and takes them off): renewing an ended one adds nothing.
-    new_items = len(ids) - len(existing)
+    new_items = len(ids) - len(existing) + recreated
     if new_items:
         Group(school_id=g.school_id, group_id=g.group_id).update(
             actions=[Group.member_count.add(new_items)], add_version_condition=False)

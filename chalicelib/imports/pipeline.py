@@ -359,9 +359,11 @@ def set_mapping(caller, import_id, mapping):
     if not _set(imp, condition=Import.status.is_in("mapping", "review") & (Import.run == (imp.run or 0)),
                 status="validating", mapping=clean, run=run, summary=None, rows_processed=0):
         raise ApiError("conflict", "Someone else changed this import just now; reload it.")
-    School(school_id=caller.school_id).update(
-        actions=[School.import_mappings.set({**(caller.school.import_mappings or {}), imp.kind: clean})],
-        add_version_condition=False)
+    remembered = caller.school.import_mappings or {}
+    remembered = remembered.as_dict() if hasattr(remembered, "as_dict") else dict(remembered)
+    if remembered.get(imp.kind) != clean:  # the next file of this kind starts from it; unchanged: no write
+        School(school_id=caller.school_id).update(
+            actions=[School.import_mappings.set({**remembered, imp.kind: clean})], add_version_condition=False)
     enqueue({"action": "validate", "school_id": caller.school_id, "import_id": import_id, "run": run})
     imp.status, imp.mapping, imp.run, imp.summary = "validating", clean, run, None
     return as_json(imp)
