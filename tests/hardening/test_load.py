@@ -225,7 +225,7 @@ def read_all(http, base, path, limit=500):
             return items
 
 
-def run_load(stack, clients, seconds, name):
+def run_load(stack, clients, seconds, name, report=lambda line: None):
     base = f"http://127.0.0.1:{stack.port}"
     email = f"head@{name}.load.sch.uk"
     token = school_token(stack, email, name=f"Load {name.title()}")
@@ -245,13 +245,15 @@ def run_load(stack, clients, seconds, name):
     total = sum(c.requests for c in team)
     p50 = statistics.median(latencies) if latencies else float("nan")
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else float("nan")
-    print(f"\nload {name}: {clients} clients x {seconds}s: {total} requests in {elapsed:.1f}s = "
-          f"{total / elapsed:.1f} req/s, p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms "
-          f"(sign-ins took {started - signing_in:.1f}s)")
+    line = (f"load {name}: {clients} clients x {seconds}s: {total} requests in {elapsed:.1f}s = "
+            f"{total / elapsed:.1f} req/s, p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms "
+            f"(sign-ins took {started - signing_in:.1f}s)")
+    print("\n" + line)
+    report(line)
     errors = [e for c in team for e in c.errors]
     assert not errors, f"{len(errors)} errors, e.g.:\n" + "\n".join(errors[:20])
     assert total >= clients, "the clients made almost no requests"
-    verify_data(base, token, team, thorough=clients >= HEAVY_CLIENTS)
+    report(f"load {name} " + verify_data(base, token, team, thorough=clients >= HEAVY_CLIENTS))
     return team
 
 
@@ -325,15 +327,17 @@ def verify_data(base, token, team, thorough):
         diff = (seen - expected) + (expected - seen)
         problems.append(f"audit: {sum(seen.values())} pupil entries, expected {sum(expected.values())}; "
                         f"differences e.g. {list(diff.items())[:5]}")
-    print(f"verified: {len(written)} pupils ({sum(expected.values())} audited writes), "
-          f"{len(mine)} groups with {sum(len(m) for c in team for m in c.groups.values())} members")
+    line = (f"verified: {len(written)} pupils ({sum(expected.values())} audited writes), "
+            f"{len(mine)} groups with {sum(len(m) for c in team for m in c.groups.values())} members")
+    print(line)
     assert not problems, "\n".join(problems[:30])
+    return line
 
 
-def test_load_fast(stack):
-    run_load(stack, FAST_CLIENTS, FAST_SECONDS, "fast")
+def test_load_fast(stack, report_figure):
+    run_load(stack, FAST_CLIENTS, FAST_SECONDS, "fast", report_figure)
 
 
 @pytest.mark.heavy
-def test_load_heavy(stack):
-    run_load(stack, HEAVY_CLIENTS, HEAVY_SECONDS, "heavy")
+def test_load_heavy(stack, report_figure):
+    run_load(stack, HEAVY_CLIENTS, HEAVY_SECONDS, "heavy", report_figure)
