@@ -8,7 +8,8 @@ from ..core import config
 
 _s3 = None
 #: Parts of a staging file held in memory and uploaded at once (8 MB each).
-UPLOAD_PARTS_IN_MEMORY = 2
+UPLOAD_PARTS_IN_MEMORY = 1
+UPLOAD_PART_BYTES = 5 * 1024 * 1024  # S3's smallest part
 
 
 def s3():
@@ -70,7 +71,7 @@ class Spool:
         self._file.seek(0)
         # boto3's default reads up to ten 8 MB parts ahead: 80 MB of buffers in
         # a Lambda, for the staging file of a big import. Two is plenty.
-        transfer = TransferConfig(max_concurrency=UPLOAD_PARTS_IN_MEMORY)
+        transfer = TransferConfig(max_concurrency=UPLOAD_PARTS_IN_MEMORY, multipart_chunksize=UPLOAD_PART_BYTES)
         transfer.max_in_memory_upload_chunks = UPLOAD_PARTS_IN_MEMORY
         s3().upload_fileobj(self._file, config.bucket_name(), key, Config=transfer)
         self._file.close()
