@@ -489,6 +489,7 @@ def validate_file(imp):
                                        values={f: v[:STORED_CELL_CHARS] for f, v in result.values.items()},
                                        errors=result.error_dicts(), status="error", run=imp.run))
             progress.tick(summary["rows"])
+        _refuse_repeats(imp, checker, spool, summary, bad_rows)
         bad_rows.flush()
         spool.upload(storage.staging_key(imp.school_id, imp.import_id, imp.run))
     except Exception:
@@ -500,6 +501,27 @@ def validate_file(imp):
     imp.summary = summary if done else None
     imp.status = "review" if done else imp.status
     return done
+
+
+def _refuse_repeats(imp, checker, spool, summary, bad_rows):
+    """Rows whose UPN an earlier row of the file has: out of the staging
+    file, refused (the first row stands). Found after the pass by sorting
+    hashes, so the memory of a big file stays small (see RepeatFinder)."""
+    if checker.repeats is None:
+        return
+    candidates = checker.repeats.candidates()
+    if not candidates:
+        return
+    lines = {line for group in candidates.values() for line in group}
+    key = import_key(imp.school_id, imp.import_id)
+    for record, first in spool.drop_repeats(lines, checker.unique_field):
+        summary["valid"] -= 1
+        summary[record["action"]] -= 1
+        summary["errors"] += 1
+        values = {f: "" if v is None else str(v)[:STORED_CELL_CHARS] for f, v in (record["values"] or {}).items()}
+        error = checker.duplicate_error(record["values"][checker.unique_field], first)
+        bad_rows.add(ImportRow(import_key=key, row=record["row"], values=values, errors=[error.as_dict()],
+                               status="error", run=imp.run))
 
 
 # ---------------------------------------------------------------- fixing rows

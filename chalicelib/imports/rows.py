@@ -7,6 +7,7 @@ classifies it create / update / unchanged, or refuses it with field errors.
 """
 import operator
 import re
+from array import array
 from dataclasses import dataclass, field
 
 from ..core.csv_export import unguard
@@ -106,6 +107,40 @@ def _cell_cleaner(name, fn):
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+class RepeatFinder:
+    """Rows that repeat an earlier row's value (a pupil's UPN), found after
+    the pass: (hash, line) pairs in two arrays, 16 bytes a row, where a dict
+    of the values cost ~130. ``candidates()`` gives the lines whose hash
+    repeats; the caller compares their values (a hash may collide)."""
+
+    def __init__(self):
+        self.hashes, self.lines = array("q"), array("q")
+        self._hash, self._line = self.hashes.append, self.lines.append
+
+    def add(self, value, line):
+        self._hash(hash(value))
+        self._line(line)
+
+    def candidates(self):
+        """{hash: [lines in file order]} for hashes seen more than once."""
+        repeated = set()
+        for bucket in range(4):  # a quarter at a time: the sorted list is the transient cost
+            previous = None
+            part = [h for h in self.hashes if h & 3 == bucket]
+            part.sort()
+            for h in part:
+                if h == previous:
+                    repeated.add(h)
+                previous = h
+            del part
+        out = {}
+        if repeated:
+            for h, line in zip(self.hashes, self.lines):
+                if h in repeated:
+                    out.setdefault(h, []).append(line)
+        return out
+
+
 class RowChecker:
     def __init__(self, kind, mapping, header, existing, new_id, today=None):
         """``mapping`` {column: field}; ``header`` the column names in file order;
@@ -126,7 +161,9 @@ class RowChecker:
                      else (lambda cells: tuple(cells[i] for i in self.indexes)))
         self.pupil_id_at = next((i for f, i in self.columns if f == "pupil_id"), None)
         self.unique_field, self.duplicate_code, self.unique_label = UNIQUE[kind]
-        self.seen_unique = {}  # value -> first line
+        self.seen_unique = {}  # value -> first line (staff, machines: small files)
+        # pupils: (hash, line) pairs, 16 bytes a row; repeats are found after the pass
+        self.repeats = RepeatFinder() if kind == "pupils" else None
         self.seen_targets = {}  # record id -> first line
 
     def values_of(self, cells):
@@ -162,23 +199,29 @@ class RowChecker:
             else:  # nothing in the school to match: a new record unless repeated in the file
                 unique = cleaned.get(self.unique_field)
                 if unique:
-                    first = self.seen_unique.get(unique)
-                    if first is not None:
-                        self._duplicate(result, unique, first)
-                        return result
-                    self.seen_unique[unique] = line
+                    if self.repeats is not None:
+                        self.repeats.add(unique, line)
+                    else:
+                        first = self.seen_unique.get(unique)
+                        if first is not None:
+                            self._duplicate(result, unique, first)
+                            return result
+                        self.seen_unique[unique] = line
                 result.action = "create"
                 result.target_id = self.new_id()
         return result
 
+    def duplicate_error(self, value, first_line):
+        return FieldError(self.unique_field, self.duplicate_code,
+                          f"This {self.unique_label} ({value}) is already on row {first_line} of this file; "
+                          "the first row stands. Fix or remove one of them.")
+
     def _duplicate(self, result, value, first_line):
-        result.errors.append(FieldError(self.unique_field, self.duplicate_code,
-                                        f"This {self.unique_label} ({value}) is already on row {first_line} of this file; "
-                                        "the first row stands. Fix or remove one of them."))
+        result.errors.append(self.duplicate_error(value, first_line))
 
     def _classify(self, result):
         unique = result.cleaned.get(self.unique_field)
-        if unique:
+        if unique and self.repeats is None:
             first = self.seen_unique.get(unique)
             if first is not None:
                 return self._duplicate(result, unique, first)
@@ -207,7 +250,10 @@ class RowChecker:
             result.action = "create"
             result.target_id = self.new_id()
         if unique:
-            self.seen_unique[unique] = result.line
+            if self.repeats is not None:
+                self.repeats.add(unique, result.line)
+            else:
+                self.seen_unique[unique] = result.line
 
     def _match(self, result):
         unique = result.cleaned.get(self.unique_field)

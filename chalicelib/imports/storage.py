@@ -66,6 +66,28 @@ class Spool:
         self._file.write(b"\n")
         self.count += 1
 
+    def drop_repeats(self, lines, field):
+        """Rewrite the file without each row among ``lines`` whose ``field``
+        value an earlier row holds, yielding (record, the earlier row) for
+        each as it goes (consume it all: the file is swapped at the end)."""
+        self._file.seek(0)
+        first_at = {}
+        out = tempfile.TemporaryFile(mode="w+b")
+        for raw in self._file:
+            row = int(raw[7:raw.index(b",")])  # b'{"row":N,...', as add() writes it
+            if row in lines:
+                record = json.loads(raw)
+                value = (record.get("values") or {}).get(field)
+                if value is not None:
+                    first = first_at.setdefault(value, row)
+                    if first != row:
+                        self.count -= 1
+                        yield record, first
+                        continue
+            out.write(raw)
+        self._file.close()
+        self._file = out
+
     def upload(self, key):
         from boto3.s3.transfer import TransferConfig
         self._file.seek(0)

@@ -245,3 +245,16 @@ def test_upn_and_dob_synonyms():
         assert suggest("pupils", [header]) == {header: "date_of_birth"}
     for header in ["Sex", "Gender"]:
         assert suggest("pupils", [header]) == {header: "gender"}
+
+
+def test_repeat_finder_names_every_repeat_and_only_repeats():
+    """Values are found again by their hash after the pass: every later row
+    of a repeated value is a candidate, values seen once never are."""
+    from chalicelib.imports.rows import RepeatFinder
+    finder = RepeatFinder()
+    values = [f"V{i % 700}" if i % 3 == 0 else f"U{i}" for i in range(3000)]
+    for line, value in enumerate(values, start=2):
+        finder.add(value, line)
+    lines = sorted(line for group in finder.candidates().values() for line in group)
+    expected = sorted(line for line, value in enumerate(values, start=2) if values.count(value) > 1)
+    assert lines == expected and len(lines) > 0
