@@ -68,6 +68,18 @@ class Api:
     def get(self, path, **kw):
         return self.call("GET", path, **kw)
 
+    def all_pages(self, path, token=None):
+        """Every item of a paged list route, following ``next`` cursors."""
+        items, cursor = [], None
+        while True:
+            sep = "&" if "?" in path else "?"
+            r = self.get(f"{path}{sep}limit=500" + (f"&next={cursor}" if cursor else ""), token=token)
+            assert r.status_code == 200, (path, r.body)
+            items += r.data["items"]
+            cursor = r.data.get("next")
+            if not cursor:
+                return items
+
     def post(self, path, body=None, **kw):
         return self.call("POST", path, body, **kw)
 

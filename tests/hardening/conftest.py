@@ -13,6 +13,19 @@ _ORDER = []
 _FIGURES = []
 
 
+@pytest.fixture(scope="module")
+def stack():
+    """The real local stack on free ports, once per module that asks (as
+    tests/e2e/conftest.py's, which is session-scoped there)."""
+    from devstack.__main__ import Stack, free_port
+    local = Stack(free_port(), free_port(), env_extra={"POWERTOOLS_LOG_LEVEL": "WARNING"}, quiet=True)
+    try:
+        local.start()
+        yield local
+    finally:
+        local.stop()
+
+
 @pytest.fixture
 def report_figure():
     """A line for the end-of-run table (a figure a suite measured, e.g. load's req/s)."""

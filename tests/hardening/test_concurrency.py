@@ -15,7 +15,7 @@ import pytest
 
 from chalicelib.core import config
 from tests.hardening.test_faults import (  # noqa: F401 - fixtures
-    Driver, assert_group_counts, assert_roster_is, assert_upn_claims_match, atomic_moto, all_pages, faults,
+    Driver, assert_group_counts, assert_roster_is, assert_upn_claims_match, atomic_moto, faults,
     later, make_rows, pupil_tx, pupils_csv, roster)
 
 SUITE = "concurrency"
@@ -100,7 +100,7 @@ def test_two_admins_edit_one_pupil_one_gets_409(api, admin, member, atomic_moto,
     assert stored["version"] == 2
     assert {k: stored[k] for k in ("year_group", "registration_group", "surname")} == \
         {k: v for k, v in winner.items() if k != "version"}
-    updates = [e for e in all_pages(api, "/api/audit") if e["record_id"] == pid and e["action"] == "update"]
+    updates = [e for e in api.all_pages("/api/audit") if e["record_id"] == pid and e["action"] == "update"]
     assert len(updates) == 1 and updates[0]["actor_id"] == winner_id
     assert_group_counts(api, roster(api), staff=2)
 
@@ -226,7 +226,7 @@ def test_membership_renewed_while_the_sweep_runs(api, admin, faults, monkeypatch
     assert count_of(api, gid) == 4
     assert service.sweep_expired(now=at) == {"removed": 0, "skipped": 0}
     assert count_of(api, gid) == 4
-    removals = [e["record_id"] for e in all_pages(api, "/api/audit") if e["actor_id"] == "membership-expiry-sweep"]
+    removals = [e["record_id"] for e in api.all_pages("/api/audit") if e["actor_id"] == "membership-expiry-sweep"]
     assert sorted(removals) == sorted(f"{gid}/{m}" for m in (ids[0], ids[2], ids[4]))
 
 

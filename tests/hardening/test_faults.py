@@ -141,19 +141,7 @@ class Driver:
         return import_id
 
     def rows(self, import_id, only="errors"):
-        return all_pages(self.api, f"/api/imports/{import_id}/rows?only={only}", self.token)
-
-
-def all_pages(api, path, token=None):
-    items, cursor = [], None
-    while True:
-        sep = "&" if "?" in path else "?"
-        r = api.get(f"{path}{sep}limit=500" + (f"&next={cursor}" if cursor else ""), token=token)
-        assert r.status_code == 200, (path, r.body)
-        items += r.data["items"]
-        cursor = r.data.get("next")
-        if not cursor:
-            return items
+        return self.api.all_pages(f"/api/imports/{import_id}/rows?only={only}", self.token)
 
 
 # ---------------------------------------------------------------- checking
@@ -163,7 +151,7 @@ class GroupCountsWrong(AssertionError):
 
 
 def roster(api, token=None):
-    return all_pages(api, "/api/pupils", token)
+    return api.all_pages("/api/pupils", token)
 
 
 def assert_roster_is(api, rows, token=None):
@@ -215,7 +203,7 @@ def assert_group_counts(api, pupils, staff=1, token=None):
 def import_audit_ids(api, import_id, token=None):
     """The pupil ids the import's audit entries say it created (with repeats)."""
     ids = []
-    for e in all_pages(api, "/api/audit", token):
+    for e in api.all_pages("/api/audit", token):
         if e["record_id"] == f"import:{import_id}":
             ids += e["changes"].get("created") or []
     return ids
@@ -581,9 +569,9 @@ def state_of(api, driver, import_id, school_id):
         "rows": driver.rows(import_id, only="all"),
         "pupils": roster(api),
         "groups": system_counts(api),
-        "audit": len(all_pages(api, "/api/audit")),
+        "audit": len(api.all_pages("/api/audit")),
         "claims": sorted((u.key, u.owner_id) for u in UniqueKey.query(school_id, consistent_read=True)),
-        "imports": [i["id"] for i in all_pages(api, "/api/imports")],
+        "imports": [i["id"] for i in api.all_pages("/api/imports")],
     }
 
 
@@ -658,7 +646,7 @@ def test_drop_notified_twice_and_after_done_changes_nothing(api, school, driver)
                   Body=pupils_csv(rows))
     (note,) = driver.take()
     assert driver.deliver(note) == ["imported"]
-    drop = all_pages(api, "/api/imports")[0]
+    drop = api.all_pages("/api/imports")[0]
     assert drop["source"] == "drop" and drop["status"] == "done"
     assert drop["result"]["created"] == 8 and drop["result"]["unchanged"] == 2
     before = state_of(api, driver, drop["id"], school["school_id"])
@@ -807,7 +795,7 @@ def assert_swept(api, school, ms):
         assert left == ms.live[gid]
     counts = {g["id"]: g["member_count"] for g in api.get("/api/groups").data["items"] if not g["system"]}
     assert counts == {ms.g1["id"]: 10, ms.g2["id"]: 0}
-    removals = [e for e in all_pages(api, "/api/audit") if e["actor_id"] == "membership-expiry-sweep"]
+    removals = [e for e in api.all_pages("/api/audit") if e["actor_id"] == "membership-expiry-sweep"]
     assert sorted(e["record_id"] for e in removals) == sorted(
         f"{gid}/{m}" for gid, ids in ms.expired.items() for m in ids)  # each removal audited once
 

@@ -45,17 +45,6 @@ def letters(n, width=3):
     return out
 
 
-@pytest.fixture(scope="module")
-def stack():
-    """The real local stack on free ports, once for this module (as the
-    `stack` fixture of tests/e2e/conftest.py, which is session-scoped there)."""
-    from devstack.__main__ import Stack, free_port
-    local = Stack(free_port(), free_port(), env_extra={"POWERTOOLS_LOG_LEVEL": "WARNING"}, quiet=True)
-    try:
-        local.start()
-        yield local
-    finally:
-        local.stop()
 
 
 class LoadClient(threading.Thread):

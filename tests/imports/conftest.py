@@ -60,15 +60,7 @@ class Importer:
         return self.get(imp["id"], token=token)
 
     def rows(self, imp, only="errors", token=None):
-        out, cursor = [], None
-        while True:
-            r = self.api.get(f"/api/imports/{imp['id']}/rows?only={only}&limit=500" +
-                             (f"&next={cursor}" if cursor else ""), token=token)
-            assert r.status_code == 200, r.body
-            out += r.data["items"]
-            cursor = r.data["next"]
-            if not cursor:
-                return out
+        return self.api.all_pages(f"/api/imports/{imp['id']}/rows?only={only}", token=token)
 
     def full(self, kind, data, filename="file.csv", mapping=None):
         imp = self.upload(kind, data, filename)
