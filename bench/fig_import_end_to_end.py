@@ -46,20 +46,9 @@ def _wait_status(client, pump, import_id, wanted, seconds=1800):
 def import_seconds(data, rows):
     """Seconds from POST /api/imports to status committed, in a fresh moto."""
     import requests
-    from moto import mock_aws
 
-    with mock_aws():
-        from devstack.bootstrap import create_resources
-        create_resources()
-        from app import app
-        from bench.harness import Client, school
-        from chalicelib.imports import pipeline
-        from devstack.pump import Pump
-        pipeline.reset_clients()
-        client = Client(app)
-        school(client)
-        pump = Pump(app, seconds_per_minute=1, print_mail=False)
-
+    from bench.harness import signed_in_app
+    with signed_in_app() as (client, pump):
         started = time.perf_counter()
         r = client.call("POST", "/api/imports", {"kind": "pupils", "filename": "pupils.csv"})
         assert r.status_code == 201, r.body

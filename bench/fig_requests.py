@@ -10,21 +10,11 @@ def run(quick=False):
     from bench.harness import environment
     environment()
     import requests
-    from moto import mock_aws
 
-    from bench.harness import Calls, Client, drain, school
+    from bench.harness import Calls, drain, signed_in_app
     from tests.data.make_corpus import big_pupils_csv
     results = []
-    with mock_aws():
-        from devstack.bootstrap import create_resources
-        create_resources()
-        from app import app
-        from chalicelib.imports import pipeline
-        from devstack.pump import Pump
-        pipeline.reset_clients()
-        client = Client(app)
-        school(client)
-        pump = Pump(app, seconds_per_minute=1, print_mail=False)
+    with signed_in_app() as (client, pump):
         rows = 200 if quick else 1000
         data = big_pupils_csv(rows)
         calls = Calls()

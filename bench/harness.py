@@ -1,5 +1,6 @@
 """Shared set-up for benchmarks: the same in-process moto the tests use, a
 signed-up school, a JSON client over chalice.test, and a DynamoDB call counter."""
+import contextlib
 import json
 import os
 import re
@@ -84,3 +85,20 @@ def drain(pump, idle_rounds=2, limit=100_000):
         if idle >= idle_rounds:
             break
     return handled
+
+
+@contextlib.contextmanager
+def signed_in_app():
+    """A fresh in-process moto with every resource, and (JSON client of a
+    signed-in school, event pump) over the app."""
+    from moto import mock_aws
+    with mock_aws():
+        from devstack.bootstrap import create_resources
+        create_resources()
+        from app import app
+        from chalicelib.imports import pipeline
+        from devstack.pump import Pump
+        pipeline.reset_clients()
+        client = Client(app)
+        school(client)
+        yield client, Pump(app, seconds_per_minute=1, print_mail=False)

@@ -18,6 +18,7 @@ from ..core import config
 from ..core.db import batch_put, new_id
 from ..core.errors import ApiError, FieldError, not_found
 from ..core.log import logger
+from ..groups.system import pupil_epoch
 from . import columns, sniff, storage
 from .models import Import, ImportRow
 from .rows import ExistingIndex, RowChecker
@@ -393,11 +394,6 @@ def reset_clients():
 
 
 # ---------------------------------------------------------------- validating
-
-def pupil_epoch(school_id):
-    from ..groups.system import pupil_epoch as read
-    return read(school_id)
-
 
 def load_existing(kind, school_id):
     """The school's records of this kind, indexed for matching (queries only)."""

@@ -92,7 +92,7 @@ class Spool:
         from boto3.s3.transfer import TransferConfig
         self._file.seek(0)
         # boto3's default reads up to ten 8 MB parts ahead: 80 MB of buffers in
-        # a Lambda, for the staging file of a big import. Two is plenty.
+        # a Lambda, for the staging file of a big import. One 5 MB part at a time.
         transfer = TransferConfig(max_concurrency=UPLOAD_PARTS_IN_MEMORY, multipart_chunksize=UPLOAD_PART_BYTES)
         transfer.max_in_memory_upload_chunks = UPLOAD_PARTS_IN_MEMORY
         s3().upload_fileobj(self._file, config.bucket_name(), key, Config=transfer)
