@@ -470,18 +470,17 @@ def validate_file(imp):
     key = import_key(imp.school_id, imp.import_id)
     bad_rows = _RowBuffer()
     try:
-        for line, cells in records:
-            result = checker.check(line, cells)
+        for result in checker.check_all(records):
             summary["rows"] += 1
             if result.ok:
                 summary["valid"] += 1
                 summary[result.action] += 1
-                spool.add({"row": line, "action": result.action, "id": result.target_id,
+                spool.add({"row": result.line, "action": result.action, "id": result.target_id,
                            "version": result.target_version,
                            "values": result.cleaned if result.action == "create" else result.changes})
             else:
                 summary["errors"] += 1
-                bad_rows.add(ImportRow(import_key=key, row=line,
+                bad_rows.add(ImportRow(import_key=key, row=result.line,
                                        values={f: v[:STORED_CELL_CHARS] for f, v in result.values.items()},
                                        errors=result.error_dicts(), status="error", run=imp.run))
             progress.tick(summary["rows"])

@@ -90,6 +90,33 @@ UNCACHED = {"upn", "email", "pupil_id"}
 _NEVER = {}  # the "cache" of an UNCACHED field: always empty
 _MISS = object()
 
+
+def _cached_values(fields):
+    """A function of a row's cells -> {field: value} from each cached field's
+    cache, raising KeyError when a cell is not in its cache yet. ``fields``:
+    (field, cell index, cache). Compiled once per run (as dataclasses compiles
+    an __init__): the usual row then costs one subscript a field, where a loop
+    or map() over the fields costs three times as much. Only our own field
+    names (as literals) and cell positions (ints) go into the source."""
+    items = ", ".join(f"{name!r}: cache{n}[cells[{int(at)}]]" for n, (name, at, _c) in enumerate(fields))
+    caches = ", ".join(f"cache{n}" for n in range(len(fields)))
+    source = (f"def bind({caches}):\n"
+              f"    def cached_values(cells):\n"
+              f"        return {{{items}}}\n"
+              f"    return cached_values\n")
+    namespace = {}
+    exec(compile(source, "<cached_values>", "exec"), namespace)  # noqa: S102 - source built from our names
+    return namespace["bind"](*(cache for _f, _i, cache in fields))
+
+
+def _tuple_getter(indexes):
+    """cells -> tuple of the cells at ``indexes`` (itemgetter gives a bare
+    value for one index)."""
+    if len(indexes) > 1:
+        return operator.itemgetter(*indexes)
+    return lambda cells: tuple(cells[i] for i in indexes)
+
+
 def _cell_cleaner(name, fn):
     if fn is clean_upn:
         return upn_cell
@@ -157,8 +184,10 @@ class RowChecker:
         self.plan = [(f, cache, clean) for f, _i, cache, clean in plan]
         self.indexes = [i for _f, i, _c, _fn in plan]
         self.width = max(self.indexes, default=-1) + 1
-        self.pick = (operator.itemgetter(*self.indexes) if len(self.indexes) > 1
-                     else (lambda cells: tuple(cells[i] for i in self.indexes)))
+        self.pick = _tuple_getter(self.indexes)
+        # the usual row: every cached field's cell seen before (a KeyError: something new)
+        self.cached_values = _cached_values([(f, i, cache) for f, i, cache, _c in plan if cache is not _NEVER])
+        self.cold = [(f, i, clean) for f, i, cache, clean in plan if cache is _NEVER]
         self.pupil_id_at = next((i for f, i in self.columns if f == "pupil_id"), None)
         self.unique_field, self.duplicate_code, self.unique_label = UNIQUE[kind]
         self.seen_unique = {}  # value -> first line (staff, machines: small files)
@@ -170,14 +199,63 @@ class RowChecker:
         return {f: (cells[i] if i < len(cells) else "") for f, i in self.columns}
 
     def check(self, line, cells):
-        if cells is None:
-            return RowResult(line, {}, errors=[FieldError(
-                "row", "unreadable_row", "This row could not be read as CSV (check its quotes).")])
+        """One row's RowResult: check_all() for a single row."""
+        return next(self.check_all(((line, cells),)))
+
+    def check_all(self, records):
+        """A RowResult for each (line, cells) record, in order, as they are
+        read. This loop runs on every row of an import, so the usual row of a
+        big first import (a new pupil, every cell but the UPN seen on an
+        earlier row, nothing in the school to match) is done inline."""
+        width, cached_values, cold = self.width, self.cached_values, self.cold
+        new_id, columns, unique_field = self.new_id, self.columns, self.unique_field
+        repeats = self.repeats
+        # pupils in a school with none yet: every good row is a new record
+        inline_new = (repeats is not None and not self.existing.by_id and self.pupil_id_at is None
+                      and all(f == unique_field for f, _i, _c in cold))
+        if inline_new:
+            unique_at, unique_cell = (cold[0][1], cold[0][2]) if cold else (None, None)
+            add_hash, add_line = repeats.hashes.append, repeats.lines.append  # RepeatFinder.add, inline
+        for line, cells in records:
+            if cells is None:
+                yield RowResult(line, {}, errors=[FieldError(
+                    "row", "unreadable_row", "This row could not be read as CSV (check its quotes).")])
+                continue
+            if len(cells) < width:
+                cleaned, errors = self._clean([cells[i] if i < len(cells) else "" for i in self.indexes])
+                yield self._verdict(line, cells, cleaned, errors)
+                continue
+            try:
+                cleaned = cached_values(cells)
+            except KeyError:  # a value not seen yet, or one with an error: field by field
+                cleaned, errors = self._clean(self.pick(cells))
+                yield self._verdict(line, cells, cleaned, errors)
+                continue
+            if inline_new:
+                unique, error = unique_cell(cells[unique_at]) if unique_cell else (None, None)
+                if error is None:
+                    result = RowResult(line, None, cleaned, [], cells, columns)
+                    if unique_cell:
+                        cleaned[unique_field] = unique  # None for a blank cell, as field by field
+                    if unique is not None:
+                        add_hash(hash(unique))
+                        add_line(line)
+                    result.action = "create"
+                    result.target_id = new_id()
+                    yield result
+                    continue
+            errors = []
+            for name, at, clean in cold:
+                value, error = clean(cells[at])
+                if error is None:
+                    cleaned[name] = value
+                else:
+                    errors.append(error)
+            yield self._verdict(line, cells, cleaned, errors)
+
+    def _clean(self, raws):
+        """(cleaned, errors) field by field, remembering new good values."""
         cleaned, errors = {}, []
-        if len(cells) >= self.width:
-            raws = self.pick(cells)
-        else:
-            raws = [cells[i] if i < len(cells) else "" for i in self.indexes]
         for (name, cache, clean), raw in zip(self.plan, raws):
             value = cache.get(raw, _MISS)
             if value is _MISS:
@@ -190,6 +268,9 @@ class RowChecker:
                         cache.clear()
                     cache[raw] = value
             cleaned[name] = value
+        return cleaned, errors
+
+    def _verdict(self, line, cells, cleaned, errors):
         result = RowResult(line, None, cleaned, errors, cells, self.columns)
         if self.kind == "staff" and "user_group" in cleaned and not cleaned["user_group"]:
             cleaned.pop("user_group")

@@ -286,11 +286,14 @@ def upn_check_letter(number):
     a = _UPN_HEADS.get(head)
     if a is None:
         a = _upn_weighted(head, 2)
-        if len(_UPN_HEADS) < _UPN_HEADS_MAX:
+        # only a right shape's parts are kept: upn_cell takes finding them as proof of shape
+        if len(_UPN_HEADS) < _UPN_HEADS_MAX and head.isascii() and head.isdigit():
             _UPN_HEADS[head] = a
     b = _UPN_TAILS.get(tail)
     if b is None:
-        b = _UPN_TAILS[tail] = _upn_weighted(tail, 11)  # at most 10 x 10 x 33 of them
+        b = _upn_weighted(tail, 11)
+        if len(tail) == 3 and tail[:2].isascii() and tail[:2].isdigit():
+            _UPN_TAILS[tail] = b  # at most 10 x 10 x 33 of them
     return _UPN_ALPHABET[(a + b) % 23]
 
 
@@ -310,14 +313,14 @@ def clean_upn(value):
     return _clean_upn(value, field)
 
 
-def upn_cell(raw, _heads=_UPN_HEADS, _tails=_UPN_TAILS, _shape=_UPN_SHAPE.fullmatch):
+def upn_cell(raw, _heads=_UPN_HEADS, _tails=_UPN_TAILS):
     """clean_upn for a CSV cell, with the usual case (a right UPN as typed)
-    done inline: it runs on every row of an import."""
-    if len(raw) == 13 and _shape(raw):
+    done inline: it runs on every row of an import. Only checked UPNs' parts
+    are in the caches, so finding both parts there also proves the shape."""
+    if len(raw) == 13:
         a, b = _heads.get(raw[1:10]), _tails.get(raw[10:])
-        if a is not None and b is not None:
-            if _UPN_ALPHABET[(a + b) % 23] == raw[0]:
-                return raw, None
+        if a is not None and b is not None and _UPN_ALPHABET[(a + b) % 23] == raw[0]:
+            return raw, None
     if "\ufffd" in raw:
         return None, FieldError("upn", "invalid_characters", UNREADABLE_CELL)
     return clean_upn(raw.strip())

@@ -513,20 +513,19 @@ def test_validation_killed_mid_file_then_redelivered(api, school, driver, monkey
     for n in notes:
         driver.deliver(n)
     validate = driver.map(import_id)
-    real_check = row_checking.RowChecker.check
-    seen = {"n": 0}
+    real_check_all = row_checking.RowChecker.check_all
 
-    def dying_check(self, line, cells):
-        seen["n"] += 1
-        if seen["n"] == at_row:
-            raise LambdaKilled(f"killed at row {at_row}")
-        return real_check(self, line, cells)
+    def dying_check_all(self, records):
+        for n, result in enumerate(real_check_all(self, records), start=1):
+            if n == at_row:
+                raise LambdaKilled(f"killed at row {at_row}")
+            yield result
 
-    monkeypatch.setattr(row_checking.RowChecker, "check", dying_check)
+    monkeypatch.setattr(row_checking.RowChecker, "check_all", dying_check_all)
     with pytest.raises(LambdaKilled):
         driver.deliver(validate)
     assert driver.get(import_id)["status"] == "validating"
-    monkeypatch.setattr(row_checking.RowChecker, "check", real_check)
+    monkeypatch.setattr(row_checking.RowChecker, "check_all", real_check_all)
     driver.deliver(validate, receives=2)
     imp = driver.get(import_id)
     good = valid(rows)

@@ -666,3 +666,15 @@ def test_fast_check_letter_agrees_with_stdnum_and_the_dfe_rule():
     bodies += [b[:9] + f"{rng.randrange(1000):03d}" for b in bodies[:500]]  # warm heads, new tails
     for body in bodies:
         assert upn_check_letter(body) == calc_check_digit(body) == dfe_check_letter(body), body
+
+
+def test_a_cell_with_letters_where_digits_belong_is_refused_even_once_its_sum_was_asked_for():
+    """upn_cell trusts a UPN whose two parts it has seen: asking for the
+    check letter of a wrong shape must not put its parts where it looks."""
+    from chalicelib.roster.validation import upn_cell, upn_check_letter
+    for body in ("A23456789012", "1234567890A1"):  # a letter in the LA number's or a serial digit's place
+        letter = upn_check_letter(body)
+        value, error = upn_cell(letter + body)
+        assert value is None and error.code == "invalid_upn", body
+    good = "123456789012"
+    assert upn_cell(upn_check_letter(good) + good) == (upn_check_letter(good) + good, None)
