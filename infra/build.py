@@ -129,6 +129,9 @@ def bucket_resource(config, stage):
         "LifecycleConfiguration": {"Rules": [
             {"Id": "processed-uploads", "Status": "Enabled", "Prefix": config.UPLOAD_PREFIX, "ExpirationInDays": 90},
             {"Id": "staging", "Status": "Enabled", "Prefix": config.STAGING_PREFIX, "ExpirationInDays": 30},
+            # exports hold a whole roster: gone (old versions too) a day after the link ran out
+            {"Id": "exports", "Status": "Enabled", "Prefix": config.EXPORT_PREFIX, "ExpirationInDays": 1,
+             "NoncurrentVersionExpiration": {"NoncurrentDays": 1}},
             {"Id": "old-versions", "Status": "Enabled", "NoncurrentVersionExpiration": {"NoncurrentDays": 30}}]},
         "NotificationConfiguration": {"QueueConfigurations": [
             {"Event": "s3:ObjectCreated:*", "Queue": {"Fn::GetAtt": ["ImportQueue", "Arn"]},
@@ -169,6 +172,9 @@ def roles(config, stage):
             statements += [
                 # A presigned POST is signed with this role: it must be allowed the upload itself.
                 {"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": bucket_arn(stage, "/" + config.UPLOAD_PREFIX + "*")},
+                # exports too big for a response; their presigned links are signed with this role
+                {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
+                 "Resource": bucket_arn(stage, "/" + config.EXPORT_PREFIX + "*")},
                 {"Effect": "Allow", "Action": ["sqs:SendMessage", "sqs:GetQueueUrl"], "Resource": queue_arn}]
         elif function == "ImportWorker":
             statements += [

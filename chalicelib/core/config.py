@@ -89,7 +89,11 @@ OUTBOX_MAX_ATTEMPTS = 8
 #: Presigned uploads: size cap and lifetime.
 UPLOAD_MAX_BYTES = 20 * 1024 * 1024
 UPLOAD_EXPIRES_SECONDS = 15 * 60
-#: S3 key prefixes: browser uploads, hands-off drops, staging of validated rows.
+#: S3 key prefixes: browser uploads, hands-off drops, staging of validated rows,
+#: exports too big for a response (kept a day: see core/downloads.py).
 UPLOAD_PREFIX = "uploads/"
 DROP_PREFIX = "drop/"
 STAGING_PREFIX = "staging/"
+EXPORT_PREFIX = "exports/"
+#: How long a link to a stored export works.
+EXPORT_LINK_SECONDS = 5 * 60

@@ -65,7 +65,7 @@ def _parse_body(request, body_schema, validate=True):
 
 def route(bp, path, method, *, summary, tag, auth=True, permission=None,
           verified=False, body=None, response=None, status=200, query=None,
-          content_type="application/json", validate=True):
+          content_type="application/json", validate=True, big_files=False):
     """Register a view on blueprint ``bp`` and describe it for OpenAPI.
 
     ``permission``: the caller's user group must hold it (403 otherwise).
@@ -75,6 +75,8 @@ def route(bp, path, method, *, summary, tag, auth=True, permission=None,
     itself (so a form gets all its problems at once, in the same codes as
     the CSV import).
     ``query``: {name: (schema, description)} documented query parameters.
+    ``big_files``: may answer 303 with a link to a file too big for a
+    response (core/downloads.py).
     """
     def decorate(view):
         @functools.wraps(view)
@@ -98,7 +100,7 @@ def route(bp, path, method, *, summary, tag, auth=True, permission=None,
         handler.openapi = {
             "summary": summary, "tag": tag, "auth": auth, "permission": permission,
             "verified": verified, "body": body, "response": response, "status": status,
-            "query": query or {}, "content_type": content_type,
+            "query": query or {}, "content_type": content_type, "big_files": big_files,
         }
         bp.route(path, methods=[method])(handler)
         return handler

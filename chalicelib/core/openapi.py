@@ -79,6 +79,9 @@ def build(app, title="schoolroll API", version="1.0.0"):
             if doc.get("response") is not None:
                 ok["content"] = {content_type: {"schema": doc["response"]}}
             responses = {str(doc.get("status", 200)): ok}
+            if doc.get("big_files"):  # see core/downloads.py
+                responses["303"] = {"description": "The file is too big for a response: Location is a link to "
+                                                   "it that works for a few minutes."}
             responses.update(_error_responses(doc, path, method))
             op["responses"] = responses
             paths.setdefault(path, {})[method.lower()] = op

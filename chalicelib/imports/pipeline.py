@@ -15,6 +15,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError, PutError
 from ..accounts.models import School, User
 from ..accounts.permissions import ADMIN_GROUP, PERMISSIONS, Caller, effective_permissions
 from ..core import config
+from ..core import s3 as s3_client
 from ..core.db import batch_put, new_id
 from ..core.errors import ApiError, FieldError, not_found
 from ..core.log import logger
@@ -390,7 +391,7 @@ def reset_clients():
     """Forget cached clients (tests start a fresh moto per test)."""
     global _sqs, _queue_url
     _sqs = _queue_url = None
-    storage._s3 = None
+    s3_client.reset()
 
 
 # ---------------------------------------------------------------- validating

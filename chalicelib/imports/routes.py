@@ -79,17 +79,18 @@ def list_rows(ctx, import_id):
     return pipeline.list_rows(ctx.caller.school_id, import_id, only, parse_limit(ctx.query), state)
 
 
-#: Rows in one errors.csv: its body must fit a Lambda response (6 MB).
+#: Rows in one errors.csv: more than anyone fixes by hand (a bigger file is a wrong file).
 ERRORS_CSV_MAX_ROWS = 10_000
 
 
 @route(bp, "/imports/{import_id}/errors.csv", "GET", summary="The rows still refused, as CSV to fix in a "
        "spreadsheet: the file's line, the mapped fields, the problems (the first 10,000 rows)", tag=TAG,
-       permission="manage_roster", response=string(), content_type="text/csv")
+       permission="manage_roster", response=string(), content_type="text/csv", big_files=True)
 def errors_csv(ctx, import_id):
     from itertools import islice
 
-    from ..core.csv_export import attachment, to_csv
+    from ..core.csv_export import to_csv
+    from ..core.downloads import csv_response
     from .models import ImportRow
     imp = pipeline.get(ctx.caller.school_id, import_id)
     names = columns.field_headers(imp.kind) if imp.kind in columns.FIELDS else {}
@@ -102,7 +103,7 @@ def errors_csv(ctx, import_id):
                        else str(e.get("message")) for e in (r.errors or []))]
             for r in islice(refused, ERRORS_CSV_MAX_ROWS))
     body = to_csv(["Row"] + [names[f] for f in fields] + ["Problems"], rows)
-    return Response(body=body, status_code=200, headers=attachment(f"schoolroll-import-{import_id}-errors.csv"))
+    return csv_response(imp.school_id, f"schoolroll-import-{import_id}-errors.csv", body)
 
 
 @route(bp, "/imports/{import_id}/rows/{row}", "PATCH", summary="Fix a row's values and check it again",

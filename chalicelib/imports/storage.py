@@ -5,21 +5,11 @@ import json
 import tempfile
 
 from ..core import config
+from ..core.s3 import client as s3
 
-_s3 = None
-#: Parts of a staging file held in memory and uploaded at once (8 MB each).
+#: Parts of a staging file held in memory and uploaded at once (5 MB each).
 UPLOAD_PARTS_IN_MEMORY = 1
 UPLOAD_PART_BYTES = 5 * 1024 * 1024  # S3's smallest part
-
-
-def s3():
-    global _s3
-    if _s3 is None:
-        import boto3  # lazy: only import paths need S3
-        from botocore.config import Config
-        _s3 = boto3.client("s3", region_name=config.region(),
-                           config=Config(signature_version="s3v4", retries={"mode": "standard"}))
-    return _s3
 
 
 def upload_key(school_id, import_id):

@@ -73,28 +73,30 @@ def delete_pupil(ctx, pupil_id):
     return pupils.delete(ctx.caller, pupil_id)
 
 
-def csv_download(kind, records):
-    """Records ({field: value}) as a CSV in the import template's columns (so
-    it re-imports as it is), every cell guarded against spreadsheet formulas."""
-    import time
-
-    from chalice import Response
-
-    from ..core.csv_export import attachment, to_csv
-    from ..imports.columns import field_headers
-    names = field_headers(kind)
-    body = to_csv(list(names.values()), ([r.get(f) for f in names] for r in records))
-    return Response(body=body, status_code=200,
-                    headers=attachment(f"schoolroll-{kind}-{time.strftime('%Y-%m-%d')}.csv"))
-
-
 @route(bp, "/pupils/export", "GET", summary="Every pupil as CSV, in name order (the import template's "
        "columns and Pupil ID; a cell a spreadsheet would run as a formula starts with ')", tag="pupils",
-       permission="view_roster", response=string(), content_type="text/csv")
+       permission="view_roster", response=string(), content_type="text/csv", big_files=True)
 def export_pupils(ctx):
-    from .models import Pupil
-    records = Pupil.by_name.query(ctx.caller.school_id, page_size=500)  # a page at a time
-    return csv_download("pupils", (dict(pupils.snapshot(p), pupil_id=p.pupil_id) for p in records))
+    return _export(ctx, "pupils")
+
+
+def _export(ctx, kind):
+    from ..core.downloads import csv_response
+    from . import exports
+    return csv_response(ctx.caller.school_id, exports.filename(kind), exports.csv_text(kind, ctx.caller.school_id))
+
+
+@route(bp, "/exports", "POST", summary="The whole roster of a kind as CSV, stored for a few minutes: "
+       "returns a link to download it (what the console uses; any size)", tag="pupils",
+       permission="view_roster", status=201, body=obj(["kind"], kind=string(enum=["pupils", "staff"])),
+       response=obj(["kind", "url", "filename", "bytes", "expires_at"], kind=string(), url=string(),
+                    filename=string(), bytes=integer(), expires_at=string()))
+def create_export(ctx):
+    from ..core.downloads import stored_link
+    from . import exports
+    kind, school_id = ctx.body["kind"], ctx.caller.school_id
+    body = exports.csv_text(kind, school_id).encode("utf-8")
+    return {"kind": kind, **stored_link(school_id, exports.filename(kind), body)}
 
 
 # Staff
@@ -135,11 +137,9 @@ def delete_staff(ctx, user_id):
 
 @route(bp, "/staff/export", "GET", summary="Every staff member as CSV, in name order (the import "
        "template's columns; a cell a spreadsheet would run as a formula starts with ')", tag="staff",
-       permission="view_roster", response=string(), content_type="text/csv")
+       permission="view_roster", response=string(), content_type="text/csv", big_files=True)
 def export_staff(ctx):
-    from ..accounts.models import User
-    records = User.by_name.query(ctx.caller.school_id, page_size=500)  # a page at a time
-    return csv_download("staff", (staff.snapshot(u) for u in records))
+    return _export(ctx, "staff")
 
 
 @route(bp, "/staff/{user_id}/invite", "POST", summary="Email the invitation again", tag="staff",

@@ -151,3 +151,24 @@ def test_an_invited_colleague_sets_a_password_and_signs_in(stack, page):
     page.get_by_role("heading", name="Hazel School").wait_for()
     assert page.get_by_role("link", name="Administration").count() == 0  # a teacher: no admin screen
     page.shot("teacher-home")
+
+
+def test_export_csv_downloads_the_roster_from_a_stored_link(stack, page):
+    """The Export button asks the API for a link and the browser downloads
+    the file from the (moto) bucket: no size limit, no token sent there."""
+    import requests
+    base, token = sign_in_as_new_school(stack, page, name="Alder Academy", email="admin@alder.sch.uk")
+    added = requests.post(base + "/api/pupils", headers={"Authorization": f"Bearer {token}"},
+                          json={"first_name": "Siân", "surname": "Alder", "date_of_birth": "03/04/2015",
+                                "year_group": "5"})
+    assert added.status_code == 201, added.text
+    page.goto(base + "/#/pupils")
+    page.get_by_role("cell", name="Alder", exact=True).wait_for()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export CSV").click()
+    got = download.value
+    assert re.fullmatch(r"schoolroll-pupils-\d{4}-\d{2}-\d{2}\.csv", got.suggested_filename)
+    with open(got.path(), encoding="utf-8-sig") as f:
+        lines = f.read().splitlines()
+    assert lines[0].startswith("First name,Surname,Date of birth")
+    assert lines[1].startswith("Siân,Alder,2015-04-03") and len(lines) == 2

@@ -247,6 +247,7 @@ NO_IDS = {
     ("POST", "/api/auth/logout"): "revokes the caller's own token only",
     ("POST", "/api/auth/resend-verification"): "the caller's own account only",
     ("POST", "/api/auth/verify"): "public; a token, not an id (tokens suite)",
+    ("POST", "/api/exports"): "A's own roster, no id (tests/roster/test_exports.py: only A's rows)",
     ("POST", "/api/groups"): "creates A's own group; no id",
     ("POST", "/api/imports"): "creates A's own import; no id",
     ("POST", "/api/machines"): "creates A's own machine; no id",

@@ -49,6 +49,7 @@ GET     /api/audit                                        .   Y   Y   .   .   . 
 GET     /api/pupils                                       Y   Y   Y   Y   Y   Y   .   `view_roster`
 POST    /api/pupils                                       .   Y   Y   Y   .   .   .   `manage_roster` [1]
 GET     /api/pupils/export                                Y   Y   Y   Y   Y   Y   .   `view_roster`
+POST    /api/exports                                      Y   Y   Y   Y   Y   Y   .   `view_roster`
 GET     /api/pupils/{pupil_id}                            Y   Y   Y   Y   Y   Y   .   `view_roster`
 PATCH   /api/pupils/{pupil_id}                            .   Y   Y   Y   .   .   .   `manage_roster`
 DELETE  /api/pupils/{pupil_id}                            .   Y   Y   Y   .   .   .   `manage_roster`
@@ -261,6 +262,7 @@ REQUESTS = {
     ("POST", "/api/pupils"): lambda w, c: ("/api/pupils", {
         "first_name": "Cedarnew", "surname": w.unique("Pupil"), "date_of_birth": "2016-01-02", "year_group": "4"}),
     ("GET", "/api/pupils/export"): lambda w, c: ("/api/pupils/export", None),
+    ("POST", "/api/exports"): lambda w, c: ("/api/exports", {"kind": "pupils"}),
     ("GET", "/api/pupils/{pupil_id}"): lambda w, c: (f"/api/pupils/{w.school.pupils[0]['id']}", None),
     ("PATCH", "/api/pupils/{pupil_id}"): lambda w, c: (f"/api/pupils/{_fresh_pupil(w)['id']}",
                                                        {"version": 1, "registration_group": "Cedar-4D"}),

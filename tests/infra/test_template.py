@@ -47,8 +47,8 @@ def as_list(value):
 
 #: A wildcard may only narrow a known resource: a known table's indexes, an
 #: object prefix in the known bucket, the streams of a function's own log group.
-ALLOWED_WILDCARD_ENDINGS = ("/index/*", "/uploads/*", "/drop/*", "/staging/*", "-api:*", "-import-worker:*",
-                            "-outbox-sender:*", "-membership-expiry-sweep:*")
+ALLOWED_WILDCARD_ENDINGS = ("/index/*", "/uploads/*", "/drop/*", "/staging/*", "/exports/*", "-api:*",
+                            "-import-worker:*", "-outbox-sender:*", "-membership-expiry-sweep:*")
 
 
 def test_no_wildcard_actions_or_resources(packaged):
@@ -117,6 +117,9 @@ def test_queues_schedules_bucket_and_gateway_responses(packaged):
     assert props["VersioningConfiguration"]["Status"] == "Enabled"
     prefixes = {c["Filter"]["S3Key"]["Rules"][0]["Value"] for c in props["NotificationConfiguration"]["QueueConfigurations"]}
     assert prefixes == {"uploads/", "drop/"}
+    rules = {r["Id"]: r for r in props["LifecycleConfiguration"]["Rules"]}
+    assert rules["exports"]["Prefix"] == "exports/" and rules["exports"]["ExpirationInDays"] == 1
+    assert rules["exports"]["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}
     assert len(resources(template, "AWS::CloudWatch::Alarm")) == 1
     responses = {r["Properties"]["ResponseType"] for r in resources(template, "AWS::ApiGateway::GatewayResponse").values()}
     assert responses == set(gateway.GATEWAY_RESPONSES)

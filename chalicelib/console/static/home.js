@@ -98,18 +98,17 @@
           });
           addBox.append(el("details", {}, el("summary", {}, "Add a " + def.singular), add));
         }
-        // The whole list as CSV (cells a spreadsheet would run as formulas come guarded).
+        // The whole list as CSV (cells a spreadsheet would run as formulas come guarded): the API
+        // stores it and gives a short-lived link, which the browser downloads (any size).
         const exportButton = el("button", { type: "button" }, "Export CSV");
         exportButton.addEventListener("click", async () => {
+          exportButton.disabled = true;
           try {
-            const res = await fetch(SR.base + "api/" + def.name + "/export",
-              { headers: { Authorization: "Bearer " + sessionStorage.getItem("token") } });
-            if (!res.ok) throw new Error("The export could not be fetched (" + res.status + ").");
-            const url = URL.createObjectURL(await res.blob());
-            const link = el("a", { href: url, download: "schoolroll-" + def.name + ".csv" });
+            const made = await SR.api("POST", "/exports", { kind: def.name });
+            const link = el("a", { href: made.url, download: made.filename });
             document.body.append(link); link.click(); link.remove();
-            setTimeout(() => URL.revokeObjectURL(url), 10000);
           } catch (e) { SR.toast(e.message); }
+          finally { exportButton.disabled = false; }
         });
         box.replaceChildren(el("h2", { id: "screen-title" }, def.title), filters, el("p", {}, exportButton),
           addBox, tableBox);
