@@ -7,7 +7,7 @@ it read, so a renewal racing the sweep survives.
 """
 import time
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
 from ..accounts.models import User
 from ..core.db import Tx, TxFailed, batch_get, batch_put, new_id
@@ -394,6 +394,29 @@ def delete_machine(caller, machine_id):
     m.delete()
     forget_member(caller.school_id, machine_id)
     return {"deleted": machine_id}
+
+
+def full_name(values):
+    """How a pupil or staff member is named in a group's member list."""
+    return f"{values.get('first_name')} {values.get('surname')}"
+
+
+def member_renamed(school_id, member_id, before, after):
+    """After a pupil's or staff member's change ({field: value} before and
+    after): if their name changed, every group they are in shows the new one.
+    The name is copied onto each membership so a member list is one query;
+    this keeps the copies right. Safe to repeat."""
+    name = full_name(after)
+    if name == full_name(before):
+        return
+    for m in Membership.by_member.query(f"{school_id}#{member_id}"):
+        if m.name == name:
+            continue
+        try:
+            Membership(group_key=m.group_key, member_id=m.member_id).update(
+                actions=[Membership.name.set(name)], condition=Membership.member_id.exists())
+        except UpdateError:
+            continue  # left the group meanwhile
 
 
 def forget_member(school_id, member_id, now=None):

@@ -322,6 +322,9 @@ def _update(records, caller, row):
         if any(getattr(current, k) != v for k, v in changes.items()):
             raise ApiError("conflict", "This record was changed by someone else after the file was "
                            "checked. Check it, then fix this row.")
+        if {"first_name", "surname"} & set(changes):  # the crash may have come before the groups had it
+            from ..groups.service import member_renamed
+            member_renamed(caller.school_id, row["id"], {}, records.snapshot(current))
 
 
 def mark_leavers(imp, actor, matched):

@@ -148,6 +148,8 @@ def update(caller, pupil_id, body, now=None):
         if "upn" in exc.failed and "pupil" not in exc.failed:
             raise duplicate_upn(p.upn)
         raise conflict()
+    from ..groups.service import member_renamed
+    member_renamed(p.school_id, p.pupil_id, before, after)
     return as_json(p)
 
 

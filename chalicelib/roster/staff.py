@@ -175,6 +175,8 @@ def update(caller, user_id, body, now=None):
         if "login" in exc.failed and "staff" not in exc.failed:
             raise email_in_use(after["email"], caller.school_id)
         raise conflict("staff member")
+    from ..groups.service import member_renamed
+    member_renamed(user.school_id, user.user_id, before, after)
     return as_json(user, caller.school)
 
 

@@ -222,3 +222,19 @@ def test_sweep_reads_only_what_expired(aws, aws_calls):
     aws_calls.clear()
     assert service.sweep_expired(now=now) == {"removed": 0, "skipped": 0}
     assert [op for op, _p in aws_calls if op in DYNAMO_READS] == ["Query"]
+
+
+def test_a_renamed_pupil_or_colleague_shows_the_new_name_in_every_group(api, admin, member, pupils):
+    colleague = member(admin, first_name="Dee", surname="Old")
+    groups = [api.post("/api/groups", {"name": n}).data for n in ("Maths set", "Chess club")]
+    for g in groups:
+        added = api.post(f"/api/groups/{g['id']}/members",
+                         {"member_ids": [pupils[0]["id"], colleague["id"]]})
+        assert added.status_code == 200, added.body
+    assert api.patch(f"/api/pupils/{pupils[0]['id']}", {"version": 1, "surname": "Jones"}).status_code == 200
+    version = api.get(f"/api/staff/{colleague['id']}").data["version"]  # accepting the invitation moved it
+    assert api.patch(f"/api/staff/{colleague['id']}", {"version": version, "first_name": "Dana"}).status_code == 200
+    assert api.patch(f"/api/pupils/{pupils[1]['id']}", {"version": 1, "registration_group": "5C"}).status_code == 200
+    for g in groups:
+        assert names(api.get(f"/api/groups/{g['id']}/members")) == ["Ann Jones", "Dana Old"]
+

@@ -313,3 +313,15 @@ def test_machines_import_fills_machine_groups(api, importer):
     moved = importer.full("machines", b"Name,Location\nLIB-PC-01,Room 4\nLIB-PC-02,Library\n")
     assert moved["result"] == {"created": 0, "updated": 1, "unchanged": 1, "refused": 0}
     assert api.get("/api/machines").data["items"][0]["location"] == "Room 4"
+
+
+def test_a_rename_by_import_reaches_the_groups_too(api, admin, importer):
+    pupil = api.post("/api/pupils", {"first_name": "Cat", "surname": "Smith", "date_of_birth": "01/02/2015",
+                                     "year_group": "6"}).data
+    group = api.post("/api/groups", {"name": "Choir"}).data
+    api.post(f"/api/groups/{group['id']}/members", {"member_ids": [pupil["id"]]})
+    body = ("Pupil ID,First name,Surname,Date of birth,Year group\n"
+            f"{pupil['id']},Catrin,Smith,01/02/2015,6\n").encode()
+    imp = importer.full("pupils", body)
+    assert imp["result"]["updated"] == 1, imp
+    assert [m["name"] for m in api.get(f"/api/groups/{group['id']}/members").data["items"]] == ["Catrin Smith"]
