@@ -482,7 +482,7 @@ def validate_file(imp):
             else:
                 summary["errors"] += 1
                 bad_rows.add(ImportRow(import_key=key, row=result.line,
-                                       values={f: v[:STORED_CELL_CHARS] for f, v in result.values.items()},
+                                       values=_stored(result.values),
                                        errors=result.error_dicts(), status="error", run=imp.run))
             progress.tick(summary["rows"])
         _refuse_repeats(imp, checker, spool, summary, bad_rows)
@@ -501,23 +501,38 @@ def validate_file(imp):
 
 def _refuse_repeats(imp, checker, spool, summary, bad_rows):
     """Rows whose UPN an earlier row of the file has: out of the staging
-    file, refused (the first row stands). Found after the pass by sorting
-    hashes, so the memory of a big file stays small (see RepeatFinder)."""
+    file and refused (the first row stands), with their cells as written,
+    read from the file again (only a file that repeats itself pays for it).
+    Found after the pass by sorting hashes, so the memory of a big file
+    stays small (see RepeatFinder)."""
     if checker.repeats is None:
         return
     candidates = checker.repeats.candidates()
     if not candidates:
         return
     lines = {line for group in candidates.values() for line in group}
-    key = import_key(imp.school_id, imp.import_id)
+    del candidates
+    repeated = {}  # row -> (the row that stands, the UPN)
     for record, first in spool.drop_repeats(lines, checker.unique_field):
         summary["valid"] -= 1
         summary[record["action"]] -= 1
         summary["errors"] += 1
-        values = {f: "" if v is None else str(v)[:STORED_CELL_CHARS] for f, v in (record["values"] or {}).items()}
-        error = checker.duplicate_error(record["values"][checker.unique_field], first)
-        bad_rows.add(ImportRow(import_key=key, row=record["row"], values=values, errors=[error.as_dict()],
-                               status="error", run=imp.run))
+        repeated[record["row"]] = (first, record["values"][checker.unique_field])
+    key = import_key(imp.school_id, imp.import_id)
+    _header, records = _open_records(imp)
+    for line, cells in records:
+        if line in repeated:
+            first, value = repeated.pop(line)
+            bad_rows.add(ImportRow(import_key=key, row=line, values=_stored(checker.values_of(cells)),
+                                   errors=[checker.duplicate_error(value, first).as_dict()],
+                                   status="error", run=imp.run))
+            if not repeated:
+                break
+
+
+def _stored(values):
+    """A refused row's cells as kept for fixing: each cut to STORED_CELL_CHARS."""
+    return {f: v[:STORED_CELL_CHARS] for f, v in values.items()}
 
 
 # ---------------------------------------------------------------- fixing rows

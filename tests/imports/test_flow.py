@@ -95,6 +95,8 @@ def test_row_errors_in_file_duplicates_and_fixes(api, importer):
     assert [r["row"] for r in bad] == [5, 6, 7]
     assert bad[0]["errors"][0]["code"] == "invalid_date" and bad[0]["values"]["date_of_birth"] == "31/02/2015"
     assert bad[1]["errors"][0]["code"] == "duplicate_upn" and "row 2" in bad[1]["errors"][0]["message"]
+    assert bad[1]["values"] == {"first_name": "Copy", "surname": "Cat", "date_of_birth": "01/01/2015", "gender": "",
+                                "year_group": "5", "registration_group": "", "upn": upn(1)}  # as written
     assert bad[2]["errors"][0] == {"field": "surname", "code": "required", "message": bad[2]["errors"][0]["message"]}
     # Fix one before commit: it is committed with the rest.
     fixed = api.patch(f"/api/imports/{imp['id']}/rows/5", {"values": {"date_of_birth": "28/02/2015"}})
