@@ -7,11 +7,6 @@ import tempfile
 from ..core import config
 from ..core.s3 import client as s3
 
-#: Parts of a staging file held in memory and uploaded at once (5 MB each).
-UPLOAD_PARTS_IN_MEMORY = 1
-UPLOAD_PART_BYTES = 5 * 1024 * 1024  # S3's smallest part
-
-
 def upload_key(school_id, import_id):
     return f"{config.UPLOAD_PREFIX}{school_id}/{import_id}.csv"
 
@@ -79,13 +74,11 @@ class Spool:
         self._file = out
 
     def upload(self, key):
-        from boto3.s3.transfer import TransferConfig
+        """One PUT streamed from the file (up to 5 GB): botocore reads it in
+        small blocks to checksum and to send, where a multipart upload holds
+        a 5 MB part (and copies of it) in memory."""
         self._file.seek(0)
-        # boto3's default reads up to ten 8 MB parts ahead: 80 MB of buffers in
-        # a Lambda, for the staging file of a big import. One 5 MB part at a time.
-        transfer = TransferConfig(max_concurrency=UPLOAD_PARTS_IN_MEMORY, multipart_chunksize=UPLOAD_PART_BYTES)
-        transfer.max_in_memory_upload_chunks = UPLOAD_PARTS_IN_MEMORY
-        s3().upload_fileobj(self._file, config.bucket_name(), key, Config=transfer)
+        s3().put_object(Bucket=config.bucket_name(), Key=key, Body=self._file)
         self._file.close()
 
     def discard(self):
