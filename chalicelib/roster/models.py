@@ -56,7 +56,7 @@ class AuditEntry(Model):
     at = NumberAttribute()
     actor_id = UnicodeAttribute()
     actor_name = UnicodeAttribute()
-    action = UnicodeAttribute()  # create | update | delete
-    record_type = UnicodeAttribute()  # pupil | staff | user_group | settings
+    action = UnicodeAttribute()  # create | update | delete | export
+    record_type = UnicodeAttribute()  # pupil | staff | user_group | settings; pupils | staff (an export)
     record_id = UnicodeAttribute()
     changes = JSONAttribute()

@@ -7,6 +7,7 @@ from ..core.http import route
 from ..core.paging import parse_limit
 from ..core.schema import array, boolean, integer, obj, string
 from . import audit, pupils, settings, staff, user_groups
+from .exports import KINDS
 
 bp = Blueprint(__name__)
 
@@ -83,20 +84,20 @@ def export_pupils(ctx):
 def _export(ctx, kind):
     from ..core.downloads import csv_response
     from . import exports
-    return csv_response(ctx.caller.school_id, exports.filename(kind), exports.csv_text(kind, ctx.caller.school_id))
+    return csv_response(ctx.caller.school_id, *exports.export(ctx.caller, kind))
 
 
 @route(bp, "/exports", "POST", summary="The whole roster of a kind as CSV, stored for a few minutes: "
        "returns a link to download it (what the console uses; any size)", tag="pupils",
-       permission="view_roster", status=201, body=obj(["kind"], kind=string(enum=["pupils", "staff"])),
+       permission="view_roster", status=201, body=obj(["kind"], kind=string(enum=list(KINDS))),
        response=obj(["kind", "url", "filename", "bytes", "expires_at"], kind=string(), url=string(),
                     filename=string(), bytes=integer(), expires_at=string()))
 def create_export(ctx):
     from ..core.downloads import stored_link
     from . import exports
-    kind, school_id = ctx.body["kind"], ctx.caller.school_id
-    body = exports.csv_text(kind, school_id).encode("utf-8")
-    return {"kind": kind, **stored_link(school_id, exports.filename(kind), body)}
+    kind = ctx.body["kind"]
+    name, text = exports.export(ctx.caller, kind)
+    return {"kind": kind, **stored_link(ctx.caller.school_id, name, text.encode("utf-8"))}
 
 
 # Staff

@@ -99,3 +99,15 @@ def test_a_governor_cannot_export(api, admin, member):
     r = api.post("/api/exports", {"kind": "pupils"}, token=governor["token"])
     assert r.status_code == 403 and r.data["code"] == "permission_denied"
     assert stored_keys() == []
+
+
+def test_the_audit_log_says_who_exported_what(api, admin):
+    add_pupils(api, PUPILS)
+    api.get("/api/pupils/export")
+    api.post("/api/exports", {"kind": "staff"})
+    entries = api.get("/api/audit").data["items"]
+    exported = [(e["action"], e["record_type"], e["changes"], e["actor_name"]) for e in entries
+                if e["action"] == "export"]
+    assert exported == [("export", "staff", {"rows": [None, 1]}, "Ada Admin"),
+                        ("export", "pupils", {"rows": [None, 3]}, "Ada Admin")]  # newest first
+    assert entries[0]["record_id"].startswith("schoolroll-staff-")
