@@ -117,13 +117,19 @@ def require_version(body):
     return version
 
 
+def sent_changes(body, clean, fields):
+    """The fields a PATCH sends, cleaned; a 422 lists every problem at once."""
+    values, errors = clean({f: body[f] for f in fields if f in body}, partial=True)
+    if errors:
+        raise validation_failed(errors)
+    return values
+
+
 def update(caller, pupil_id, body, now=None):
     now = now or time.time()
     version = require_version(body)
     p = get(caller.school_id, pupil_id)
-    values, errors = clean_pupil({f: body[f] for f in FIELDS if f in body}, partial=True)
-    if errors:
-        raise validation_failed(errors)
+    values = sent_changes(body, clean_pupil, FIELDS)
     if p.version != version:
         raise conflict()
     before, old_upn, groups_before = snapshot(p), p.upn, grouping(p)

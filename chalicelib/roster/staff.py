@@ -19,7 +19,7 @@ from ..notify.outbox import new_message
 from ..groups import rules as group_rules
 from ..groups import system as system_groups
 from . import audit
-from .pupils import conflict, require_version
+from .pupils import conflict, require_version, sent_changes
 from .validation import clean_staff
 
 FIELDS = ("first_name", "surname", "email", "job_role", "user_group")
@@ -138,9 +138,7 @@ def update(caller, user_id, body, now=None):
     now = now or time.time()
     version = require_version(body)
     user = get(caller.school_id, user_id)
-    values, errors = clean_staff({f: body[f] for f in FIELDS if f in body}, partial=True)
-    if errors:
-        raise validation_failed(errors)
+    values = sent_changes(body, clean_staff, FIELDS)
     if "user_group" in values and values["user_group"] != user.user_group:
         caller.require("manage_settings")
     if user.version != version:
