@@ -502,7 +502,8 @@ def validate_file(imp):
 def _refuse_repeats(imp, checker, spool, summary, bad_rows):
     """Rows whose UPN an earlier row of the file has: out of the staging
     file and refused (the first row stands), with their cells as written,
-    read from the file again (only a file that repeats itself pays for it).
+    read from the file again beside the staging file (both in file order, so
+    nothing is held; only a file that repeats itself pays for the read).
     Found after the pass by sorting hashes, so the memory of a big file
     stays small (see RepeatFinder)."""
     if checker.repeats is None:
@@ -512,22 +513,27 @@ def _refuse_repeats(imp, checker, spool, summary, bad_rows):
         return
     lines = {line for group in candidates.values() for line in group}
     del candidates
-    repeated = {}  # row -> (the row that stands, the UPN)
+    key = import_key(imp.school_id, imp.import_id)
+    _header, records = _open_records(imp)
     for record, first in spool.drop_repeats(lines, checker.unique_field):
         summary["valid"] -= 1
         summary[record["action"]] -= 1
         summary["errors"] += 1
-        repeated[record["row"]] = (first, record["values"][checker.unique_field])
-    key = import_key(imp.school_id, imp.import_id)
-    _header, records = _open_records(imp)
+        cells = _cells_of_row(records, record["row"])
+        values = (checker.values_of(cells) if cells is not None else  # (never: the same file, read the same way)
+                  {f: "" if v is None else str(v) for f, v in (record["values"] or {}).items()})
+        error = checker.duplicate_error(record["values"][checker.unique_field], first)
+        bad_rows.add(ImportRow(import_key=key, row=record["row"], values=_stored(values),
+                               errors=[error.as_dict()], status="error", run=imp.run))
+
+
+def _cells_of_row(records, row):
+    """The cells of the record at line ``row``, reading ``records`` (in file
+    order) up to it."""
     for line, cells in records:
-        if line in repeated:
-            first, value = repeated.pop(line)
-            bad_rows.add(ImportRow(import_key=key, row=line, values=_stored(checker.values_of(cells)),
-                                   errors=[checker.duplicate_error(value, first).as_dict()],
-                                   status="error", run=imp.run))
-            if not repeated:
-                break
+        if line >= row:
+            return cells if line == row else None
+    return None
 
 
 def _stored(values):
