@@ -508,11 +508,9 @@ def _refuse_repeats(imp, checker, spool, summary, bad_rows):
     stays small (see RepeatFinder)."""
     if checker.repeats is None:
         return
-    candidates = checker.repeats.candidates()
-    if not candidates:
+    lines = checker.repeats.candidates()
+    if not lines:
         return
-    lines = {line for group in candidates.values() for line in group}
-    del candidates
     key = import_key(imp.school_id, imp.import_id)
     _header, records = _open_records(imp)
     for record, first in spool.drop_repeats(lines, checker.unique_field):

@@ -149,7 +149,7 @@ class RepeatFinder:
         self._line(line)
 
     def candidates(self):
-        """{hash: [lines in file order]} for hashes seen more than once."""
+        """The lines whose value's hash is seen more than once (a set)."""
         repeated = set()
         for bucket in range(4):  # a quarter at a time: the sorted list is the transient cost
             previous = None
@@ -160,12 +160,9 @@ class RepeatFinder:
                     repeated.add(h)
                 previous = h
             del part
-        out = {}
-        if repeated:
-            for h, line in zip(self.hashes, self.lines):
-                if h in repeated:
-                    out.setdefault(h, []).append(line)
-        return out
+        if not repeated:
+            return set()
+        return {line for h, line in zip(self.hashes, self.lines) if h in repeated}
 
 
 class RowChecker:

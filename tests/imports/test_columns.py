@@ -255,6 +255,6 @@ def test_repeat_finder_names_every_repeat_and_only_repeats():
     values = [f"V{i % 700}" if i % 3 == 0 else f"U{i}" for i in range(3000)]
     for line, value in enumerate(values, start=2):
         finder.add(value, line)
-    lines = sorted(line for group in finder.candidates().values() for line in group)
+    lines = sorted(finder.candidates())
     expected = sorted(line for line, value in enumerate(values, start=2) if values.count(value) > 1)
     assert lines == expected and len(lines) > 0
