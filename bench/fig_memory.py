@@ -53,18 +53,10 @@ def measure(rows, env):
 
 
 def run(quick=False):
-    from devstack.__main__ import free_port, local_environment, wait_for
-    port = free_port()
-    env = local_environment(port, free_port(), {"STAGE": "bench", "POWERTOOLS_LOG_LEVEL": "WARNING"})
-    server = subprocess.Popen([sys.executable, "-m", "devstack.motoserver", "-H", "127.0.0.1", "-p", str(port)],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for(f"http://127.0.0.1:{port}/moto-api/", proc=server)
-        small, big = (200, 2000) if quick else (2000, 200_000)
+    from devstack.__main__ import moto_server
+    small, big = (200, 2000) if quick else (2000, 200_000)
+    with moto_server({"STAGE": "bench", "POWERTOOLS_LOG_LEVEL": "WARNING"}) as env:
         small_mb, big_mb = measure(small, env), measure(big, env)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     ratio = big_mb / small_mb
     return [
         {"figure": f"import handler peak RSS, {small} rows", "value": round(small_mb, 1), "unit": "MiB",

@@ -3,6 +3,7 @@
 moto server (real AWS APIs on loopback) -> tables, bucket, queues -> the app
 (Chalice's local server) -> the event pump. Ctrl-C or SIGTERM stops it all.
 """
+import contextlib
 import os
 import signal
 import subprocess
@@ -62,6 +63,32 @@ def wait_for(url, seconds=30, proc=None):
     raise RuntimeError(f"{url} did not answer within {seconds}s")
 
 
+def start_moto(port, env):
+    """A moto server on loopback at ``port``, answering: its process."""
+    proc = subprocess.Popen([sys.executable, "-m", "devstack.motoserver", "-H", "127.0.0.1", "-p", str(port)],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/moto-api/", proc=proc)
+    except Exception:
+        proc.terminate()
+        raise
+    return proc
+
+
+@contextlib.contextmanager
+def moto_server(extra=None):
+    """A moto server on a free port while the block runs: yields the
+    environment that points a process at it (local_environment + ``extra``)."""
+    port = free_port()
+    env = local_environment(port, free_port(), extra)
+    proc = start_moto(port, env)
+    try:
+        yield env
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 class Stack:
     """Starts and stops the processes of the local stack."""
 
@@ -83,9 +110,7 @@ class Stack:
             if not port_is_free(port):
                 raise RuntimeError(f"port {port} is already in use: stop what uses it, "
                                    f"or choose another with {name}=...")
-        moto = self._spawn(["-m", "devstack.motoserver", "-H", "127.0.0.1", "-p", str(self.aws_port)],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(f"http://127.0.0.1:{self.aws_port}/moto-api/", proc=moto)
+        self.procs.append(start_moto(self.aws_port, self.env))
         subprocess.run([sys.executable, "-m", "devstack.bootstrap"], cwd=ROOT, env=self.env,
                        check=True, stdout=subprocess.DEVNULL)
         api = self._spawn(["-m", "devstack.server", "--port", str(self.port)])

@@ -31,10 +31,10 @@ def template(ctx):
     kind = ctx.query.get("kind") or "pupils"
     if kind not in pipeline._KINDS_READY:
         raise ApiError("bad_request", "kind must be pupils, staff or machines.")
+    from ..core.csv_export import BOM, attachment
     # With a BOM, so Excel opens the accents in the example row correctly.
-    return Response(body="\ufeff" + columns.template_csv(kind), status_code=200, headers={
-        "Content-Type": "text/csv; charset=utf-8",
-        "Content-Disposition": f'attachment; filename="schoolroll-{kind}-template.csv"'})
+    return Response(body=BOM + columns.template_csv(kind), status_code=200,
+                    headers=attachment(f"schoolroll-{kind}-template.csv"))
 
 
 @route(bp, "/imports", "POST", summary="Start an import: returns a presigned S3 upload", tag=TAG,

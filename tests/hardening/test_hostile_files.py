@@ -492,17 +492,9 @@ VALID_PEAK = 150 * MB
 
 @pytest.fixture(scope="module")
 def moto_server():
-    from devstack.__main__ import free_port, local_environment, wait_for
-    port = free_port()
-    env = local_environment(port, free_port(), {"STAGE": "hostile", "POWERTOOLS_LOG_LEVEL": "ERROR"})
-    server = subprocess.Popen([sys.executable, "-m", "devstack.motoserver", "-H", "127.0.0.1", "-p", str(port)],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for(f"http://127.0.0.1:{port}/moto-api/", proc=server)
+    from devstack.__main__ import moto_server as running
+    with running({"STAGE": "hostile", "POWERTOOLS_LOG_LEVEL": "ERROR"}) as env:
         yield env
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def handler_memory(env, body, tmp_path, name):
