@@ -69,10 +69,22 @@ def _import_key(imp):
 
 
 def _step_condition(attribute, done):
-    """The import's step counter still says ``done`` (absent when 0)."""
+    """The step counter still says ``done`` (absent when 0)."""
     if done:
         return f"{attribute} = :done", {":done": {"N": str(done)}}
     return f"attribute_not_exists({attribute})", {}
+
+
+def _import_step(imp, counter, done, **also):
+    """An UpdateItem moving the import's step ``counter`` from ``done`` to the
+    next step (failing if another delivery moved it), setting ``also``
+    ({attribute: DynamoDB value}) with it."""
+    condition, values = _step_condition(counter, done)
+    sets = [f"{counter} = :step"] + [f"{name} = :{name}" for name in also]
+    return {"TableName": Import.Meta.table_name, "Key": _import_key(imp),
+            "UpdateExpression": "SET " + ", ".join(sets), "ConditionExpression": condition,
+            "ExpressionAttributeValues": {**values, ":step": {"N": str(done + 1)},
+                                          **{f":{name}": value for name, value in also.items()}}}
 
 
 class Committer:
@@ -153,13 +165,8 @@ class Committer:
                                                                 owner_id=p.pupil_id))
             if pupils:
                 tx.put_as_is("audit", self.audit_entry([p.pupil_id for p in pupils]))
-            condition, values = _step_condition("commit_chunks", self.done.chunks)
-            tx.raw_update("progress", {
-                "TableName": Import.Meta.table_name, "Key": _import_key(self.imp),
-                "UpdateExpression": "SET commit_chunks = :chunks, commit_progress = :state",
-                "ConditionExpression": condition,
-                "ExpressionAttributeValues": {**values, ":chunks": {"N": str(after.chunks)},
-                                              ":state": {"S": after.state_json()}}})
+            tx.raw_update("progress", _import_step(self.imp, "commit_chunks", self.done.chunks,
+                                                   commit_progress={"S": after.state_json()}))
             condition, values = _step_condition("#pe", self.done.epoch)
             tx.raw_update("epoch", {
                 "TableName": Group.Meta.table_name, "Key": system_groups.key(self.imp.school_id),
@@ -222,11 +229,7 @@ class Committer:
             tx = Tx()
             update, = system_groups.updates(self.imp.school_id, deltas)
             tx.raw_update("counts", update)
-            condition, values = _step_condition("commit_counted", step - 1)
-            tx.raw_update("progress", {
-                "TableName": Import.Meta.table_name, "Key": _import_key(self.imp),
-                "UpdateExpression": "SET commit_counted = :step", "ConditionExpression": condition,
-                "ExpressionAttributeValues": {**values, ":step": {"N": str(step)}}})
+            tx.raw_update("progress", _import_step(self.imp, "commit_counted", step - 1))
             try:
                 tx.commit()
             except TxFailed as exc:
