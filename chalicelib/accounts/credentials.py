@@ -8,6 +8,7 @@ import hmac
 import secrets
 
 from ..core.errors import FieldError
+from ..core.text import email_key
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -103,7 +104,7 @@ def same(a, b):
 
 
 def normalise_email(email):
-    return (email or "").strip().lower()
+    return email_key(email or "")
 
 
 def email_problem(email, field="email"):

@@ -38,6 +38,9 @@ class User(Model):
     email_verified = BooleanAttribute(default=False)
     #: "invited" until they set a password, then "active".
     status = UnicodeAttribute(default="invited")
+    #: Every emailed link carries the generation it was minted at; a change of
+    #: address or an accepted invitation moves it on, ending every older link.
+    token_generation = NumberAttribute(default=0)
     created_at = NumberAttribute()
     updated_at = NumberAttribute(null=True)
     #: fold(surname)|fold(first)|id and fold(first)|fold(surname)|id
@@ -67,14 +70,22 @@ class Token(Model):
     school_id = UnicodeAttribute()
     user_id = UnicodeAttribute()
     expires_at = NumberAttribute()
+    #: A link token (verify, invite) is good only for the address it was sent
+    #: to, at the account's token generation when it was minted.
+    email = UnicodeAttribute(null=True)
+    generation = NumberAttribute(null=True)
     #: DynamoDB's TTL removes dead tokens; reads check expires_at themselves.
     ttl = NumberAttribute(null=True)  # DynamoDB TTL (epoch seconds)
 
 
 class Throttle(Model):
-    """Failed sign-in counter for one email, for a fixed window."""
+    """Sign-in attempts left for one key (an email, or a source address).
+    Each attempt takes one from ``budget`` by a conditional write before the
+    password is checked; at none left the key waits until ``refill_at``,
+    longer after each lock-out (``strikes``)."""
     Meta = meta("throttle")
     key = UnicodeAttribute(hash_key=True)
-    failures = NumberAttribute(default=0)
-    window_ends = NumberAttribute()
+    budget = NumberAttribute(null=True)
+    strikes = NumberAttribute(null=True)
+    refill_at = NumberAttribute(null=True)
     ttl = NumberAttribute(null=True)  # DynamoDB TTL (epoch seconds)

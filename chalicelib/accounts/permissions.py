@@ -46,6 +46,29 @@ def effective_permissions(user_groups, group_name):
     return sorted(fallback.get("permissions") or []), False
 
 
+def rights_beyond(caller_permissions, *target_permissions):
+    """The privilege ceiling, in one place: the permissions a target holds
+    (before or after a change) that the caller does not. Empty means the
+    caller may act on the target; a holder of ``manage_settings`` may act on
+    anyone (they could give themselves any right anyway)."""
+    held = set(caller_permissions or ())
+    if "manage_settings" in held:
+        return []
+    wanted = set()
+    for permissions in target_permissions:
+        wanted |= set(permissions or ())
+    return sorted(wanted - held)
+
+
+def exceeds_caller_rights(missing, field_name="user_group"):
+    """The 403 a call beyond the caller's rights answers (and a CSV row's error)."""
+    names = ", ".join(f"'{m}'" for m in missing)
+    message = (f"This person would hold rights you do not have ({names}). Only someone who holds "
+               "them, or an admin with 'manage_settings', can do this.")
+    return ApiError("exceeds_caller_rights", message, missing=list(missing),
+                    errors=[{"field": field_name, "code": "exceeds_caller_rights", "message": message}])
+
+
 @dataclass
 class Caller:
     """The verified caller of a request. The school id comes only from here."""
@@ -67,6 +90,15 @@ class Caller:
             raise ApiError("permission_denied",
                            f"Your user group ({self.user_group}) does not have the "
                            f"'{permission}' permission.", permission=permission)
+
+    def require_within(self, user_groups, *group_names):
+        """Refuse (403 exceeds_caller_rights) unless every user group named
+        (a target's before and after) gives only rights the caller holds.
+        An unknown group counts with the Teachers rights it gets."""
+        targets = [effective_permissions(user_groups, name)[0] for name in group_names if name is not None]
+        missing = rights_beyond(self.permissions, *targets)
+        if missing:
+            raise exceeds_caller_rights(missing)
 
     def require_verified(self):
         if not self.email_verified:

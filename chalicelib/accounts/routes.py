@@ -37,7 +37,8 @@ def sign_up(ctx):
        auth=False, body=obj(["email", "password"], email=string(254), password=string(200)),
        response=TOKEN)
 def log_in(ctx):
-    return service.log_in(ctx.body)
+    identity = (ctx.request.context or {}).get("identity") or {}
+    return service.log_in(ctx.body, source_ip=identity.get("sourceIp"))
 
 
 @route(bp, "/auth/logout", "POST", summary="Revoke the caller's token", tag=TAG,

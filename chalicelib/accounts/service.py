@@ -15,7 +15,7 @@ from ..core.text import sort_keys
 from ..groups import rules as group_rules
 from ..groups import system as system_groups
 from ..notify.outbox import new_message, register_renderer
-from . import credentials
+from . import credentials, throttle
 from .models import Login, School, Throttle, Token, User
 from .permissions import ADMIN_GROUP, Caller, effective_permissions, standard_user_groups
 
@@ -62,39 +62,14 @@ def sign_up(body, now=None):
     return {"school_id": school_id, "user_id": user_id}
 
 
-def _throttle_key(email):
-    return f"login#{email}"
-
-
-def _locked_out(email, now):
-    try:
-        t = Throttle.get(_throttle_key(email), consistent_read=True)
-    except DoesNotExist:
-        return False
-    return t.window_ends > now and t.failures >= config.LOGIN_MAX_FAILURES
-
-
-def _record_failure(email, now):
-    key = _throttle_key(email)
-    window_ends = int(now) + config.LOGIN_WINDOW_SECONDS
-    try:
-        # Start a new window when there is none or the old one is over.
-        Throttle(key=key).update(
-            actions=[Throttle.failures.set(1), Throttle.window_ends.set(window_ends),
-                     Throttle.ttl.set(window_ends + 60)],
-            condition=Throttle.key.does_not_exist() | (Throttle.window_ends < int(now)),
-        )
-    except Exception:  # noqa: BLE001 - the window is live: count within it
-        Throttle(key=key).update(actions=[Throttle.failures.add(1)])
-
-
-def log_in(body, now=None):
+def log_in(body, source_ip=None, now=None):
+    """Sign in: spend an attempt from the email's and the address's budgets
+    (throttle.py) before the password is checked, then one transaction puts
+    the session and gives the budgets back. Three DynamoDB calls."""
     now = now or time.time()
     email = credentials.normalise_email(body["email"])
-    if _locked_out(email, now):
-        raise ApiError("too_many_attempts",
-                       f"Too many failed sign-ins for this email. Try again in "
-                       f"{config.LOGIN_WINDOW_SECONDS // 60} minutes, or reset your password.")
+    found = throttle.budgets(email, source_ip)
+    throttle.spend(found, now)
     try:
         login = Login.get(email)
         stored = login.password_hash
@@ -102,12 +77,17 @@ def log_in(body, now=None):
         login, stored = None, None
     # Unknown email and wrong password take the same path and time.
     if not credentials.verify_password(stored, body["password"]) or login is None:
-        _record_failure(email, now)
+        throttle.failed(found, now)
         raise _unauthorized("Wrong email or password.")
     token = credentials.new_token(login.school_id, login.user_id)
     expires = int(now) + config.SESSION_SECONDS
-    Token(token_hash=credentials.token_hash(token), kind="session", school_id=login.school_id,
-          user_id=login.user_id, expires_at=expires, ttl=expires).save()
+    tx = Tx()
+    tx.put("session", Token(token_hash=credentials.token_hash(token), kind="session",
+                            school_id=login.school_id, user_id=login.user_id,
+                            expires_at=expires, ttl=expires))
+    for budget, actions in throttle.succeeded_actions(found):
+        tx.update(budget.key, Throttle(key=budget.key), actions, add_version_condition=False)
+    tx.commit()
     return {"token": token, "expires_at": _iso(expires)}
 
 
@@ -174,25 +154,51 @@ def _link_token(token, kind, now):
     return record
 
 
-def _consume(token, kind, now):
-    """Delete a single-use token and return it; the conditional delete makes
-    a second use (even a concurrent one) fail."""
-    record = _link_token(token, kind, now)
+def _bound_user(record):
+    """The account a link token was minted for, while it still holds the
+    address the link was sent to at the same token generation: a changed
+    address or a newer link ends every older one."""
     try:
-        record.delete(condition=Token.token_hash.exists())
-    except DeleteError:
-        raise ApiError("invalid_token", "This link has already been used.")
-    return record
+        user = User.get(record.school_id, record.user_id, consistent_read=True)
+    except DoesNotExist:
+        raise ApiError("invalid_token", "This link is for an account that no longer exists.")
+    if record.email is None or user.email != record.email \
+            or (user.token_generation or 0) != (record.generation or 0):
+        raise ApiError("invalid_token", "This link is no longer valid: the account's email address "
+                       "changed, or a newer link replaced it. Ask for a new one.")
+    return user
+
+
+def _bound_condition(record):
+    """The same binding, checked again inside the transaction that uses the link."""
+    return (User.email == record.email) & (User.token_generation == (record.generation or 0))
+
+
+def _used_link(tx, record):
+    """Stage the single-use token's delete: a second use (even a concurrent
+    one) fails the transaction."""
+    tx.delete("token", record, condition=Token.token_hash.exists())
+
+
+def _commit_link(tx):
+    try:
+        tx.commit()
+    except TxFailed as exc:
+        if "token" in exc.failed:
+            raise ApiError("invalid_token", "This link has already been used.")
+        raise ApiError("invalid_token", "This link is no longer valid: the account changed "
+                       "since it was sent. Ask for a new one.")
 
 
 def verify_email(token, now=None):
     now = now or time.time()
-    record = _consume(token, "verify", now)
-    try:
-        user = User.get(record.school_id, record.user_id)
-    except DoesNotExist:
-        raise ApiError("invalid_token", "This account no longer exists.")
-    user.update(actions=[User.email_verified.set(True)])
+    record = _link_token(token, "verify", now)
+    user = _bound_user(record)
+    tx = Tx()
+    _used_link(tx, record)
+    tx.update("user", user, [User.email_verified.set(True)], condition=_bound_condition(record),
+              add_version_condition=False)
+    _commit_link(tx)
     return {"email_verified": True}
 
 
@@ -220,10 +226,20 @@ def me(caller):
 
 
 def _issue_link_token(message, kind, seconds, now):
+    """A new link token bound to the account's current address and token
+    generation; None when the message is for an address the account no
+    longer has (or an invitation already accepted): that email is not sent."""
+    try:
+        user = User.get(message.school_id, message.user_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+    if user.email != message.to or (kind == "invite" and user.status != "invited"):
+        return None
     token = credentials.new_token()
     expires = int(now) + seconds
     Token(token_hash=credentials.token_hash(token), kind=kind, school_id=message.school_id,
-          user_id=message.user_id, expires_at=expires, ttl=expires + 86400).save()
+          user_id=message.user_id, email=user.email, generation=user.token_generation or 0,
+          expires_at=expires, ttl=expires + 86400).save()
     return token
 
 
@@ -233,7 +249,9 @@ def render_verification(message, now=None):
     in the email, never in the database."""
     now = now or time.time()
     token = _issue_link_token(message, "verify", config.VERIFY_SECONDS, now)
-    link = f"{config.console_url()}/?action=verify&token={token}"
+    if token is None:
+        return None
+    link = f"{config.console_url()}/#action=verify&token={token}"
     text = ("Welcome to schoolroll.\n\n"
             f"Confirm your email address by opening this link within 24 hours:\n{link}\n\n"
             "Until you do, adding or importing pupils and staff is locked.\n"
@@ -246,24 +264,27 @@ def render_verification(message, now=None):
 
 def accept_invitation(token, password, now=None):
     """Set an invited staff member's password; their email is verified by
-    the fact that they opened the link."""
+    the fact that they opened the link. One transaction uses the link, sets
+    the password and activates the account (moving its token generation on,
+    so every other link it was sent dies too)."""
     now = now or time.time()
     record = _link_token(token, "invite", now)
-    try:
-        user = User.get(record.school_id, record.user_id, consistent_read=True)
-    except DoesNotExist:
-        raise ApiError("invalid_token", "This invitation is for an account that no longer exists.")
+    user = _bound_user(record)
+    if user.status != "invited":
+        raise ApiError("invalid_token", "This invitation was already accepted. Sign in instead.")
     weak = credentials.password_problem(password, user.email)
     if weak:
         raise ApiError("weak_password", weak.message,
                        errors=[{"field": "password", "code": "weak_password", "message": weak.message}])
-    _consume(token, "invite", now)
-    password_hash = credentials.hash_password(password)
-    Login(email=user.email).update(actions=[Login.password_hash.set(password_hash)],
-                                   condition=Login.user_id == user.user_id)
-    user.update(actions=[User.status.set("active"), User.email_verified.set(True)],
-                add_version_condition=False)
-    return {"email_verified": True, "email": user.email}
+    tx = Tx()
+    _used_link(tx, record)
+    tx.update("login", Login(email=user.email), [Login.password_hash.set(credentials.hash_password(password))],
+              condition=Login.user_id == user.user_id)
+    tx.update("user", user, [User.status.set("active"), User.email_verified.set(True),
+                             User.token_generation.set((user.token_generation or 0) + 1)],
+              condition=_bound_condition(record) & (User.status == "invited"), add_version_condition=False)
+    _commit_link(tx)
+    return {"email_verified": True}
 
 
 @register_renderer("invite")
@@ -272,13 +293,15 @@ def render_invitation(message, now=None):
     try:
         school_name = School.get(message.school_id).name
     except DoesNotExist:
-        school_name = "your school"
+        return None
     token = _issue_link_token(message, "invite", config.INVITE_SECONDS, now)
-    link = f"{config.console_url()}/?action=accept-invite&token={token}"
-    days = config.INVITE_SECONDS // 86400
+    if token is None:
+        return None
+    link = f"{config.console_url()}/#action=accept-invite&token={token}"
+    hours = config.INVITE_SECONDS // 3600
     text = (f"You have been invited to {school_name} on schoolroll.\n\n"
-            f"Open this link within {days} days to choose your password:\n{link}\n")
+            f"Open this link within {hours} hours to choose your password:\n{link}\n")
     html = (f"<p>You have been invited to {escape(school_name)} on schoolroll.</p>"
-            f"<p>Open this link within {days} days to choose your password:</p>"
+            f"<p>Open this link within {hours} hours to choose your password:</p>"
             f"<p><a href=\"{link}\">{link}</a></p>")
     return {"subject": f"You're invited to {school_name} on schoolroll", "text": text, "html": html}

@@ -3,6 +3,7 @@ import os
 
 from chalice import Blueprint, Response
 
+from ..core import config
 from ..core.errors import not_found
 from ..core.http import route
 from ..core.schema import string
@@ -13,7 +14,24 @@ TYPES = {".html": "text/html; charset=utf-8", ".js": "application/javascript; ch
          ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
 
 
-def _file(name):
+def security_headers(request):
+    """What a browser must enforce for the console: scripts, styles and
+    connections from our own origin only (and S3 for uploads), never framed,
+    no referrer; HSTS when the request came over HTTPS."""
+    csp = "; ".join([
+        "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
+        "connect-src 'self' " + " ".join(config.s3_origins()), "form-action 'self'",
+        "frame-ancestors 'none'", "base-uri 'none'", "object-src 'none'"])
+    headers = {"Content-Security-Policy": csp, "X-Frame-Options": "DENY",
+               "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff",
+               "Cross-Origin-Opener-Policy": "same-origin"}
+    proto = ((request.headers or {}).get("x-forwarded-proto") or "").lower() if request else ""
+    if proto == "https":
+        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    return headers
+
+
+def _file(name, request=None):
     path = os.path.join(STATIC, name)
     ext = os.path.splitext(name)[1]
     if "/" in name or "\\" in name or name.startswith(".") or ext not in TYPES \
@@ -22,17 +40,23 @@ def _file(name):
     with open(path, "rb") as fh:
         body = fh.read().decode("utf-8")
     return Response(body=body, status_code=200,
-                    headers={"Content-Type": TYPES[ext], "Cache-Control": "no-cache",
-                             "X-Content-Type-Options": "nosniff"})
+                    headers={**security_headers(request), "Content-Type": TYPES[ext],
+                             "Cache-Control": "no-cache"})
 
 
 @route(bp, "/", "GET", summary="The console (HTML)", tag="console", auth=False,
        response=string(), content_type="text/html")
 def index(ctx):
-    return _file("index.html")
+    # API Gateway serves the console at /<stage>: relative asset URLs need the
+    # trailing slash, so /<stage> is sent to /<stage>/ (no inline script for it).
+    path = (ctx.request.context or {}).get("path") or "/"
+    if not path.endswith("/"):
+        return Response(body="", status_code=302, headers={**security_headers(ctx.request),
+                                                           "Location": path + "/"})
+    return _file("index.html", ctx.request)
 
 
 @route(bp, "/assets/{name}", "GET", summary="A console asset (JS, CSS)", tag="console",
        auth=False, response=string(), content_type="text/plain")
 def asset(ctx, name):
-    return _file(name)
+    return _file(name, ctx.request)

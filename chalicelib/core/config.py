@@ -69,6 +69,17 @@ def console_url():
     return _env("CONSOLE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 
+def s3_origins():
+    """The origins a browser talks to for presigned uploads (the console's
+    Content-Security-Policy lets it connect there and nowhere else)."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        scheme, _, rest = endpoint.partition("://")
+        return [f"{scheme}://{rest.split('/')[0]}"]
+    bucket = bucket_name()
+    return [f"https://{bucket}.s3.{region()}.amazonaws.com", f"https://{bucket}.s3.amazonaws.com"]
+
+
 def mail_from():
     return _env("MAIL_FROM", "no-reply@schoolroll.example")
 
@@ -77,12 +88,17 @@ def mail_from():
 SESSION_SECONDS = 12 * 3600
 #: Verification tokens expire after 24 hours (issue 2).
 VERIFY_SECONDS = 24 * 3600
-#: Invitation tokens expire after 7 days.
-INVITE_SECONDS = 7 * 24 * 3600
-#: Login throttling: this many failures for one email within the window
-#: locks that email out for the rest of the window.
+#: Invitation links last 72 hours.
+INVITE_SECONDS = 72 * 3600
+#: Sign-in throttling (accounts/throttle.py): failures an email may have
+#: before it waits (1 minute, doubling, at most LOGIN_MAX_BACKOFF_SECONDS),
+#: and failures one source address may have (a school's staff share one).
 LOGIN_MAX_FAILURES = 5
-LOGIN_WINDOW_SECONDS = 15 * 60
+LOGIN_MAX_BACKOFF_SECONDS = 15 * 60
+
+
+def login_max_failures_per_source():
+    return int(_env("LOGIN_MAX_FAILURES_PER_SOURCE", "50"))
 #: Outbox: give up on an email after this many failed sends.
 OUTBOX_MAX_ATTEMPTS = 8
 

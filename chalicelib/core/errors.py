@@ -8,9 +8,11 @@ from chalice.app import ChaliceUnhandledError
 #: code -> (HTTP status, what it means). The single list of codes.
 ERROR_CODES = {
     "bad_request": (400, "The request could not be read (e.g. not JSON)."),
+    "bad_cursor": (400, "The paging cursor is not one this list gave out; start from the first page."),
     "unauthorized": (401, "Missing, malformed, expired or revoked token; or wrong email or password."),
     "email_not_verified": (403, "The admin's email must be verified first."),
     "permission_denied": (403, "The caller's user group lacks the named permission."),
+    "exceeds_caller_rights": (403, "The change would give someone rights the caller does not hold."),
     "not_found": (404, "No such route, or no such record in the caller's school."),
     "method_not_allowed": (405, "The route exists but not with this method."),
     "email_taken": (409, "That email address is already in use."),
@@ -35,13 +37,14 @@ class ApiError(ChaliceUnhandledError):
     instead of turning it into its own ``{"Code", "Message"}`` body.
     """
 
-    def __init__(self, code, message, status=None, **extra):
+    def __init__(self, code, message, status=None, headers=None, **extra):
         if code not in ERROR_CODES:
             raise ValueError(f"unregistered error code {code!r}")
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status or ERROR_CODES[code][0]
+        self.headers = headers or {}  # e.g. Retry-After
         self.extra = extra
 
     def body(self):

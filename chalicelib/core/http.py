@@ -16,7 +16,9 @@ from .errors import ApiError, ERROR_CODES, validation_failed
 from .log import logger, start_request
 from . import schema as schemas
 
-JSON_HEADERS = {"Content-Type": "application/json"}
+#: An API answer is about one school's people: no cache (shared or not) keeps it.
+JSON_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store",
+                "X-Content-Type-Options": "nosniff"}
 
 #: Filled in by app.py: (request) -> Caller. Raises ApiError('unauthorized').
 _authenticator: Optional[Callable] = None
@@ -135,7 +137,7 @@ def _respond(event, get_response):
     except ApiError as exc:
         if exc.status >= 500:
             logger.exception("api error", extra={"code": exc.code})
-        return json_response(exc.body(), exc.status)
+        return json_response(exc.body(), exc.status, exc.headers)
     except Exception:  # noqa: BLE001 - the last line of defence
         logger.exception("unhandled exception")
         return error_response("internal_error", "Something went wrong on our side. Please try again.")

@@ -29,17 +29,28 @@ def encode_cursor(state):
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
-def decode_cursor(cursor, school_id):
-    """The state behind a cursor, refusing any that names another school."""
+def bad_cursor():
+    return ApiError("bad_cursor", "The 'next' cursor is not one this list gave out (or not for your "
+                    "school); start again from the first page.")
+
+
+def decode_cursor(cursor, school_id, keys=None):
+    """The state behind a cursor, refusing any that names another school.
+    ``keys``: the exact attribute names this list's cursors hold (checked here;
+    lists read through query_page/name_search are checked there)."""
     if not cursor:
         return None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         state = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
     except (ValueError, UnicodeError):
-        raise ApiError("bad_request", "The 'next' cursor is not valid; start again from the first page.")
-    if not _scoped(state, school_id):
-        raise ApiError("bad_request", "The 'next' cursor is not valid; start again from the first page.")
+        raise bad_cursor()
+    if not isinstance(state, dict) or not _scoped(state, school_id):
+        raise bad_cursor()
+    if keys is not None and (set(state) != set(keys) or not all(isinstance(v, (str, int)) and
+                                                                  not isinstance(v, bool)
+                                                                  for v in state.values())):
+        raise bad_cursor()
     return state
 
 
@@ -66,21 +77,36 @@ def _lek(item, attrs):
     return {a: getattr(item, a) for a in attrs}
 
 
-def _to_pynamo_lek(model, state):
-    """Plain {attr: value} -> DynamoDB's typed ExclusiveStartKey."""
+_PLAIN = {"S": str, "N": int}
+
+
+def _to_pynamo_lek(model, state, key_attrs, hash_attr, hash_value):
+    """Plain {attr: value} -> DynamoDB's typed ExclusiveStartKey, once the
+    state is shown to be a position in this very query (its exact keys, of
+    their types, under this hash key): anything else is a bad cursor."""
     if not state:
         return None
     attributes = model.get_attributes()
-    return {name: {attributes[name].attr_type: attributes[name].serialize(value)}
-            for name, value in state.items()}
+    if not isinstance(state, dict) or set(state) != set(key_attrs) or state.get(hash_attr) != hash_value:
+        raise bad_cursor()
+    lek = {}
+    for name, value in state.items():
+        attr = attributes[name]
+        wanted = _PLAIN.get(attr.attr_type)
+        if wanted is None or not isinstance(value, wanted) or isinstance(value, bool):
+            raise bad_cursor()
+        lek[name] = {attr.attr_type: attr.serialize(value)}
+    return lek
 
 
 def query_page(model, index, hash_value, range_condition, limit, start, key_attrs,
                filter_condition=None):
     """One page of an index query: (items, state of the next page or None)."""
     source = getattr(model, index) if index else model
+    hash_attr = source._hash_key_attribute().attr_name  # the query's own hash key, which a cursor must hold
+    lek = _to_pynamo_lek(model, start, key_attrs, hash_attr, hash_value)
     results = source.query(hash_value, range_condition, filter_condition=filter_condition,
-                           limit=limit, last_evaluated_key=_to_pynamo_lek(model, start),
+                           limit=limit, last_evaluated_key=lek,
                            page_size=limit)
     items = list(results)
     if len(items) < limit:
@@ -99,6 +125,9 @@ def name_search(model, school_id, q, limit, state, base_keys, filter_condition=N
     Returns (items, next state or None).
     """
     state = state or {}
+    if set(state) - {"a", "b", "a_done", "b_done"} or \
+            not all(isinstance(state.get(k, False), bool) for k in ("a_done", "b_done")):
+        raise bad_cursor()
     streams = (
         ("a", "by_name", "sort_name", lambda item: True),
         ("b", "by_first", "first_sort", lambda item: not item.sort_name.startswith(q)),

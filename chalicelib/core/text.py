@@ -24,3 +24,12 @@ def sort_keys(first_name, surname, record_id):
     """(surname-first key, first-name-first key), unique per record."""
     first, last = (fold(n).replace(SEP, " ") for n in (first_name, surname))
     return f"{last}{SEP}{first}{SEP}{record_id}", f"{first}{SEP}{last}{SEP}{record_id}"
+
+
+def email_key(text):
+    """An email address as stored and compared: NFKC-normalised and case-folded,
+    so 'José' written composed or decomposed (or in full-width letters) is one
+    address, not two that look the same."""
+    if text is None:
+        return ""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text.strip()).casefold())

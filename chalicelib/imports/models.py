@@ -23,6 +23,10 @@ class Import(Model):
     s3_key = UnicodeAttribute()
     status = UnicodeAttribute()
     created_by = UnicodeAttribute()
+    #: Who matched the columns (the rows are checked with their rights) and who
+    #: pressed Import (the rows are written, and audited, as them).
+    validated_by = UnicodeAttribute(null=True)
+    committed_by = UnicodeAttribute(null=True)
     created_at = NumberAttribute()
     updated_at = NumberAttribute()
     etag = UnicodeAttribute(null=True)

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from pynamodb.exceptions import DoesNotExist, UpdateError, PutError
 
 from ..accounts.models import School, User
-from ..accounts.permissions import ADMIN_GROUP, PERMISSIONS, Caller, effective_permissions
+from ..accounts.permissions import ADMIN_GROUP, FALLBACK_GROUP, PERMISSIONS, Caller, effective_permissions
 from ..core import config
 from ..core import s3 as s3_client
 from ..core.db import batch_put, new_id
@@ -359,7 +359,8 @@ def set_mapping(caller, import_id, mapping):
     clean = {c: f for c, f in mapping.items() if f}
     run = (imp.run or 0) + 1
     if not _set(imp, condition=Import.status.is_in("mapping", "review") & (Import.run == (imp.run or 0)),
-                status="validating", mapping=clean, run=run, summary=None, rows_processed=0):
+                status="validating", mapping=clean, run=run, summary=None, rows_processed=0,
+                validated_by=caller.user_id):
         raise ApiError("conflict", "Someone else changed this import just now; reload it.")
     remembered = caller.school.import_mappings or {}
     remembered = remembered.as_dict() if hasattr(remembered, "as_dict") else dict(remembered)
@@ -465,6 +466,7 @@ def validate_file(imp):
     epoch = pupil_epoch(imp.school_id) if imp.kind == "pupils" else None  # before the roster: see commit.py
     existing = load_existing(imp.kind, imp.school_id)
     checker = RowChecker(imp.kind, imp.mapping, header, existing, new_id)
+    within_rights = _ceiling_for(actor_for(imp, imp.validated_by), existing) if imp.kind == "staff" else None
     spool = storage.Spool()
     summary = {"rows": 0, "valid": 0, "errors": 0, "create": 0, "update": 0, "unchanged": 0}
     progress = _Progress(imp)
@@ -473,6 +475,8 @@ def validate_file(imp):
     try:
         for result in checker.check_all(records):
             summary["rows"] += 1
+            if within_rights is not None:
+                within_rights(result)
             if result.ok:
                 summary["valid"] += 1
                 summary[result.action] += 1
@@ -568,6 +572,8 @@ def fix_row(caller, import_id, row, values, now=None):
     mapping = {f: f for f in merged}
     checker = RowChecker(imp.kind, mapping, list(merged), existing, new_id)
     result = checker.check(item.row, [merged[f] for f in merged])
+    if imp.kind == "staff":
+        _ceiling_for(caller, existing)(result)
     item.values, item.errors = merged, result.error_dicts()
     if result.ok:
         if imp.status == "committed":
@@ -602,7 +608,7 @@ def request_commit(caller, import_id):
     if imp.status != "review":
         raise ApiError("conflict", f"Only an import in review can be imported; this one is {imp.status}.")
     if not _set(imp, condition=Import.status == "review", status="committing", rows_processed=0,
-                commit_started_at=int(time.time())):
+                commit_started_at=int(time.time()), committed_by=caller.user_id):
         raise ApiError("conflict", "This import is already being imported.")
     enqueue({"action": "commit", "school_id": caller.school_id, "import_id": import_id, "run": imp.run})
     imp.status = "committing"
@@ -619,21 +625,49 @@ def complete(caller, import_id):
     return as_json(imp)
 
 
-def actor_for(imp):
-    """Who an import acts as: its creator, or the school itself for a drop."""
-    if imp.created_by == "s3-drop":
+def _ceiling_for(actor, existing):
+    """A check that refuses a staff row giving someone rights ``actor`` lacks
+    (the privilege ceiling, as for a form): its error is on ``user_group``."""
+    user_groups = actor.school.user_groups
+    user_groups = user_groups.as_dict() if hasattr(user_groups, "as_dict") else user_groups
+
+    def check(result):
+        if not result.ok or result.action not in ("create", "update"):
+            return
+        if result.action == "create":
+            groups = [result.cleaned.get("user_group") or FALLBACK_GROUP]
+        else:
+            changes = result.changes or {}
+            if "user_group" not in changes and "email" not in changes:
+                return
+            before = existing.by_id[result.target_id].values.get("user_group")
+            groups = [before, changes.get("user_group", before)]
+        try:
+            actor.require_within(user_groups, *groups)
+        except ApiError as exc:
+            result.errors.append(FieldError("user_group", exc.code, exc.message))
+            result.action = None
+    return check
+
+
+def actor_for(imp, user_id=None):
+    """Who a step of an import acts as: the person who did it (``user_id``:
+    whoever matched the columns or pressed Import), or the school itself for
+    a drop."""
+    user_id = user_id or imp.committed_by or imp.created_by
+    if user_id == "s3-drop" or imp.created_by == "s3-drop":
         school = School.get(imp.school_id, consistent_read=True)
         return Caller(imp.school_id, "s3-drop", ADMIN_GROUP, sorted(PERMISSIONS), True, None, school)
     from ..core.db import batch_get
     found = batch_get({"school": (School, {"school_id": imp.school_id}),
-                       "user": (User, {"school_id": imp.school_id, "user_id": imp.created_by})})
+                       "user": (User, {"school_id": imp.school_id, "user_id": user_id})})
     school, user = found["school"], found["user"]
     if user is None:
         user = SimpleNamespace(first_name="A former", surname="member of staff", user_group="",
-                               email_verified=True, user_id=imp.created_by)
+                               email_verified=True, user_id=user_id)
     groups = school.user_groups.as_dict() if hasattr(school.user_groups, "as_dict") else school.user_groups
-    permissions, _ = effective_permissions(groups, user.user_group)
-    return Caller(imp.school_id, imp.created_by, user.user_group, permissions, True, user, school)
+    permissions, _ = effective_permissions(groups, user.user_group) if user.user_group else ([], False)
+    return Caller(imp.school_id, user_id, user.user_group, permissions, True, user, school)
 
 
 def commit_file(imp, drop=False):

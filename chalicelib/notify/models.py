@@ -26,7 +26,7 @@ class OutboxMessage(Model):
     school_id = UnicodeAttribute()
     user_id = UnicodeAttribute()
     to = UnicodeAttribute()
-    status = UnicodeAttribute(default="pending")  # pending | sent | failed
+    status = UnicodeAttribute(default="pending")  # pending | sent | failed | cancelled
     pending = UnicodeAttribute(null=True)
     pending_index = PendingIndex()
     next_attempt_at = NumberAttribute()

@@ -14,7 +14,8 @@ from ..core.db import new_id
 from ..core.log import logger
 from .models import PENDING, OutboxMessage
 
-#: kind -> render(message) -> {"subject", "text", "html"}; registered by the
+#: kind -> render(message) -> {"subject", "text", "html"} or None (do not
+#: send: the message no longer applies); registered by the
 #: domain that owns the email (accounts registers "verify" and "invite").
 RENDERERS = {}
 
@@ -50,7 +51,7 @@ def backoff_seconds(attempts):
 def send_due(now=None, ses=None, limit=BATCH):
     """Send every due message (up to ``limit``). Returns counts by outcome."""
     now = now or time.time()
-    counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
+    counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0, "cancelled": 0}
     due = OutboxMessage.pending_index.query(
         PENDING, OutboxMessage.next_attempt_at <= int(now), limit=limit)
     for message in due:
@@ -81,11 +82,22 @@ def _permanent(exc):
     return code in PERMANENT_SES_ERRORS
 
 
+def _cancel(message, now):
+    """A message its renderer refuses (an invitation to an address the
+    account no longer has): never sent, kept a while for support."""
+    message.update(actions=[OutboxMessage.status.set("cancelled"), OutboxMessage.pending.remove(),
+                            OutboxMessage.lease_until.set(0), OutboxMessage.ttl.set(int(now) + 30 * 86400)])
+    logger.info("email cancelled", extra={"message_id": message.message_id, "kind": message.kind})
+    return "cancelled"
+
+
 def send_one(message, now, ses=None):
     if not _claim(message, now):
         return "skipped"  # another sender has it, or it was sent meanwhile
     try:
         rendered = RENDERERS[message.kind](message)
+        if rendered is None:
+            return _cancel(message, now)
         reply = (ses or _ses()).send_email(
             Source=config.mail_from(),
             Destination={"ToAddresses": [message.to]},

@@ -31,7 +31,7 @@ def as_json(e):
 
 
 def list_entries(school_id, limit, cursor):
-    state = decode_cursor(cursor, school_id)
+    state = decode_cursor(cursor, school_id, keys=("school_id", "entry_key"))
     items = list(AuditEntry.query(school_id, scan_index_forward=False, limit=limit, page_size=limit,
                                   last_evaluated_key=_lek(state)))
     nxt = None

@@ -116,9 +116,16 @@ def create(caller, body, now=None):
     return as_json(insert(caller, new_staff(caller.school_id, values, now)), caller.school)
 
 
+def require_within(caller, *group_names):
+    """The privilege ceiling for a change to a staff member whose user group
+    is (before and after) each of ``group_names``."""
+    caller.require_within(groups_of(caller.school), *group_names)
+
+
 def insert(caller, user, message_id=None, retry_safe=False):
     """Write a new staff member in one transaction. ``retry_safe``: the same
     user id written before (a restarted import) counts as done."""
+    require_within(caller, user.user_group)
     tx = Tx()
     add_to_tx(tx, caller, user, message_id=message_id)
     if user.user_group == ADMIN_GROUP:
@@ -139,8 +146,6 @@ def update(caller, user_id, body, now=None):
     version = require_version(body)
     user = get(caller.school_id, user_id)
     values = sent_changes(body, clean_staff, FIELDS)
-    if "user_group" in values and values["user_group"] != user.user_group:
-        caller.require("manage_settings")
     if user.version != version:
         raise conflict("staff member")
     before = snapshot(user)
@@ -148,6 +153,12 @@ def update(caller, user_id, body, now=None):
     after = snapshot(user)
     if before == after:
         return as_json(user, caller.school)
+    if before["user_group"] != after["user_group"] or before["email"] != after["email"]:
+        require_within(caller, before["user_group"], after["user_group"])
+    if before["email"] != after["email"]:
+        # every link sent to the old address dies with it; the new one is unverified
+        user.token_generation = (user.token_generation or 0) + 1
+        user.email_verified = False
     tx = Tx()
     tx.put("staff", user)  # conditional on the version we read
     if before["email"] != after["email"]:
@@ -183,6 +194,7 @@ def delete(caller, user_id, now=None):
         raise ApiError("cannot_delete_self", "You cannot delete your own account. "
                        "Ask another admin to do it.")
     user = get(caller.school_id, user_id)
+    require_within(caller, user.user_group)
     tx = Tx()
     tx.delete("staff", user, condition=User.user_id.exists(), add_version_condition=False)
     tx.delete("login", Login(email=user.email), condition=Login.user_id == user.user_id)
@@ -203,6 +215,7 @@ def delete(caller, user_id, now=None):
 
 def resend_invitation(caller, user_id, now=None):
     user = get(caller.school_id, user_id)
+    require_within(caller, user.user_group)
     if user.status != "invited":
         return {"queued": False, "status": user.status}
     new_message("invite", user.school_id, user.user_id, user.email, now).save()

@@ -16,7 +16,7 @@ from datetime import date, datetime
 
 
 from ..core.errors import FieldError
-from ..core.text import fold  # noqa: F401 - one fold for validation, search and sort keys
+from ..core.text import email_key, fold  # noqa: F401 - one fold for validation, search and sort keys
 
 MIN_PUPIL_AGE = 2
 MAX_PUPIL_AGE = 25
@@ -353,7 +353,7 @@ def clean_email(value, field="email"):
         return None, error
     if text is None:
         return None, _required(field)
-    email = text.lower()
+    email = email_key(text)
     if len(email) > MAX_EMAIL_LENGTH:
         return None, FieldError(field, "invalid_email",
                                 f"This email address is too long ({len(email)} characters): "

@@ -82,7 +82,7 @@ def test_sign_up_verify_sign_in_and_out(stack, page):
 
 
 def test_a_used_link_says_so_in_words(stack, page):
-    page.goto(f"http://127.0.0.1:{stack.port}/?action=verify&token=" + "x" * 43)
+    page.goto(f"http://127.0.0.1:{stack.port}/#action=verify&token=" + "x" * 43)
     alert = page.get_by_role("alert")
     alert.wait_for()
     assert "{" not in alert.inner_text() and "link" in alert.inner_text().lower()

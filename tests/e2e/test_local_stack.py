@@ -32,7 +32,7 @@ def test_sign_up_email_verify_login_logout(stack):
     mail = wait_for_mail(stack, "head@rowan.sch.uk")
     assert "Confirm your email" in mail["subject"]
     link = re.search(r'https?://[^\s"<>]+token=[A-Za-z0-9_.\-]+', mail["body"]).group(0)
-    assert link.startswith(f"{base}/?action=verify&token=")
+    assert link.startswith(f"{base}/#action=verify&token=")
     token = link.split("token=")[1]
 
     login = requests.post(f"{base}/api/auth/login", json={"email": "head@rowan.sch.uk", "password": PASSWORD})

@@ -399,7 +399,7 @@ def test_list_and_search_routes_show_nothing_of_b(world, case):
         pytest.fail(case.problem)
     r = check_no_leak_and_b_unchanged(world, case, lambda: call(world, case))
     if case.expect == "cursor":
-        assert r.status_code == 400 and r.data["code"] == "bad_request", (r.status_code, r.body)
+        assert r.status_code == 400 and r.data["code"] == "bad_cursor", (r.status_code, r.body)
     else:  # a search needs its q (422); otherwise A's own list
         assert r.status_code == 200 or (r.status_code == 422 and "q=" not in (case.query(world) if case.query else "")), \
             (r.status_code, r.body)

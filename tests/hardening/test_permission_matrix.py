@@ -54,21 +54,21 @@ GET     /api/pupils/{pupil_id}                            Y   Y   Y   Y   Y   Y 
 PATCH   /api/pupils/{pupil_id}                            .   Y   Y   Y   .   .   .   `manage_roster`
 DELETE  /api/pupils/{pupil_id}                            .   Y   Y   Y   .   .   .   `manage_roster`
 GET     /api/staff                                        Y   Y   Y   Y   Y   Y   .   `view_roster`
-POST    /api/staff                                        .   Y   Y   Y   .   .   .   `manage_roster` [1]
+POST    /api/staff                                        .   Y   Y   Y   .   .   .   `manage_roster` [1] [2]
 GET     /api/staff/export                                 Y   Y   Y   Y   Y   Y   .   `view_roster`
 GET     /api/staff/{user_id}                              Y   Y   Y   Y   Y   Y   .   `view_roster`
 PATCH   /api/staff/{user_id}                              .   Y   Y   Y   .   .   .   `manage_roster` [2]
-DELETE  /api/staff/{user_id}                              .   Y   Y   Y   .   .   .   `manage_roster` [3]
-POST    /api/staff/{user_id}/invite                       .   Y   Y   Y   .   .   .   `manage_roster`
+DELETE  /api/staff/{user_id}                              .   Y   Y   Y   .   .   .   `manage_roster` [2] [3]
+POST    /api/staff/{user_id}/invite                       .   Y   Y   Y   .   .   .   `manage_roster` [2]
 GET     /api/imports/template                             .   Y   Y   Y   .   .   .   `manage_roster`
 POST    /api/imports                                      .   Y   Y   Y   .   .   .   `manage_roster` [1]
 GET     /api/imports                                      .   Y   Y   Y   .   .   .   `manage_roster`
 GET     /api/imports/{import_id}                          .   Y   Y   Y   .   .   .   `manage_roster`
 PUT     /api/imports/{import_id}/mapping                  .   Y   Y   Y   .   .   .   `manage_roster`
 GET     /api/imports/{import_id}/rows                     .   Y   Y   Y   .   .   .   `manage_roster`
-PATCH   /api/imports/{import_id}/rows/{row}               .   Y   Y   Y   .   .   .   `manage_roster`
+PATCH   /api/imports/{import_id}/rows/{row}               .   Y   Y   Y   .   .   .   `manage_roster` [2]
 GET     /api/imports/{import_id}/errors.csv               .   Y   Y   Y   .   .   .   `manage_roster`
-POST    /api/imports/{import_id}/commit                   .   Y   Y   Y   .   .   .   `manage_roster` [1]
+POST    /api/imports/{import_id}/commit                   .   Y   Y   Y   .   .   .   `manage_roster` [1] [2]
 POST    /api/imports/{import_id}/complete                 .   Y   Y   Y   .   .   .   `manage_roster`
 GET     /api/groups                                       Y   Y   Y   Y   Y   Y   Y   signed in; lists the groups the caller can see [5]
 POST    /api/groups                                       Y   .   Y   Y   Y   .   .   `create_groups`
@@ -98,8 +98,13 @@ PUBLIC = {
 FOOTNOTES = {
     1: "Also needs the caller's email verified (403 `email_not_verified`); staff verify theirs by "
        "accepting the invitation.",
-    2: "Changing a staff member's `user_group` also needs `manage_settings` (403 otherwise), so SLTs "
-       "can edit a colleague's details but not their user group.",
+    2: "The privilege ceiling: nobody gives anyone rights they do not hold. Creating, importing, "
+       "changing the user group or email of, re-inviting or deleting a staff member is allowed only "
+       "when that person's permissions before and after are all held by the caller, or the caller "
+       "holds `manage_settings`; otherwise 403 `exceeds_caller_rights` naming the missing permissions "
+       "(an import row: refused with that code on `user_group`, checked for whoever matches the "
+       "columns, fixes the row and commits). An unknown user group counts with the Teachers rights "
+       "it gets.",
     3: "Nobody can delete themselves (409 `cannot_delete_self`), and the last Admin Team member "
        "stays (409 `last_admin`).",
     4: "The owner may always change or delete their own group; the table's target is a shared group "
@@ -395,13 +400,14 @@ def _patch_staff(w, group, body):
     return w.env.api.patch(f"/api/staff/{target['id']}", {"version": 1, **body}, token=w.callers[group]["token"])
 
 
-def test_footnote_2_user_group_change_needs_manage_settings(world):
+def test_footnote_2_user_group_change_stays_under_the_callers_ceiling(world):
     w = world
-    r = _patch_staff(w, "SLTs", {"user_group": "TAs"})
-    assert r.status_code == 403 and r.data["code"] == "permission_denied" and r.data["permission"] == "manage_settings"
+    r = _patch_staff(w, "SLTs", {"user_group": "Admin Team"})
+    assert r.status_code == 403 and r.data["code"] == "exceeds_caller_rights" and r.data["missing"] == ["manage_settings"]
+    assert _patch_staff(w, "SLTs", {"user_group": "TAs"}).status_code == 200
     assert _patch_staff(w, "SLTs", {"job_role": "Tutor"}).status_code == 200
-    r = _patch_staff(w, "School Business Manager", {"user_group": "TAs"})
-    assert r.status_code == 200 and r.data["user_group"] == "TAs"
+    r = _patch_staff(w, "School Business Manager", {"user_group": "Admin Team"})
+    assert r.status_code == 200 and r.data["user_group"] == "Admin Team"
 
 
 def test_footnote_3_nobody_deletes_themselves(world):

@@ -39,7 +39,7 @@ def test_signup_writes_to_the_outbox_and_does_not_send(api):
 
 def test_sender_sends_once_and_marks_sent(api):
     message = queue_verification(api)
-    assert outbox.send_due() == {"sent": 1, "retry": 0, "failed": 0, "skipped": 0}
+    assert outbox.send_due() == {"sent": 1, "retry": 0, "failed": 0, "skipped": 0, "cancelled": 0}
     assert outbox.send_due()["sent"] == 0
     assert len(sent_emails()) == 1
     stored = OutboxMessage.get(message.message_id)

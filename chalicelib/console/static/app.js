@@ -105,6 +105,7 @@
   SR.go = function (hash) { if (location.hash === hash) route(); else location.hash = hash; };
 
   async function route() {
+    if (location.hash.startsWith("#action=")) return openLink();
     if (!store.getItem("token")) return signIn();
     if (!SR.me) {
       try { SR.me = await SR.api("GET", "/me"); } catch (e) { store.removeItem("token"); return signIn(); }
@@ -163,8 +164,8 @@
 
   function acceptInvite(token) {
     SR.show(SR.form("Choose your password", [SR.field("password", "Password (10+ characters)", "password")], "Save password", async (v) => {
-      const r = await SR.api("POST", "/auth/accept-invite", { token, password: v.password });
-      signIn("Your password is set. Sign in with " + r.email + ".");
+      await SR.api("POST", "/auth/accept-invite", { token, password: v.password });
+      signIn("Your password is set. Sign in with the email address the invitation came to.");
     }));
   }
 
@@ -180,25 +181,30 @@
     signIn("You are signed out.");
   }
 
-  SR.start = async function start() {
-    window.addEventListener("hashchange", route);
-    const params = new URLSearchParams(window.location.search);
+  // An emailed link carries its token in the fragment (#action=...&token=...),
+  // which no request sends; it is cleared before the first request is made.
+  async function openLink() {
+    const params = new URLSearchParams(location.hash.slice(1));
     const action = params.get("action");
     const token = params.get("token");
-    if (action && token) {
-      history.replaceState(null, "", location.pathname);
-      if (action === "accept-invite") return acceptInvite(token);
-      if (action === "verify") {
-        try {
-          await SR.api("POST", "/auth/verify", { token });
-          if (store.getItem("token")) { SR.me = null; SR.toast("Your email is verified."); return SR.go("#/home"); }
-          return signIn("Your email is verified. Sign in to continue.");
-        } catch (e) {
-          return SR.show(el("h2", {}, "That link did not work"), el("p", { class: "error", role: "alert" }, e.message),
-            el("button", { type: "button", onclick: () => signIn() }, "Sign in"));
-        }
+    history.replaceState(null, "", location.pathname);
+    if (!token) return route();
+    if (action === "accept-invite") return acceptInvite(token);
+    if (action === "verify") {
+      try {
+        await SR.api("POST", "/auth/verify", { token });
+        if (store.getItem("token")) { SR.me = null; SR.toast("Your email is verified."); return SR.go("#/home"); }
+        return signIn("Your email is verified. Sign in to continue.");
+      } catch (e) {
+        return SR.show(el("h2", {}, "That link did not work"), el("p", { class: "error", role: "alert" }, e.message),
+          el("button", { type: "button", onclick: () => signIn() }, "Sign in"));
       }
     }
+    return route();
+  }
+
+  SR.start = async function start() {
+    window.addEventListener("hashchange", route);
     return route();
   };
 })();

@@ -217,7 +217,9 @@
     ev.preventDefault();
     closeMenu();
     const item = el("button", { type: "button", role: "menuitem", onclick: () => { closeMenu(); howLongDialog(member, null); } }, "Add to group…");
-    const menu = el("div", { class: "groups-menu", role: "menu", style: "left:" + ev.clientX + "px;top:" + ev.clientY + "px" }, item);
+    const menu = el("div", { class: "groups-menu", role: "menu" }, item);
+    menu.style.left = ev.clientX + "px";  // CSSOM, not a style attribute: the CSP allows no inline style
+    menu.style.top = ev.clientY + "px";
     menu.addEventListener("keydown", (e) => { if (e.key === "Escape") closeMenu(); });
     document.body.append(menu);
     item.focus();

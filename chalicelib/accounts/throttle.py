@@ -1,0 +1,145 @@
+"""Sign-in throttling that holds under concurrency.
+
+Every attempt spends one from two budgets, the email's and the source
+address's, in one conditional transaction *before* the password is checked:
+N parallel guesses spend N, and the one that finds a budget empty is refused
+without its password being looked at. A budget that runs out waits, 1 minute
+after the first lock-out and twice as long after each further one (at most
+15), then allows one more try. A right password gives the email its whole
+budget back and the address the one it spent, so a school's staff signing in
+from one address don't use it up; only failures do.
+"""
+import time
+from dataclasses import dataclass
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from ..core import config
+from ..core.db import Tx, TxFailed
+from ..core.errors import ApiError
+from .models import Throttle
+
+DAY = 86400
+
+
+@dataclass(frozen=True)
+class Budget:
+    """One key's budget: how many failures it may have before it waits."""
+    key: str
+    size: int
+
+
+def budgets(email, source_ip):
+    """The budgets a sign-in spends: its email's, and its source address's
+    (when the request has one: API Gateway always gives it)."""
+    found = [Budget(f"login#email#{email}", config.LOGIN_MAX_FAILURES)]
+    if source_ip:
+        found.append(Budget(f"login#ip#{source_ip}", config.login_max_failures_per_source()))
+    return found
+
+
+def backoff_seconds(strikes):
+    """1 minute after the first lock-out, doubling, at most 15."""
+    return min(config.LOGIN_MAX_BACKOFF_SECONDS, 60 * (2 ** max(0, strikes - 1)))
+
+
+def _has_budget(budget, now):
+    return (Throttle.budget.does_not_exist() | (Throttle.budget > 0)
+            | (Throttle.refill_at.exists() & (Throttle.refill_at <= int(now))))
+
+
+def _spend_actions(budget, now):
+    return [Throttle.budget.set((Throttle.budget | budget.size) - 1), Throttle.ttl.set(int(now) + DAY)]
+
+
+def spend(found, now=None):
+    """Take one attempt from every budget at once, or refuse (429) naming how
+    long to wait. A budget whose wait is over gets one more try first."""
+    now = now or time.time()
+    for _attempt in range(3):
+        tx = Tx()
+        for budget in found:
+            tx.update(budget.key, Throttle(key=budget.key), _spend_actions(budget, now),
+                      condition=_has_budget(budget, now), add_version_condition=False)
+        try:
+            tx.commit()
+            return
+        except TxFailed as exc:
+            if not exc.failed:
+                continue  # a concurrent transaction on the same key: try again
+            empty = [b for b in found if b.key in exc.failed]
+            if not _refill_any(empty, now):
+                raise too_many(_wait(empty, now))
+    raise too_many(60)
+
+
+def _refill_any(empty, now):
+    """Give one try back to each empty budget whose wait is over (only one of
+    several racing sign-ins does it: the write is conditioned on the wait
+    it read). False when some budget must still wait."""
+    for budget in empty:
+        try:
+            item = Throttle.get(budget.key, consistent_read=True)
+        except DoesNotExist:
+            continue
+        if item.budget is not None and item.budget > 0:
+            continue
+        if item.refill_at is not None and item.refill_at > now:
+            return False
+        condition = (Throttle.refill_at == item.refill_at) if item.refill_at is not None \
+            else Throttle.refill_at.does_not_exist()
+        try:
+            Throttle(key=budget.key).update(actions=[Throttle.budget.set(1), Throttle.refill_at.remove()],
+                                            condition=condition & (Throttle.budget <= 0))
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+    return True
+
+
+def _wait(empty, now):
+    waits = []
+    for budget in empty:
+        try:
+            item = Throttle.get(budget.key, consistent_read=True)
+            waits.append(max(1, int((item.refill_at or now + 60) - now)))
+        except DoesNotExist:
+            waits.append(60)
+    return max(waits or [60])
+
+
+def too_many(seconds):
+    minutes = max(1, round(seconds / 60))
+    return ApiError("too_many_attempts", f"Too many failed sign-ins. Wait {minutes} minute"
+                    f"{'s' if minutes != 1 else ''} and try again.", retry_after=int(seconds),
+                    headers={"Retry-After": str(int(seconds))})
+
+
+def failed(found, now=None):
+    """After a wrong password: a budget this attempt emptied starts its wait."""
+    now = now or time.time()
+    for budget in found:
+        try:
+            item = Throttle(key=budget.key)
+            item.update(actions=[Throttle.strikes.set((Throttle.strikes | 0) + 1)],
+                        condition=(Throttle.budget <= 0) & (Throttle.refill_at.does_not_exist()
+                                                           | (Throttle.refill_at <= int(now))))
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            continue
+        Throttle(key=budget.key).update(actions=[
+            Throttle.refill_at.set(int(now) + backoff_seconds(item.strikes or 1))])
+
+
+def succeeded_actions(found):
+    """(budget, actions) for the sign-in's own transaction: the email's budget
+    back in full, the address's one back."""
+    out = []
+    for budget in found:
+        if budget.key.startswith("login#email#"):
+            out.append((budget, [Throttle.budget.set(budget.size), Throttle.strikes.remove(),
+                                 Throttle.refill_at.remove()]))
+        else:
+            out.append((budget, [Throttle.budget.set(Throttle.budget + 1)]))
+    return out
