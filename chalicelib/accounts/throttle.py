@@ -43,9 +43,9 @@ def backoff_seconds(strikes):
     return min(config.LOGIN_MAX_BACKOFF_SECONDS, 60 * (2 ** max(0, strikes - 1)))
 
 
-def _has_budget(budget, now):
-    return (Throttle.budget.does_not_exist() | (Throttle.budget > 0)
-            | (Throttle.refill_at.exists() & (Throttle.refill_at <= int(now))))
+def _has_budget():
+    # an empty budget is refilled by _refill_any (one try, by one racer), never here
+    return Throttle.budget.does_not_exist() | (Throttle.budget > 0)
 
 
 def _spend_actions(budget, now):
@@ -60,7 +60,7 @@ def spend(found, now=None):
         tx = Tx()
         for budget in found:
             tx.update(budget.key, Throttle(key=budget.key), _spend_actions(budget, now),
-                      condition=_has_budget(budget, now), add_version_condition=False)
+                      condition=_has_budget(), add_version_condition=False)
         try:
             tx.commit()
             return

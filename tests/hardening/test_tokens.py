@@ -428,15 +428,34 @@ def test_unknown_emails_lock_out_the_same_way(world):
     assert r.status_code == 429 and r.data["code"] == "too_many_attempts"
 
 
-def test_the_lock_ends_with_its_window(world):
+def _wait_over(email):
+    """The lock-out's wait runs out (simulated)."""
+    Throttle(key=f"login#email#{email}").update(actions=[Throttle.refill_at.set(int(time.time()) - 1)])
+
+
+def test_the_lock_ends_with_its_wait_and_a_right_password_restores_the_budget(world):
     school = world.school("Rowan School", verify=False)
     _fail(world, school["email"], MAX)
-    assert _login(world, school["email"], PASSWORD).status_code == 429
-    # the window runs out (simulated)
-    Throttle(key=f"login#{school['email']}").update(actions=[Throttle.window_ends.set(int(time.time()) - 1)])
+    r = _login(world, school["email"], PASSWORD)
+    assert r.status_code == 429 and 55 <= int(r.headers["Retry-After"]) <= 60
+    assert "reset your password" not in r.data["message"]
+    _wait_over(school["email"])
     assert _login(world, school["email"], PASSWORD).status_code == 200
-    # a new window starts counting from one
+    # a right password gives the whole budget back
     _fail(world, school["email"], MAX - 1)
     assert _login(world, school["email"], PASSWORD).status_code == 200
-    _fail(world, school["email"], 1)
+    _fail(world, school["email"], MAX)
     assert _login(world, school["email"], PASSWORD).status_code == 429
+
+
+def test_each_lock_out_waits_twice_as_long_up_to_15_minutes(world):
+    school = world.school("Hazel School", verify=False)
+    _fail(world, school["email"], MAX)
+    waits = []
+    for _ in range(6):
+        r = _login(world, school["email"], "wrong wrong wrong")
+        assert r.status_code == 429
+        waits.append(int(r.headers["Retry-After"]))
+        _wait_over(school["email"])
+        _fail(world, school["email"], 1)  # the one try after a wait, wrong again
+    assert [round(w / 60) for w in waits] == [1, 2, 4, 8, 15, 15], waits
