@@ -38,8 +38,14 @@ def page(browser, request):
         pg.shots.append(path)
 
     pg.shot = shot
+    # Every browser test also checks the console runs under its Content-Security-Policy:
+    # Chromium reports each refused script, style or connection on the console.
+    pg.csp_violations = []
+    pg.on("console", lambda m: pg.csp_violations.append(m.text)
+          if "Content Security Policy" in m.text else None)
     yield pg
     context.close()
+    assert pg.csp_violations == [], pg.csp_violations
 
 
 def test_sign_up_verify_sign_in_and_out(stack, page):
@@ -99,6 +105,24 @@ def sign_in_as_new_school(stack, page, name="Rowan High", email="admin@rowan-hig
     return base, token
 
 
+def test_the_console_runs_under_its_csp_and_api_answers_are_not_cached(stack, page):
+    base, _token = sign_in_as_new_school(stack, page, name="Csp School", email="admin@csp.sch.uk")
+    with page.expect_response(lambda r: r.url.endswith("/api/me")) as me:
+        page.goto(base + "/#/home")
+    assert me.value.status == 200 and me.value.headers["cache-control"] == "no-store"
+    document = page.request.get(base + "/")
+    assert "script-src 'self'" in document.headers["content-security-policy"]
+    for screen in ("pupils", "staff", "groups", "import", "admin", "home"):
+        page.goto(base + "/#/" + screen)
+        page.locator("#screen-title").wait_for()
+    # a script the page did not load from its own origin is refused (the policy is live)
+    page.evaluate("() => { const s = document.createElement('script'); s.textContent = 'window.injected = 1';"
+                  " document.body.append(s); }")
+    assert page.evaluate("() => window.injected") is None
+    assert any("script-src" in v for v in page.csp_violations)
+    page.csp_violations.clear()
+
+
 def test_pupils_add_edit_search_delete(stack, page):
     base, _token = sign_in_as_new_school(stack, page)
     page.goto(base + "/#/pupils")
@@ -117,7 +141,8 @@ def test_pupils_add_edit_search_delete(stack, page):
     assert page.locator("#date_of_birth-error").inner_text() == ""  # the old error is gone
     page.shot("added")
     page.get_by_label("Name starts with").fill("zoe")
-    page.get_by_role("button", name="Search").click()
+    with page.expect_response(lambda r: "/api/pupils?" in r.url and "q=zoe" in r.url):
+        page.get_by_role("button", name="Search").click()  # (wait: the search re-draws the table)
     page.get_by_role("cell", name="Smith", exact=True).wait_for()
     page.get_by_role("button", name="Edit Zoë Smith").click()
     page.get_by_label("Surname of Zoë Smith").fill("Smyth")
