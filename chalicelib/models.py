@@ -3,7 +3,8 @@ from .accounts.models import Login, School, Throttle, Token, User
 from .notify.models import OutboxMessage
 from .groups.models import Group, Machine, Membership
 from .imports.models import Import, ImportRow
-from .roster.models import AuditEntry, Pupil, UniqueKey
+from .core.audit import AuditEntry
+from .roster.models import Pupil, UniqueKey
 
 ALL_MODELS = (School, User, Login, Token, Throttle, OutboxMessage, Pupil, UniqueKey, AuditEntry,
               Import, ImportRow, Group, Membership, Machine)

@@ -10,11 +10,11 @@ import time
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
 from ..accounts.models import User
-from ..core.db import Tx, TxFailed, batch_get, batch_put, new_id
+from ..core.db import Tx, TxFailed, batch_get, new_id
 from ..core.errors import ApiError, FieldError, not_found, validation_failed
 from ..core.paging import parse_limit
 from ..core.text import fold
-from ..roster import audit
+from ..core import audit
 from ..roster.models import Pupil, UniqueKey
 from . import rules, system
 from .models import EXPIRING, SYSTEM, Group, Machine, Membership
@@ -90,6 +90,7 @@ def create(caller, body, now=None):
     tx = Tx()
     tx.put("group", g, condition=Group.group_id.does_not_exist())
     tx.put("name", _name_claim(caller.school_id, caller.user_id, name), condition=UniqueKey.key.does_not_exist())
+    audit.stage(tx, audit.entry(caller, "create", "group", g.group_id, {}, snapshot(g), now))
     try:
         tx.commit()
     except TxFailed as exc:
@@ -99,12 +100,19 @@ def create(caller, body, now=None):
     return as_json(g)
 
 
+def snapshot(g):
+    """What the audit log keeps of a group."""
+    return {"name": g.name, "priority": g.priority, "member_type": g.member_type, "shared": bool(g.shared),
+            "owner_id": g.owner_id}
+
+
 def update(caller, group_id, body):
     g = get_visible(caller, group_id)
     if not rules.can_edit(caller, g):
         raise ApiError("permission_denied", "Only the group's owner (or someone with 'manage_settings') "
                        "can change it.", permission="manage_settings")
     old_name = g.name
+    before = snapshot(g)
     tx = Tx()
     if "name" in body and body["name"] is not None:
         name = body["name"].strip()
@@ -117,7 +125,11 @@ def update(caller, group_id, body):
     for field in ("priority", "shared"):
         if field in body and body[field] is not None:
             setattr(g, field, body[field])
+    after = snapshot(g)
+    if before == after:
+        return as_json(g)
     tx.put("group", g)
+    audit.stage(tx, audit.entry(caller, "update", "group", g.group_id, before, after))
     try:
         tx.commit()
     except TxFailed as exc:
@@ -140,6 +152,8 @@ def delete(caller, group_id):
     tx = Tx()
     tx.delete("group", g, add_version_condition=False)
     tx.delete("name", _name_claim(g.school_id, g.owner_id, g.name), add_version_condition=False)
+    audit.stage(tx, audit.entry(caller, "delete", "group", g.group_id,
+                                {**snapshot(g), "members": len(members)}, {}))
     tx.commit()
     return {"deleted": g.group_id}
 
@@ -263,7 +277,8 @@ def add_members(caller, group_id, body, now=None):
     # is renewed only on condition it is still the one read (the sweep's own
     # condition), else written anew and counted.
     ended = {i for i, m in existing.items() if m.until is not None and m.until <= now}
-    batch_put([m for m in memberships if m.member_id not in ended])
+    _write_memberships(caller, g, [m for m in memberships if m.member_id not in ended],
+                       len([i for i in ids if i not in existing]), until, now)
     recreated = 0
     for m in memberships:
         if m.member_id in ended:
@@ -275,12 +290,31 @@ def add_members(caller, group_id, body, now=None):
     added = len(ids) - live_before
     # The count is of membership items, ended ones included until the sweep
     # deletes them (and takes them off): renewing an ended one adds nothing.
-    new_items = len(ids) - len(existing) + recreated
-    if new_items:
+    if recreated:
         Group(school_id=g.school_id, group_id=g.group_id).update(
-            actions=[Group.member_count.add(new_items)], add_version_condition=False)
+            actions=[Group.member_count.add(recreated)], add_version_condition=False)
     return {"added": added, "updated": len(ids) - added, "until": rules.iso(until),
             "members": [member_json(found[i][0], i, found[i][1], until) for i in ids]}
+
+
+#: memberships in one transaction, beside the group's count and the audit entry
+MEMBERS_PER_TX = 90
+
+
+def _write_memberships(caller, g, memberships, new_items, until, now):
+    """Put memberships in transactions, each with its audit entry (who added
+    whom, until when) and, in the first, the group's count of new items."""
+    for start in range(0, len(memberships), MEMBERS_PER_TX):
+        chunk = memberships[start:start + MEMBERS_PER_TX]
+        tx = Tx()
+        for m in chunk:
+            tx.put(f"member:{m.member_id}", m)
+        if start == 0 and new_items:
+            tx.update("count", Group(school_id=g.school_id, group_id=g.group_id),
+                      [Group.member_count.add(new_items)], add_version_condition=False)
+        audit.stage(tx, audit.entry(caller, "add", "membership", g.group_id, {},
+                                    {"members": [m.member_id for m in chunk], "until": rules.iso(until)}, now))
+        tx.commit()
 
 
 def remove_member(caller, group_id, member_id, now=None):
@@ -294,13 +328,17 @@ def remove_member(caller, group_id, member_id, now=None):
         m = Membership.get(key, member_id, consistent_read=True)
     except DoesNotExist:
         raise not_found("member of this group")
-    try:
-        m.delete(condition=Membership.member_id.exists())
-    except DeleteError:
-        raise not_found("member of this group")
+    tx = Tx()
+    tx.delete("membership", m, condition=Membership.member_id.exists(), add_version_condition=False)
     # counted until deleted, ended or not (the sweep won't find it now)
-    Group(school_id=g.school_id, group_id=g.group_id).update(
-        actions=[Group.member_count.add(-1)], add_version_condition=False)
+    tx.update("count", Group(school_id=g.school_id, group_id=g.group_id), [Group.member_count.add(-1)],
+              add_version_condition=False)
+    audit.stage(tx, audit.entry(caller, "delete", "membership", f"{g.group_id}/{member_id}",
+                                {"until": rules.iso(m.until)}, {}, now))
+    try:
+        tx.commit()
+    except TxFailed:
+        raise not_found("member of this group")
     return {"removed": member_id}
 
 
@@ -326,7 +364,7 @@ def sweep_expired(now=None, page=100):
                   condition=Membership.until == m.until, add_version_condition=False)
         tx.update("count", Group(school_id=m.school_id, group_id=m.group_id),
                   [Group.member_count.add(-1)], condition=Group.group_id.exists(), add_version_condition=False)
-        tx.put("audit", audit.entry(actor, "delete", "membership", f"{m.group_id}/{m.member_id}",
+        audit.stage(tx, audit.entry(actor, "delete", "membership", f"{m.group_id}/{m.member_id}",
                                     {"until": rules.iso(m.until)}, {}, now))
         try:
             tx.commit()
@@ -377,7 +415,10 @@ def create_machine(caller, body, now=None):
         raise validation_failed([FieldError("name", "required", "Give the machine a name.")])
     m = Machine(school_id=caller.school_id, machine_id=new_id(), name=name,
                 location=(body.get("location") or "").strip() or None, created_at=int(now))
-    m.save(condition=Machine.machine_id.does_not_exist())
+    tx = Tx()
+    tx.put("machine", m, condition=Machine.machine_id.does_not_exist())
+    audit.stage(tx, audit.entry(caller, "create", "machine", m.machine_id, {}, machine_json(m), now))
+    tx.commit()
     return machine_json(m)
 
 
@@ -391,7 +432,13 @@ def delete_machine(caller, machine_id):
         m = Machine.get(caller.school_id, machine_id)
     except DoesNotExist:
         raise not_found("machine")
-    m.delete()
+    tx = Tx()
+    tx.delete("machine", m, condition=Machine.machine_id.exists())
+    audit.stage(tx, audit.entry(caller, "delete", "machine", m.machine_id, machine_json(m), {}))
+    try:
+        tx.commit()
+    except TxFailed:
+        raise not_found("machine")
     forget_member(caller.school_id, machine_id)
     return {"deleted": machine_id}
 

@@ -19,7 +19,8 @@ from ..groups import rules as group_rules
 from ..groups import system as system_groups
 from ..roster import pupils as pupil_records
 from ..roster import staff as staff_records
-from ..roster.models import AuditEntry, Pupil, UniqueKey
+from ..core.audit import AuditEntry
+from ..roster.models import Pupil, UniqueKey
 from ..groups.models import Group
 from .models import Import, ImportRow
 from .rows import name_key
@@ -164,7 +165,8 @@ class Committer:
                                                                 key=pupil_records.upn_key(p.upn),
                                                                 owner_id=p.pupil_id))
             if pupils:
-                tx.put_as_is("audit", self.audit_entry([p.pupil_id for p in pupils]))
+                tx.put("audit", self.audit_entry([p.pupil_id for p in pupils]),
+                       condition=AuditEntry.entry_key.does_not_exist())  # append-only
             tx.raw_update("progress", _import_step(self.imp, "commit_chunks", self.done.chunks,
                                                    commit_progress={"S": after.state_json()}))
             condition, values = _step_condition("#pe", self.done.epoch)

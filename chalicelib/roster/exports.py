@@ -38,8 +38,8 @@ def csv_text(kind, school_id):
 
 def export(caller, kind):
     """(file name, CSV) of the caller's school, written in the audit log."""
-    from . import audit
+    from ..core import audit
     name = filename(kind)
     text, listed = csv_text(kind, caller.school_id)
-    audit.entry(caller, "export", kind, name, None, {"rows": listed}).save()
+    audit.write(audit.entry(caller, "export", kind, name, None, {"rows": listed}))
     return name, text

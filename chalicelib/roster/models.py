@@ -3,7 +3,7 @@
 Pupils carry folded name keys for sorting and prefix search, and per-school
 year and registration group keys, each on an index, so every list and search
 is a Query, never a Scan."""
-from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, VersionAttribute
 from pynamodb.models import Model
 
 from ..core.db import index, meta
@@ -45,18 +45,3 @@ class UniqueKey(Model):
     school_id = UnicodeAttribute(hash_key=True)
     key = UnicodeAttribute(range_key=True)
     owner_id = UnicodeAttribute()
-
-
-class AuditEntry(Model):
-    """Who changed which record, when, and what changed (before/after)."""
-    Meta = meta("audit")
-    school_id = UnicodeAttribute(hash_key=True)
-    #: ISO time + random suffix: sorts by time, newest first when reversed.
-    entry_key = UnicodeAttribute(range_key=True)
-    at = NumberAttribute()
-    actor_id = UnicodeAttribute()
-    actor_name = UnicodeAttribute()
-    action = UnicodeAttribute()  # create | update | delete | export
-    record_type = UnicodeAttribute()  # pupil | staff | user_group | settings; pupils | staff (an export)
-    record_id = UnicodeAttribute()
-    changes = JSONAttribute()

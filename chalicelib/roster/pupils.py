@@ -12,7 +12,7 @@ from ..core.paging import decode_cursor, encode_cursor, name_search, parse_limit
 from ..core.text import fold, sort_keys
 from ..groups import rules as group_rules
 from ..groups import system as system_groups
-from . import audit
+from ..core import audit
 from .models import Pupil, UniqueKey
 from .validation import clean_pupil, clean_year_group
 
@@ -88,7 +88,7 @@ def add_to_tx(tx, caller, p, label="pupil"):
     if p.upn:
         tx.put(f"{label}:upn", UniqueKey(school_id=p.school_id, key=upn_key(p.upn), owner_id=p.pupil_id),
                condition=UniqueKey.key.does_not_exist())
-    tx.put(f"{label}:audit", audit.entry(caller, "create", "pupil", p.pupil_id, {}, snapshot(p)))
+    audit.stage(tx, audit.entry(caller, "create", "pupil", p.pupil_id, {}, snapshot(p)), label=f"{label}:audit")
     system_groups.stage(tx, p.school_id, group_rules.pupil_deltas({}, grouping(p)), pupil_write=True)
 
 
@@ -146,7 +146,7 @@ def update(caller, pupil_id, body, now=None):
         if p.upn:
             tx.put("upn", UniqueKey(school_id=p.school_id, key=upn_key(p.upn), owner_id=p.pupil_id),
                    condition=UniqueKey.key.does_not_exist())
-    tx.put("audit", audit.entry(caller, "update", "pupil", p.pupil_id, before, after, now))
+    audit.stage(tx, audit.entry(caller, "update", "pupil", p.pupil_id, before, after, now))
     system_groups.stage(tx, p.school_id, group_rules.pupil_deltas(groups_before, grouping(p)), pupil_write=True)
     try:
         tx.commit()
@@ -166,7 +166,7 @@ def delete(caller, pupil_id, now=None):
     if p.upn:
         tx.delete("upn", UniqueKey(school_id=p.school_id, key=upn_key(p.upn)),
                   condition=UniqueKey.owner_id == p.pupil_id)
-    tx.put("audit", audit.entry(caller, "delete", "pupil", p.pupil_id, snapshot(p), {}, now))
+    audit.stage(tx, audit.entry(caller, "delete", "pupil", p.pupil_id, snapshot(p), {}, now))
     system_groups.stage(tx, p.school_id, group_rules.pupil_deltas(grouping(p), {}), pupil_write=True)
     try:
         tx.commit()

@@ -6,7 +6,8 @@ from chalice import Blueprint
 from ..core.http import route
 from ..core.paging import parse_limit
 from ..core.schema import array, boolean, integer, obj, string
-from . import audit, pupils, settings, staff, user_groups
+from ..core import audit
+from . import pupils, settings, staff, user_groups
 from .exports import KINDS
 
 bp = Blueprint(__name__)

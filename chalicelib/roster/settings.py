@@ -2,7 +2,7 @@
 drop marks missing pupils as leavers."""
 from ..core.db import Tx, TxFailed
 from ..core.errors import ApiError, FieldError, validation_failed
-from . import audit
+from ..core import audit
 
 FIELDS = ("name", "timezone", "mark_leavers")
 
@@ -42,7 +42,7 @@ def update(caller, body):
         return after
     tx = Tx()
     tx.put("school", school)
-    tx.put("audit", audit.entry(caller, "update", "settings", school.school_id, before, after))
+    audit.stage(tx, audit.entry(caller, "update", "settings", school.school_id, before, after))
     try:
         tx.commit()
     except TxFailed:

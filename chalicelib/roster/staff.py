@@ -18,7 +18,7 @@ from ..core.text import fold, sort_keys
 from ..notify.outbox import new_message
 from ..groups import rules as group_rules
 from ..groups import system as system_groups
-from . import audit
+from ..core import audit
 from .pupils import conflict, require_version, sent_changes
 from .validation import clean_staff
 
@@ -104,7 +104,7 @@ def add_to_tx(tx, caller, user, label="staff", message_id=None):
     if message_id:
         invite.message_id = message_id
     tx.put(f"{label}:invite", invite)
-    tx.put(f"{label}:audit", audit.entry(caller, "create", "staff", user.user_id, {}, snapshot(user)))
+    audit.stage(tx, audit.entry(caller, "create", "staff", user.user_id, {}, snapshot(user)), label=f"{label}:audit")
     system_groups.stage(tx, user.school_id, group_rules.staff_deltas(+1))
 
 
@@ -175,7 +175,7 @@ def update(caller, user_id, body, now=None):
         if was_admin and user.user_id == caller.user_id and caller.school.admin_count <= 1:
             raise last_admin()
         _admin_delta(tx, caller.school, +1 if is_admin else -1)
-    tx.put("audit", audit.entry(caller, "update", "staff", user.user_id, before, after, now))
+    audit.stage(tx, audit.entry(caller, "update", "staff", user.user_id, before, after, now))
     try:
         tx.commit()
     except TxFailed as exc:
@@ -200,7 +200,7 @@ def delete(caller, user_id, now=None):
     tx.delete("login", Login(email=user.email), condition=Login.user_id == user.user_id)
     if user.user_group == ADMIN_GROUP:
         _admin_delta(tx, caller.school, -1)
-    tx.put("audit", audit.entry(caller, "delete", "staff", user.user_id, snapshot(user), {}, now))
+    audit.stage(tx, audit.entry(caller, "delete", "staff", user.user_id, snapshot(user), {}, now))
     system_groups.stage(tx, user.school_id, group_rules.staff_deltas(-1))
     try:
         tx.commit()

@@ -8,7 +8,7 @@ from ..accounts.models import School
 from ..accounts.permissions import ADMIN_GROUP, PERMISSIONS, STANDARD_GROUPS
 from ..core.db import Tx, TxFailed
 from ..core.errors import ApiError, FieldError, validation_failed
-from . import audit
+from ..core import audit
 from .staff import groups_of
 
 
@@ -52,7 +52,7 @@ def put_group(caller, name, permissions, attempts=3):
         school.user_groups = groups
         tx = Tx()
         tx.put("school", school)
-        tx.put("audit", audit.entry(caller, "create" if before is None else "update", "user_group", name,
+        audit.stage(tx, audit.entry(caller, "create" if before is None else "update", "user_group", name,
                                     {"permissions": sorted((before or {}).get("permissions") or [])} if before else {},
                                     {"permissions": new}))
         try:

@@ -1,10 +1,29 @@
 """The audit log: one entry per change, written in the change's own
-transaction, so a change and its entry exist together or not at all."""
+transaction, so a change and its entry exist together or not at all.
+Every package writes it (accounts, roster, groups, imports), so it lives in
+core; it is append-only (see ``stage``)."""
 import time
 
-from ..core.db import new_id
-from ..core.paging import decode_cursor, encode_cursor
-from .models import AuditEntry
+from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.models import Model
+
+from .db import meta, new_id
+from .paging import decode_cursor, encode_cursor
+
+
+class AuditEntry(Model):
+    """Who changed which record, when, and what changed (before/after)."""
+    Meta = meta("audit")
+    school_id = UnicodeAttribute(hash_key=True)
+    #: ISO time + random suffix: sorts by time, newest first when reversed.
+    entry_key = UnicodeAttribute(range_key=True)
+    at = NumberAttribute()
+    actor_id = UnicodeAttribute()
+    actor_name = UnicodeAttribute()
+    action = UnicodeAttribute()  # create | update | delete | export
+    record_type = UnicodeAttribute()  # pupil | staff | user_group | settings; pupils | staff (an export)
+    record_id = UnicodeAttribute()
+    changes = JSONAttribute()
 
 
 def diff(before, after):
@@ -12,6 +31,18 @@ def diff(before, after):
     before, after = before or {}, after or {}
     return {k: [before.get(k), after.get(k)] for k in sorted(set(before) | set(after))
             if before.get(k) != after.get(k)}
+
+
+def stage(tx, item, label="audit"):
+    """Put an entry in the change's own transaction. Append-only: the put is
+    conditioned on no entry having that key, so nothing overwrites one (the
+    API role may only PutItem on this table, never update or delete)."""
+    tx.put(label, item, condition=AuditEntry.entry_key.does_not_exist())
+
+
+def write(item):
+    """An entry on its own (for what changes nothing else: an export, a sign-in)."""
+    item.save(condition=AuditEntry.entry_key.does_not_exist())
 
 
 def entry(caller, action, record_type, record_id, before, after, now=None):
