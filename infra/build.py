@@ -21,6 +21,7 @@ def function_name(stage, function):
 # DynamoDB actions, by what a function does with a table.
 READ = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"]
 WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"]
+APPEND_ONLY = "audit"
 
 #: function -> tables it reads and writes (transactions need the write actions on each table)
 TABLE_ACCESS = {
@@ -167,7 +168,13 @@ def roles(config, stage):
     for function in FUNCTIONS:
         access = TABLE_ACCESS[function]
         tables = everything if access == "all" else access
-        statements = [{"Effect": "Allow", "Action": READ + WRITE, "Resource": table_arns(config, tables)}]
+        # The audit log is append-only for every role: it may be read and put to
+        # (each put conditioned on attribute_not_exists), never updated or deleted.
+        statements = [{"Effect": "Allow", "Action": READ + WRITE,
+                       "Resource": table_arns(config, [t for t in tables if t != APPEND_ONLY])}]
+        if APPEND_ONLY in tables:
+            statements.append({"Effect": "Allow", "Action": READ + ["dynamodb:PutItem"],
+                               "Resource": table_arns(config, [APPEND_ONLY])})
         if function == "APIHandler":
             statements += [
                 # A presigned POST is signed with this role: it must be allowed the upload itself.

@@ -44,7 +44,7 @@ def log_in(ctx):
 @route(bp, "/auth/logout", "POST", summary="Revoke the caller's token", tag=TAG,
        response=obj(["signed_out"], signed_out=boolean()))
 def log_out(ctx):
-    service.log_out(ctx.request)
+    service.log_out(ctx.caller, ctx.request)
     return {"signed_out": True}
 
 

@@ -5,10 +5,11 @@ record inside the sign-up transaction, never by a read-then-write.
 """
 import time
 from html import escape
+from types import SimpleNamespace
 
-from pynamodb.exceptions import DeleteError, DoesNotExist
+from pynamodb.exceptions import DoesNotExist
 
-from ..core import config
+from ..core import audit, config
 from ..core.db import Tx, TxFailed, batch_get, new_id
 from ..core.errors import ApiError, validation_failed
 from ..core.text import sort_keys
@@ -69,15 +70,17 @@ def log_in(body, source_ip=None, now=None):
     now = now or time.time()
     email = credentials.normalise_email(body["email"])
     found = throttle.budgets(email, source_ip)
-    throttle.spend(found, now)
     try:
-        login = Login.get(email)
-        stored = login.password_hash
-    except DoesNotExist:
-        login, stored = None, None
+        throttle.spend(found, now)
+    except ApiError:
+        _account_event(_login_of(email), "locked_out", now)
+        raise
+    login = _login_of(email)
+    stored = login.password_hash if login is not None else None
     # Unknown email and wrong password take the same path and time.
     if not credentials.verify_password(stored, body["password"]) or login is None:
         throttle.failed(found, now)
+        _account_event(login, "login_failed", now)
         raise _unauthorized("Wrong email or password.")
     token = credentials.new_token(login.school_id, login.user_id)
     expires = int(now) + config.SESSION_SECONDS
@@ -87,8 +90,30 @@ def log_in(body, source_ip=None, now=None):
                             expires_at=expires, ttl=expires))
     for budget, actions in throttle.succeeded_actions(found):
         tx.update(budget.key, Throttle(key=budget.key), actions, add_version_condition=False)
+    audit.stage(tx, _event_entry(login.school_id, login.user_id, "login", now))
     tx.commit()
     return {"token": token, "expires_at": _iso(expires)}
+
+
+def _login_of(email):
+    try:
+        return Login.get(email)
+    except DoesNotExist:
+        return None
+
+
+def _event_entry(school_id, user_id, action, now=None):
+    """An account event (sign-in, sign-out, a link used) in the school's audit
+    log, by the account itself. No password, token or address in it."""
+    actor = SimpleNamespace(school_id=school_id, user_id=user_id, user=None)
+    return audit.entry(actor, action, "account", user_id, None, None, now)
+
+
+def _account_event(login, action, now=None):
+    """A failed or refused sign-in of a known account (an unknown address
+    belongs to no school's log)."""
+    if login is not None:
+        audit.write(_event_entry(login.school_id, login.user_id, action, now))
 
 
 def _iso(epoch):
@@ -130,12 +155,15 @@ def authenticate(request, now=None):
                   user=user, school=school)
 
 
-def log_out(request):
+def log_out(caller, request):
     token = bearer_token(request)
+    tx = Tx()
+    tx.delete("session", Token(token_hash=credentials.token_hash(token)), condition=Token.token_hash.exists())
+    audit.stage(tx, _event_entry(caller.school_id, caller.user_id, "logout"))
     try:
-        Token(token_hash=credentials.token_hash(token)).delete()
-    except DeleteError:
-        pass
+        tx.commit()
+    except TxFailed:
+        pass  # signed out already
 
 
 def _link_token(token, kind, now):
@@ -198,6 +226,7 @@ def verify_email(token, now=None):
     _used_link(tx, record)
     tx.update("user", user, [User.email_verified.set(True)], condition=_bound_condition(record),
               add_version_condition=False)
+    audit.stage(tx, _event_entry(user.school_id, user.user_id, "email_verified", now))
     _commit_link(tx)
     return {"email_verified": True}
 
@@ -283,6 +312,7 @@ def accept_invitation(token, password, now=None):
     tx.update("user", user, [User.status.set("active"), User.email_verified.set(True),
                              User.token_generation.set((user.token_generation or 0) + 1)],
               condition=_bound_condition(record) & (User.status == "invited"), add_version_condition=False)
+    audit.stage(tx, _event_entry(user.school_id, user.user_id, "password_set", now))
     _commit_link(tx)
     return {"email_verified": True}
 

@@ -104,7 +104,9 @@ def route(bp, path, method, *, summary, tag, auth=True, permission=None,
             "verified": verified, "body": body, "response": response, "status": status,
             "query": query or {}, "content_type": content_type, "big_files": big_files,
         }
-        bp.route(path, methods=[method])(handler)
+        # A route that reads no body has no media type to refuse: a GET sent with
+        # an empty or odd Content-Type is still answered (never an undocumented 415).
+        bp.route(path, methods=[method], content_types=["*/*"] if body is None else ["application/json"])(handler)
         return handler
     return decorate
 

@@ -3,6 +3,7 @@ from chalice import Blueprint, Response
 
 from ..core.errors import ApiError
 from ..core.http import route
+from ..core import audit
 from ..core.paging import decode_cursor, parse_limit
 from ..core.schema import array, integer, obj, string
 from . import columns, pipeline
@@ -98,11 +99,13 @@ def errors_csv(ctx, import_id):
     fields = [f for f in names if f in mapped] or list(names)
     refused = ImportRow.query(pipeline.import_key(imp.school_id, imp.import_id), page_size=500,
                               filter_condition=(ImportRow.run == imp.run) & (ImportRow.status == "error"))
-    rows = ([int(r.row)] + [(r.values or {}).get(f) for f in fields] +
+    rows = [[int(r.row)] + [(r.values or {}).get(f) for f in fields] +
             ["; ".join(f"{names[e.get('field')]}: {e.get('message')}" if e.get("field") in names
                        else str(e.get("message")) for e in (r.errors or []))]
-            for r in islice(refused, ERRORS_CSV_MAX_ROWS))
+            for r in islice(refused, ERRORS_CSV_MAX_ROWS)]
     body = to_csv(["Row"] + [names[f] for f in fields] + ["Problems"], rows)
+    # refused rows are people's details: taking a copy is an export, like the roster's
+    audit.write(audit.entry(ctx.caller, "export", "import_errors", import_id, None, {"rows": len(rows)}))
     return csv_response(imp.school_id, f"schoolroll-import-{import_id}-errors.csv", body)
 
 

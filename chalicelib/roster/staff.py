@@ -218,7 +218,10 @@ def resend_invitation(caller, user_id, now=None):
     require_within(caller, user.user_group)
     if user.status != "invited":
         return {"queued": False, "status": user.status}
-    new_message("invite", user.school_id, user.user_id, user.email, now).save()
+    tx = Tx()
+    tx.put("invite", new_message("invite", user.school_id, user.user_id, user.email, now))
+    audit.stage(tx, audit.entry(caller, "invite", "staff", user.user_id, None, None, now))
+    tx.commit()
     return {"queued": True, "status": user.status}
 
 

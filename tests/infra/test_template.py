@@ -124,3 +124,26 @@ def test_queues_schedules_bucket_and_gateway_responses(packaged):
     responses = {r["Properties"]["ResponseType"] for r in resources(template, "AWS::ApiGateway::GatewayResponse").values()}
     assert responses == set(gateway.GATEWAY_RESPONSES)
     assert len(resources(template, "AWS::Logs::LogGroup")) == 4
+
+
+def test_the_audit_log_is_append_only_for_every_role(packaged):
+    """No role may update, delete or batch-write the audit table (only read
+    and PutItem, which the code conditions on attribute_not_exists)."""
+    _, template = packaged
+    granted = []
+    for role, statement in walk_statements(template):
+        resources_text = json.dumps(as_list(statement["Resource"]))
+        if "-audit" in resources_text:
+            granted.append(role)
+            assert set(as_list(statement["Action"])).isdisjoint(
+                {"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}), (role, statement)
+    assert granted, "some role must be able to write the audit log"
+    import ast
+    import pathlib
+    root = pathlib.Path(__file__).resolve().parents[2] / "chalicelib"
+    for path in root.rglob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        # every put of an entry goes through audit.stage/write or carries the same condition
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "put_as_is":
+                assert "audit" not in ast.unparse(node), (path, ast.unparse(node))
