@@ -3,6 +3,7 @@ transaction, so a change and its entry exist together or not at all.
 Every package writes it (accounts, roster, groups, imports), so it lives in
 core; it is append-only (see ``stage``)."""
 import time
+from dataclasses import dataclass
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
@@ -61,13 +62,55 @@ def as_json(e):
             "record_id": e.record_id, "changes": e.changes}
 
 
-def list_entries(school_id, limit, cursor):
+@dataclass(frozen=True)
+class AuditFilter:
+    """What ``GET /api/audit`` narrows to: a time range (the sort key, so
+    only that stretch is read), and the record type, record, actor and
+    action (filters within it)."""
+    entity: str = None
+    record_id: str = None
+    actor: str = None
+    action: str = None
+    since: float = None
+    until: float = None
+
+    def key_condition(self):
+        low = _stamp(self.since) if self.since is not None else None
+        high = _stamp(self.until) + "~" if self.until is not None else None  # '~' sorts after '#...'
+        if low and high:
+            return AuditEntry.entry_key.between(low, high)
+        if low:
+            return AuditEntry.entry_key >= low
+        if high:
+            return AuditEntry.entry_key <= high
+        return None
+
+    def filter_condition(self):
+        condition = None
+        for attr, value in ((AuditEntry.record_type, self.entity), (AuditEntry.record_id, self.record_id),
+                            (AuditEntry.actor_id, self.actor), (AuditEntry.action, self.action)):
+            if value:
+                condition = (attr == value) if condition is None else condition & (attr == value)
+        return condition
+
+
+def _stamp(epoch):
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch))
+
+
+def list_entries(school_id, limit, cursor, where=None):
+    """One page, newest first. With filters a page may hold fewer than
+    ``limit`` entries and still have a ``next``: it is the position read to."""
+    where = where or AuditFilter()
     state = decode_cursor(cursor, school_id, keys=("school_id", "entry_key"))
-    items = list(AuditEntry.query(school_id, scan_index_forward=False, limit=limit, page_size=limit,
-                                  last_evaluated_key=_lek(state)))
+    results = AuditEntry.query(school_id, where.key_condition(), filter_condition=where.filter_condition(),
+                               scan_index_forward=False, limit=limit, page_size=limit,
+                               last_evaluated_key=_lek(state))
+    items = list(results)
+    last = results.last_evaluated_key
     nxt = None
-    if len(items) == limit:
-        nxt = encode_cursor({"school_id": school_id, "entry_key": items[-1].entry_key})
+    if last and "entry_key" in last:
+        nxt = encode_cursor({"school_id": school_id, "entry_key": last["entry_key"]["S"]})
     return {"items": [as_json(e) for e in items], "next": nxt}
 
 

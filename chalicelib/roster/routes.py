@@ -3,6 +3,7 @@ from urllib.parse import unquote
 
 from chalice import Blueprint
 
+from ..core.errors import ApiError
 from ..core.http import route
 from ..core.paging import parse_limit
 from ..core.schema import array, boolean, integer, obj, string
@@ -171,13 +172,37 @@ def put_user_group(ctx, name):
 
 
 # Audit
-@route(bp, "/audit", "GET", summary="The audit log, newest first", tag="audit",
-       permission="manage_settings", query=PAGING,
+@route(bp, "/audit", "GET", summary="The audit log, newest first (filtered, paged)", tag="audit",
+       permission="manage_settings",
+       query={"entity": (string(), "Only this record type (pupil, staff, group, membership, account, ...)"),
+              "record_id": (string(), "Only this record"), "actor": (string(), "Only this actor's id"),
+              "action": (string(), "Only this action (create, update, delete, export, login, ...)"),
+              "from": (string(format="date-time"), "Entries at or after this time (ISO 8601)"),
+              "to": (string(format="date-time"), "Entries at or before this time (ISO 8601)"), **PAGING},
        response=page_of(obj(["at", "actor_id", "action", "record_type", "record_id", "changes"],
                             at=string(), actor_id=string(), actor_name=string(), action=string(),
                             record_type=string(), record_id=string(), changes={"type": "object"})))
 def list_audit(ctx):
-    return audit.list_entries(ctx.caller.school_id, parse_limit(ctx.query), ctx.query.get("next"))
+    q = ctx.query
+    where = audit.AuditFilter(entity=q.get("entity") or None, record_id=q.get("record_id") or None,
+                              actor=q.get("actor") or None, action=q.get("action") or None,
+                              since=_instant(q, "from"), until=_instant(q, "to"))
+    return audit.list_entries(ctx.caller.school_id, parse_limit(ctx.query), q.get("next"), where)
+
+
+def _instant(query, name):
+    """An ISO 8601 time from the query string as epoch seconds (400 if unreadable)."""
+    from datetime import datetime, timezone
+    raw = (query.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError("bad_request", f"'{name}' must be an ISO 8601 time, e.g. 2026-12-01T09:00:00Z.")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
 
 
 # School settings

@@ -68,3 +68,28 @@ def test_an_entry_is_never_overwritten(api, admin):
     with pytest.raises(PutError):
         audit.write(forged)
     assert AuditEntry.get(entry.school_id, entry.entry_key).actor_id == admin["user_id"]
+
+
+def test_the_log_filters_by_entity_actor_action_and_time(api, admin, member):
+    import time as clock
+    teacher = member(admin, "Teachers")
+    g = api.post("/api/groups", {"name": "Mine", "shared": True}, token=teacher["token"]).data
+    api.post("/api/pupils", {"first_name": "Ann", "surname": "Lee", "date_of_birth": "2014-01-01", "year_group": "9"})
+    groups, cursor = [], None
+    for _ in range(50):  # pages of 1: a filtered page may be empty yet have a next
+        page = api.get("/api/audit?entity=group&limit=1" + (f"&next={cursor}" if cursor else "")).data
+        groups += page["items"]
+        cursor = page["next"]
+        if not cursor:
+            break
+    assert [(e["action"], e["record_id"], e["actor_id"]) for e in groups] == [("create", g["id"], teacher["id"])]
+    mine = api.all_pages(f"/api/audit?actor={teacher['id']}")
+    assert {e["action"] for e in mine} == {"password_set", "login", "create"}
+    logins = api.all_pages("/api/audit?action=login")
+    assert {e["actor_id"] for e in logins} == {admin["user_id"], teacher["id"]}
+    assert api.all_pages(f"/api/audit?record_id={g['id']}")[0]["record_type"] == "group"
+    future = clock.strftime("%Y-%m-%dT%H:%M:%SZ", clock.gmtime(clock.time() + 3600))
+    assert api.get(f"/api/audit?from={future}").data == {"items": [], "next": None}
+    assert len(api.all_pages(f"/api/audit?to={future}&entity=pupil")) == 1
+    r = api.get("/api/audit?from=yesterday")
+    assert r.status_code == 400 and r.data["code"] == "bad_request"
