@@ -27,6 +27,7 @@ ERROR_CODES = {
     "invalid_token": (400, "The emailed link is invalid, used or expired."),
     "too_many_attempts": (429, "Too many failed sign-ins; wait and try again."),
     "internal_error": (500, "Something went wrong on our side."),
+    "service_busy": (503, "The database is busy right now; try again in a moment (see Retry-After)."),
 }
 
 
@@ -73,3 +74,22 @@ def validation_failed(errors, message=None):
 
 def not_found(what="record"):
     return ApiError("not_found", f"No such {what} in your school.")
+
+
+#: DynamoDB's (and AWS's) ways of saying "too much at once": a retry soon will do.
+BUSY_CODES = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+              "Throttling", "TooManyRequestsException"}
+
+
+def is_busy(exc):
+    """True when ``exc`` (or what caused it) is AWS throttling a call that the
+    SDK already retried: the caller is not wrong, and not signed out."""
+    seen = 0
+    while exc is not None and seen < 10:
+        code = getattr(exc, "cause_response_code", None) or \
+            (getattr(exc, "response", None) or {}).get("Error", {}).get("Code")
+        if code in BUSY_CODES:
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False

@@ -12,7 +12,7 @@ from typing import Any, Callable, Optional
 
 from chalice import Response
 
-from .errors import ApiError, ERROR_CODES, validation_failed
+from .errors import ApiError, ERROR_CODES, is_busy, validation_failed
 from .log import logger, start_request
 from . import schema as schemas
 
@@ -83,6 +83,19 @@ def route(bp, path, method, *, summary, tag, auth=True, permission=None,
     def decorate(view):
         @functools.wraps(view)
         def handler(**path_params):
+            try:
+                return respond(**path_params)
+            except ApiError:
+                raise
+            except Exception as exc:
+                if is_busy(exc):
+                    # never a 401 (the console would drop its token) nor a 500: come back shortly
+                    logger.warning("service busy", extra={"error": type(exc).__name__})
+                    raise ApiError("service_busy", "We're busy right now. Try again in a few seconds; "
+                                   "nothing was lost.", headers={"Retry-After": "2"}) from exc
+                raise
+
+        def respond(**path_params):
             request = bp.current_request
             ctx = Ctx(request=request, query=dict(request.query_params or {}))
             if auth:

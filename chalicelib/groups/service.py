@@ -347,7 +347,7 @@ def remove_member(caller, group_id, member_id, now=None):
 class SweepActor:
     """Who the audit log says removed an expired membership."""
     school_id = None
-    user_id = "membership-expiry-sweep"
+    user_id = "system"  # an automatic change: actor ``system``, as the design notes say
     user = None
 
 

@@ -57,3 +57,21 @@ def test_chalice_error_bodies_are_translated():
 
 def test_every_error_code_has_a_4xx_or_5xx_status():
     assert all(400 <= status < 600 for status, _ in ERROR_CODES.values())
+
+
+def test_a_throttled_database_is_503_service_busy_never_401(api, admin, monkeypatch):
+    """DynamoDB throttling that outlasted the SDK's retries, while the
+    authoriser reads the session: busy, with Retry-After (the console keeps
+    its token on a 503; it drops it on a 401)."""
+    from botocore.exceptions import ClientError
+    from chalicelib.accounts import service
+
+    def throttled(_requests):
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
+                          "BatchGetItem")
+    monkeypatch.setattr(service, "batch_get", throttled)
+    r = api.get("/api/me")
+    assert r.status_code == 503 and r.data["code"] == "service_busy", r.body
+    assert r.headers["Retry-After"] == "2" and r.headers["Cache-Control"] == "no-store"
+    monkeypatch.undo()
+    assert api.get("/api/me").status_code == 200

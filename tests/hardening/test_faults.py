@@ -796,7 +796,7 @@ def assert_swept(api, school, ms):
         assert left == ms.live[gid]
     counts = {g["id"]: g["member_count"] for g in api.get("/api/groups").data["items"] if not g["system"]}
     assert counts == {ms.g1["id"]: 10, ms.g2["id"]: 0}
-    removals = [e for e in api.all_pages("/api/audit") if e["actor_id"] == "membership-expiry-sweep"]
+    removals = [e for e in api.all_pages("/api/audit") if e["actor_id"] == "system"]
     assert sorted(e["record_id"] for e in removals) == sorted(
         f"{gid}/{m}" for gid, ids in ms.expired.items() for m in ids)  # each removal audited once
 
