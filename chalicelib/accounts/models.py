@@ -60,6 +60,9 @@ class Login(Model):
     school_id = UnicodeAttribute()
     user_id = UnicodeAttribute()
     password_hash = UnicodeAttribute(null=True)
+    #: A sign-up not verified by then frees its address (nobody can hold an
+    #: email they don't own): a new sign-up may take the login over.
+    unverified_until = NumberAttribute(null=True)
 
 
 class Token(Model):

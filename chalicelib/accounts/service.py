@@ -45,10 +45,12 @@ def sign_up(body, now=None):
                 status="active", created_at=int(now))
     user.sort_name, user.first_sort = sort_keys(user.first_name, user.surname, user_id)
     login = Login(email=email, school_id=school_id, user_id=user_id,
-                  password_hash=credentials.hash_password(admin["password"]))
+                  password_hash=credentials.hash_password(admin["password"]),
+                  unverified_until=int(now) + config.SIGNUP_HOLD_SECONDS)
     verification = new_message("verify", school_id, user_id, email, now)
     tx = Tx()
-    tx.put("login", login, condition=Login.email.does_not_exist())
+    # free, or held by a sign-up that was never verified in time
+    tx.put("login", login, condition=Login.email.does_not_exist() | (Login.unverified_until < int(now)))
     tx.put("school", school, condition=School.school_id.does_not_exist())
     tx.put("user", user, condition=User.user_id.does_not_exist())
     tx.put("verification", verification)
@@ -226,6 +228,8 @@ def verify_email(token, now=None):
     _used_link(tx, record)
     tx.update("user", user, [User.email_verified.set(True)], condition=_bound_condition(record),
               add_version_condition=False)
+    tx.update("login", Login(email=user.email), [Login.unverified_until.remove()],
+              condition=Login.user_id == user.user_id)  # the address is theirs now: no longer free to take
     audit.stage(tx, _event_entry(user.school_id, user.user_id, "email_verified", now))
     _commit_link(tx)
     return {"email_verified": True}
@@ -235,6 +239,7 @@ def resend_verification(caller, now=None):
     now = now or time.time()
     if caller.email_verified:
         return {"queued": False, "email_verified": True}
+    throttle.limit_resends(caller.user_id, now)
     new_message("verify", caller.school_id, caller.user_id, caller.user.email, now).save()
     return {"queued": True, "email_verified": False}
 

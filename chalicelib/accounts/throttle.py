@@ -143,3 +143,35 @@ def succeeded_actions(found):
         else:
             out.append((budget, [Throttle.budget.set(Throttle.budget + 1)]))
     return out
+
+
+RESENDS_PER_HOUR = 5
+
+
+def limit_resends(user_id, now=None):
+    """At most RESENDS_PER_HOUR emailed links a person can be sent again in an
+    hour (verification or invitation): an hour's window, counted down by a
+    conditional write, so a loop of clicks (or a script) can't flood an inbox
+    or the school's share of the sender. 429 with Retry-After beyond it."""
+    now = int(now or time.time())
+    key = f"resend#{user_id}"
+    try:
+        Throttle(key=key).update(actions=[Throttle.budget.set(Throttle.budget - 1)],
+                                 condition=(Throttle.budget > 0) & (Throttle.refill_at > now))
+        return
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+    try:
+        Throttle(key=key).update(actions=[Throttle.budget.set(RESENDS_PER_HOUR - 1),
+                                          Throttle.refill_at.set(now + 3600), Throttle.ttl.set(now + DAY)],
+                                 condition=Throttle.refill_at.does_not_exist() | (Throttle.refill_at <= now))
+        return
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+    wait = _wait([Budget(key, RESENDS_PER_HOUR)], now)
+    minutes = max(1, round(wait / 60))
+    raise ApiError("too_many_attempts", f"We have sent this person {RESENDS_PER_HOUR} links in the last hour. "
+                   f"Ask them to check their spam folder, or try again in {minutes} minutes.",
+                   retry_after=wait, headers={"Retry-After": str(wait)})

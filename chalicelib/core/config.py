@@ -88,6 +88,8 @@ def mail_from():
 SESSION_SECONDS = 12 * 3600
 #: Verification tokens expire after 24 hours (issue 2).
 VERIFY_SECONDS = 24 * 3600
+#: An unverified sign-up holds its email address this long.
+SIGNUP_HOLD_SECONDS = 7 * 24 * 3600
 #: Invitation links last 72 hours.
 INVITE_SECONDS = 72 * 3600
 #: Sign-in throttling (accounts/throttle.py): failures an email may have

@@ -25,7 +25,7 @@ _PARAM = re.compile(r"{([^}]+)}")
 
 
 def _error_responses(doc, path="", method="GET"):
-    codes = {"500": "internal_error"}
+    codes = {"500": "internal_error", "503": "service_busy (try again after Retry-After)"}
     if doc.get("body") is not None:
         codes.update({"400": "bad_request", "415": "unsupported_media_type", "422": "validation_failed"})
     if doc.get("query"):
@@ -34,12 +34,16 @@ def _error_responses(doc, path="", method="GET"):
         codes["401"] = "unauthorized"
     if doc.get("permission") or doc.get("verified"):
         codes["403"] = "permission_denied / email_not_verified"
+    if doc.get("permission") and (path.startswith("/api/staff") or path.startswith("/api/imports/")):
+        codes["403"] = "permission_denied / email_not_verified / exceeds_caller_rights"
     if doc.get("auth", True) and path.startswith("/api/groups/"):
         codes["403"] = "permission_denied (not the group's owner, or cannot add these people)"
     if _PARAM.search(path):
         codes["404"] = "not_found"
     if method in ("POST", "PUT", "PATCH", "DELETE") and not path.startswith("/api/auth/"):
         codes["409"] = "conflict / duplicate_upn / duplicate_email / email_taken / cannot_delete_self / last_admin"
+    if path.endswith("/invite") or path == "/api/auth/resend-verification":
+        codes["429"] = "too_many_attempts (links sent again: 5 an hour per person)"
     if path == "/api/auth/login":
         codes.update({"401": "unauthorized (wrong email or password)", "429": "too_many_attempts"})
     out = {}

@@ -9,6 +9,7 @@ import time
 
 from pynamodb.exceptions import DoesNotExist
 
+from ..accounts import throttle
 from ..accounts.models import Login, School, User
 from ..accounts.permissions import ADMIN_GROUP, effective_permissions
 from ..core.db import Tx, TxFailed, new_id
@@ -218,6 +219,7 @@ def resend_invitation(caller, user_id, now=None):
     require_within(caller, user.user_group)
     if user.status != "invited":
         return {"queued": False, "status": user.status}
+    throttle.limit_resends(user.user_id, now)
     tx = Tx()
     tx.put("invite", new_message("invite", user.school_id, user.user_id, user.email, now))
     audit.stage(tx, audit.entry(caller, "invite", "staff", user.user_id, None, None, now))

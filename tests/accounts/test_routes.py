@@ -200,3 +200,35 @@ def test_logs_never_hold_passwords_tokens_or_emails(api, mailbox):
     assert me_line["request_id"] and me_line["school_id"] and me_line["status"] == 200
     for secret in (PASSWORD, "wrong password 1", token, token.split(".")[2], "head@oak.sch.uk"):
         assert secret not in logged
+
+
+def test_an_unverified_sign_up_frees_its_email_after_7_days(api, mailbox):
+    """A squatter signs up with someone else's address and never verifies:
+    after the hold (7 days, simulated) the owner signs up with it."""
+    import time as clock
+    from chalicelib.accounts.models import Login
+    from chalicelib.core import config
+    body = {"name": "Squat School", "admin": {"first_name": "S", "surname": "Q", "email": "head@owner.sch.uk",
+                                               "password": "correct horse battery"}}
+    assert api.post("/api/schools", body, token="").status_code == 201
+    squatter_link = link_token(mailbox(to="head@owner.sch.uk")[0].body)
+    again = api.post("/api/schools", {**body, "name": "Owner School"}, token="")
+    assert again.status_code == 409 and again.data["code"] == "email_taken"  # within the hold
+    held = Login.get("head@owner.sch.uk")
+    assert clock.time() + config.SIGNUP_HOLD_SECONDS - 60 < held.unverified_until
+    held.update(actions=[Login.unverified_until.set(int(clock.time()) - 1)])  # 7 days pass
+    taken = api.post("/api/schools", {**body, "name": "Owner School"}, token="")
+    assert taken.status_code == 201, taken.body
+    assert Login.get("head@owner.sch.uk").school_id == taken.data["school_id"]
+    # the squatter's old link can't verify the address the owner now holds
+    r = api.post("/api/auth/verify", {"token": squatter_link}, token="")
+    assert r.status_code == 400 and r.data["code"] == "invalid_token"
+
+
+def test_a_verified_sign_up_keeps_its_email_for_good(api, signup):
+    from chalicelib.accounts.models import Login
+    school = signup(name="Kept School")
+    assert Login.get(school["email"]).unverified_until is None
+    r = api.post("/api/schools", {"name": "Other", "admin": {"first_name": "A", "surname": "B",
+                                   "email": school["email"], "password": "correct horse battery"}}, token="")
+    assert r.status_code == 409 and r.data["code"] == "email_taken"

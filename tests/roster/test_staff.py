@@ -200,3 +200,14 @@ def test_audit_needs_manage_settings_and_pages_newest_first(api, admin, member):
     teacher = member(admin, "Teachers")
     r = api.get("/api/audit", token=teacher["token"])
     assert r.status_code == 403 and "manage_settings" in r.data["message"]
+
+
+def test_an_invitation_is_sent_again_at_most_5_times_an_hour(api, admin):
+    s = api.post("/api/staff", STAFF).data
+    for _ in range(5):
+        assert api.post(f"/api/staff/{s['id']}/invite").status_code == 200
+    r = api.post(f"/api/staff/{s['id']}/invite")
+    assert r.status_code == 429 and r.data["code"] == "too_many_attempts" and int(r.headers["Retry-After"]) > 3000
+    # another person's budget is their own
+    other = api.post("/api/staff", {**STAFF, "email": "other.person@example.org"}).data
+    assert api.post(f"/api/staff/{other['id']}/invite").status_code == 200
