@@ -19,6 +19,8 @@ class School(Model):
     mark_leavers = BooleanAttribute(default=False)
     #: {kind: {column: field}}: the last mapping a person confirmed, reused by S3 drops.
     import_mappings = JSONAttribute(null=True)
+    #: Imports and their refused rows are kept this many days, then expire.
+    keep_imports_days = NumberAttribute(default=90)
     #: Members of the Admin Team; a school never drops to zero.
     admin_count = NumberAttribute(default=0)
     created_at = NumberAttribute()

@@ -102,7 +102,7 @@ class Committer:
 
     # refusals are kept as rows with problems, like validation's
     def refuse(self, row, error):
-        ImportRow(import_key=f"{self.imp.school_id}#{self.imp.import_id}", row=row["row"],
+        ImportRow(import_key=f"{self.imp.school_id}#{self.imp.import_id}", row=row["row"], ttl=self.imp.ttl,
                   values=_str_values(row.get("values")), errors=[error], status="error",
                   run=self.imp.run).save()
 

@@ -53,6 +53,9 @@ class Import(Model):
     commit_progress = JSONAttribute(null=True)  # created, refused, group deltas so far
     #: the school's pupil epoch, read just before the roster this import was checked against
     pupil_epoch = NumberAttribute(null=True)
+    #: DynamoDB TTL: the import and its rows go after the school's retention
+    #: period (keep_imports_days, default 90); their audit entries stay.
+    ttl = NumberAttribute(null=True)
 
 
 class ImportRow(Model):
@@ -68,3 +71,4 @@ class ImportRow(Model):
     action = UnicodeAttribute(null=True)  # create | update | unchanged
     target_id = UnicodeAttribute(null=True)
     target_version = NumberAttribute(null=True)
+    ttl = NumberAttribute(null=True)  # the import's own (DynamoDB TTL)

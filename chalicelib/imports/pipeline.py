@@ -50,6 +50,12 @@ def import_key(school_id, import_id):
     return f"{school_id}#{import_id}"
 
 
+def expires_at(school, now):
+    """When an import begun now expires (its rows with it): the school's setting."""
+    days = getattr(school, "keep_imports_days", None) or 90
+    return int(now) + int(days) * 86400
+
+
 # ---------------------------------------------------------------- reading
 
 def get(school_id, import_id):
@@ -118,8 +124,8 @@ def start_upload(caller, kind, filename, now=None):
     key = storage.upload_key(caller.school_id, import_id)
     Import(school_id=caller.school_id, import_id=import_id, kind=kind, source="upload",
            filename=filename.strip()[:200] or "upload.csv", s3_key=key, status="uploading",
-           created_by=caller.user_id, created_at=int(now), updated_at=int(now)).save(
-        condition=Import.import_id.does_not_exist())
+           created_by=caller.user_id, created_at=int(now), updated_at=int(now),
+           ttl=expires_at(caller.school, now)).save(condition=Import.import_id.does_not_exist())
     return {"import_id": import_id, "upload": storage.presigned_upload(key),
             "max_bytes": config.UPLOAD_MAX_BYTES, "expires_in": config.UPLOAD_EXPIRES_SECONDS}
 
@@ -144,6 +150,19 @@ def _set(imp, condition=None, **values):
 def fail(imp, code, message):
     _set(imp, status="failed", error={"code": code, "message": message})
     logger.info("import failed", extra={"import_id": imp.import_id, "code": code})
+    tidy_files(imp)
+
+
+def tidy_files(imp):
+    """The import is over (committed, done or failed): its file and staging
+    files go (a bucket lifecycle rule catches any a crash leaves behind).
+    Rows still to fix keep their own cells in ImportRow, so nothing else is
+    lost; a re-mapping is not possible after this point."""
+    keys = [storage.staging_key(imp.school_id, imp.import_id, run) for run in range(1, (imp.run or 0) + 1)]
+    try:
+        storage.delete_files([imp.s3_key] + keys)
+    except Exception:  # noqa: BLE001 - tidying must never fail the import; the lifecycle rule is the backstop
+        logger.warning("could not delete an import's files", extra={"import_id": imp.import_id})
 
 
 # ---------------------------------------------------------------- S3 events
@@ -221,7 +240,8 @@ def _on_drop(bucket, key, etag, size, event_time):
     now = time.time()
     imp = Import(school_id=school_id, import_id=drop_import_id(bucket, key, etag, event_time), kind=kind,
                  source="drop", filename=key.rsplit("/", 1)[-1][:200], s3_key=key, status="sniffing",
-                 created_by="s3-drop", created_at=int(now), updated_at=int(now), etag=etag, size=size)
+                 created_by="s3-drop", created_at=int(now), updated_at=int(now), etag=etag, size=size,
+                 ttl=expires_at(school, now))
     try:
         imp.save(condition=Import.import_id.does_not_exist())
     except PutError as exc:
@@ -485,7 +505,7 @@ def validate_file(imp):
                            "values": result.cleaned if result.action == "create" else result.changes})
             else:
                 summary["errors"] += 1
-                bad_rows.add(ImportRow(import_key=key, row=result.line,
+                bad_rows.add(ImportRow(import_key=key, row=result.line, ttl=imp.ttl,
                                        values=_stored(result.values),
                                        errors=result.error_dicts(), status="error", run=imp.run))
             progress.tick(summary["rows"])
@@ -525,7 +545,7 @@ def _refuse_repeats(imp, checker, spool, summary, bad_rows):
         values = (checker.values_of(cells) if cells is not None else  # (never: the same file, read the same way)
                   {f: "" if v is None else str(v) for f, v in (record["values"] or {}).items()})
         error = checker.duplicate_error(record["values"][checker.unique_field], first)
-        bad_rows.add(ImportRow(import_key=key, row=record["row"], values=_stored(values),
+        bad_rows.add(ImportRow(import_key=key, row=record["row"], values=_stored(values), ttl=imp.ttl,
                                errors=[error.as_dict()], status="error", run=imp.run))
 
 
@@ -622,6 +642,7 @@ def complete(caller, import_id):
     if imp.status != "done":
         _set(imp, status="done")
         imp.status = "done"
+        tidy_files(imp)
     return as_json(imp)
 
 
@@ -680,6 +701,8 @@ def commit_file(imp, drop=False):
     done = _set(imp, condition=Import.status == "committing", status="committed",
                 result=result, rows_processed=imp.rows_total or 0)
     imp.status = "committed" if done else imp.status
+    if done:
+        tidy_files(imp)
     return result
 
 

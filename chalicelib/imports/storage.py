@@ -15,6 +15,16 @@ def staging_key(school_id, import_id, run):
     return f"{config.STAGING_PREFIX}{school_id}/{import_id}/run-{run}.jsonl"
 
 
+def delete_files(keys):
+    """Remove files an import no longer needs (its upload or drop, its staging
+    files): people's details are kept no longer than the import needs them.
+    A missing key is not an error (a repeat delivery, or already tidied)."""
+    keys = [k for k in keys if k]
+    for start in range(0, len(keys), 1000):
+        s3().delete_objects(Bucket=config.bucket_name(),
+                            Delete={"Objects": [{"Key": k} for k in keys[start:start + 1000]], "Quiet": True})
+
+
 def presigned_upload(key):
     """A POST policy for exactly this key, at most UPLOAD_MAX_BYTES, short-lived."""
     post = s3().generate_presigned_post(

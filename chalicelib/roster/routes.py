@@ -206,8 +206,10 @@ def _instant(query, name):
 
 
 # School settings
-SETTINGS = obj(["name", "timezone", "mark_leavers"], name=string(200), timezone=string(64),
-               mark_leavers=boolean())
+KEEP_IMPORTS = integer(minimum=7, maximum=3650, description="Days an import and its refused rows are kept "
+                       "(its audit entries stay); applies to imports begun after the change")
+SETTINGS = obj(["name", "timezone", "mark_leavers", "keep_imports_days"], name=string(200), timezone=string(64),
+               mark_leavers=boolean(), keep_imports_days=KEEP_IMPORTS)
 
 
 @route(bp, "/settings", "GET", summary="The school's settings", tag="settings", response=SETTINGS)
@@ -217,6 +219,6 @@ def get_settings(ctx):
 
 @route(bp, "/settings", "PATCH", summary="Change the school's name, timezone or leavers rule",
        tag="settings", permission="manage_settings", response=SETTINGS,
-       body=obj([], name=string(200), timezone=string(64), mark_leavers=boolean()))
+       body=obj([], name=string(200), timezone=string(64), mark_leavers=boolean(), keep_imports_days=KEEP_IMPORTS))
 def patch_settings(ctx):
     return settings.update(ctx.caller, ctx.body)

@@ -4,12 +4,12 @@ from ..core.db import Tx, TxFailed
 from ..core.errors import ApiError, FieldError, validation_failed
 from ..core import audit
 
-FIELDS = ("name", "timezone", "mark_leavers")
+FIELDS = ("name", "timezone", "mark_leavers", "keep_imports_days")
 
 
 def as_json(school):
     return {"name": school.name, "timezone": school.timezone or "Europe/London",
-            "mark_leavers": bool(school.mark_leavers)}
+            "mark_leavers": bool(school.mark_leavers), "keep_imports_days": int(school.keep_imports_days or 90)}
 
 
 def timezone_problem(name):
@@ -29,6 +29,10 @@ def update(caller, body):
         problem = timezone_problem(body["timezone"])
         if problem:
             errors.append(problem)
+    days = body.get("keep_imports_days")
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int) or not 7 <= days <= 3650):
+        errors.append(FieldError("keep_imports_days", "invalid_choice",
+                                 "Keep imports for a whole number of days from 7 to 3650."))
     if "name" in body and not (body["name"] or "").strip():
         errors.append(FieldError("name", "required", "The school needs a name."))
     if errors:

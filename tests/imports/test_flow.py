@@ -288,9 +288,11 @@ def test_s3_drop_imports_without_a_person_and_marks_leavers(api, importer, pump,
     assert importer.rows(drop)[0]["errors"][0]["code"] == "invalid_date"
     statuses = {p["first_name"]: p["status"] for p in api.get("/api/pupils").data["items"]}
     assert statuses == {"Zoë": "active", "Adam": "active", "Siân": "left", "New": "active"}
-    # The same object notified again: nothing new.
-    s3.copy_object(Bucket=config.bucket_name(), Key=f"drop/{admin['school_id']}/other/x.csv",
-                   CopySource={"Bucket": config.bucket_name(), "Key": f"drop/{admin['school_id']}/pupils/nightly.csv"})
+    # The drop itself is gone (an import deletes its file when it is over); an
+    # object under a prefix that names no kind starts nothing.
+    assert "Contents" not in s3.list_objects_v2(Bucket=config.bucket_name(),
+                                                Prefix=f"drop/{admin['school_id']}/pupils/")
+    s3.put_object(Bucket=config.bucket_name(), Key=f"drop/{admin['school_id']}/other/x.csv", Body=b"a,b\n1,2\n")
     drain(pump)
     assert len(api.get("/api/imports").data["items"]) == 2
 
