@@ -80,6 +80,12 @@ def s3_origins():
     return [f"https://{bucket}.s3.{region()}.amazonaws.com", f"https://{bucket}.s3.amazonaws.com"]
 
 
+def ses_configuration_set():
+    """The SES configuration set every email is sent with (the template's;
+    none locally), so its event destinations see each message."""
+    return os.environ.get("SES_CONFIGURATION_SET") or None
+
+
 def mail_from():
     return _env("MAIL_FROM", "no-reply@schoolroll.example")
 

@@ -20,6 +20,7 @@ from ..core.db import batch_put, new_id
 from ..core.errors import ApiError, FieldError, not_found
 from ..core.log import logger
 from ..groups.system import pupil_epoch
+from ..notify import outbox
 from . import columns, sniff, storage
 from .models import Import, ImportRow
 from .rows import ExistingIndex, RowChecker
@@ -413,6 +414,7 @@ def reset_clients():
     global _sqs, _queue_url
     _sqs = _queue_url = None
     s3_client.reset()
+    outbox.reset_client()
 
 
 # ---------------------------------------------------------------- validating

@@ -20,7 +20,12 @@ from .models import PENDING, OutboxMessage
 RENDERERS = {}
 
 LEASE_SECONDS = 120
-BATCH = 25
+#: At most this many sends a run, and until this many seconds are spent (the
+#: schedule runs every minute; the function's timeout is longer).
+BATCH = 600
+RUN_SECONDS = 40
+#: Due messages read a run to share out among schools (a few small queries).
+READ_CAP = 5000
 
 
 def register_renderer(kind):
@@ -39,24 +44,56 @@ def new_message(kind, school_id, user_id, to, now=None):
     )
 
 
+_client = None
+
+
 def _ses():
-    import boto3  # lazy: only the sender needs SES
-    return boto3.client("ses", region_name=config.region())
+    """One SES client per process (made on first use: only the sender needs it)."""
+    global _client
+    if _client is None:
+        import boto3
+        _client = boto3.client("ses", region_name=config.region())
+    return _client
+
+
+def reset_client():
+    global _client
+    _client = None
 
 
 def backoff_seconds(attempts):
     return min(3600, 30 * (2 ** max(0, attempts - 1)))
 
 
-def send_due(now=None, ses=None, limit=BATCH):
-    """Send every due message (up to ``limit``). Returns counts by outcome."""
+def fair_order(messages):
+    """Due messages, each school's in due order, taken one school at a time
+    in turn: one school's 2,000 invitations wait behind nobody's verification
+    email, and delay it by one message per round, not by an hour."""
+    by_school = {}
+    for message in messages:
+        by_school.setdefault(message.school_id, []).append(message)
+    lanes = list(by_school.values())
+    for i in range(max((len(lane) for lane in lanes), default=0)):
+        for lane in lanes:
+            if i < len(lane):
+                yield lane[i]
+
+
+def send_due(now=None, ses=None, limit=BATCH, seconds=RUN_SECONDS, clock=time.monotonic):
+    """Send due messages, schools in turn, until ``limit`` are sent or
+    ``seconds`` are spent. Returns counts by outcome."""
     now = now or time.time()
+    started = clock()
     counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0, "cancelled": 0}
     due = OutboxMessage.pending_index.query(
-        PENDING, OutboxMessage.next_attempt_at <= int(now), limit=limit)
-    for message in due:
+        PENDING, OutboxMessage.next_attempt_at <= int(now), limit=READ_CAP)
+    handled = 0
+    for message in fair_order(list(due)):
+        if handled >= limit or clock() - started >= seconds:
+            break
         outcome = send_one(message, now, ses)
         counts[outcome] += 1
+        handled += outcome != "skipped"
     return counts
 
 
@@ -98,7 +135,9 @@ def send_one(message, now, ses=None):
         rendered = RENDERERS[message.kind](message)
         if rendered is None:
             return _cancel(message, now)
+        extra = {"ConfigurationSetName": config.ses_configuration_set()} if config.ses_configuration_set() else {}
         reply = (ses or _ses()).send_email(
+            **extra,
             Source=config.mail_from(),
             Destination={"ToAddresses": [message.to]},
             Message={

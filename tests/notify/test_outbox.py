@@ -99,3 +99,41 @@ def test_scheduled_handler_runs_the_sender(client, api):
     result = client.lambda_.invoke("outbox_sender", event)
     assert result.payload["sent"] == 1
     assert len(sent_emails()) == 1
+
+
+def test_one_schools_thousand_emails_do_not_hold_up_anothers(api, monkeypatch):
+    """School A queues 60 invitations, then school B one verification email:
+    a run that may send only 10 sends B's among them (schools take turns)."""
+    from chalicelib.core.db import batch_put
+    monkeypatch.setitem(outbox.RENDERERS, "plain", lambda m: {"subject": "Hi", "text": "Hi", "html": "<p>Hi</p>"})
+    now = time.time()
+    a = [outbox.new_message("plain", "school-a", f"a{i}", f"a{i}@a.example.org", now - 100 + i) for i in range(60)]
+    batch_put(a + [outbox.new_message("plain", "school-b", "b0", "b0@b.example.org", now)])
+    counts = outbox.send_due(now=now, limit=10)
+    assert counts["sent"] == 10
+    sent_to = [m.destinations["ToAddresses"][0] for m in sent_emails()]
+    assert "b0@b.example.org" in sent_to[:2]
+    assert sent_to[0] == "a0@a.example.org"  # each school's own in due order
+
+
+def test_a_run_stops_when_its_time_is_spent(api, monkeypatch):
+    from chalicelib.core.db import batch_put
+    monkeypatch.setitem(outbox.RENDERERS, "plain", lambda m: {"subject": "Hi", "text": "Hi", "html": "<p>Hi</p>"})
+    batch_put([outbox.new_message("plain", "school-a", f"a{i}", f"a{i}@a.example.org") for i in range(5)])
+    ticks = iter(range(100))
+    counts = outbox.send_due(seconds=3, clock=lambda: next(ticks))
+    assert counts["sent"] == 2  # started at 0; sent at 1 and 2; at 3 the budget is spent
+    assert outbox.send_due()["sent"] == 3  # the rest go next run
+
+
+def test_the_configuration_set_is_used_when_set(api, monkeypatch):
+    monkeypatch.setenv("SES_CONFIGURATION_SET", "schoolroll-test-mail")
+    seen = {}
+
+    class Ses:
+        def send_email(self, **kw):
+            seen.update(kw)
+            return {"MessageId": "m-1"}
+    queue_verification(api)
+    assert outbox.send_due(ses=Ses())["sent"] == 1
+    assert seen["ConfigurationSetName"] == "schoolroll-test-mail"
