@@ -5,6 +5,8 @@ import json
 import os
 import re
 
+PASSWORD = "correct horse battery"
+
 
 def environment():
     os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_SESSION_TOKEN": "bench",
@@ -65,7 +67,7 @@ def school(client, email="bench@bench.sch.uk"):
     from moto.ses.models import ses_backends
 
     from chalicelib.notify.outbox import send_due
-    password = "correct horse battery"
+    password = PASSWORD
     r = client.call("POST", "/api/schools", {"name": "Bench School", "admin": {
         "first_name": "B", "surname": "Ench", "email": email, "password": password}})
     send_due()
