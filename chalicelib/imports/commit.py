@@ -19,6 +19,7 @@ from ..groups import rules as group_rules
 from ..groups import system as system_groups
 from ..roster import pupils as pupil_records
 from ..roster import staff as staff_records
+from ..core import audit
 from ..core.audit import AuditEntry
 from ..roster.models import Pupil, UniqueKey
 from ..groups.models import Group
@@ -339,9 +340,13 @@ def mark_leavers(imp, actor, matched):
         if p.pupil_id in matched:
             continue
         before = pupil_records.grouping(p)
+        tx = Tx()
+        tx.update("pupil", p, [Pupil.status.set("left")], condition=Pupil.status == "active",
+                  add_version_condition=False)
+        audit.stage(tx, audit.entry(actor, "update", "pupil", p.pupil_id, {"status": "active"},
+                                    {"status": "left", "import": imp.import_id}))
         try:
-            p.update(actions=[Pupil.status.set("left")], condition=Pupil.status == "active",
-                     add_version_condition=False)
+            tx.commit()
             left += 1
             system_groups.apply(imp.school_id, group_rules.pupil_deltas(before, {**before, "status": "left"}))
         except Exception:  # noqa: BLE001 - changed meanwhile: leave it

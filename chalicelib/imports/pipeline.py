@@ -680,7 +680,7 @@ def actor_for(imp, user_id=None):
     user_id = user_id or imp.committed_by or imp.created_by
     if user_id == "s3-drop" or imp.created_by == "s3-drop":
         school = School.get(imp.school_id, consistent_read=True)
-        return Caller(imp.school_id, "s3-drop", ADMIN_GROUP, sorted(PERMISSIONS), True, None, school)
+        return Caller(imp.school_id, "system", ADMIN_GROUP, sorted(PERMISSIONS), True, None, school)
     from ..core.db import batch_get
     found = batch_get({"school": (School, {"school_id": imp.school_id}),
                        "user": (User, {"school_id": imp.school_id, "user_id": user_id})})
