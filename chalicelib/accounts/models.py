@@ -19,6 +19,8 @@ class School(Model):
     mark_leavers = BooleanAttribute(default=False)
     #: {kind: {column: field}}: the last mapping a person confirmed, reused by S3 drops.
     import_mappings = JSONAttribute(null=True)
+    #: Invitation links last this many hours (at most 72, the service's own limit).
+    invite_hours = NumberAttribute(default=72)
     #: Imports and their refused rows are kept this many days, then expire.
     keep_imports_days = NumberAttribute(default=90)
     #: Members of the Admin Team; a school never drops to zero.

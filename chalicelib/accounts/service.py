@@ -326,14 +326,17 @@ def accept_invitation(token, password, now=None):
 def render_invitation(message, now=None):
     now = now or time.time()
     try:
-        school_name = School.get(message.school_id).name
+        school = School.get(message.school_id)
     except DoesNotExist:
         return None
-    token = _issue_link_token(message, "invite", config.INVITE_SECONDS, now)
+    school_name = school.name
+    # a school may shorten its invitations, never lengthen them past the service's limit
+    seconds = min(config.INVITE_SECONDS, int(school.invite_hours or 72) * 3600)
+    token = _issue_link_token(message, "invite", seconds, now)
     if token is None:
         return None
     link = f"{config.console_url()}/#action=accept-invite&token={token}"
-    hours = config.INVITE_SECONDS // 3600
+    hours = seconds // 3600
     text = (f"You have been invited to {school_name} on schoolroll.\n\n"
             f"Open this link within {hours} hours to choose your password:\n{link}\n")
     html = (f"<p>You have been invited to {escape(school_name)} on schoolroll.</p>"

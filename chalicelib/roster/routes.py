@@ -208,8 +208,10 @@ def _instant(query, name):
 # School settings
 KEEP_IMPORTS = integer(minimum=7, maximum=3650, description="Days an import and its refused rows are kept "
                        "(its audit entries stay); applies to imports begun after the change")
-SETTINGS = obj(["name", "timezone", "mark_leavers", "keep_imports_days"], name=string(200), timezone=string(64),
-               mark_leavers=boolean(), keep_imports_days=KEEP_IMPORTS)
+INVITE_HOURS = integer(minimum=1, maximum=72, description="Hours an invitation link lasts (at most 72)")
+SETTINGS = obj(["name", "timezone", "mark_leavers", "keep_imports_days", "invite_hours"], name=string(200),
+               timezone=string(64), mark_leavers=boolean(), keep_imports_days=KEEP_IMPORTS,
+               invite_hours=INVITE_HOURS)
 
 
 @route(bp, "/settings", "GET", summary="The school's settings", tag="settings", response=SETTINGS)
@@ -219,6 +221,7 @@ def get_settings(ctx):
 
 @route(bp, "/settings", "PATCH", summary="Change the school's name, timezone or leavers rule",
        tag="settings", permission="manage_settings", response=SETTINGS,
-       body=obj([], name=string(200), timezone=string(64), mark_leavers=boolean(), keep_imports_days=KEEP_IMPORTS))
+       body=obj([], name=string(200), timezone=string(64), mark_leavers=boolean(), keep_imports_days=KEEP_IMPORTS,
+                invite_hours=INVITE_HOURS))
 def patch_settings(ctx):
     return settings.update(ctx.caller, ctx.body)

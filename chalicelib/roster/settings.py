@@ -4,12 +4,13 @@ from ..core.db import Tx, TxFailed
 from ..core.errors import ApiError, FieldError, validation_failed
 from ..core import audit
 
-FIELDS = ("name", "timezone", "mark_leavers", "keep_imports_days")
+FIELDS = ("name", "timezone", "mark_leavers", "keep_imports_days", "invite_hours")
 
 
 def as_json(school):
     return {"name": school.name, "timezone": school.timezone or "Europe/London",
-            "mark_leavers": bool(school.mark_leavers), "keep_imports_days": int(school.keep_imports_days or 90)}
+            "mark_leavers": bool(school.mark_leavers), "keep_imports_days": int(school.keep_imports_days or 90),
+            "invite_hours": int(school.invite_hours or 72)}
 
 
 def timezone_problem(name):
@@ -33,6 +34,10 @@ def update(caller, body):
     if days is not None and (isinstance(days, bool) or not isinstance(days, int) or not 7 <= days <= 3650):
         errors.append(FieldError("keep_imports_days", "invalid_choice",
                                  "Keep imports for a whole number of days from 7 to 3650."))
+    hours = body.get("invite_hours")
+    if hours is not None and (isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= 72):
+        errors.append(FieldError("invite_hours", "invalid_choice",
+                                 "Invitation links last a whole number of hours from 1 to 72."))
     if "name" in body and not (body["name"] or "").strip():
         errors.append(FieldError("name", "required", "The school needs a name."))
     if errors:

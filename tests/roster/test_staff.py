@@ -211,3 +211,18 @@ def test_an_invitation_is_sent_again_at_most_5_times_an_hour(api, admin):
     # another person's budget is their own
     other = api.post("/api/staff", {**STAFF, "email": "other.person@example.org"}).data
     assert api.post(f"/api/staff/{other['id']}/invite").status_code == 200
+
+
+def test_a_school_may_shorten_its_invitations(api, admin, mailbox):
+    import time as clock
+    from chalicelib.accounts.models import Token
+    assert api.patch("/api/settings", {"invite_hours": 100}).status_code == 422
+    r = api.patch("/api/settings", {"invite_hours": 24})
+    assert r.status_code == 200 and r.data["invite_hours"] == 24
+    api.post("/api/staff", {**STAFF, "email": "short.link@example.org"})
+    mail = mailbox(to="short.link@example.org")[-1]
+    assert "within 24 hours" in mail.body
+    from chalicelib.accounts.credentials import token_hash
+    from tests.conftest import link_token
+    invite = Token.get(token_hash(link_token(mail.body)))
+    assert invite.kind == "invite" and abs(invite.expires_at - (clock.time() + 24 * 3600)) < 60
