@@ -12,7 +12,7 @@ CHROMIUM := /usr/bin/chromium
 
 STAGE ?= dev
 
-.PHONY: run test install browser package lint-template deploy destroy bench hardening clean help
+.PHONY: run test install install-lint browser package lint-template deploy destroy bench hardening clean help
 
 help:
 	@echo "make run    - install, then serve the console and API on http://127.0.0.1:$(PORT)"
@@ -42,7 +42,7 @@ browser:
 run: install
 	$(PY) -m devstack
 
-test: install browser
+test: install install-lint browser
 	$(PY) -m pytest
 
 # Benchmarks print a table and write bench/results.json (minutes; not part of make test).
@@ -60,8 +60,24 @@ package: install
 	  --merge-template dist/$(STAGE)/merge.json dist/$(STAGE)
 	@echo "template: dist/$(STAGE)/sam.json (code: dist/$(STAGE)/deployment.zip)"
 
-lint-template: package
+# checkov pins boto3 1.35 (the app pins 1.44): it gets its own virtualenv, inside .venv
+# (git ignores it; `make clean` removes it), from the pinned requirements-lint.txt.
+LINT_VENV := $(VENV)/lint
+LINT_STAMP := $(LINT_VENV)/.installed
+
+$(LINT_STAMP): requirements-lint.txt
+	$(PYTHON) -m venv $(LINT_VENV)
+	$(LINT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-lint.txt
+	touch $(LINT_STAMP)
+
+install-lint: $(LINT_STAMP)
+
+# cfn-lint, then checkov: fails on any check that fails and is not skipped (with its
+# reason) in the resource's Metadata. --skip-download: checkov asks no service.
+lint-template: package install-lint
 	$(VENV)/bin/cfn-lint dist/$(STAGE)/sam.json
+	$(LINT_VENV)/bin/checkov --file dist/$(STAGE)/sam.json --framework cloudformation --skip-download \
+	  --compact --quiet
 
 # Needs AWS credentials and a region (AWS_PROFILE / AWS_DEFAULT_REGION) and MAIL_FROM.
 deploy: package

@@ -8,6 +8,8 @@ import json
 import os
 import sys
 
+from infra import security
+
 FUNCTIONS = ("APIHandler", "ImportWorker", "OutboxSender", "MembershipExpirySweep")
 #: Fixed function names: the roles name their own log groups without referring
 #: to the functions (which refer to the roles: that would be a cycle).
@@ -52,7 +54,9 @@ def table_resources(config, models):
             "KeySchema": keys,
             "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in sorted(key_types.items())],
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
-            "SSESpecification": {"SSEEnabled": True},
+            "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": security.key_arn()},
+            # Retain keeps a table when the stack goes; this refuses a DeleteTable by hand or by script.
+            "DeletionProtectionEnabled": True,
         }
         if gsis:
             props["GlobalSecondaryIndexes"] = gsis
@@ -93,9 +97,9 @@ def queue_resources(config):
     queue = config.queue_name("imports")
     return {
         "ImportDeadLetterQueue": {"Type": "AWS::SQS::Queue", "Properties": {
-            "QueueName": f"{queue}-dlq", "MessageRetentionPeriod": 1209600, "SqsManagedSseEnabled": True}},
+            "QueueName": f"{queue}-dlq", "MessageRetentionPeriod": 1209600, "KmsMasterKeyId": security.key_arn()}},
         "ImportQueue": {"Type": "AWS::SQS::Queue", "Properties": {
-            "QueueName": queue, "VisibilityTimeout": 960, "SqsManagedSseEnabled": True,
+            "QueueName": queue, "VisibilityTimeout": 960, "KmsMasterKeyId": security.key_arn(),
             "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["ImportDeadLetterQueue", "Arn"]},
                               "maxReceiveCount": config.MAX_RECEIVE_COUNT}}},
         "ImportQueuePolicy": {"Type": "AWS::SQS::QueuePolicy", "Properties": {
@@ -110,30 +114,41 @@ def queue_resources(config):
             "Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible",
             "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["ImportDeadLetterQueue", "QueueName"]}}],
             "Statistic": "Maximum", "Period": 300, "EvaluationPeriods": 1, "Threshold": 0,
-            "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "notBreaching"}},
+            "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "notBreaching",
+            "AlarmActions": [{"Ref": security.ALERTS_TOPIC}], "OKActions": [{"Ref": security.ALERTS_TOPIC}]}},
     }
+
+
+#: Days an import's file (upload, drop, staging) is kept at most if nothing deletes it.
+IMPORT_FILE_DAYS = 28
 
 
 def bucket_resource(config, stage):
     prefixes = (config.UPLOAD_PREFIX, config.DROP_PREFIX)
-    return {"DropBucket": {"Type": "AWS::S3::Bucket", "DependsOn": ["ImportQueuePolicy"],
+    return {"DropBucket": {"Type": "AWS::S3::Bucket", "DependsOn": ["ImportQueuePolicy", "AccessLogBucketPolicy"],
                            "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain", "Properties": {
         "BucketName": bucket_name(stage),
-        "BucketEncryption": {"ServerSideEncryptionConfiguration": [
-            {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+        **security.drop_bucket_properties(),
         "VersioningConfiguration": {"Status": "Enabled"},
         "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
                                            "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
         "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
         "CorsConfiguration": {"CorsRules": [{"AllowedMethods": ["POST"], "AllowedOrigins": [{"Ref": "ConsoleOrigin"}],
                                              "AllowedHeaders": ["*"], "MaxAge": 3000}]},
+        # Imports delete their files when done; these catch what a crash or a
+        # never-finished import leaves, and the versions a delete leaves behind:
+        # 28 days current + 1 noncurrent (S3 rounds each to midnight UTC), so no
+        # pupil's details sit here over 30 days.
         "LifecycleConfiguration": {"Rules": [
-            {"Id": "processed-uploads", "Status": "Enabled", "Prefix": config.UPLOAD_PREFIX, "ExpirationInDays": 90},
-            {"Id": "staging", "Status": "Enabled", "Prefix": config.STAGING_PREFIX, "ExpirationInDays": 30},
+            {"Id": rule_id, "Status": "Enabled", "Prefix": prefix, "ExpirationInDays": IMPORT_FILE_DAYS,
+             "NoncurrentVersionExpiration": {"NoncurrentDays": 1}}
+            for rule_id, prefix in (("processed-uploads", config.UPLOAD_PREFIX), ("drops", config.DROP_PREFIX),
+                                    ("staging", config.STAGING_PREFIX))] + [
             # exports hold a whole roster: gone (old versions too) a day after the link ran out
             {"Id": "exports", "Status": "Enabled", "Prefix": config.EXPORT_PREFIX, "ExpirationInDays": 1,
              "NoncurrentVersionExpiration": {"NoncurrentDays": 1}},
-            {"Id": "old-versions", "Status": "Enabled", "NoncurrentVersionExpiration": {"NoncurrentDays": 30}}]},
+            {"Id": "old-versions", "Status": "Enabled", "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
+             "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]},
         "NotificationConfiguration": {"QueueConfigurations": [
             {"Event": "s3:ObjectCreated:*", "Queue": {"Fn::GetAtt": ["ImportQueue", "Arn"]},
              "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": prefix}]}}} for prefix in prefixes]},
@@ -153,7 +168,11 @@ def role(function, statements, stage):
     log_group = _sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/" +
                      function_name(stage, function) + ":*")
     statements = statements + [{"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                                "Resource": log_group}]
+                                "Resource": log_group},
+                               # the one key: tables, queues, bucket (SSE-KMS) are read and written with it
+                               security.kms_statement(),
+                               # X-Ray (Tracing: Active); these two actions take no resource but "*"
+                               security.xray_statement()]
     return {"Type": "AWS::IAM::Role", "Properties": {
         "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
@@ -164,6 +183,8 @@ def role(function, statements, stage):
 def roles(config, stage):
     everything = list(config.TABLES)
     queue_arn = {"Fn::GetAtt": ["ImportQueue", "Arn"]}
+    import_files = [bucket_arn(stage, "/" + p + "*")
+                    for p in (config.UPLOAD_PREFIX, config.DROP_PREFIX, config.STAGING_PREFIX)]
     out = {}
     for function in FUNCTIONS:
         access = TABLE_ACCESS[function]
@@ -182,12 +203,16 @@ def roles(config, stage):
                 # exports too big for a response; their presigned links are signed with this role
                 {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
                  "Resource": bucket_arn(stage, "/" + config.EXPORT_PREFIX + "*")},
+                # finishing an import (pipeline.complete) tidies its file and staging files
+                {"Effect": "Allow", "Action": ["s3:DeleteObject"], "Resource": import_files},
                 {"Effect": "Allow", "Action": ["sqs:SendMessage", "sqs:GetQueueUrl"], "Resource": queue_arn}]
         elif function == "ImportWorker":
             statements += [
                 {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": [
                     bucket_arn(stage, "/" + p + "*") for p in (config.UPLOAD_PREFIX, config.DROP_PREFIX, config.STAGING_PREFIX)]},
                 {"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": bucket_arn(stage, "/" + config.STAGING_PREFIX + "*")},
+                # a failed or committed import's files go (pipeline.tidy_files)
+                {"Effect": "Allow", "Action": ["s3:DeleteObject"], "Resource": import_files},
                 {"Effect": "Allow", "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
                                                "sqs:ChangeMessageVisibility", "sqs:SendMessage", "sqs:GetQueueUrl"],
                  "Resource": queue_arn}]
@@ -201,20 +226,26 @@ def roles(config, stage):
 
 def function_overrides(config, stage):
     env = {"STAGE": stage, "TABLE_PREFIX": config.table_prefix(), "DROP_BUCKET": bucket_name(stage),
-           "MAIL_FROM": {"Ref": "MailFrom"}, "CONSOLE_URL": {"Ref": "ConsoleUrl"}}
+           "MAIL_FROM": {"Ref": "MailFrom"}, "CONSOLE_URL": {"Ref": "ConsoleUrl"},
+           "SES_CONFIGURATION_SET": {"Ref": "EmailConfigurationSet"}}
     out = {}
     for function in FUNCTIONS:
-        out[function] = {"Properties": {"FunctionName": function_name(stage, function),
-                                        "Role": {"Fn::GetAtt": [f"{function}Role", "Arn"]},
-                                        "Environment": {"Variables": env}}}
+        out[function] = {"Metadata": security.checkov_metadata(function), "Properties": {
+            "FunctionName": function_name(stage, function),
+            "Role": {"Fn::GetAtt": [f"{function}Role", "Arn"]},
+            "Environment": {"Variables": env},
+            "KmsKeyArn": security.key_arn(),
+            "Tracing": "Active",
+            "ReservedConcurrentExecutions": {"Ref": security.CONCURRENCY[function][0]}}}
         out[f"{function}LogGroup"] = {"Type": "AWS::Logs::LogGroup", "Properties": {
-            "LogGroupName": "/aws/lambda/" + function_name(stage, function),
-            "RetentionInDays": {"Ref": "LogRetentionDays"}}}
+            "LogGroupName": security.lambda_log_group(function_name(stage, function)),
+            "RetentionInDays": {"Ref": "LogRetentionDays"}, "KmsKeyId": security.key_arn()}}
     # Chalice names the queue by ARN; the worker must wait for it, and report
     # partial batch failures (powertools' BatchProcessor returns them).
     out["ImportWorker"]["DependsOn"] = ["ImportQueue"]
     out["ImportWorker"]["Properties"]["Events"] = {"ImportWorkerSqsEventSource": {"Properties": {
-        "FunctionResponseTypes": ["ReportBatchItemFailures"]}}}
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "ScalingConfig": {"MaximumConcurrency": {"Ref": security.CONCURRENCY["ImportWorker"][0]}}}}}
     return out
 
 
@@ -245,7 +276,15 @@ def build(stage):
     resources.update(roles(config, stage))
     resources.update(function_overrides(config, stage))
     resources.update(gateway_responses())
-    resources["RestAPI"] = {"Properties": {"Name": f"schoolroll-{stage}"}}
+    resources["RestAPI"] = security.rest_api_overrides()
+    resources["RestAPI"]["Properties"]["Name"] = f"schoolroll-{stage}"
+    resources["RestAPI"]["Metadata"] = security.checkov_metadata("RestAPI")
+    log_groups = [security.lambda_log_group(function_name(stage, f)) for f in FUNCTIONS]
+    resources.update(security.key_resources(stage, log_groups + [security.access_log_group_name(stage)]))
+    resources.update(security.bucket_resources(stage, bucket_name(stage)))
+    resources.update(security.alert_resources(stage))
+    resources.update(security.api_resources(stage))
+    resources[security.LOG_BUCKET]["Metadata"] = security.checkov_metadata(security.LOG_BUCKET)
     resources["EmailConfigurationSet"] = {"Type": "AWS::SES::ConfigurationSet", "Properties": {
         "Name": f"schoolroll-{stage}"}}
     resources["SenderEmailIdentity"] = {"Type": "AWS::SES::EmailIdentity", "Properties": {
@@ -259,10 +298,15 @@ def build(stage):
             "ConsoleUrl": {"Type": "String", "Description": "Where emailed links point: the console's URL (the API URL printed by make deploy, or your domain)."},
             "ConsoleOrigin": {"Type": "String", "Description": "The console's origin, for browser uploads to the bucket (scheme://host)."},
             "LogRetentionDays": {"Type": "Number", "Default": 30, "AllowedValues": [7, 14, 30, 60, 90, 180, 365]},
+            **security.parameters(),
         },
+        "Conditions": security.conditions(),
         "Resources": resources,
         "Outputs": {"DropBucketName": {"Value": {"Ref": "DropBucket"}},
-                    "ImportDeadLetterQueueUrl": {"Value": {"Ref": "ImportDeadLetterQueue"}}},
+                    "ImportDeadLetterQueueUrl": {"Value": {"Ref": "ImportDeadLetterQueue"}},
+                    "OperatorAlertsTopicArn": {"Value": {"Ref": security.ALERTS_TOPIC}},
+                    "EmailEventsTopicArn": {"Value": {"Ref": security.EMAIL_EVENTS_TOPIC}},
+                    "DataKeyArn": {"Value": security.key_arn()}},
     }
 
 

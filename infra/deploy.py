@@ -1,6 +1,7 @@
 """Deploy or remove a packaged stage with boto3 (no AWS CLI needed).
 
     python -m infra.deploy deploy STAGE --mail-from no-reply@school.org.uk [--sender-identity school.org.uk]
+                                        [--operator-email it@school.org.uk]
     python -m infra.deploy destroy STAGE
 
 Reads dist/STAGE/sam.json and deployment.zip (from `make package`), uploads the
@@ -47,8 +48,16 @@ def artifacts_bucket(s3, sts, region):
     return name
 
 
-def parameters(values):
-    return [{"ParameterKey": k, "ParameterValue": str(v)} for k, v in values.items()]
+def parameters(values, previous=()):
+    """CloudFormation parameters; a value of None keeps the stack's previous
+    value (when the stack has that parameter) or else the template's default."""
+    out = []
+    for k, v in values.items():
+        if v is not None:
+            out.append({"ParameterKey": k, "ParameterValue": str(v)})
+        elif k in previous:
+            out.append({"ParameterKey": k, "UsePreviousValue": True})
+    return out
 
 
 def deploy(stage, values, cfn, s3, sts, region, template=None, wait=True):
@@ -59,7 +68,8 @@ def deploy(stage, values, cfn, s3, sts, region, template=None, wait=True):
     kwargs = dict(StackName=name, TemplateBody=json.dumps(body), Parameters=parameters(values),
                   Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"])
     try:
-        cfn.describe_stacks(StackName=name)
+        stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+        kwargs["Parameters"] = parameters(values, {p["ParameterKey"] for p in stack.get("Parameters", [])})
         cfn.update_stack(**kwargs)
         waiter = "stack_update_complete"
     except cfn.exceptions.ClientError as exc:
@@ -94,6 +104,9 @@ def main(argv=None):
     parser.add_argument("--sender-identity", default=os.environ.get("SENDER_IDENTITY"))
     parser.add_argument("--console-url", default=os.environ.get("CONSOLE_URL"))
     parser.add_argument("--log-retention-days", default=os.environ.get("LOG_RETENTION_DAYS", "30"))
+    # Not given: an existing stack keeps the address it has (a new one has none).
+    parser.add_argument("--operator-email", default=os.environ.get("OPERATOR_EMAIL") or None,
+                        help="emailed (SNS) when an import lands in the dead-letter queue")
     args = parser.parse_args(argv)
     region = boto3.session.Session().region_name
     if not region:
@@ -101,14 +114,18 @@ def main(argv=None):
     cfn, s3, sts = boto3.client("cloudformation"), boto3.client("s3"), boto3.client("sts")
     if args.action == "destroy":
         destroy(args.stage, cfn)
-        print(f"Stack {stack_name(args.stage)} deleted. Tables and the drop bucket are kept (DeletionPolicy "
-              "Retain): delete them by hand if you mean to lose the data.")
+        # Tables, buckets and the KMS key are Retain: deleting the stack never calls
+        # DeleteTable, so the tables' deletion protection does not get in its way.
+        print(f"Stack {stack_name(args.stage)} deleted. Kept (DeletionPolicy Retain): the tables (deletion "
+              "protection on: turn it off to delete one), the drop and log buckets, the KMS key that "
+              "encrypts them (schedule its deletion last) and API Gateway's logging role (the region's "
+              "setting for every API). Delete them by hand if you mean to lose the data.")
         return
     if not args.mail_from:
         sys.exit("Say which address emails come from: MAIL_FROM=no-reply@your-school.org.uk make deploy ...")
     values = {"MailFrom": args.mail_from, "SenderIdentity": args.sender_identity or args.mail_from,
               "ConsoleUrl": args.console_url or "https://example.invalid/", "ConsoleOrigin": "*",
-              "LogRetentionDays": args.log_retention_days}
+              "LogRetentionDays": args.log_retention_days, "OperatorEmail": args.operator_email}
     out = deploy(args.stage, values, cfn, s3, sts, region)
     url = out.get("EndpointURL", "")
     if not args.console_url and url:

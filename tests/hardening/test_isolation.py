@@ -223,6 +223,13 @@ QUERY = {
     "limit": [("the largest page", lambda w: "500")],
     "kind": [("pupils", lambda w: "pupils")],
     "only": [("all rows", lambda w: "all")],
+    # the audit log's filters, aimed at B's records and people
+    "entity": [("pupil records", lambda w: "pupil")],
+    "record_id": [("B's pupil", lambda w: w.b.pupils[0]["id"])],
+    "actor": [("B's admin", lambda w: w.b.admin["user_id"])],
+    "action": [("sign-ins", lambda w: "login")],
+    "from": [("the start of time", lambda w: "2000-01-01T00:00:00Z")],
+    "to": [("the end of time", lambda w: "2099-01-01T00:00:00Z")],
 }
 
 #: B's paging cursors, taken by B's admin with limit=1: name -> (path, query).

@@ -7,7 +7,6 @@ import boto3
 import pytest
 
 from infra import deploy
-from tests.infra.test_template import packaged  # noqa: F401
 
 REGION = "eu-west-2"
 
@@ -28,7 +27,7 @@ def without_rest_api(template):
 
 
 @pytest.fixture
-def created(aws, packaged):  # noqa: F811
+def created(aws, packaged):
     from samtranslator.public.translator import ManagedPolicyLoader
     from samtranslator.translator.transform import transform
     path, template = packaged
@@ -69,3 +68,40 @@ def test_the_stack_creates_what_the_app_needs(created):
     assert len(functions) == 4
     roles = [r["RoleName"] for r in boto3.client("iam", region_name=REGION).list_roles()["Roles"]]
     assert sum("Role" in r for r in roles) >= 4
+
+
+def test_the_stack_encrypts_with_its_own_key_and_destroy_keeps_the_data(created):
+    stack, cfn = created
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
+    (key,) = boto3.client("kms", region_name=REGION).list_keys()["Keys"]
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    from chalicelib.core import config
+    for logical in config.TABLES:
+        assert dynamodb.describe_table(TableName=f"schoolroll-prod-{logical}")["Table"]["DeletionProtectionEnabled"]
+    sqs = boto3.client("sqs", region_name=REGION)
+    for queue in ("schoolroll-prod-imports", "schoolroll-prod-imports-dlq"):
+        url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+        attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["KmsMasterKeyId"])["Attributes"]
+        assert attrs["KmsMasterKeyId"] == key["KeyArn"]
+    topics = {t["TopicArn"].rsplit(":", 1)[1] for t in boto3.client("sns", region_name=REGION).list_topics()["Topics"]}
+    assert topics == {"schoolroll-prod-alerts", "schoolroll-prod-email-events"}
+    concurrency = boto3.client("lambda", region_name=REGION).get_function(FunctionName="schoolroll-prod-api")["Concurrency"]
+    assert concurrency["ReservedConcurrentExecutions"] == 100
+    # Destroy: tables (deletion protection on), buckets and the key are Retain,
+    # so deleting the stack never tries to delete them (one stack for both: it
+    # takes seconds to create).
+    deploy.destroy("prod", cfn)
+    assert [s["StackStatus"] for s in cfn.list_stacks()["StackSummaries"]] == ["DELETE_COMPLETE"]
+    names = set(dynamodb.list_tables()["TableNames"])
+    assert {f"schoolroll-prod-{t}" for t in config.TABLES} <= names
+    buckets = {b["Name"] for b in boto3.client("s3", region_name=REGION).list_buckets()["Buckets"]}
+    assert any(b.startswith("schoolroll-prod-drop-") for b in buckets)
+    assert len(boto3.client("kms", region_name=REGION).list_keys()["Keys"]) == 1
+
+
+def test_parameters_left_out_keep_the_stacks_value_or_the_default():
+    values = {"MailFrom": "a@b.org", "OperatorEmail": None}
+    assert deploy.parameters(values) == [{"ParameterKey": "MailFrom", "ParameterValue": "a@b.org"}]
+    assert deploy.parameters(values, {"MailFrom", "OperatorEmail"}) == [
+        {"ParameterKey": "MailFrom", "ParameterValue": "a@b.org"},
+        {"ParameterKey": "OperatorEmail", "UsePreviousValue": True}]
