@@ -81,7 +81,7 @@ def act(w, action, caller, target_group):
 
 
 CELLS = [pytest.param(caller, target, action, id=f"{caller} -> {target}: {action}",
-                      marks=() if caller in ("SLTs", "School Business Manager", "Teachers") else pytest.mark.heavy)
+                      marks=() if caller in ("SLTs", "Teachers") else pytest.mark.heavy)
          for caller in GROUPS for target in GROUPS for action in ACTIONS]
 
 
