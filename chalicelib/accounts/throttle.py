@@ -76,7 +76,9 @@ def spend(found, now=None):
 def _refill_any(empty, now):
     """Give one try back to each empty budget whose wait is over (only one of
     several racing sign-ins does it: the write is conditioned on the wait
-    it read). False when some budget must still wait."""
+    it read). False when some budget must still wait. An empty budget with no
+    wait set yet (its last failure is still being checked) waits a minute:
+    it is never taken as a wait that is over."""
     for budget in empty:
         try:
             item = Throttle.get(budget.key, consistent_read=True)
@@ -84,17 +86,27 @@ def _refill_any(empty, now):
             continue
         if item.budget is not None and item.budget > 0:
             continue
-        if item.refill_at is not None and item.refill_at > now:
+        if item.refill_at is None:
+            _start_wait(budget, now)
             return False
-        condition = (Throttle.refill_at == item.refill_at) if item.refill_at is not None \
-            else Throttle.refill_at.does_not_exist()
+        if item.refill_at > now:
+            return False
         try:
             Throttle(key=budget.key).update(actions=[Throttle.budget.set(1), Throttle.refill_at.remove()],
-                                            condition=condition & (Throttle.budget <= 0))
+                                            condition=(Throttle.refill_at == item.refill_at) & (Throttle.budget <= 0))
         except UpdateError as exc:
             if exc.cause_response_code != "ConditionalCheckFailedException":
                 raise
     return True
+
+
+def _start_wait(budget, now):
+    try:
+        Throttle(key=budget.key).update(actions=[Throttle.refill_at.set(int(now) + 60)],
+                                        condition=Throttle.refill_at.does_not_exist() & (Throttle.budget <= 0))
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
 
 
 def _wait(empty, now):
@@ -121,9 +133,10 @@ def failed(found, now=None):
     for budget in found:
         try:
             item = Throttle(key=budget.key)
+            # (a wait a racing sign-in started meanwhile is at most a minute: still ours to set)
             item.update(actions=[Throttle.strikes.set((Throttle.strikes | 0) + 1)],
                         condition=(Throttle.budget <= 0) & (Throttle.refill_at.does_not_exist()
-                                                           | (Throttle.refill_at <= int(now))))
+                                                           | (Throttle.refill_at <= int(now) + 60)))
         except UpdateError as exc:
             if exc.cause_response_code != "ConditionalCheckFailedException":
                 raise

@@ -102,7 +102,7 @@ def list_entries(school_id, limit, cursor, where=None):
     """One page, newest first. With filters a page may hold fewer than
     ``limit`` entries and still have a ``next``: it is the position read to."""
     where = where or AuditFilter()
-    state = decode_cursor(cursor, school_id, keys=("school_id", "entry_key"))
+    state = decode_cursor(cursor, school_id, keys={"school_id": str, "entry_key": str})
     results = AuditEntry.query(school_id, where.key_condition(), filter_condition=where.filter_condition(),
                                scan_index_forward=False, limit=limit, page_size=limit,
                                last_evaluated_key=_lek(state))

@@ -6,6 +6,8 @@ import json
 from .errors import ApiError
 
 DEFAULT_LIMIT = 50
+#: Our cursors are a few hundred characters; anything far longer is not one of ours.
+MAX_CURSOR_CHARS = 2000
 MAX_LIMIT = 500
 
 
@@ -40,17 +42,21 @@ def decode_cursor(cursor, school_id, keys=None):
     lists read through query_page/name_search are checked there)."""
     if not cursor:
         return None
+    if len(cursor) > MAX_CURSOR_CHARS:
+        raise bad_cursor()
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         state = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-    except (ValueError, UnicodeError):
+        scoped = isinstance(state, dict) and _scoped(state, school_id)
+    except (ValueError, UnicodeError, RecursionError):
         raise bad_cursor()
-    if not isinstance(state, dict) or not _scoped(state, school_id):
+    if not scoped:
         raise bad_cursor()
-    if keys is not None and (set(state) != set(keys) or not all(isinstance(v, (str, int)) and
-                                                                  not isinstance(v, bool)
-                                                                  for v in state.values())):
-        raise bad_cursor()
+    if keys is not None:
+        types = keys if isinstance(keys, dict) else {k: (str, int) for k in keys}
+        if set(state) != set(types) or not all(isinstance(state[k], t) and not isinstance(state[k], bool)
+                                                for k, t in types.items()):
+            raise bad_cursor()
     return state
 
 

@@ -51,7 +51,7 @@ def start(ctx):
        permission="manage_roster", query=PAGING,
        response=obj(["items", "next"], items=array(IMPORT), next=string(nullable=True)))
 def list_imports(ctx):
-    state = decode_cursor(ctx.query.get("next"), ctx.caller.school_id, keys=("school_id", "import_id"))
+    state = decode_cursor(ctx.query.get("next"), ctx.caller.school_id, keys={"school_id": str, "import_id": str})
     return pipeline.list_imports(ctx.caller.school_id, parse_limit(ctx.query), state)
 
 
@@ -76,7 +76,7 @@ def list_rows(ctx, import_id):
     only = ctx.query.get("only") or "errors"
     if only not in ("errors", "all"):
         raise ApiError("bad_request", "only must be 'errors' or 'all'.")
-    state = decode_cursor(ctx.query.get("next"), ctx.caller.school_id, keys=("school_id", "row"))
+    state = decode_cursor(ctx.query.get("next"), ctx.caller.school_id, keys={"school_id": str, "row": int})
     return pipeline.list_rows(ctx.caller.school_id, import_id, only, parse_limit(ctx.query), state)
 
 

@@ -147,6 +147,9 @@ def update(caller, user_id, body, now=None):
     version = require_version(body)
     user = get(caller.school_id, user_id)
     values = sent_changes(body, clean_staff, FIELDS)
+    if "user_group" in values and not values["user_group"]:
+        raise validation_failed([{"field": "user_group", "code": "required",
+                                  "message": "Choose a user group (a staff member always has one)."}])
     if user.version != version:
         raise conflict("staff member")
     before = snapshot(user)
