@@ -44,7 +44,7 @@ def backoff_seconds(strikes):
 
 
 def _has_budget():
-    # an empty budget is refilled by _refill_any (one try, by one racer), never here
+    # an empty budget is refilled by _refill_or_wait (one try, by one racer), never here
     return Throttle.budget.does_not_exist() | (Throttle.budget > 0)
 
 
@@ -67,37 +67,47 @@ def spend(found, now=None):
         except TxFailed as exc:
             if not exc.failed:
                 continue  # a concurrent transaction on the same key: try again
-            empty = [b for b in found if b.key in exc.failed]
-            if not _refill_any(empty, now):
-                raise too_many(_wait(empty, now))
+            wait = _refill_or_wait([b for b in found if b.key in exc.failed], now)
+            if wait:
+                raise too_many(wait)
     raise too_many(60)
 
 
-def _refill_any(empty, now):
+def _refill_or_wait(empty, now):
     """Give one try back to each empty budget whose wait is over (only one of
     several racing sign-ins does it: the write is conditioned on the wait
-    it read). False when some budget must still wait. An empty budget with no
-    wait set yet (its last failure is still being checked) waits a minute:
-    it is never taken as a wait that is over."""
+    it read), up to the first that must still wait; then the seconds left of
+    the longest wait (0: every budget has a try again). An empty budget with
+    no wait set yet (its last failure is still being checked) waits a minute:
+    it is never taken as a wait that is over. Each budget is read once."""
+    items = {}
     for budget in empty:
         try:
-            item = Throttle.get(budget.key, consistent_read=True)
+            items[budget.key] = Throttle.get(budget.key, consistent_read=True)
         except DoesNotExist:
-            continue
-        if item.budget is not None and item.budget > 0:
+            items[budget.key] = None
+    waiting = False
+    for budget in empty:
+        item = items[budget.key]
+        if item is None or (item.budget is not None and item.budget > 0):
             continue
         if item.refill_at is None:
             _start_wait(budget, now)
-            return False
+            item.refill_at = int(now) + 60
+            waiting = True
+            break
         if item.refill_at > now:
-            return False
+            waiting = True
+            break
         try:
             Throttle(key=budget.key).update(actions=[Throttle.budget.set(1), Throttle.refill_at.remove()],
                                             condition=(Throttle.refill_at == item.refill_at) & (Throttle.budget <= 0))
         except UpdateError as exc:
             if exc.cause_response_code != "ConditionalCheckFailedException":
                 raise
-    return True
+    if not waiting:
+        return 0
+    return max(_seconds_left(items[b.key], now) for b in empty)
 
 
 def _start_wait(budget, now):
@@ -109,21 +119,18 @@ def _start_wait(budget, now):
             raise
 
 
-def _wait(empty, now):
-    waits = []
-    for budget in empty:
-        try:
-            item = Throttle.get(budget.key, consistent_read=True)
-            waits.append(max(1, int((item.refill_at or now + 60) - now)))
-        except DoesNotExist:
-            waits.append(60)
-    return max(waits or [60])
+def _seconds_left(item, now):
+    """How long a budget's wait still runs (a minute when none is set)."""
+    refill_at = item.refill_at if item is not None and item.refill_at is not None else now + 60
+    return max(1, int(refill_at - now))
 
 
-def too_many(seconds):
+def too_many(seconds, message=None):
+    """The 429 of a spent budget, with Retry-After."""
     minutes = max(1, round(seconds / 60))
-    return ApiError("too_many_attempts", f"Too many failed sign-ins. Wait {minutes} minute"
-                    f"{'s' if minutes != 1 else ''} and try again.", retry_after=int(seconds),
+    message = message or (f"Too many failed sign-ins. Wait {minutes} minute{'s' if minutes != 1 else ''} "
+                          "and try again.")
+    return ApiError("too_many_attempts", message.format(minutes=minutes), retry_after=int(seconds),
                     headers={"Retry-After": str(int(seconds))})
 
 
@@ -183,8 +190,9 @@ def limit_resends(user_id, now=None):
     except UpdateError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
-    wait = _wait([Budget(key, RESENDS_PER_HOUR)], now)
-    minutes = max(1, round(wait / 60))
-    raise ApiError("too_many_attempts", f"We have sent this person {RESENDS_PER_HOUR} links in the last hour. "
-                   f"Ask them to check their spam folder, or try again in {minutes} minutes.",
-                   retry_after=wait, headers={"Retry-After": str(wait)})
+    try:
+        item = Throttle.get(key, consistent_read=True)
+    except DoesNotExist:
+        item = None
+    raise too_many(_seconds_left(item, now), f"We have sent this person {RESENDS_PER_HOUR} links in the last "
+                   "hour. Ask them to check their spam folder, or try again in {minutes} minutes.")
