@@ -5,7 +5,6 @@ record inside the sign-up transaction, never by a read-then-write.
 """
 import time
 from html import escape
-from types import SimpleNamespace
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -107,8 +106,7 @@ def _login_of(email):
 def _event_entry(school_id, user_id, action, now=None):
     """An account event (sign-in, sign-out, a link used) in the school's audit
     log, by the account itself. No password, token or address in it."""
-    actor = SimpleNamespace(school_id=school_id, user_id=user_id, user=None)
-    return audit.entry(actor, action, "account", user_id, None, None, now)
+    return audit.entry(audit.Actor(school_id, user_id), action, "account", user_id, None, None, now)
 
 
 def _account_event(login, action, now=None):

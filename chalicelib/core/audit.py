@@ -27,6 +27,15 @@ class AuditEntry(Model):
     changes = JSONAttribute()
 
 
+@dataclass(frozen=True)
+class Actor:
+    """Who an entry names when no signed-in caller made the change: an
+    account acting on itself (a sign-in), or ``system`` (a schedule)."""
+    school_id: str
+    user_id: str = "system"
+    user: object = None
+
+
 def diff(before, after):
     """{field: [before, after]} for the fields that differ."""
     before, after = before or {}, after or {}

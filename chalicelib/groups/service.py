@@ -344,21 +344,13 @@ def remove_member(caller, group_id, member_id, now=None):
 
 # ---------------------------------------------------------------- the sweep
 
-class SweepActor:
-    """Who the audit log says removed an expired membership."""
-    school_id = None
-    user_id = "system"  # an automatic change: actor ``system``, as the design notes say
-    user = None
-
-
 def sweep_expired(now=None, page=100):
     """Remove memberships whose ``until`` has passed. Reads only expired ones;
     each delete is conditional on the ``until`` it read."""
     now = now or time.time()
     removed = skipped = 0
     for m in Membership.by_expiry.query(EXPIRING, Membership.until <= int(now), page_size=page):
-        actor = SweepActor()
-        actor.school_id = m.school_id
+        actor = audit.Actor(m.school_id)  # an automatic change: actor ``system``
         tx = Tx()
         tx.delete("membership", Membership(group_key=m.group_key, member_id=m.member_id),
                   condition=Membership.until == m.until, add_version_condition=False)

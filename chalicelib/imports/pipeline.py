@@ -21,6 +21,7 @@ from ..core.errors import ApiError, FieldError, not_found
 from ..core.log import logger
 from ..groups.system import pupil_epoch
 from ..notify import outbox
+from ..roster import staff as staff_records
 from . import columns, sniff, storage
 from .models import Import, ImportRow
 from .rows import ExistingIndex, RowChecker
@@ -651,8 +652,7 @@ def complete(caller, import_id):
 def _ceiling_for(actor, existing):
     """A check that refuses a staff row giving someone rights ``actor`` lacks
     (the privilege ceiling, as for a form): its error is on ``user_group``."""
-    user_groups = actor.school.user_groups
-    user_groups = user_groups.as_dict() if hasattr(user_groups, "as_dict") else user_groups
+    user_groups = staff_records.groups_of(actor.school)
 
     def check(result):
         if not result.ok or result.action not in ("create", "update"):
@@ -660,11 +660,10 @@ def _ceiling_for(actor, existing):
         if result.action == "create":
             groups = [result.cleaned.get("user_group") or FALLBACK_GROUP]
         else:
-            changes = result.changes or {}
-            if "user_group" not in changes and "email" not in changes:
+            groups = staff_records.groups_to_check(existing.by_id[result.target_id].values.get("user_group"),
+                                                   result.changes or {})
+            if not groups:
                 return
-            before = existing.by_id[result.target_id].values.get("user_group")
-            groups = [before, changes.get("user_group", before)]
         try:
             actor.require_within(user_groups, *groups)
         except ApiError as exc:

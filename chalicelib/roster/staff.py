@@ -117,6 +117,16 @@ def create(caller, body, now=None):
     return as_json(insert(caller, new_staff(caller.school_id, values, now)), caller.school)
 
 
+def groups_to_check(before_group, changes):
+    """The user groups the privilege ceiling weighs for a change to a staff
+    member in ``before_group`` (``changes``: {field: new value}): before and
+    after when their user group or email changes (a new address takes the
+    account, and its rights, elsewhere); none for any other change."""
+    if "user_group" not in changes and "email" not in changes:
+        return []
+    return [before_group, changes.get("user_group", before_group)]
+
+
 def require_within(caller, *group_names):
     """The privilege ceiling for a change to a staff member whose user group
     is (before and after) each of ``group_names``."""
@@ -157,8 +167,8 @@ def update(caller, user_id, body, now=None):
     after = snapshot(user)
     if before == after:
         return as_json(user, caller.school)
-    if before["user_group"] != after["user_group"] or before["email"] != after["email"]:
-        require_within(caller, before["user_group"], after["user_group"])
+    changed = {f: v for f, v in after.items() if before[f] != v}
+    require_within(caller, *groups_to_check(before["user_group"], changed))
     if before["email"] != after["email"]:
         # every link sent to the old address dies with it; the new one is unverified
         user.token_generation = (user.token_generation or 0) + 1
