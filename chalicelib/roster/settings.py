@@ -7,6 +7,13 @@ from ..core import audit
 FIELDS = ("name", "timezone", "mark_leavers", "keep_imports_days", "invite_hours")
 
 
+#: (field, lowest, highest, what to say otherwise): the settings that are a whole number in a range
+WHOLE_NUMBERS = (
+    ("keep_imports_days", 7, 3650, "Keep imports for a whole number of days from 7 to 3650."),
+    ("invite_hours", 1, 72, "Invitation links last a whole number of hours from 1 to 72."),
+)
+
+
 def as_json(school):
     return {"name": school.name, "timezone": school.timezone or "Europe/London",
             "mark_leavers": bool(school.mark_leavers), "keep_imports_days": int(school.keep_imports_days or 90),
@@ -30,14 +37,11 @@ def update(caller, body):
         problem = timezone_problem(body["timezone"])
         if problem:
             errors.append(problem)
-    days = body.get("keep_imports_days")
-    if days is not None and (isinstance(days, bool) or not isinstance(days, int) or not 7 <= days <= 3650):
-        errors.append(FieldError("keep_imports_days", "invalid_choice",
-                                 "Keep imports for a whole number of days from 7 to 3650."))
-    hours = body.get("invite_hours")
-    if hours is not None and (isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= 72):
-        errors.append(FieldError("invite_hours", "invalid_choice",
-                                 "Invitation links last a whole number of hours from 1 to 72."))
+    for field, low, high, message in WHOLE_NUMBERS:
+        value = body.get(field)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or not low <= value <= high):
+            errors.append(FieldError(field, "invalid_choice", message))
     if "name" in body and not (body["name"] or "").strip():
         errors.append(FieldError("name", "required", "The school needs a name."))
     if errors:
