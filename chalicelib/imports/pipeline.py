@@ -14,9 +14,9 @@ from pynamodb.exceptions import DoesNotExist, UpdateError, PutError
 
 from ..accounts.models import School, User
 from ..accounts.permissions import ADMIN_GROUP, FALLBACK_GROUP, PERMISSIONS, Caller, effective_permissions
-from ..core import config
+from ..core import audit, config
 from ..core import s3 as s3_client
-from ..core.db import batch_put, new_id
+from ..core.db import Tx, batch_put, new_id
 from ..core.errors import ApiError, FieldError, not_found
 from ..core.log import logger
 from ..groups.system import pupil_epoch
@@ -384,14 +384,31 @@ def set_mapping(caller, import_id, mapping):
                 status="validating", mapping=clean, run=run, summary=None, rows_processed=0,
                 validated_by=caller.user_id):
         raise ApiError("conflict", "Someone else changed this import just now; reload it.")
-    remembered = caller.school.import_mappings or {}
-    remembered = remembered.as_dict() if hasattr(remembered, "as_dict") else dict(remembered)
-    if remembered.get(imp.kind) != clean:  # the next file of this kind starts from it; unchanged: no write
-        School(school_id=caller.school_id).update(
-            actions=[School.import_mappings.set({**remembered, imp.kind: clean})], add_version_condition=False)
+    remember_mapping(caller, imp.kind, clean)
     enqueue({"action": "validate", "school_id": caller.school_id, "import_id": import_id, "run": run})
     imp.status, imp.mapping, imp.run, imp.summary = "validating", clean, run, None
     return as_json(imp)
+
+
+def remember_mapping(caller, kind, clean):
+    """The next drop of this kind reads its columns this way, and a drop acts
+    with the school's full rights: so the remembered mapping is a school
+    setting, saved (and audited as one) only for a ``manage_settings``
+    holder. Anyone else's matching applies to their own import alone (else
+    an SLT could match a drop's column to ``user_group`` for every night)."""
+    if not caller.has("manage_settings"):
+        return
+    remembered = caller.school.import_mappings or {}
+    remembered = remembered.as_dict() if hasattr(remembered, "as_dict") else dict(remembered)
+    if remembered.get(kind) == clean:  # unchanged: no write
+        return
+    tx = Tx()
+    tx.update("school", School(school_id=caller.school_id),
+              actions=[School.import_mappings.set({**remembered, kind: clean})], add_version_condition=False)
+    audit.stage(tx, audit.entry(caller, "update", "settings", caller.school_id,
+                                {f"import_mapping.{kind}": remembered.get(kind)},
+                                {f"import_mapping.{kind}": clean}))
+    tx.commit()
 
 
 # ---------------------------------------------------------------- the queue

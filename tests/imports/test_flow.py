@@ -329,3 +329,27 @@ def test_a_rename_by_import_reaches_the_groups_too(api, admin, importer):
     imp = importer.full("pupils", body)
     assert imp["result"]["updated"] == 1, imp
     assert [m["name"] for m in api.get(f"/api/groups/{group['id']}/members").data["items"]] == ["Catrin Smith"]
+
+
+def test_only_a_settings_holder_sets_the_mapping_a_drop_reads(api, importer, pump, admin, member):
+    """A drop acts with the school's rights, so the mapping it reads is a
+    school setting: an SLT's matching of a column to ``user_group`` applies to
+    the SLT's own import (where the ceiling checks each row) and never to the
+    nightly file."""
+    header = "First name,Surname,Email,Notes\n"
+    admin_mapping = {"First name": "first_name", "Surname": "surname", "Email": "email"}
+    importer.full("staff", (header + "Ann,Admin,ann@example.org,\n").encode(), mapping=admin_mapping)
+    entries = api.get("/api/audit?entity=settings").data["items"]
+    assert [e["changes"] for e in entries] == [{"import_mapping.staff": [None, admin_mapping]}]
+
+    slt = member(admin, user_group="SLTs")
+    imp = importer.upload("staff", (header + "Sly,Deputy,sly@example.org,Admin Team\n").encode(), token=slt["token"])
+    importer.map(imp, dict(admin_mapping, Notes="user_group"), token=slt["token"])
+    assert len(api.get("/api/audit?entity=settings").data["items"]) == 1
+
+    s3 = boto3.client("s3", region_name=config.region())
+    s3.put_object(Bucket=config.bucket_name(), Key=f"drop/{admin['school_id']}/staff/nightly.csv",
+                  Body=(header + "Mal,Lory,mal@example.org,Admin Team\n").encode())
+    drain(pump)
+    staff = {s["email"]: s for s in api.get("/api/staff").data["items"]}
+    assert staff["mal@example.org"]["user_group"] == "Teachers"
