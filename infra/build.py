@@ -10,11 +10,11 @@ import sys
 
 from infra import security
 
-FUNCTIONS = ("APIHandler", "ImportWorker", "OutboxSender", "MembershipExpirySweep")
+FUNCTIONS = ("APIHandler", "ImportWorker", "OutboxSender", "MembershipExpirySweep", "EmailEvents")
 #: Fixed function names: the roles name their own log groups without referring
 #: to the functions (which refer to the roles: that would be a cycle).
 FUNCTION_NAMES = {"APIHandler": "api", "ImportWorker": "import-worker", "OutboxSender": "outbox-sender",
-                  "MembershipExpirySweep": "membership-expiry-sweep"}
+                  "MembershipExpirySweep": "membership-expiry-sweep", "EmailEvents": "email-events"}
 
 
 def function_name(stage, function):
@@ -32,6 +32,7 @@ TABLE_ACCESS = {
                      "groups", "memberships", "machines", "outbox"],
     "OutboxSender": ["outbox", "tokens", "schools"],
     "MembershipExpirySweep": ["memberships", "groups", "audit"],
+    "EmailEvents": ["outbox"],
 }
 
 
@@ -246,6 +247,9 @@ def function_overrides(config, stage):
     out["ImportWorker"]["Properties"]["Events"] = {"ImportWorkerSqsEventSource": {"Properties": {
         "FunctionResponseTypes": ["ReportBatchItemFailures"],
         "ScalingConfig": {"MaximumConcurrency": {"Ref": security.CONCURRENCY["ImportWorker"][0]}}}}}
+    # SES's bounces and complaints: Chalice subscribes the function to the topic
+    # by name; the subscription (which names the function) so comes after it.
+    out["EmailEvents"]["DependsOn"] = [security.EMAIL_EVENTS_TOPIC]
     return out
 
 

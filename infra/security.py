@@ -53,6 +53,7 @@ CONCURRENCY = {
     "ImportWorker": ("ImportWorkerReservedConcurrency", 5, 2),
     "OutboxSender": ("OutboxSenderReservedConcurrency", 1, 1),
     "MembershipExpirySweep": ("MembershipExpirySweepReservedConcurrency", 1, 1),
+    "EmailEvents": ("EmailEventsReservedConcurrency", 2, 1),
 }
 
 _VPC = ("CKV_AWS_117", "Calls only AWS APIs (DynamoDB, S3, SQS, SES, KMS, X-Ray) over TLS with IAM; there is no "
@@ -73,6 +74,11 @@ CHECKOV_SKIPS = {
         _VPC],
     "OutboxSender": [_SCHEDULED_DLQ, _VPC],
     "MembershipExpirySweep": [_SCHEDULED_DLQ, _VPC],
+    "EmailEvents": [
+        ("CKV_AWS_116", "SNS retries a failed delivery to Lambda, and Lambda retries the event twice; one lost "
+                        "event only leaves an outbox message without its bounce mark, and a DLQ of SES "
+                        "notifications would be one more store of email addresses."),
+        _VPC],
     "RestAPI": [
         ("CKV_AWS_120", "Every answer is per caller, personal and Cache-Control: no-store; a stage cache could "
                         "serve one user's data to another (and is billed by the hour)."),

@@ -60,6 +60,15 @@ def queue_name(logical):
     return f"schoolroll-{stage()}-{logical}"
 
 
+TOPICS = ("email-events", "alerts")
+
+
+def topic_name(logical):
+    if logical not in TOPICS:
+        raise KeyError(f"unknown topic {logical!r}")
+    return f"schoolroll-{stage()}-{logical}"
+
+
 def bucket_name():
     return _env("DROP_BUCKET", f"schoolroll-{stage()}-drop")
 

@@ -37,5 +37,9 @@ class OutboxMessage(Model):
     subject = UnicodeAttribute(null=True)
     ses_message_id = UnicodeAttribute(null=True)
     last_error = UnicodeAttribute(null=True)
+    #: What SES said after sending (notify.events.Delivery), if anything went wrong.
+    delivery = UnicodeAttribute(null=True)
+    delivery_detail = UnicodeAttribute(null=True)
+    delivery_at = UnicodeAttribute(null=True)
     #: Sent and failed messages are kept 30 days for support, then expire.
     ttl = NumberAttribute(null=True)  # DynamoDB TTL (epoch seconds)

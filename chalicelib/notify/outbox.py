@@ -12,6 +12,7 @@ from pynamodb.exceptions import UpdateError
 from ..core import config
 from ..core.db import new_id
 from ..core.log import logger
+from . import events
 from .models import PENDING, OutboxMessage
 
 #: kind -> render(message) -> {"subject", "text", "html"} or None (do not
@@ -139,6 +140,8 @@ def send_one(message, now, ses=None):
         reply = (ses or _ses()).send_email(
             **extra,
             Source=config.mail_from(),
+            # SES's bounce and complaint events carry it back (notify.events)
+            Tags=[{"Name": events.OUTBOX_TAG, "Value": message.message_id}],
             Destination={"ToAddresses": [message.to]},
             Message={
                 "Subject": {"Data": rendered["subject"], "Charset": "UTF-8"},
@@ -173,3 +176,22 @@ def send_one(message, now, ses=None):
     ])
     logger.info("email sent", extra={"message_id": message.message_id, "kind": message.kind})
     return "sent"
+
+
+def record_delivery(event):
+    """Mark the outbox message a bounce or complaint is about. Only a message
+    we sent under that SES id is marked (a repeat delivery of the event sets
+    the same values again). Returns whether one was marked."""
+    try:
+        OutboxMessage(message_id=event.outbox_message_id).update(
+            actions=[OutboxMessage.delivery.set(event.delivery.value),
+                     OutboxMessage.delivery_detail.set(event.detail or None),
+                     OutboxMessage.delivery_at.set(event.at or None)],
+            condition=OutboxMessage.ses_message_id == event.ses_message_id)
+    except UpdateError as exc:
+        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            return False
+        raise
+    logger.info("email delivery event", extra={"message_id": event.outbox_message_id,
+                                               "delivery": event.delivery.value})
+    return True

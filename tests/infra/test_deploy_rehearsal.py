@@ -65,9 +65,9 @@ def test_the_stack_creates_what_the_app_needs(created):
     buckets = {b["Name"] for b in boto3.client("s3", region_name=REGION).list_buckets()["Buckets"]}
     assert any(b.startswith("schoolroll-prod-drop-") for b in buckets)
     functions = {f["FunctionName"] for f in boto3.client("lambda", region_name=REGION).list_functions()["Functions"]}
-    assert len(functions) == 4
+    assert len(functions) == 5
     roles = [r["RoleName"] for r in boto3.client("iam", region_name=REGION).list_roles()["Roles"]]
-    assert sum("Role" in r for r in roles) >= 4
+    assert sum("Role" in r for r in roles) >= 5
 
 
 def test_the_stack_encrypts_with_its_own_key_and_destroy_keeps_the_data(created):

@@ -33,7 +33,8 @@ def as_list(value):
 #: A wildcard may only narrow a known resource: a known table's indexes, an
 #: object prefix in the known bucket, the streams of a function's own log group.
 ALLOWED_WILDCARD_ENDINGS = ("/index/*", "/uploads/*", "/drop/*", "/staging/*", "/exports/*", "-api:*",
-                            "-import-worker:*", "-outbox-sender:*", "-membership-expiry-sweep:*")
+                            "-import-worker:*", "-outbox-sender:*", "-membership-expiry-sweep:*",
+                            "-email-events:*")
 
 #: The one exception to "no * resource": X-Ray's PutTraceSegments and
 #: PutTelemetryRecords have no resource type, so AWS documents Resource "*" for
@@ -63,7 +64,7 @@ def test_no_wildcard_actions_or_resources(packaged):
 def test_every_function_has_its_own_role(packaged):
     _, template = packaged
     functions = resources(template, "AWS::Serverless::Function")
-    assert set(functions) == {"APIHandler", "ImportWorker", "OutboxSender", "MembershipExpirySweep"}
+    assert set(functions) == {"APIHandler", "ImportWorker", "OutboxSender", "MembershipExpirySweep", "EmailEvents"}
     roles = [f["Properties"]["Role"] for f in functions.values()]
     assert all(isinstance(r, dict) and "Fn::GetAtt" in r for r in roles)
     assert len({json.dumps(r) for r in roles}) == len(roles)
@@ -101,6 +102,14 @@ def test_queues_schedules_bucket_and_gateway_responses(packaged):
     for fn in ("OutboxSender", "MembershipExpirySweep"):
         events = functions[fn]["Properties"]["Events"]
         assert [e["Type"] for e in events.values()] == ["Schedule"]
+    # SES's bounces and complaints: the function is subscribed to the topic the
+    # configuration set publishes to, and created after it.
+    (sns_event,) = functions["EmailEvents"]["Properties"]["Events"].values()
+    topic_name = resources(template, "AWS::SNS::Topic")["EmailEventsTopic"]["Properties"]["TopicName"]
+    assert sns_event["Type"] == "SNS" and sns_event["Properties"]["Topic"]["Fn::Sub"].endswith(":" + topic_name)
+    assert functions["EmailEvents"]["DependsOn"] == ["EmailEventsTopic"]
+    destination, = resources(template, "AWS::SES::ConfigurationSetEventDestination").values()
+    assert destination["Properties"]["EventDestination"]["SnsDestination"]["TopicARN"] == {"Ref": "EmailEventsTopic"}
     sqs_event = functions["ImportWorker"]["Properties"]["Events"]["ImportWorkerSqsEventSource"]["Properties"]
     assert sqs_event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     props = resources(template, "AWS::S3::Bucket")["DropBucket"]["Properties"]
@@ -114,7 +123,7 @@ def test_queues_schedules_bucket_and_gateway_responses(packaged):
     assert len(resources(template, "AWS::CloudWatch::Alarm")) == 1
     responses = {r["Properties"]["ResponseType"] for r in resources(template, "AWS::ApiGateway::GatewayResponse").values()}
     assert responses == set(gateway.GATEWAY_RESPONSES)
-    assert len(resources(template, "AWS::Logs::LogGroup")) == 5  # a function's each, and the API's access log
+    assert len(resources(template, "AWS::Logs::LogGroup")) == 6  # a function's each, and the API's access log
 
 
 def test_the_audit_log_is_append_only_for_every_role(packaged):
