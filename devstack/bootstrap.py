@@ -54,8 +54,21 @@ def verify_sender():
     ses.verify_email_identity(EmailAddress=config.mail_from())
 
 
+def create_mfa_key():
+    """The stack's key for two-factor secrets (the template's KMS key on AWS)."""
+    kms = boto3.client("kms", region_name=config.region())
+    alias = config.mfa_key_id()
+    if not alias.startswith("alias/"):
+        return
+    if any(a["AliasName"] == alias for a in kms.list_aliases()["Aliases"]):
+        return
+    key_id = kms.create_key(Description="schoolroll local: two-factor secrets")["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName=alias, TargetKeyId=key_id)
+
+
 def create_resources():
     create_tables()
+    create_mfa_key()
     urls = create_queues()
     create_bucket(urls)
     verify_sender()

@@ -199,6 +199,9 @@ def roles(config, stage):
                                "Resource": table_arns(config, [APPEND_ONLY])})
         if function == "APIHandler":
             statements += [
+                # sealing a two-factor secret (KMS Encrypt, bound by encryption context to one account)
+                {"Effect": "Allow", "Action": ["kms:Encrypt"], "Resource": security.key_arn(),
+                 "Condition": {"StringEquals": {"kms:EncryptionContext:purpose": "mfa"}}},
                 # A presigned POST is signed with this role: it must be allowed the upload itself.
                 {"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": bucket_arn(stage, "/" + config.UPLOAD_PREFIX + "*")},
                 # exports too big for a response; their presigned links are signed with this role
@@ -228,7 +231,9 @@ def roles(config, stage):
 def function_overrides(config, stage):
     env = {"STAGE": stage, "TABLE_PREFIX": config.table_prefix(), "DROP_BUCKET": bucket_name(stage),
            "MAIL_FROM": {"Ref": "MailFrom"}, "CONSOLE_URL": {"Ref": "ConsoleUrl"},
-           "SES_CONFIGURATION_SET": {"Ref": "EmailConfigurationSet"}}
+           "SES_CONFIGURATION_SET": {"Ref": "EmailConfigurationSet"},
+           # two-factor secrets are sealed with the stack's key (accounts/secretbox.py)
+           "MFA_KEY_ID": security.key_arn()}
     out = {}
     for function in FUNCTIONS:
         out[function] = {"Metadata": security.checkov_metadata(function), "Properties": {

@@ -1,8 +1,9 @@
 """DynamoDB records for schools and accounts. Every key starts with the school,
 except the two global look-ups a sign-in needs before the school is known:
 ``Login`` (by email) and ``Token`` (by the token's hash)."""
-from pynamodb.attributes import (BooleanAttribute, JSONAttribute, MapAttribute, NumberAttribute,
-                                 UnicodeAttribute, VersionAttribute)
+from pynamodb.attributes import (BooleanAttribute, JSONAttribute, ListAttribute, MapAttribute, NumberAttribute,
+                                 UnicodeAttribute, UnicodeSetAttribute, VersionAttribute)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from ..core.db import index, meta
@@ -23,6 +24,10 @@ class School(Model):
     invite_hours = NumberAttribute(default=72)
     #: Imports and their refused rows are kept this many days, then expire.
     keep_imports_days = NumberAttribute(default=90)
+    #: User groups whose members must sign in with two factors (accounts/mfa.py).
+    require_mfa_for = ListAttribute(of=UnicodeAttribute, null=True)
+    #: A session ends after this many minutes without a request (15-480).
+    idle_minutes = NumberAttribute(default=60)
     #: Members of the Admin Team; a school never drops to zero.
     admin_count = NumberAttribute(default=0)
     created_at = NumberAttribute()
@@ -40,8 +45,15 @@ class User(Model):
     job_role = UnicodeAttribute(null=True)
     user_group = UnicodeAttribute()
     email_verified = BooleanAttribute(default=False)
-    #: "invited" until they set a password, then "active".
+    #: "invited" until they set a password, then "active"; "disabled" (by a
+    #: colleague) keeps the record and its history but signs nobody in.
     status = UnicodeAttribute(default="invited")
+    #: Two-factor sign-in is on (its secret is on the Login); read with the
+    #: user on every request, for the school's require_mfa_for.
+    mfa_enabled = BooleanAttribute(default=False)
+    #: Sessions started before this (epoch ms) are void: how "sign out
+    #: everywhere", a password reset and disabling end every session at once.
+    sessions_after = NumberAttribute(null=True)
     #: Every emailed link carries the generation it was minted at; a change of
     #: address or an accepted invitation moves it on, ending every older link.
     token_generation = NumberAttribute(default=0)
@@ -64,16 +76,36 @@ class Login(Model):
     school_id = UnicodeAttribute()
     user_id = UnicodeAttribute()
     password_hash = UnicodeAttribute(null=True)
+    #: Mirrors a disabled User: a sign-in reads only this record.
+    disabled = BooleanAttribute(default=False)
+    #: Two-factor: the TOTP secret, KMS-encrypted (accounts/secretbox.py);
+    #: a set-up not yet confirmed; the last time step used (a code is good
+    #: once); the SHA-256 of each unused recovery code.
+    mfa_secret = UnicodeAttribute(null=True)
+    mfa_pending = UnicodeAttribute(null=True)
+    mfa_pending_until = NumberAttribute(null=True)
+    mfa_last_step = NumberAttribute(null=True)
+    recovery_codes = UnicodeSetAttribute(null=True)
     #: A sign-up not verified by then frees its address (nobody can hold an
     #: email they don't own): a new sign-up may take the login over.
     unverified_until = NumberAttribute(null=True)
 
 
+class SessionsByOwner(GlobalSecondaryIndex):
+    """Sparse: only sessions carry ``owner``. A person's sessions, oldest first."""
+    class Meta:
+        index_name = "sessions-by-owner"
+        projection = AllProjection()
+    owner = UnicodeAttribute(hash_key=True)
+    created_ms = NumberAttribute(range_key=True)
+
+
 class Token(Model):
-    """A session, verification or invitation token, stored only as its hash."""
+    """A session, link (verify, invite, reset) or two-factor step token,
+    stored only as its hash."""
     Meta = meta("tokens")
     token_hash = UnicodeAttribute(hash_key=True)
-    kind = UnicodeAttribute()  # session | verify | invite
+    kind = UnicodeAttribute()  # session | verify | invite | reset | mfa
     school_id = UnicodeAttribute()
     user_id = UnicodeAttribute()
     expires_at = NumberAttribute()
@@ -81,6 +113,18 @@ class Token(Model):
     #: to, at the account's token generation when it was minted.
     email = UnicodeAttribute(null=True)
     generation = NumberAttribute(null=True)
+    #: Sessions: started (epoch ms), last request (epoch s, written at most a
+    #: minute apart), the browser, a public id, and the owner the
+    #: ``sessions-by-owner`` index lists them by ("<school>#<user>").
+    created_ms = NumberAttribute(null=True)
+    #: A two-factor step (kind "mfa") carries the login's sealed secret, so
+    #: the code's check needs no second read.
+    mfa_secret = UnicodeAttribute(null=True)
+    last_used_at = NumberAttribute(null=True)
+    user_agent = UnicodeAttribute(null=True)
+    session_id = UnicodeAttribute(null=True)
+    owner = UnicodeAttribute(null=True)
+    by_owner = SessionsByOwner()
     #: DynamoDB's TTL removes dead tokens; reads check expires_at themselves.
     ttl = NumberAttribute(null=True)  # DynamoDB TTL (epoch seconds)
 

@@ -79,6 +79,12 @@ class Caller:
     email_verified: bool = False
     user: object = None
     school: object = None
+    #: The session this request came with (its public id and stored hash).
+    session_id: str = None
+    session_hash: str = None
+    #: The school requires two factors of this user group and they have none
+    #: yet: only /api/me, /api/auth/mfa/* and sign-out answer until they do.
+    mfa_setup_required: bool = False
 
     def has(self, permission):
         return permission in self.permissions
@@ -99,6 +105,12 @@ class Caller:
         missing = rights_beyond(self.permissions, *targets)
         if missing:
             raise exceeds_caller_rights(missing)
+
+    def require_mfa_if_due(self):
+        if self.mfa_setup_required:
+            raise ApiError("mfa_setup_required",
+                           "Your school requires two-factor sign-in for your user group. "
+                           "Set it up (Your account → Two-factor sign-in) to carry on.")
 
     def require_verified(self):
         if not self.email_verified:

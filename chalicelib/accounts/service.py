@@ -15,7 +15,7 @@ from ..core.text import sort_keys
 from ..groups import rules as group_rules
 from ..groups import system as system_groups
 from ..notify.outbox import new_message, register_renderer
-from . import credentials, throttle
+from . import credentials, events, links, mfa, passwords, sessions, throttle
 from .models import Login, School, Throttle, Token, User
 from .permissions import ADMIN_GROUP, Caller, effective_permissions, standard_user_groups
 
@@ -29,7 +29,8 @@ def sign_up(body, now=None):
     admin = body["admin"]
     email = credentials.normalise_email(admin["email"])
     problem = credentials.email_problem(email, "admin.email")
-    weak = credentials.password_problem(admin["password"], email)
+    weak = credentials.password_problem(admin["password"], email, admin["first_name"], admin["surname"],
+                                        body["name"])
     if problem:
         raise validation_failed([problem])
     if weak:
@@ -64,36 +65,34 @@ def sign_up(body, now=None):
     return {"school_id": school_id, "user_id": user_id}
 
 
-def log_in(body, source_ip=None, now=None):
+def log_in(body, source_ip=None, user_agent=None, now=None):
     """Sign in: spend an attempt from the email's and the address's budgets
     (throttle.py) before the password is checked, then one transaction puts
-    the session and gives the budgets back. Three DynamoDB calls."""
+    the session and gives the budgets back. Three DynamoDB calls. With
+    two-factor on, the right password earns a 5-minute step token instead
+    (mfa.py), and the budgets wait for the code."""
     now = now or time.time()
     email = credentials.normalise_email(body["email"])
     found = throttle.budgets(email, source_ip)
     try:
         throttle.spend(found, now)
     except ApiError:
-        _account_event(_login_of(email), "locked_out", now)
+        events.record(_login_of(email), "locked_out", now)
         raise
     login = _login_of(email)
     stored = login.password_hash if login is not None else None
     # Unknown email and wrong password take the same path and time.
     if not credentials.verify_password(stored, body["password"]) or login is None:
         throttle.failed(found, now)
-        _account_event(login, "login_failed", now)
+        events.record(login, "login_failed", now)
         raise _unauthorized("Wrong email or password.")
-    token = credentials.new_token(login.school_id, login.user_id)
-    expires = int(now) + config.SESSION_SECONDS
-    tx = Tx()
-    tx.put("session", Token(token_hash=credentials.token_hash(token), kind="session",
-                            school_id=login.school_id, user_id=login.user_id,
-                            expires_at=expires, ttl=expires))
-    for budget, actions in throttle.succeeded_actions(found):
-        tx.update(budget.key, Throttle(key=budget.key), actions, add_version_condition=False)
-    audit.stage(tx, _event_entry(login.school_id, login.user_id, "login", now))
-    tx.commit()
-    return {"token": token, "expires_at": _iso(expires)}
+    if login.disabled:
+        events.record(login, "login_refused", now)
+        raise ApiError("account_disabled", "Your school has disabled this account. Ask your school's "
+                       "admin if you think it should not be.")
+    if login.mfa_secret:
+        return mfa.start_step(login, now)
+    return sessions.start(login, found, user_agent, now)
 
 
 def _login_of(email):
@@ -101,19 +100,6 @@ def _login_of(email):
         return Login.get(email)
     except DoesNotExist:
         return None
-
-
-def _event_entry(school_id, user_id, action, now=None):
-    """An account event (sign-in, sign-out, a link used) in the school's audit
-    log, by the account itself. No password, token or address in it."""
-    return audit.entry(audit.Actor(school_id, user_id), action, "account", user_id, None, None, now)
-
-
-def _account_event(login, action, now=None):
-    """A failed or refused sign-in of a known account (an unknown address
-    belongs to no school's log)."""
-    if login is not None:
-        audit.write(_event_entry(login.school_id, login.user_id, action, now))
 
 
 def _iso(epoch):
@@ -130,106 +116,57 @@ def bearer_token(request):
 
 def authenticate(request, now=None):
     """The token authoriser: one BatchGetItem reads the token, the user and
-    the school together. Missing, malformed, forged, expired or revoked -> 401."""
+    the school together. Missing, malformed, forged, expired, idle, revoked
+    or of a disabled account -> 401. At most once a minute a session's idle
+    clock is written on."""
     now = now or time.time()
     token = bearer_token(request)
     ids = credentials.token_ids(token)
     if ids is None:
         raise _unauthorized()
     school_id, user_id = ids
+    hashed = credentials.token_hash(token)
     found = batch_get({
-        "token": (Token, {"token_hash": credentials.token_hash(token)}),
+        "token": (Token, {"token_hash": hashed}),
         "user": (User, {"school_id": school_id, "user_id": user_id}),
         "school": (School, {"school_id": school_id}),
     })
     record, user, school = found["token"], found["user"], found["school"]
-    if (record is None or record.kind != "session" or record.expires_at <= now
-            or record.school_id != school_id or record.user_id != user_id
-            or user is None or school is None):
+    if (record is None or record.school_id != school_id or record.user_id != user_id
+            or user is None or school is None or not sessions.is_live(record, user, school, now)):
         raise _unauthorized()
-    permissions, _known = effective_permissions(school.user_groups.as_dict()
-                                                if hasattr(school.user_groups, "as_dict")
-                                                else school.user_groups, user.user_group)
+    sessions.touch(record, now)
+    groups = school.user_groups.as_dict() if hasattr(school.user_groups, "as_dict") else school.user_groups
+    permissions, _known = effective_permissions(groups, user.user_group)
     return Caller(school_id=school_id, user_id=user_id, user_group=user.user_group,
                   permissions=permissions, email_verified=bool(user.email_verified),
-                  user=user, school=school)
+                  user=user, school=school, session_id=record.session_id, session_hash=hashed,
+                  mfa_setup_required=mfa.setup_required(user, school))
 
 
 def log_out(caller, request):
     token = bearer_token(request)
     tx = Tx()
     tx.delete("session", Token(token_hash=credentials.token_hash(token)), condition=Token.token_hash.exists())
-    audit.stage(tx, _event_entry(caller.school_id, caller.user_id, "logout"))
+    audit.stage(tx, events.entry(caller.school_id, caller.user_id, "logout"))
     try:
         tx.commit()
     except TxFailed:
         pass  # signed out already
 
 
-def _link_token(token, kind, now):
-    """The stored record of an emailed link's token, if it is usable."""
-    if not isinstance(token, str) or not (20 <= len(token) <= 200):
-        raise ApiError("invalid_token", "This link is invalid. Ask for a new one.")
-    try:
-        record = Token.get(credentials.token_hash(token), consistent_read=True)
-    except DoesNotExist:
-        raise ApiError("invalid_token", "This link has already been used or is invalid. "
-                       "Sign in, or ask for a new one.")
-    if record.kind != kind:
-        raise ApiError("invalid_token", "This link is invalid. Ask for a new one.")
-    if record.expires_at <= now:
-        raise ApiError("invalid_token", "This link has expired. Ask for a new one.")
-    return record
-
-
-def _bound_user(record):
-    """The account a link token was minted for, while it still holds the
-    address the link was sent to at the same token generation: a changed
-    address or a newer link ends every older one."""
-    try:
-        user = User.get(record.school_id, record.user_id, consistent_read=True)
-    except DoesNotExist:
-        raise ApiError("invalid_token", "This link is for an account that no longer exists.")
-    if record.email is None or user.email != record.email \
-            or (user.token_generation or 0) != (record.generation or 0):
-        raise ApiError("invalid_token", "This link is no longer valid: the account's email address "
-                       "changed, or a newer link replaced it. Ask for a new one.")
-    return user
-
-
-def _bound_condition(record):
-    """The same binding, checked again inside the transaction that uses the link."""
-    return (User.email == record.email) & (User.token_generation == (record.generation or 0))
-
-
-def _used_link(tx, record):
-    """Stage the single-use token's delete: a second use (even a concurrent
-    one) fails the transaction."""
-    tx.delete("token", record, condition=Token.token_hash.exists())
-
-
-def _commit_link(tx):
-    try:
-        tx.commit()
-    except TxFailed as exc:
-        if "token" in exc.failed:
-            raise ApiError("invalid_token", "This link has already been used.")
-        raise ApiError("invalid_token", "This link is no longer valid: the account changed "
-                       "since it was sent. Ask for a new one.")
-
-
 def verify_email(token, now=None):
     now = now or time.time()
-    record = _link_token(token, "verify", now)
-    user = _bound_user(record)
+    record = links.usable_token(token, "verify", now)
+    user = links.bound_user(record)
     tx = Tx()
-    _used_link(tx, record)
-    tx.update("user", user, [User.email_verified.set(True)], condition=_bound_condition(record),
+    links.stage_used(tx, record)
+    tx.update("user", user, [User.email_verified.set(True)], condition=links.bound_condition(record),
               add_version_condition=False)
     tx.update("login", Login(email=user.email), [Login.unverified_until.remove()],
               condition=Login.user_id == user.user_id)  # the address is theirs now: no longer free to take
-    audit.stage(tx, _event_entry(user.school_id, user.user_id, "email_verified", now))
-    _commit_link(tx)
+    audit.stage(tx, events.entry(user.school_id, user.user_id, "email_verified", now))
+    links.commit(tx)
     return {"email_verified": True}
 
 
@@ -254,25 +191,9 @@ def me(caller):
         "user_group_known": known,
         "permissions": caller.permissions,
         "email_verified": bool(user.email_verified),
+        "mfa_enabled": bool(user.mfa_enabled),
+        "mfa_setup_required": caller.mfa_setup_required,
     }
-
-
-def _issue_link_token(message, kind, seconds, now):
-    """A new link token bound to the account's current address and token
-    generation; None when the message is for an address the account no
-    longer has (or an invitation already accepted): that email is not sent."""
-    try:
-        user = User.get(message.school_id, message.user_id, consistent_read=True)
-    except DoesNotExist:
-        return None
-    if user.email != message.to or (kind == "invite" and user.status != "invited"):
-        return None
-    token = credentials.new_token()
-    expires = int(now) + seconds
-    Token(token_hash=credentials.token_hash(token), kind=kind, school_id=message.school_id,
-          user_id=message.user_id, email=user.email, generation=user.token_generation or 0,
-          expires_at=expires, ttl=expires + 86400).save()
-    return token
 
 
 @register_renderer("verify")
@@ -280,7 +201,7 @@ def render_verification(message, now=None):
     """Renders at send time, minting the token then: the raw token exists only
     in the email, never in the database."""
     now = now or time.time()
-    token = _issue_link_token(message, "verify", config.VERIFY_SECONDS, now)
+    token = links.issue(message, "verify", config.VERIFY_SECONDS, now)
     if token is None:
         return None
     link = f"{config.console_url()}/#action=verify&token={token}"
@@ -300,23 +221,20 @@ def accept_invitation(token, password, now=None):
     the password and activates the account (moving its token generation on,
     so every other link it was sent dies too)."""
     now = now or time.time()
-    record = _link_token(token, "invite", now)
-    user = _bound_user(record)
+    record = links.usable_token(token, "invite", now)
+    user = links.bound_user(record)
     if user.status != "invited":
         raise ApiError("invalid_token", "This invitation was already accepted. Sign in instead.")
-    weak = credentials.password_problem(password, user.email)
-    if weak:
-        raise ApiError("weak_password", weak.message,
-                       errors=[{"field": "password", "code": "weak_password", "message": weak.message}])
+    passwords.require_strong(password, user)
     tx = Tx()
-    _used_link(tx, record)
+    links.stage_used(tx, record)
     tx.update("login", Login(email=user.email), [Login.password_hash.set(credentials.hash_password(password))],
               condition=Login.user_id == user.user_id)
     tx.update("user", user, [User.status.set("active"), User.email_verified.set(True),
                              User.token_generation.set((user.token_generation or 0) + 1)],
-              condition=_bound_condition(record) & (User.status == "invited"), add_version_condition=False)
-    audit.stage(tx, _event_entry(user.school_id, user.user_id, "password_set", now))
-    _commit_link(tx)
+              condition=links.bound_condition(record) & (User.status == "invited"), add_version_condition=False)
+    audit.stage(tx, events.entry(user.school_id, user.user_id, "password_set", now))
+    links.commit(tx)
     return {"email_verified": True}
 
 
@@ -330,7 +248,7 @@ def render_invitation(message, now=None):
     school_name = school.name
     # a school may shorten its invitations, never lengthen them past the service's limit
     seconds = min(config.INVITE_SECONDS, int(school.invite_hours or 72) * 3600)
-    token = _issue_link_token(message, "invite", seconds, now)
+    token = links.issue(message, "invite", seconds, now)
     if token is None:
         return None
     link = f"{config.console_url()}/#action=accept-invite&token={token}"

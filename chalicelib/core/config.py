@@ -95,12 +95,28 @@ def ses_configuration_set():
     return os.environ.get("SES_CONFIGURATION_SET") or None
 
 
+def mfa_key_id():
+    """The KMS key two-factor secrets are encrypted with: the template's key
+    on AWS; locally the stack's own key (devstack.bootstrap creates it)."""
+    return _env("MFA_KEY_ID", f"alias/schoolroll-{stage()}-mfa")
+
+
 def mail_from():
     return _env("MAIL_FROM", "no-reply@schoolroll.example")
 
 
 #: Session tokens live this long.
 SESSION_SECONDS = 12 * 3600
+#: A session also ends after a school's idle_minutes without a request; its
+#: last-used time is written at most this often.
+SESSION_TOUCH_SECONDS = 60
+IDLE_MINUTES_DEFAULT = 60
+#: Password reset links last 30 minutes; the step between a right password
+#: and its two-factor code, 5.
+RESET_SECONDS = 30 * 60
+MFA_STEP_SECONDS = 5 * 60
+#: A two-factor set-up not confirmed within this long is started again.
+MFA_SETUP_SECONDS = 15 * 60
 #: Verification tokens expire after 24 hours (issue 2).
 VERIFY_SECONDS = 24 * 3600
 #: An unverified sign-up holds its email address this long.

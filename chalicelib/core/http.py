@@ -37,6 +37,15 @@ class Ctx:
     body: dict = field(default_factory=dict)
     query: dict = field(default_factory=dict)
 
+    @property
+    def source_ip(self):
+        """The caller's address as API Gateway saw it (the sign-in throttle counts by it)."""
+        return ((self.request.context or {}).get("identity") or {}).get("sourceIp")
+
+    @property
+    def user_agent(self):
+        return (self.request.headers or {}).get("user-agent")
+
 
 def json_response(body, status=200, headers=None):
     return Response(body=json.dumps(body, default=str), status_code=status,
@@ -67,7 +76,7 @@ def _parse_body(request, body_schema, validate=True):
 
 def route(bp, path, method, *, summary, tag, auth=True, permission=None,
           verified=False, body=None, response=None, status=200, query=None,
-          content_type="application/json", validate=True, big_files=False):
+          content_type="application/json", validate=True, big_files=False, mfa_exempt=False):
     """Register a view on blueprint ``bp`` and describe it for OpenAPI.
 
     ``permission``: the caller's user group must hold it (403 otherwise).
@@ -79,6 +88,9 @@ def route(bp, path, method, *, summary, tag, auth=True, permission=None,
     ``query``: {name: (schema, description)} documented query parameters.
     ``big_files``: may answer 303 with a link to a file too big for a
     response (core/downloads.py).
+    ``mfa_exempt``: answers a caller whose school requires two factors they
+    have not set up yet (/me, two-factor set-up, sign-out); every other
+    route answers them 403 mfa_setup_required.
     """
     def decorate(view):
         @functools.wraps(view)
@@ -101,6 +113,8 @@ def route(bp, path, method, *, summary, tag, auth=True, permission=None,
             if auth:
                 ctx.caller = _authenticator(request)
                 logger.append_keys(school_id=ctx.caller.school_id, user_id=ctx.caller.user_id)
+                if not mfa_exempt:
+                    ctx.caller.require_mfa_if_due()
                 if verified:
                     ctx.caller.require_verified()
                 if permission:
@@ -116,6 +130,7 @@ def route(bp, path, method, *, summary, tag, auth=True, permission=None,
             "summary": summary, "tag": tag, "auth": auth, "permission": permission,
             "verified": verified, "body": body, "response": response, "status": status,
             "query": query or {}, "content_type": content_type, "big_files": big_files,
+            "mfa_exempt": mfa_exempt,
         }
         # A route that reads no body has no media type to refuse: a GET sent with
         # an empty or odd Content-Type is still answered (never an undocumented 415).

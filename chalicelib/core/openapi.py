@@ -24,6 +24,20 @@ ERROR_SCHEMA = {
 _PARAM = re.compile(r"{([^}]+)}")
 
 
+#: What the account routes answer besides the usual (accounts/*.py).
+_ACCOUNT_ERRORS = {
+    ("POST", "/api/auth/reset-password"): {"400": "invalid_token", "422": "weak_password / validation_failed"},
+    ("POST", "/api/auth/change-password"): {"403": "wrong_password / mfa_setup_required", "409": "conflict",
+                                            "422": "weak_password / validation_failed", "429": "too_many_attempts"},
+    ("POST", "/api/auth/mfa/setup"): {"409": "mfa_already_enabled"},
+    ("POST", "/api/auth/mfa/confirm"): {"400": "invalid_code / bad_request", "409": "mfa_already_enabled"},
+    ("POST", "/api/auth/mfa/verify"): {"400": "invalid_token / invalid_code / bad_request",
+                                       "429": "too_many_attempts"},
+    ("DELETE", "/api/auth/mfa"): {"400": "invalid_code / bad_request",
+                                  "409": "mfa_not_enabled / mfa_required_by_school", "429": "too_many_attempts"},
+}
+
+
 def _error_responses(doc, path="", method="GET"):
     codes = {"500": "internal_error", "503": "service_busy (try again after Retry-After)"}
     if doc.get("body") is not None:
@@ -32,6 +46,8 @@ def _error_responses(doc, path="", method="GET"):
         codes.update({"400": "bad_request", "422": "validation_failed"})
     if doc.get("auth", True):
         codes["401"] = "unauthorized"
+        if not doc.get("mfa_exempt"):
+            codes["403"] = "mfa_setup_required"
     if doc.get("permission") or doc.get("verified"):
         codes["403"] = "permission_denied / email_not_verified"
     if doc.get("permission") and (path.startswith("/api/staff") or path.startswith("/api/imports/")):
@@ -45,7 +61,9 @@ def _error_responses(doc, path="", method="GET"):
     if path.endswith("/invite") or path == "/api/auth/resend-verification":
         codes["429"] = "too_many_attempts (links sent again: 5 an hour per person)"
     if path == "/api/auth/login":
-        codes.update({"401": "unauthorized (wrong email or password)", "429": "too_many_attempts"})
+        codes.update({"401": "unauthorized (wrong email or password)", "403": "account_disabled",
+                      "429": "too_many_attempts"})
+    codes.update(_ACCOUNT_ERRORS.get((method, path), {}))
     out = {}
     for status, what in codes.items():
         out[status] = {"description": what, "content": {"application/json": {

@@ -8,7 +8,7 @@ from ..core.http import route
 from ..core.paging import parse_limit
 from ..core.schema import array, boolean, integer, obj, string
 from ..core import audit
-from . import pupils, settings, staff, user_groups
+from . import pupils, settings, staff, staff_access, user_groups
 from .exports import KINDS
 
 bp = Blueprint(__name__)
@@ -27,7 +27,7 @@ STAFF_FIELDS = dict(first_name=string(100), surname=string(100), email=string(25
                     job_role=string(100, **NULLABLE), user_group=string(100, **NULLABLE))
 STAFF = obj(["id", "first_name", "surname", "email", "user_group", "permissions", "version"],
             id=string(), version=integer(), permissions=array(string()), user_group_known=boolean(),
-            status=string(enum=["invited", "active"]), email_verified=boolean(), note=string(),
+            status=string(enum=["invited", "active", "disabled"]), email_verified=boolean(), mfa_enabled=boolean(), note=string(),
             **STAFF_FIELDS)
 
 
@@ -113,7 +113,8 @@ def create_staff(ctx):
 @route(bp, "/staff", "GET", summary="List or search staff (name order)", tag="staff",
        permission="view_roster", response=page_of(STAFF),
        query={"q": (string(), "Prefix of first name or surname"),
-              "user_group": (string(), "Only this user group"), **PAGING})
+              "user_group": (string(), "Only this user group"),
+              "status": (string(enum=["invited", "active", "disabled"]), "Only this status"), **PAGING})
 def list_staff(ctx):
     return staff.list_staff(ctx.caller, ctx.query)
 
@@ -149,6 +150,25 @@ def export_staff(ctx):
        permission="manage_roster", response=obj(["queued", "status"], queued=boolean(), status=string()))
 def resend_invitation(ctx, user_id):
     return staff.resend_invitation(ctx.caller, user_id)
+
+
+@route(bp, "/staff/{user_id}/disable", "POST", summary="Disable an account: sessions end, sign-in and "
+       "emailed links stop; the record and its history stay", tag="staff", permission="manage_roster",
+       response=STAFF)
+def disable_staff(ctx, user_id):
+    return staff_access.disable(ctx.caller, user_id)
+
+
+@route(bp, "/staff/{user_id}/enable", "POST", summary="Enable a disabled account again", tag="staff",
+       permission="manage_roster", response=STAFF)
+def enable_staff(ctx, user_id):
+    return staff_access.enable(ctx.caller, user_id)
+
+
+@route(bp, "/staff/{user_id}/mfa-reset", "POST", summary="Turn a colleague's two-factor sign-in off "
+       "(a lost phone); they set it up again", tag="staff", permission="manage_settings", response=STAFF)
+def reset_staff_mfa(ctx, user_id):
+    return staff_access.reset_mfa(ctx.caller, user_id)
 
 
 # User groups
@@ -209,9 +229,13 @@ def _instant(query, name):
 KEEP_IMPORTS = integer(minimum=7, maximum=3650, description="Days an import and its refused rows are kept "
                        "(its audit entries stay); applies to imports begun after the change")
 INVITE_HOURS = integer(minimum=1, maximum=72, description="Hours an invitation link lasts (at most 72)")
-SETTINGS = obj(["name", "timezone", "mark_leavers", "keep_imports_days", "invite_hours"], name=string(200),
+IDLE_MINUTES = integer(minimum=15, maximum=480, description="Minutes without a request that end a session")
+REQUIRE_MFA_FOR = array(string(100), maxItems=50, description="User groups whose members must sign in with "
+                        "two factors")
+SETTINGS = obj(["name", "timezone", "mark_leavers", "keep_imports_days", "invite_hours", "idle_minutes",
+                "require_mfa_for"], name=string(200),
                timezone=string(64), mark_leavers=boolean(), keep_imports_days=KEEP_IMPORTS,
-               invite_hours=INVITE_HOURS)
+               invite_hours=INVITE_HOURS, idle_minutes=IDLE_MINUTES, require_mfa_for=REQUIRE_MFA_FOR)
 
 
 @route(bp, "/settings", "GET", summary="The school's settings", tag="settings", response=SETTINGS)
@@ -222,6 +246,6 @@ def get_settings(ctx):
 @route(bp, "/settings", "PATCH", summary="Change the school's name, timezone or leavers rule",
        tag="settings", permission="manage_settings", response=SETTINGS,
        body=obj([], name=string(200), timezone=string(64), mark_leavers=boolean(), keep_imports_days=KEEP_IMPORTS,
-                invite_hours=INVITE_HOURS))
+                invite_hours=INVITE_HOURS, idle_minutes=IDLE_MINUTES, require_mfa_for=REQUIRE_MFA_FOR))
 def patch_settings(ctx):
     return settings.update(ctx.caller, ctx.body)

@@ -4,20 +4,34 @@ from ..core.db import Tx, TxFailed
 from ..core.errors import ApiError, FieldError, validation_failed
 from ..core import audit
 
-FIELDS = ("name", "timezone", "mark_leavers", "keep_imports_days", "invite_hours")
+FIELDS = ("name", "timezone", "mark_leavers", "keep_imports_days", "invite_hours", "idle_minutes",
+          "require_mfa_for")
 
 
 #: (field, lowest, highest, what to say otherwise): the settings that are a whole number in a range
 WHOLE_NUMBERS = (
     ("keep_imports_days", 7, 3650, "Keep imports for a whole number of days from 7 to 3650."),
     ("invite_hours", 1, 72, "Invitation links last a whole number of hours from 1 to 72."),
+    ("idle_minutes", 15, 480, "A session ends after a whole number of idle minutes from 15 to 480."),
 )
 
 
 def as_json(school):
     return {"name": school.name, "timezone": school.timezone or "Europe/London",
             "mark_leavers": bool(school.mark_leavers), "keep_imports_days": int(school.keep_imports_days or 90),
-            "invite_hours": int(school.invite_hours or 72)}
+            "invite_hours": int(school.invite_hours or 72), "idle_minutes": int(school.idle_minutes or 60),
+            "require_mfa_for": list(school.require_mfa_for or [])}
+
+
+def mfa_group_problems(names, school):
+    """Each name must be one of the school's user groups (a typo would
+    silently require nothing)."""
+    groups = school.user_groups.as_dict() if hasattr(school.user_groups, "as_dict") else dict(school.user_groups)
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        return [FieldError("require_mfa_for", "invalid_type", "Send a list of user group names.")]
+    return [FieldError(f"require_mfa_for.{i}", "invalid_choice",
+                       f"'{name}' is not one of your school's user groups: {', '.join(sorted(groups))}.")
+            for i, name in enumerate(names) if name not in groups]
 
 
 def timezone_problem(name):
@@ -42,6 +56,8 @@ def update(caller, body):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)
                                   or not low <= value <= high):
             errors.append(FieldError(field, "invalid_choice", message))
+    if body.get("require_mfa_for") is not None:
+        errors += mfa_group_problems(body["require_mfa_for"], school)
     if "name" in body and not (body["name"] or "").strip():
         errors.append(FieldError("name", "required", "The school needs a name."))
     if errors:
@@ -49,7 +65,10 @@ def update(caller, body):
     before = as_json(school)
     for field in FIELDS:
         if field in body and body[field] is not None:
-            setattr(school, field, body[field].strip() if field == "name" else body[field])
+            value = body[field]
+            value = value.strip() if field == "name" else list(dict.fromkeys(value)) if field == "require_mfa_for" \
+                else value
+            setattr(school, field, value)
     after = as_json(school)
     if before == after:
         return after

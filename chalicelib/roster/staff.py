@@ -24,6 +24,7 @@ from .pupils import conflict, require_version, sent_changes
 from .validation import clean_staff
 
 FIELDS = ("first_name", "surname", "email", "job_role", "user_group")
+STATUSES = ("invited", "active", "disabled")
 
 
 def groups_of(school):
@@ -36,6 +37,7 @@ def as_json(user, school):
     out = {"id": user.user_id, **{f: getattr(user, f) for f in FIELDS},
            "permissions": permissions, "user_group_known": known,
            "status": user.status, "email_verified": bool(user.email_verified),
+           "mfa_enabled": bool(user.mfa_enabled),
            "version": user.version}
     if not known:
         out["note"] = (f"'{user.user_group}' is not one of your school's user groups, "
@@ -76,12 +78,18 @@ def email_in_use(email, school_id):
                              "message": "This email is used by an account in another school."}])
 
 
+def counts_as_admin(user, user_group=None):
+    """The school's ``admin_count`` counts the Admin Team's members who can
+    sign in (invited or active): a disabled admin is no admin to keep."""
+    return (user_group or user.user_group) == ADMIN_GROUP and user.status != "disabled"
+
+
 def last_admin():
     return ApiError("last_admin", "A school must keep at least one member of the Admin Team. "
                     "Add another admin first.")
 
 
-def _admin_delta(tx, school, delta):
+def admin_delta(tx, school, delta):
     if delta > 0:
         tx.update("admins", school, [School.admin_count.add(delta)], add_version_condition=False)
     elif delta < 0:
@@ -140,7 +148,7 @@ def insert(caller, user, message_id=None, retry_safe=False):
     tx = Tx()
     add_to_tx(tx, caller, user, message_id=message_id)
     if user.user_group == ADMIN_GROUP:
-        _admin_delta(tx, caller.school, +1)
+        admin_delta(tx, caller.school, +1)
     try:
         tx.commit()
     except TxFailed as exc:
@@ -150,6 +158,18 @@ def insert(caller, user, message_id=None, retry_safe=False):
             raise email_in_use(user.email, caller.school_id)
         raise conflict("staff member")
     return user
+
+
+def moved_login(old_email, new_email, user):
+    """The login under a new address: its password, two-factor and disabled
+    flag go with it (a sign-up's hold on the old address does not)."""
+    try:
+        old = Login.get(old_email, consistent_read=True)
+        values = {name: getattr(old, name) for name in Login.get_attributes()
+                  if name not in ("email", "unverified_until")}
+    except DoesNotExist:
+        values = {"school_id": user.school_id, "user_id": user.user_id}
+    return Login(email=new_email, **values)
 
 
 def update(caller, user_id, body, now=None):
@@ -176,19 +196,13 @@ def update(caller, user_id, body, now=None):
     tx = Tx()
     tx.put("staff", user)  # conditional on the version we read
     if before["email"] != after["email"]:
-        try:
-            old_login = Login.get(before["email"], consistent_read=True)
-            password_hash = old_login.password_hash
-        except DoesNotExist:
-            password_hash = None
         tx.delete("old_login", Login(email=before["email"]), condition=Login.user_id == user.user_id)
-        tx.put("login", Login(email=after["email"], school_id=user.school_id, user_id=user.user_id,
-                              password_hash=password_hash), condition=Login.email.does_not_exist())
-    was_admin, is_admin = before["user_group"] == ADMIN_GROUP, after["user_group"] == ADMIN_GROUP
+        tx.put("login", moved_login(before["email"], after["email"], user), condition=Login.email.does_not_exist())
+    was_admin, is_admin = counts_as_admin(user, before["user_group"]), counts_as_admin(user, after["user_group"])
     if was_admin != is_admin:
         if was_admin and user.user_id == caller.user_id and caller.school.admin_count <= 1:
             raise last_admin()
-        _admin_delta(tx, caller.school, +1 if is_admin else -1)
+        admin_delta(tx, caller.school, +1 if is_admin else -1)
     audit.stage(tx, audit.entry(caller, "update", "staff", user.user_id, before, after, now))
     try:
         tx.commit()
@@ -212,8 +226,8 @@ def delete(caller, user_id, now=None):
     tx = Tx()
     tx.delete("staff", user, condition=User.user_id.exists(), add_version_condition=False)
     tx.delete("login", Login(email=user.email), condition=Login.user_id == user.user_id)
-    if user.user_group == ADMIN_GROUP:
-        _admin_delta(tx, caller.school, -1)
+    if counts_as_admin(user):
+        admin_delta(tx, caller.school, -1)
     audit.stage(tx, audit.entry(caller, "delete", "staff", user.user_id, snapshot(user), {}, now))
     system_groups.stage(tx, user.school_id, group_rules.staff_deltas(-1))
     try:
@@ -246,6 +260,12 @@ def list_staff(caller, query):
     state = decode_cursor(query.get("next"), school)
     group = (query.get("user_group") or "").strip() or None
     condition = User.user_group == group if group else None
+    status = (query.get("status") or "").strip() or None
+    if status is not None:
+        if status not in STATUSES:
+            raise validation_failed([{"field": "status", "code": "invalid_choice",
+                                      "message": f"Use one of: {', '.join(STATUSES)}."}])
+        condition = (User.status == status) if condition is None else condition & (User.status == status)
     q = fold(query.get("q") or "")
     if q:
         items, nxt = name_search(User, school, q, limit, state, ["school_id", "user_id"], condition)

@@ -6,6 +6,11 @@ def test_short_and_common_passwords_are_weak():
     assert c.password_problem("Password123").code == "weak_password"
     assert c.password_problem("aaaaaaaaaaaa").code == "weak_password"
     assert c.password_problem("head@oak.sch.uk", "Head@Oak.sch.uk").code == "weak_password"
+    # built from the school's name: zxcvbn alone would pass it (score 3)
+    weak = c.password_problem("OakPrimary2026!", "Sam", "Smith", "sam@oak.sch.uk", "Oak Primary")
+    assert weak.code == "weak_password" and "school" in weak.message
+    assert c.password_problem("OakPrimary2026!") is None
+    assert "common" in c.password_problem("password2026").message.lower()
     assert c.password_problem("correct horse battery") is None
 
 

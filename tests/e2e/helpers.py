@@ -1,5 +1,6 @@
 """Shared steps of the end-to-end tests."""
 import re
+import time
 
 import requests
 
@@ -19,3 +20,77 @@ def school_token(stack, email, name="Oak Primary", first_name="Olu"):
     login = requests.post(f"{base}/api/auth/login", json={"email": email, "password": PASSWORD})
     assert login.status_code == 200, login.text
     return login.json()["token"]
+
+
+class Http:
+    """A JSON client of the local stack for one school."""
+
+    def __init__(self, stack):
+        self.stack = stack
+        self.base = f"http://127.0.0.1:{stack.port}"
+
+    def call(self, method, path, token=None, headers=None, **kw):
+        headers = {**({"Authorization": f"Bearer {token}"} if token else {}), **(headers or {})}
+        return requests.request(method, self.base + path, headers=headers, timeout=30, **kw)
+
+    def link_token(self, to, after=0):
+        """The token of the newest email to ``to`` (waiting for the ``after``+1-th)."""
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            data = requests.get(f"http://127.0.0.1:{self.stack.aws_port}/moto-api/data.json", timeout=5).json()
+            mails = [m for m in data.get("ses", {}).get("Message", []) if to in m["destinations"]["ToAddresses"]]
+            if len(mails) > after:
+                return re.search(r"token=([A-Za-z0-9_\-.]+)", mails[-1]["body"]).group(1)
+            time.sleep(0.3)
+        raise AssertionError(f"no email {after + 1} to {to}")
+
+    def mails_to(self, to):
+        data = requests.get(f"http://127.0.0.1:{self.stack.aws_port}/moto-api/data.json", timeout=5).json()
+        return [m for m in data.get("ses", {}).get("Message", []) if to in m["destinations"]["ToAddresses"]]
+
+    def school(self, tag):
+        email = f"head@{tag}.sch.uk"
+        r = self.call("POST", "/api/schools", json={"name": f"{tag.title()} School", "admin": {
+            "first_name": "Ada", "surname": "Head", "email": email, "password": PASSWORD}})
+        assert r.status_code == 201, r.text
+        assert self.call("POST", "/api/auth/verify", json={"token": self.link_token(email)}).status_code == 200
+        return self.login(email)
+
+    def login(self, email):
+        r = self.call("POST", "/api/auth/login", json={"email": email, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        return r.json()["token"]
+
+    def staff(self, token, email, user_group, accept=True):
+        r = self.call("POST", "/api/staff", token, json={"first_name": "Sam", "surname": user_group.split()[0],
+                                                          "email": email, "user_group": user_group})
+        assert r.status_code == 201, r.text
+        if accept:
+            ok = self.call("POST", "/api/auth/accept-invite",
+                           json={"token": self.link_token(email), "password": PASSWORD})
+            assert ok.status_code == 200, ok.text
+            return r.json(), self.login(email)
+        return r.json(), None
+
+    def wait_import(self, token, import_id, status):
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            imp = self.call("GET", f"/api/imports/{import_id}", token).json()
+            if imp["status"] == status:
+                return imp
+            assert imp["status"] != "failed", imp
+            time.sleep(0.3)
+        raise AssertionError(f"import never reached {status}: {imp}")
+
+    def import_to_review(self, token, csv_text):
+        started = self.call("POST", "/api/imports", token, json={"kind": "staff", "filename": "s.csv"}).json()
+        up = started["upload"]
+        posted = requests.post(up["url"], data=up["fields"], files={"file": ("s.csv", csv_text.encode())})
+        assert posted.status_code in (200, 204), posted.text
+        imp = self.wait_import(token, started["import_id"], "mapping")
+        r = self.call("PUT", f"/api/imports/{imp['id']}/mapping", token, json={"mapping": imp["suggested_mapping"]})
+        assert r.status_code == 200, r.text
+        return self.wait_import(token, imp["id"], "review")
+
+    def rows(self, token, import_id):
+        return self.call("GET", f"/api/imports/{import_id}/rows", token).json()["items"]

@@ -79,6 +79,10 @@ def fuzz_session(stack):
     return {"base_url": base, "token": token, "http": http, "ids": ids}
 
 
+#: Routes that end the session they are called with (or every session).
+SESSION_ENDING = {("POST", "/api/auth/logout"), ("POST", "/api/auth/logout-everywhere")}
+
+
 def _fresh_token(session):
     r = session["http"].post(f"{session['base_url']}/api/auth/login",
                              json={"email": ADMIN_EMAIL, "password": PASSWORD}, timeout=30)
@@ -93,12 +97,14 @@ def _run(case, session):
         for name in case.path_parameters:
             if name in session["ids"] and not case.path.startswith("/assets/"):
                 case.path_parameters[name] = session["ids"][name]
-    if (case.method, case.path) == ("POST", "/api/auth/logout"):
-        token = _fresh_token(session)  # logout revokes the token it is sent with
+    if key in SESSION_ENDING:
+        token = _fresh_token(session)  # these end the session they are sent with
     response = case.call_and_validate(base_url=session["base_url"], session=session["http"],
                                       headers={"Authorization": f"Bearer {token}"},
                                       checks=CHECKS, timeout=60)
     SEEN[key][response.status_code] += 1
+    if key == ("POST", "/api/auth/logout-everywhere") and response.status_code == 200:
+        session["token"] = _fresh_token(session)  # every session ended, the fuzzer's own too
 
 
 COMMON = {"deadline": None, "database": None, "print_blob": False, "suppress_health_check": list(HealthCheck)}

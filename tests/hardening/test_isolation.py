@@ -154,12 +154,22 @@ IDS = {
         ("B's other machine", lambda w: w.b.machines[1]["id"]),
         ("missing", lambda w: MISSING),
     ],
+    "session_id": [
+        ("B's admin's session", lambda w: _b_session(w)),
+        ("missing", lambda w: MISSING),
+    ],
     "import_id": [
         ("B's committed import", lambda w: w.b.committed_import["id"]),
         ("B's import in review", lambda w: w.b.review_import["id"]),
         ("missing", lambda w: MISSING),
     ],
 }
+
+def _b_session(w):
+    """B's admin's own session (A may neither see nor end it)."""
+    items = w.env.api.get("/api/auth/sessions", token=w.b.token).data["items"]
+    return next(s["id"] for s in items if s["current"])
+
 
 #: Paths with more than one parameter, or whose parameter is not an id.
 COMBOS = {
@@ -219,6 +229,7 @@ QUERY = {
     "year_group": [("B's year group", lambda w: w.b.year_group)],
     "registration_group": [("B's registration group", lambda w: w.b.registration_group)],
     "user_group": [("B's custom user group", lambda w: w.b.custom_group)],
+    "status": [("invited, as B has", lambda w: "invited"), ("disabled", lambda w: "disabled")],
     "next": [("B's cursor", None)],  # per route, from World.cursors
     "limit": [("the largest page", lambda w: "500")],
     "kind": [("pupils", lambda w: "pupils")],
@@ -252,6 +263,14 @@ NO_IDS = {
     ("POST", "/api/auth/accept-invite"): "public; a token, not an id (tokens suite)",
     ("POST", "/api/auth/login"): "public; an email and password (tokens suite)",
     ("POST", "/api/auth/logout"): "revokes the caller's own token only",
+    ("POST", "/api/auth/logout-everywhere"): "ends the caller's own sessions only (sessions_after on their user)",
+    ("POST", "/api/auth/change-password"): "the caller's own login only (by the caller's email)",
+    ("POST", "/api/auth/forgot-password"): "public; an email, same answer for any (tokens suite)",
+    ("POST", "/api/auth/reset-password"): "public; a token, not an id (tokens suite)",
+    ("POST", "/api/auth/mfa/setup"): "the caller's own login only",
+    ("POST", "/api/auth/mfa/confirm"): "the caller's own login only",
+    ("DELETE", "/api/auth/mfa"): "the caller's own login only",
+    ("POST", "/api/auth/mfa/verify"): "public; a two-factor step token, not an id (tokens suite)",
     ("POST", "/api/auth/resend-verification"): "the caller's own account only",
     ("POST", "/api/auth/verify"): "public; a token, not an id (tokens suite)",
     ("POST", "/api/exports"): "A's own roster, no id (tests/roster/test_exports.py: only A's rows)",

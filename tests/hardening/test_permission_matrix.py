@@ -25,6 +25,7 @@ import re
 
 import pytest
 
+from tests.conftest import PASSWORD
 from tests.hardening.fixtures import build_school, moto_env
 
 SUITE = "permission matrix"
@@ -41,6 +42,13 @@ TABLE = """
 GET     /api/me                                           Y   Y   Y   Y   Y   Y   Y   signed in
 POST    /api/auth/logout                                  Y   Y   Y   Y   Y   Y   Y   signed in
 POST    /api/auth/resend-verification                     Y   Y   Y   Y   Y   Y   Y   signed in
+POST    /api/auth/logout-everywhere                       Y   Y   Y   Y   Y   Y   Y   signed in
+POST    /api/auth/change-password                         Y   Y   Y   Y   Y   Y   Y   signed in; the current password [7]
+GET     /api/auth/sessions                                Y   Y   Y   Y   Y   Y   Y   signed in; the caller's own
+DELETE  /api/auth/sessions/{session_id}                   Y   Y   Y   Y   Y   Y   Y   signed in; the caller's own
+POST    /api/auth/mfa/setup                               Y   Y   Y   Y   Y   Y   Y   signed in [8]
+POST    /api/auth/mfa/confirm                             Y   Y   Y   Y   Y   Y   Y   signed in [8]
+DELETE  /api/auth/mfa                                     Y   Y   Y   Y   Y   Y   Y   signed in; a current code [7] [8]
 GET     /api/settings                                     Y   Y   Y   Y   Y   Y   Y   signed in
 PATCH   /api/settings                                     .   Y   Y   .   .   .   .   `manage_settings`
 GET     /api/user-groups                                  Y   Y   Y   Y   Y   Y   Y   signed in
@@ -60,6 +68,9 @@ GET     /api/staff/{user_id}                              Y   Y   Y   Y   Y   Y 
 PATCH   /api/staff/{user_id}                              .   Y   Y   Y   .   .   .   `manage_roster` [2]
 DELETE  /api/staff/{user_id}                              .   Y   Y   Y   .   .   .   `manage_roster` [2] [3]
 POST    /api/staff/{user_id}/invite                       .   Y   Y   Y   .   .   .   `manage_roster` [2]
+POST    /api/staff/{user_id}/disable                      .   Y   Y   Y   .   .   .   `manage_roster` [2] [9]
+POST    /api/staff/{user_id}/enable                       .   Y   Y   Y   .   .   .   `manage_roster` [2]
+POST    /api/staff/{user_id}/mfa-reset                    .   Y   Y   .   .   .   .   `manage_settings` [2]
 GET     /api/imports/template                             .   Y   Y   Y   .   .   .   `manage_roster`
 POST    /api/imports                                      .   Y   Y   Y   .   .   .   `manage_roster` [1]
 GET     /api/imports                                      .   Y   Y   Y   .   .   .   `manage_roster`
@@ -93,6 +104,9 @@ PUBLIC = {
     ("POST", "/api/auth/login"): "sign in",
     ("POST", "/api/auth/verify"): "the emailed verification token",
     ("POST", "/api/auth/accept-invite"): "the emailed invitation token",
+    ("POST", "/api/auth/forgot-password"): "the same answer for any address",
+    ("POST", "/api/auth/reset-password"): "the emailed reset token",
+    ("POST", "/api/auth/mfa/verify"): "the two-factor step token a right password earned",
 }
 
 FOOTNOTES = {
@@ -117,6 +131,13 @@ FOOTNOTES = {
     6: "Without `add_any_user`, a caller may add only people they can already see in another group "
        "(any active pupil, via All pupils; a colleague in a group visible to them); anyone else is a "
        "403 listing the ids. The table's request adds a pupil.",
+    7: "A wrong current password (or code) is 403 `wrong_password` (400 `invalid_code`), never a 401, "
+       "and spends a sign-in attempt like a sign-in would.",
+    8: "When the school's `require_mfa_for` names the caller's user group and they have no two-factor "
+       "yet, these, `GET /api/me` and sign-out are all that answer; every other route is 403 "
+       "`mfa_setup_required`.",
+    9: "Nobody disables themselves (409 `cannot_disable_self`), and the last enabled Admin Team "
+       "member stays (409 `last_admin`).",
 }
 
 
@@ -247,6 +268,42 @@ def _import_in_review(w):
     return spare
 
 
+def _disabled_staff(w):
+    staff = _fresh_staff(w)
+    assert w.env.api.post(f"/api/staff/{staff['id']}/disable", token=w.school.token).status_code == 200
+    return staff
+
+
+def _other_session(w, caller):
+    """The id of another session of the caller's (one the cell may end)."""
+    token = w.env.login(caller["email"])
+    items = w.env.api.get("/api/auth/sessions", token=token).data["items"]
+    return next(s["id"] for s in items if s["current"])
+
+
+def _pending_code(w, caller):
+    """A set-up begun for the caller: the code that confirms it."""
+    import pyotp
+    setup = w.env.api.post("/api/auth/mfa/setup", token=caller["token"])
+    assert setup.status_code == 200, setup.body
+    return pyotp.TOTP(setup.data["secret"]).now()
+
+
+def _mfa_on(w, caller):
+    """Two-factor set up and on for the caller: their recovery codes."""
+    confirmed = w.env.api.post("/api/auth/mfa/confirm", {"code": _pending_code(w, caller)}, token=caller["token"])
+    assert confirmed.status_code == 200, confirmed.body
+    return confirmed.data["recovery_codes"]
+
+
+def _turn_mfa_off(w, caller, response):
+    """After the confirm cell: off again (with a recovery code), so the
+    caller's next sign-in is a password alone."""
+    off = w.env.api.call("DELETE", "/api/auth/mfa", {"code": response.data["recovery_codes"][0]},
+                         token=caller["token"])
+    assert off.status_code == 200, off.body
+
+
 def _member_to_remove(w):
     pupil = w.school.pupils[2]["id"]
     w.env.add_members(w.school.token, w.target_group["id"], [pupil])
@@ -257,6 +314,14 @@ REQUESTS = {
     ("GET", "/api/me"): lambda w, c: ("/api/me", None),
     ("POST", "/api/auth/logout"): lambda w, c: ("/api/auth/logout", None),  # with a fresh token: see call()
     ("POST", "/api/auth/resend-verification"): lambda w, c: ("/api/auth/resend-verification", None),
+    ("POST", "/api/auth/logout-everywhere"): lambda w, c: ("/api/auth/logout-everywhere", None),  # see call()
+    ("POST", "/api/auth/change-password"): lambda w, c: ("/api/auth/change-password", {
+        "current_password": PASSWORD, "new_password": PASSWORD}),
+    ("GET", "/api/auth/sessions"): lambda w, c: ("/api/auth/sessions", None),
+    ("DELETE", "/api/auth/sessions/{session_id}"): lambda w, c: (f"/api/auth/sessions/{_other_session(w, c)}", None),
+    ("POST", "/api/auth/mfa/setup"): lambda w, c: ("/api/auth/mfa/setup", None),
+    ("POST", "/api/auth/mfa/confirm"): lambda w, c: ("/api/auth/mfa/confirm", {"code": _pending_code(w, c)}),
+    ("DELETE", "/api/auth/mfa"): lambda w, c: ("/api/auth/mfa", {"code": _mfa_on(w, c)[0]}),
     ("GET", "/api/settings"): lambda w, c: ("/api/settings", None),
     ("PATCH", "/api/settings"): lambda w, c: ("/api/settings", {"mark_leavers": False}),
     ("GET", "/api/user-groups"): lambda w, c: ("/api/user-groups", None),
@@ -281,6 +346,9 @@ REQUESTS = {
                                                      {"version": 1, "job_role": "Head of Year 4"}),
     ("DELETE", "/api/staff/{user_id}"): lambda w, c: (f"/api/staff/{_fresh_staff(w)['id']}", None),
     ("POST", "/api/staff/{user_id}/invite"): lambda w, c: (f"/api/staff/{w.school.invited['id']}/invite", None),
+    ("POST", "/api/staff/{user_id}/disable"): lambda w, c: (f"/api/staff/{_fresh_staff(w)['id']}/disable", None),
+    ("POST", "/api/staff/{user_id}/enable"): lambda w, c: (f"/api/staff/{_disabled_staff(w)['id']}/enable", None),
+    ("POST", "/api/staff/{user_id}/mfa-reset"): lambda w, c: (f"/api/staff/{_fresh_staff(w)['id']}/mfa-reset", None),
     ("GET", "/api/imports/template"): lambda w, c: ("/api/imports/template?kind=staff", None),
     ("POST", "/api/imports"): lambda w, c: ("/api/imports", {"kind": "pupils", "filename": "cells.csv"}),
     ("GET", "/api/imports"): lambda w, c: ("/api/imports", None),
@@ -324,6 +392,10 @@ def call(w, route, group):
         token = w.env.login(caller["email"])  # logging out must not end the caller's matrix session
     r = w.env.api.call(route[0], path, body, token=token)
     w.env.drain()  # as the worker would: a mapping is validated, a commit committed
+    if r.status_code == 200 and route == ("POST", "/api/auth/logout-everywhere"):
+        caller["token"] = w.env.login(caller["email"])  # every session ended: the matrix signs in again
+    if r.status_code == 200 and route == ("POST", "/api/auth/mfa/confirm"):
+        _turn_mfa_off(w, caller, r)
     return r, token
 
 

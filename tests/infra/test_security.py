@@ -83,10 +83,16 @@ def test_every_role_may_use_the_key_and_only_it(packaged):
     _, template = packaged
     for function in ("APIHandler", "ImportWorker", "OutboxSender", "MembershipExpirySweep", "EmailEvents"):
         kms = [s for role, s in walk_statements(template) if role == f"{function}Role"
-               and any(a.startswith("kms:") for a in as_list(s["Action"]))]
+               and any(a.startswith("kms:") for a in as_list(s["Action"])) and "Condition" not in s]
         assert len(kms) == 1, function
         assert set(as_list(kms[0]["Action"])) >= {"kms:Decrypt", "kms:GenerateDataKey"}
         assert kms[0]["Resource"] == KEY
+        # Encrypt only for the API, only to seal two-factor secrets
+        sealing = [s for role, s in walk_statements(template) if role == f"{function}Role"
+                   and "kms:Encrypt" in as_list(s["Action"])]
+        assert [s["Condition"] for s in sealing] == (
+            [{"StringEquals": {"kms:EncryptionContext:purpose": "mfa"}}] if function == "APIHandler" else [])
+        assert all(s["Resource"] == KEY for s in sealing)
 
 
 def test_buckets_refuse_requests_without_tls(packaged):
