@@ -112,7 +112,7 @@ def test_the_console_runs_under_its_csp_and_api_answers_are_not_cached(stack, pa
     assert me.value.status == 200 and me.value.headers["cache-control"] == "no-store"
     document = page.request.get(base + "/")
     assert "script-src 'self'" in document.headers["content-security-policy"]
-    for screen in ("pupils", "staff", "groups", "import", "admin", "home"):
+    for screen in ("pupils", "staff", "groups", "import", "admin", "account", "home"):
         page.goto(base + "/#/" + screen)
         page.locator("#screen-title").wait_for()
     # a script the page did not load from its own origin is refused (the policy is live)

@@ -60,7 +60,7 @@ def test_unknown_routes_and_the_console(stack):
     assert r.status_code == 405 and r.json()["code"] == "method_not_allowed"
     page = requests.get(base + "/")
     assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
-    for asset in ("app.js", "home.js", "imports.js", "groups.js", "console.css"):
+    for asset in ("app.js", "home.js", "imports.js", "groups.js", "account.js", "console.css"):
         assert requests.get(base + "/assets/" + asset).status_code == 200, asset
     missing = requests.get(base + "/assets/nope.js")
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"

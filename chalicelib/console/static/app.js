@@ -32,10 +32,20 @@
       const err = new Error((data && data.message) || ("Something went wrong (" + res.status + ")."));
       err.code = data && data.code; err.status = res.status; err.data = data;
       if (res.status === 401 && path !== "/auth/login") { store.removeItem("token"); }
+      if (res.status === 403 && err.code === "mfa_setup_required") mfaSetupRequired();
       throw err;
     }
     return data;
   };
+
+  // The school requires two-factor sign-in for this person's role and they have not set
+  // it up: every route but a few answers 403 mfa_setup_required. Take them to the set-up
+  // (once, however many calls were in flight).
+  function mfaSetupRequired() {
+    if (SR.me && SR.me.mfa_setup_required) return;
+    if (SR.me) Object.assign(SR.me, { mfa_setup_required: true, mfa_enabled: false });
+    SR.go("#/account");
+  }
 
   // ---- DOM helpers
   SR.el = function el(tag, attrs, ...children) {
@@ -110,6 +120,9 @@
     if (!SR.me) {
       try { SR.me = await SR.api("GET", "/me"); } catch (e) { store.removeItem("token"); return signIn(); }
     }
+    if (SR.me.mfa_setup_required && !location.hash.startsWith("#/account")) {
+      history.replaceState(null, "", location.pathname + "#/account");
+    }
     renderChrome();
     const [name, ...args] = (location.hash.replace(/^#\/?/, "") || "home").split("/");
     const screen = screens[name] || screens.home;
@@ -129,6 +142,7 @@
 
   function renderChrome() {
     const links = order.filter((n) => screens[n].nav && (!screens[n].visible || screens[n].visible()))
+      .filter((n) => !SR.me.mfa_setup_required || n === "account")
       .map((n) => el("a", { href: "#/" + n, "data-screen": n }, screens[n].title));
     nav.replaceChildren(...links, el("button", { type: "button", class: "ghost", onclick: signOut }, "Sign out"));
     if (!SR.me.email_verified) {
@@ -151,16 +165,45 @@
     }, el("p", {}, "Already signed up? ", el("button", { type: "button", class: "link", onclick: () => signIn() }, "Sign in"))));
   }
 
-  function signIn(message) {
+  // message: a note shown under the form (an error when isError).
+  function signIn(message, isError) {
     nav.replaceChildren(); banner.hidden = true; SR.me = null;
     SR.show(SR.form("Sign in", [SR.field("email", "Email", "email"), SR.field("password", "Password", "password")], "Sign in", async (v) => {
       const t = await SR.api("POST", "/auth/login", { email: v.email, password: v.password });
-      store.setItem("token", t.token);
-      SR.go("#/home");
-    }, [message ? el("p", { class: "ok", role: "status" }, message) : "",
+      if (t.mfa_required) return mfaStep(t.mfa_token);
+      signedIn(t);
+    }, [message ? el("p", { class: isError ? "error" : "ok", role: isError ? "alert" : "status" }, message) : "",
+        el("p", {}, el("button", { type: "button", class: "link", onclick: (ev) => SR.forgotPassword(ev.currentTarget.form.elements.email.value) }, "Forgot your password?")),
         el("p", {}, "New school? ", el("button", { type: "button", class: "link", onclick: signUp }, "Sign up"))]));
   }
   SR.signIn = signIn;
+
+  function signedIn(t) {
+    store.setItem("token", t.token);
+    SR.me = null;
+    SR.go("#/home");
+  }
+
+  // The second step of a two-factor sign-in: a code from the app, or a recovery code.
+  // The step's token lasts 5 minutes; when it has gone, back to the password.
+  function mfaStep(mfaToken) {
+    const f = SR.form("Two-factor sign-in", [
+      el("p", { id: "code-help" }, "Enter the 6-digit code from your authenticator app, or a recovery code."),
+      SR.field("code", "Code", "text", { required: true, autocomplete: "one-time-code",
+        spellcheck: "false", "aria-describedby": "code-help" }),
+    ], "Continue", async (v) => {
+      let t;
+      try { t = await SR.api("POST", "/auth/mfa/verify", { mfa_token: mfaToken, code: v.code.trim() }); }
+      catch (e) {
+        if (e.code === "invalid_token") return signIn(e.message, true);  // the 5-minute step has gone
+        f.querySelector("#code").select();
+        throw e;
+      }
+      signedIn(t);
+    }, el("p", {}, el("button", { type: "button", class: "link", onclick: () => signIn() }, "Back to sign in")));
+    SR.show(f);
+    f.querySelector("#code").focus();
+  }
 
   function acceptInvite(token) {
     SR.show(SR.form("Choose your password", [SR.field("password", "Password (10+ characters)", "password")], "Save password", async (v) => {
@@ -176,10 +219,14 @@
 
   async function signOut() {
     try { await SR.api("POST", "/auth/logout"); } catch (e) { /* token already gone */ }
+    SR.signedOut("You are signed out.");
+  }
+  // The server has already ended this token (sign out, sign out everywhere).
+  SR.signedOut = function signedOut(message) {
     store.removeItem("token");
     history.replaceState(null, "", location.pathname);
-    signIn("You are signed out.");
-  }
+    signIn(message);
+  };
 
   // An emailed link carries its token in the fragment (#action=...&token=...),
   // which no request sends; it is cleared before the first request is made.
@@ -190,6 +237,7 @@
     history.replaceState(null, "", location.pathname);
     if (!token) return route();
     if (action === "accept-invite") return acceptInvite(token);
+    if (action === "reset-password") return SR.resetPassword(token);
     if (action === "verify") {
       try {
         await SR.api("POST", "/auth/verify", { token });

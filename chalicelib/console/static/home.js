@@ -67,19 +67,28 @@
   // ---------------------------------------------------------------- record tables
   // One screen per record kind (pupils, staff): search, filters, paging, add,
   // edit in place (with the version read), delete with confirmation.
+  // Optional in def: selects (filters chosen from a list), cell (column id ->
+  // function(record) giving the cell's content), rowClass(record),
+  // actions(record, reload) (more buttons for a row), remove(record, reload).
   function recordScreen(def) {
     SR.screen(def.name, {
       title: def.title, nav: true, visible: () => SR.can("view_roster"),
       render: async function (box) {
         const state = { cursors: [null], page: 0, query: {} };
         const tableBox = el("div");
+        const selects = (def.selects || []).map(([id, label, options]) => {
+          const select = el("select", { id: "filter-" + id, name: "filter-" + id },
+            options.map(([value, text]) => el("option", { value }, text)));
+          select.addEventListener("change", () => filters.requestSubmit());
+          return el("div", { class: "field" }, el("label", { for: "filter-" + id }, label), select);
+        });
         const filters = el("form", { class: "toolbar", role: "search" },
-          def.filters.map(([id, label]) => SR.field("filter-" + id, label, "search", {})),
+          def.filters.map(([id, label]) => SR.field("filter-" + id, label, "search", {})), selects,
           el("button", { type: "submit" }, "Search"));
         filters.addEventListener("submit", (ev) => {
           ev.preventDefault();
           state.query = {};
-          def.filters.forEach(([id]) => {
+          def.filters.concat(def.selects || []).forEach(([id]) => {
             const v = filters.querySelector("#filter-" + id).value.trim();
             if (v) state.query[id] = v;
           });
@@ -133,7 +142,7 @@
         }
 
         function row(r) {
-          const tr = el("tr", {}, def.columns.map(([id]) => el("td", {}, r[id] === null || r[id] === undefined ? "" : String(r[id]))));
+          const tr = el("tr", { class: def.rowClass ? def.rowClass(r) : null }, def.columns.map(([id]) => el("td", {}, cell(r, id))));
           const actions = el("td");
           if (SR.can("manage_roster")) {
             actions.append(
@@ -141,6 +150,7 @@
               " ",
               el("button", { type: "button", class: "danger", "aria-label": "Delete " + def.label(r), onclick: () => remove(r) }, "Delete"));
           }
+          if (def.actions) def.actions(r, load).forEach((b) => actions.append(" ", b));
           tr.append(actions);
           return tr;
         }
@@ -149,7 +159,7 @@
           const inputs = {};
           const cells = def.columns.map(([id, label]) => {
             const editable = def.fields.some(([f]) => f === id);
-            if (!editable) return el("td", {}, r[id] || "");
+            if (!editable) return el("td", {}, cell(r, id));
             inputs[id] = el("input", { value: r[id] || "", "aria-label": label + " of " + def.label(r), id: id });
             return el("td", {}, inputs[id], el("p", { class: "field-error", id: id + "-error", role: "alert" }));
           });
@@ -166,7 +176,13 @@
           if (first) first.focus();
         }
 
+        function cell(r, id) {
+          if (def.cell && def.cell[id]) return def.cell[id](r);
+          return r[id] === null || r[id] === undefined ? "" : String(r[id]);
+        }
+
         async function remove(r) {
+          if (def.remove) return def.remove(r, load);
           if (!window.confirm("Delete " + def.label(r) + "? This cannot be undone.")) return;
           try { await SR.api("DELETE", "/" + def.name + "/" + r.id); SR.toast("Deleted."); load(); }
           catch (e) { SR.toast(e.message); }
@@ -192,11 +208,78 @@
     name: "staff", title: "Staff", singular: "staff member", Singular: "Staff member",
     label: (s) => s.first_name + " " + s.surname,
     filters: [["q", "Name starts with"], ["user_group", "Filter by user group"]],
+    selects: [["status", "Filter by status", [["", "Any status"], ["active", "Active"], ["invited", "Invited"], ["disabled", "Disabled"]]]],
     columns: [["first_name", "First name"], ["surname", "Surname"], ["email", "Email"], ["job_role", "Job role"],
-      ["user_group", "User group"], ["status", "Status"]],
+      ["user_group", "User group"], ["status", "Status"], ["mfa_enabled", "Two-factor"]],
     fields: [["first_name", "First name", "text", true], ["surname", "Surname", "text", true],
       ["email", "Email", "email", true], ["job_role", "Job role", "text", false], ["user_group", "User group", "text", false]],
+    cell: {
+      status: (s) => el("span", { class: "badge badge-" + s.status }, STATUS[s.status] || s.status || ""),
+      mfa_enabled: (s) => (s.mfa_enabled ? "On" : "Off"),
+    },
+    rowClass: (s) => (s.status === "disabled" ? "disabled" : null),
+    actions: staffActions,
+    remove: removeStaff,
   });
+
+  // ---- staff accounts: disable / enable, reset two-factor, delete (offering disable first)
+  const STATUS = { active: "Active", invited: "Invited", disabled: "Disabled" };
+  const staffName = (s) => s.first_name + " " + s.surname;
+
+  async function staffAction(s, action, done, reload) {
+    try { await SR.api("POST", "/staff/" + encodeURIComponent(s.id) + "/" + action); SR.toast(done); reload(); }
+    catch (e) { SR.toast(e.message); }
+  }
+
+  function staffActions(s, reload) {
+    const buttons = [];
+    const name = staffName(s);
+    if (SR.can("manage_roster")) {
+      if (s.status === "disabled") {
+        buttons.push(el("button", { type: "button", class: "secondary", "aria-label": "Enable " + name,
+          onclick: () => staffAction(s, "enable", name + " can sign in again.", reload) }, "Enable"));
+      } else {
+        buttons.push(el("button", { type: "button", class: "secondary", "aria-label": "Disable " + name, onclick: () => {
+          if (!window.confirm("Disable " + name + "? They are signed out everywhere and cannot sign in until " +
+            "someone enables them again. Their records and history stay.")) return;
+          staffAction(s, "disable", name + " is disabled.", reload);
+        } }, "Disable"));
+      }
+    }
+    if (SR.can("manage_settings") && s.mfa_enabled) {
+      buttons.push(el("button", { type: "button", class: "secondary", "aria-label": "Reset two-factor for " + name, onclick: () => {
+        if (!window.confirm("Reset two-factor sign-in for " + name + "? Their authenticator app and recovery codes stop " +
+          "working; they set two-factor up again (only do this once you are sure it is really them asking).")) return;
+        staffAction(s, "mfa-reset", "Two-factor sign-in reset for " + name + ".", reload);
+      } }, "Reset two-factor"));
+    }
+    return buttons;
+  }
+
+  // Delete is for mistakes (a record added twice); someone leaving is disabled,
+  // which keeps their history and can be undone. The dialog offers that first.
+  function removeStaff(s, reload) {
+    const name = staffName(s);
+    const error = el("p", { class: "error", role: "alert" });
+    const d = el("dialog", { "aria-label": "Delete " + name });
+    const run = async (path, method, done) => {
+      error.textContent = "";
+      try { await SR.api(method, path); d.close(); SR.toast(done); reload(); } catch (e) { error.textContent = e.message; }
+    };
+    const disable = s.status === "disabled" ? null : el("button", { type: "button", onclick: () =>
+      run("/staff/" + encodeURIComponent(s.id) + "/disable", "POST", name + " is disabled.") }, "Disable instead");
+    d.append(el("h2", {}, "Delete " + name + "?"),
+      el("p", {}, s.status === "disabled" ? name + " is disabled. Deleting removes them for good and cannot be undone."
+        : "Disabling keeps their history and can be undone; delete anyway? Deleting cannot be undone."),
+      error,
+      el("div", { class: "toolbar" }, disable,
+        el("button", { type: "button", class: "danger", onclick: () =>
+          run("/staff/" + encodeURIComponent(s.id), "DELETE", "Deleted.") }, "Delete anyway"),
+        el("button", { type: "button", class: "secondary", onclick: () => d.close() }, "Cancel")));
+    d.addEventListener("close", () => d.remove());
+    document.body.append(d);
+    d.showModal();
+  }
 
   // ---------------------------------------------------------------- administration
   SR.screen("admin", {
