@@ -224,6 +224,10 @@ def roles(config, stage):
             statements += [{"Effect": "Allow", "Action": ["ses:SendEmail"], "Resource": [
                 _sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderIdentity}"),
                 _sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${EmailConfigurationSet}")]}]
+        if function != "APIHandler":
+            # two-factor secrets share the stack's key: only the API may unseal them
+            statements.append({"Effect": "Deny", "Action": ["kms:Decrypt"], "Resource": security.key_arn(),
+                               "Condition": {"StringEquals": {"kms:EncryptionContext:purpose": "mfa"}}})
         out[f"{function}Role"] = role(function, statements, stage)
     return out
 

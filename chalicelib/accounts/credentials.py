@@ -132,6 +132,12 @@ def normalise_email(email):
     return email_key(email or "")
 
 
+def plausible_key(key):
+    """An address that can be a key at all: NFKC may grow 254 characters into
+    kilobytes (DynamoDB keys stop at 2 KB)."""
+    return 0 < len(key.encode("utf-8")) <= 254
+
+
 def email_problem(email, field="email"):
     """A FieldError when email is not a plausible address, else None."""
     import re

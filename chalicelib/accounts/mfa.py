@@ -17,13 +17,21 @@ from ..core.db import Tx, TxFailed
 from ..core.errors import ApiError
 from . import credentials, events, secretbox, sessions, throttle, totp
 from .models import Login, Throttle, Token, User
+from .permissions import FALLBACK_GROUP
 
 MFA_FIELDS = ("mfa_secret", "mfa_pending", "mfa_pending_until", "mfa_last_step", "recovery_codes")
 
 
+def counted_group(user, school):
+    """The user group a person counts in: an unknown one counts as the
+    Teachers group whose rights it gets (so it can't dodge require_mfa_for)."""
+    groups = school.user_groups.as_dict() if hasattr(school.user_groups, "as_dict") else (school.user_groups or {})
+    return user.user_group if user.user_group in groups else FALLBACK_GROUP
+
+
 def setup_required(user, school):
     """The school requires two factors of this person's user group, and they have none."""
-    return bool(user.user_group in (school.require_mfa_for or []) and not user.mfa_enabled)
+    return bool(counted_group(user, school) in (school.require_mfa_for or []) and not user.mfa_enabled)
 
 
 def bad_code(message=None):
@@ -125,7 +133,7 @@ def disable(caller, code, source_ip=None, now=None):
     """Turn it off with a current code (a stolen session alone can't): the
     code spends a sign-in attempt like a password would."""
     now = now or time.time()
-    if caller.user.user_group in (caller.school.require_mfa_for or []):
+    if counted_group(caller.user, caller.school) in (caller.school.require_mfa_for or []):
         raise ApiError("mfa_required_by_school", "Your school requires two-factor sign-in for your user "
                        "group, so it stays on. To move it to a new phone, ask an admin to reset it.")
     login = _login(caller)
@@ -159,7 +167,7 @@ def start_step(login, now):
     expires = int(now) + config.MFA_STEP_SECONDS
     Token(token_hash=credentials.token_hash(token), kind="mfa", school_id=login.school_id,
           user_id=login.user_id, email=login.email, mfa_secret=login.mfa_secret,
-          expires_at=expires, ttl=expires + 3600).save()
+          created_ms=sessions.now_ms(now), expires_at=expires, ttl=expires + 3600).save()
     return {"mfa_required": True, "mfa_token": token, "expires_at": _iso(expires)}
 
 
@@ -175,22 +183,30 @@ def _step_record(mfa_token, now):
     return record
 
 
+def _failed(record, found, now):
+    """A wrong code: audited like a wrong password (and the lock-out it starts)."""
+    locked = throttle.failed(found, now)
+    audit.write(events.entry(record.school_id, record.user_id, "login_failed", now))
+    if locked:
+        audit.write(events.entry(record.school_id, record.user_id, "locked_out", now))
+
+
 def verify(mfa_token, code, source_ip=None, user_agent=None, now=None):
     now = now or time.time()
     record = _step_record(mfa_token, now)
     found = throttle.budgets(record.email, source_ip)
-    try:
-        throttle.spend(found, now)
-    except ApiError:
-        audit.write(events.entry(record.school_id, record.user_id, "locked_out", now))
-        raise
+    throttle.spend(found, now)
     match = _match(record.mfa_secret, record.school_id, record.user_id, code, now)
     if match is None:
-        throttle.failed(found, now)
-        audit.write(events.entry(record.school_id, record.user_id, "login_failed", now))
+        _failed(record, found, now)
         raise bad_code()
     tx = Tx()
     tx.delete("step", record, condition=Token.token_hash.exists())
+    # a step earned before the account's sessions were all ended (a reset, a
+    # disabling) ends with them
+    tx.check("account", User, record.school_id, record.user_id,
+             condition=(User.sessions_after.does_not_exist() | (User.sessions_after <= (record.created_ms or 0)))
+             & (User.status != "disabled"))
     _use_code(tx, record.email, record.mfa_secret, match)
     if match.recovery_hash:
         audit.stage(tx, events.entry(record.school_id, record.user_id, "recovery_code_used", now), label="recovery")
@@ -198,9 +214,9 @@ def verify(mfa_token, code, source_ip=None, user_agent=None, now=None):
     try:
         return sessions.start(login, found, user_agent, now, tx=tx)
     except TxFailed as exc:
-        if "step" in exc.failed:
-            raise ApiError("invalid_token", "Sign in again: this two-factor step was used already.")
-        throttle.failed(found, now)
-        audit.write(events.entry(record.school_id, record.user_id, "login_failed", now))
+        if "step" in exc.failed or "account" in exc.failed:
+            raise ApiError("invalid_token", "Sign in again: this two-factor step was used already, or the "
+                           "account changed since.")
+        _failed(record, found, now)
         raise bad_code("That code was used already, or is not one of your recovery codes. Wait for the "
                        "next code in your authenticator app.")

@@ -17,7 +17,7 @@ from ..core.db import Tx, TxFailed
 from ..core.errors import ApiError
 from ..notify.outbox import new_message, register_renderer
 from . import credentials, events, links, sessions, throttle
-from .models import Login, School, Throttle, User
+from .models import Login, School, User
 
 ASKED = {"queued": True}
 
@@ -41,6 +41,8 @@ def forgot(email, now=None):
     none: a 429 would tell a stranger the address has an account)."""
     now = now or time.time()
     key = credentials.normalise_email(email)
+    if not credentials.plausible_key(key):
+        return ASKED
     try:
         login = Login.get(key)
     except DoesNotExist:
@@ -48,7 +50,7 @@ def forgot(email, now=None):
     if login.disabled or not login.password_hash:
         return ASKED
     try:
-        throttle.limit_resends(login.user_id, now)
+        throttle.limit_resends(login.user_id, now, kind="reset")
     except ApiError:
         return ASKED
     tx = Tx()
@@ -111,8 +113,7 @@ def change(caller, current, new, source_ip=None, now=None):
               condition=Login.password_hash == login.password_hash)
     sessions.stage_end_all(tx, caller.user, now, keep=caller.session_hash,
                            also=[User.token_generation.set((caller.user.token_generation or 0) + 1)])
-    for budget, actions in throttle.succeeded_actions(found):
-        tx.update(budget.key, Throttle(key=budget.key), actions, add_version_condition=False)
+    # (no attempt given back: a right password must not refill what wrong two-factor codes spent)
     audit.stage(tx, events.entry(caller.school_id, caller.user_id, "password_set", now))
     try:
         tx.commit()

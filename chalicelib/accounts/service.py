@@ -73,18 +73,18 @@ def log_in(body, source_ip=None, user_agent=None, now=None):
     (mfa.py), and the budgets wait for the code."""
     now = now or time.time()
     email = credentials.normalise_email(body["email"])
+    if not credentials.plausible_key(email):
+        raise _unauthorized("Wrong email or password.")
     found = throttle.budgets(email, source_ip)
-    try:
-        throttle.spend(found, now)
-    except ApiError:
-        events.record(_login_of(email), "locked_out", now)
-        raise
+    throttle.spend(found, now)  # a refusal while locked out is not audited: its start was
     login = _login_of(email)
     stored = login.password_hash if login is not None else None
     # Unknown email and wrong password take the same path and time.
     if not credentials.verify_password(stored, body["password"]) or login is None:
-        throttle.failed(found, now)
+        locked = throttle.failed(found, now)
         events.record(login, "login_failed", now)
+        if locked:
+            events.record(login, "locked_out", now)
         raise _unauthorized("Wrong email or password.")
     if login.disabled:
         events.record(login, "login_refused", now)
@@ -97,7 +97,7 @@ def log_in(body, source_ip=None, user_agent=None, now=None):
 
 def _login_of(email):
     try:
-        return Login.get(email)
+        return Login.get(email, consistent_read=True)  # (a password reset just committed is seen)
     except DoesNotExist:
         return None
 

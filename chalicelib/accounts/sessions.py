@@ -110,9 +110,14 @@ def stage_end_all(tx, user, now, keep=None, also=(), condition=None):
     """End every session of ``user`` in ``tx`` (all but ``keep``, a token
     hash: the caller's own, which is restarted at the same instant).
     ``also``/``condition``: more of the same user's update (one write an item)."""
-    cut = now_ms(now)
-    tx.update("user", user, [User.sessions_after.set(cut), *also], condition=condition,
-              add_version_condition=False)
+    # The cut is taken now, as the transaction is staged (after any password
+    # hashing), so a sign-in that read the old password started before it;
+    # and it only moves forward (an older "end them all" committing late can't
+    # bring back what a newer one ended).
+    cut = max(now_ms(now), now_ms(time.time()))
+    forward = User.sessions_after.does_not_exist() | (User.sessions_after < cut)
+    tx.update("user", user, [User.sessions_after.set(cut), *also],
+              condition=forward & condition if condition is not None else forward, add_version_condition=False)
     if keep:
         tx.update("kept session", Token(token_hash=keep), [Token.created_ms.set(cut)],
                   condition=Token.token_hash.exists())
@@ -124,5 +129,8 @@ def end_all(caller, now=None):
     tx = Tx()
     stage_end_all(tx, caller.user, now)
     audit.stage(tx, events.entry(caller.school_id, caller.user_id, "sessions_revoked", now))
-    tx.commit()
+    try:
+        tx.commit()
+    except TxFailed:
+        pass  # a newer "end them all" committed first: every session is ended either way
     return {"signed_out": True}

@@ -135,8 +135,11 @@ def too_many(seconds, message=None):
 
 
 def failed(found, now=None):
-    """After a wrong password: a budget this attempt emptied starts its wait."""
+    """After a wrong password: a budget this attempt emptied starts its wait.
+    True when one did (a lock-out began: worth one audit entry, where every
+    refused attempt after it is not)."""
     now = now or time.time()
+    started = False
     for budget in found:
         try:
             item = Throttle(key=budget.key)
@@ -150,6 +153,8 @@ def failed(found, now=None):
             continue
         Throttle(key=budget.key).update(actions=[
             Throttle.refill_at.set(int(now) + backoff_seconds(item.strikes or 1))])
+        started = True
+    return started
 
 
 def succeeded_actions(found):
@@ -168,13 +173,15 @@ def succeeded_actions(found):
 RESENDS_PER_HOUR = 5
 
 
-def limit_resends(user_id, now=None):
+def limit_resends(user_id, now=None, kind="resend"):
     """At most RESENDS_PER_HOUR emailed links a person can be sent again in an
     hour (verification or invitation): an hour's window, counted down by a
     conditional write, so a loop of clicks (or a script) can't flood an inbox
-    or the school's share of the sender. 429 with Retry-After beyond it."""
+    or the school's share of the sender. 429 with Retry-After beyond it.
+    ``kind``: password resets count apart (a stranger's requests for them
+    must not use up a person's own verification resends)."""
     now = int(now or time.time())
-    key = f"resend#{user_id}"
+    key = f"{kind}#{user_id}"
     try:
         Throttle(key=key).update(actions=[Throttle.budget.set(Throttle.budget - 1)],
                                  condition=(Throttle.budget > 0) & (Throttle.refill_at > now))

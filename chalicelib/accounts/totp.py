@@ -46,7 +46,7 @@ def matching_step(secret, code, now, last_step=None):
     its window (and so is any older one)."""
     import pyotp
     code = "".join((code or "").split())
-    if len(code) != 6 or not code.isdigit():
+    if len(code) != 6 or not (code.isascii() and code.isdigit()):
         return None
     totp = pyotp.TOTP(secret)
     current = int(now // STEP_SECONDS)
@@ -57,7 +57,7 @@ def matching_step(secret, code, now, last_step=None):
 
 
 def new_recovery_codes():
-    """Ten single-use codes like ``k7mq-4xwp-9c2h`` (about 70 bits each)."""
+    """Ten single-use codes like ``k7mq-4xwp-9c2h`` (31^12: about 59 bits each)."""
     return ["-".join("".join(secrets.choice(_ALPHABET) for _ in range(4)) for _ in range(3))
             for _ in range(RECOVERY_CODES)]
 
@@ -70,4 +70,4 @@ def recovery_hash(code):
 
 def looks_like_recovery_code(code):
     normal = "".join(ch for ch in (code or "").lower() if ch.isalnum())
-    return len(normal) == 12
+    return len(normal) == 12 and normal.isascii()

@@ -25,6 +25,8 @@ ERROR_CODES = {
     "cannot_delete_self": (409, "Nobody can delete their own account."),
     "last_admin": (409, "The school must keep at least one enabled Admin Team member."),
     "cannot_disable_self": (409, "Nobody can disable their own account."),
+    "cannot_reset_own_mfa": (409, "Nobody resets their own two-factor (turn it off with a code instead)."),
+    "cannot_change_own_email": (409, "Nobody changes their own sign-in address here; another admin does."),
     "mfa_already_enabled": (409, "Two-factor sign-in is on already; turn it off first to set it up again."),
     "mfa_not_enabled": (409, "Two-factor sign-in is not on for this account."),
     "mfa_required_by_school": (409, "The school requires two-factor sign-in of this user group: it stays on."),

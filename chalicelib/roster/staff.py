@@ -188,6 +188,10 @@ def update(caller, user_id, body, now=None):
     if before == after:
         return as_json(user, caller.school)
     changed = {f: v for f, v in after.items() if before[f] != v}
+    if "email" in changed and user.user_id == caller.user_id:
+        # else a stolen session moves the account to the thief's address and resets its password
+        raise ApiError("cannot_change_own_email", "You cannot change your own sign-in address. Ask another "
+                       "admin to change it (it keeps a stolen session from taking your account).")
     require_within(caller, *groups_to_check(before["user_group"], changed))
     if before["email"] != after["email"]:
         # every link sent to the old address dies with it; the new one is unverified

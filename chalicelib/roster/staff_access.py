@@ -46,7 +46,7 @@ def disable(caller, user_id, now=None):
     tx = Tx()
     sessions.stage_end_all(tx, user, now, also=[
         User.status.set("disabled"), User.token_generation.set((user.token_generation or 0) + 1)],
-        condition=User.status == before)
+        condition=(User.status == before) & (User.user_group == user.user_group))  # the ceiling weighed that group
     tx.update("login", Login(email=user.email), [Login.disabled.set(True)], condition=Login.user_id == user.user_id)
     if counts_as_admin(user):
         admin_delta(tx, caller.school, -1)
@@ -64,8 +64,8 @@ def enable(caller, user_id, now=None):
         return as_json(user, caller.school)
     status = _previous_status(user)
     tx = Tx()
-    tx.update("user", user, [User.status.set(status)], condition=User.status == "disabled",
-              add_version_condition=False)
+    tx.update("user", user, [User.status.set(status)],
+              condition=(User.status == "disabled") & (User.user_group == user.user_group), add_version_condition=False)
     tx.update("login", Login(email=user.email), [Login.disabled.set(False)], condition=Login.user_id == user.user_id)
     user.status = status
     if counts_as_admin(user):
@@ -80,6 +80,9 @@ def reset_mfa(caller, user_id, now=None):
     """For a lost phone: their two-factor sign-in is off until they set it
     up again (at once, if their school requires it of their user group)."""
     now = now or time.time()
+    if user_id == caller.user_id:
+        raise ApiError("cannot_reset_own_mfa", "Turn your own two-factor sign-in off from Your account, with a "
+                       "current code; or ask another admin to reset it.")
     user = _target(caller, user_id)
     if not user.mfa_enabled:
         return as_json(user, caller.school)  # off already: nothing to reset

@@ -93,3 +93,15 @@ def test_the_log_filters_by_entity_actor_action_and_time(api, admin, member):
     assert len(api.all_pages(f"/api/audit?to={future}&entity=pupil")) == 1
     r = api.get("/api/audit?from=yesterday")
     assert r.status_code == 400 and r.data["code"] == "bad_request"
+
+
+def test_a_lock_out_is_audited_once_not_per_refused_attempt(api, admin):
+    email = admin["email"]
+    seen = set()
+    _new(api, seen)
+    for _ in range(5):
+        assert api.post("/api/auth/login", {"email": email, "password": "wrong wrong wrong"}, token="").status_code == 401
+    for _ in range(4):  # a stranger keeps knocking: refused, and the log does not grow
+        assert api.post("/api/auth/login", {"email": email, "password": "wrong wrong wrong"}, token="").status_code == 429
+    actions = [e["action"] for e in _entries(api) if e["record_type"] == "account"]
+    assert actions.count("locked_out") == 1 and actions.count("login_failed") == 5

@@ -335,3 +335,62 @@ def test_a_sealed_secret_opens_for_its_own_account_only(world):
     assert secretbox.unseal(sealed, world.a["school_id"], staff["id"]) == staff["secret"]
     with pytest.raises(Exception):
         secretbox.unseal(sealed, world.a["school_id"], world.teacher["id"])
+
+
+# ---------------------------------------------------------------- from an attacker's review
+
+def test_a_stolen_session_can_neither_move_the_account_nor_reset_its_own_two_factor(world):
+    school = world.school("Umber School")
+    me = world.api.get(f"/api/staff/{school['user_id']}", token=school["token"]).data
+    moved = world.api.patch(f"/api/staff/{school['user_id']}", {"version": me["version"], "email": "thief@evil.example"},
+                            token=school["token"])
+    assert moved.status_code == 409 and moved.data["code"] == "cannot_change_own_email"
+    reset = world.api.post(f"/api/staff/{school['user_id']}/mfa-reset", token=school["token"])
+    assert reset.status_code == 409 and reset.data["code"] == "cannot_reset_own_mfa"
+
+
+@pytest.mark.parametrize("code", ["\u0661\u0662\u0663\u0664\u0665\u0666", "\u00b9\u00b2\u00b3\u2074\u2075\u2076",
+                                  "\uff11\uff12\uff13\uff14\uff15\uff16", "\u00e9" * 12, "12345\x00"])
+def test_odd_codes_are_a_400_not_a_500(world, code):
+    staff = _with_mfa(world)
+    r = _verify(world, _step(world, staff), code)
+    assert r.status_code == 400 and r.data["code"] == "invalid_code", r.body
+
+
+def test_a_step_earned_before_a_disabling_dies_with_it(world):
+    staff = _with_mfa(world)
+    step = _step(world, staff)
+    assert world.api.post(f"/api/staff/{staff['id']}/disable", token=world.a["token"]).status_code == 200
+    assert world.api.post(f"/api/staff/{staff['id']}/enable", token=world.a["token"]).status_code == 200
+    r = _verify(world, step, staff["recovery"][0])
+    assert r.status_code == 400 and r.data["code"] == "invalid_token"
+
+
+def test_an_unknown_user_group_is_gated_as_the_teachers_it_counts_as(world):
+    school = world.school("Vetch School")
+    supply = world.member(school, "Supply Cover")
+    assert world.api.patch("/api/settings", {"require_mfa_for": ["Teachers"]}, token=school["token"]).status_code == 200
+    assert world.api.get("/api/groups", token=supply["token"]).data["code"] == "mfa_setup_required"
+
+
+@pytest.mark.parametrize("path", ["/api/auth/forgot-password", "/api/auth/login"])
+def test_an_address_that_grows_past_a_key_under_nfkc_is_no_500(world, path):
+    email = "\ufdfa" * 249 + "@x.uk"  # 254 characters; NFKC makes each 18
+    r = world.api.post(path, {"email": email, "password": "x" * 12} if "login" in path else {"email": email}, token="")
+    assert r.status_code in (202, 401), r.body
+
+
+def test_strangers_asking_for_resets_do_not_spend_a_persons_own_resends(world):
+    school = world.school("Woad School", verify=False)
+    for _ in range(6):
+        world.api.post("/api/auth/forgot-password", {"email": school["email"]}, token="")
+    assert world.api.post("/api/auth/resend-verification", token=school["token"]).status_code == 200
+
+
+def test_sessions_after_only_moves_forward(world):
+    staff = world.member(world.a)
+    user = User.get(world.a["school_id"], staff["id"])
+    user.update(actions=[User.sessions_after.set(int(time.time() * 1000) + 60_000)])  # a newer cut, committed first
+    old = world.api.post("/api/auth/logout-everywhere", token=world.login(staff["email"]))
+    assert old.status_code in (200, 401)
+    assert User.get(world.a["school_id"], staff["id"]).sessions_after >= int(time.time() * 1000) + 50_000

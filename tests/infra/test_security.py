@@ -93,6 +93,10 @@ def test_every_role_may_use_the_key_and_only_it(packaged):
         assert [s["Condition"] for s in sealing] == (
             [{"StringEquals": {"kms:EncryptionContext:purpose": "mfa"}}] if function == "APIHandler" else [])
         assert all(s["Resource"] == KEY for s in sealing)
+        unsealing_denied = [s for role, s in walk_statements(template) if role == f"{function}Role"
+                            and s["Effect"] == "Deny" and "kms:Decrypt" in as_list(s["Action"])]
+        assert [s["Condition"] for s in unsealing_denied] == (
+            [] if function == "APIHandler" else [{"StringEquals": {"kms:EncryptionContext:purpose": "mfa"}}])
 
 
 def test_buckets_refuse_requests_without_tls(packaged):
