@@ -4,23 +4,12 @@ account, so a ciphertext copied onto another account does not decrypt. We
 call KMS; we write no cipher of our own. The secret is never logged."""
 import base64
 
-import boto3
-
 from ..core import config
-
-_kms = None
+from ..core import clients
 
 
 def _client():
-    global _kms
-    if _kms is None:
-        _kms = boto3.client("kms", region_name=config.region())
-    return _kms
-
-
-def reset_client():
-    global _kms
-    _kms = None
+    return clients.service_client("kms")
 
 
 def _context(school_id, user_id):

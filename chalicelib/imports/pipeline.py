@@ -14,13 +14,11 @@ from pynamodb.exceptions import DoesNotExist, UpdateError, PutError
 
 from ..accounts.models import School, User
 from ..accounts.permissions import ADMIN_GROUP, FALLBACK_GROUP, PERMISSIONS, Caller, effective_permissions
-from ..core import audit, config
-from ..core import s3 as s3_client
+from ..core import audit, clients, config
 from ..core.db import Tx, batch_put, new_id
 from ..core.errors import ApiError, FieldError, not_found
 from ..core.log import logger
 from ..groups.system import pupil_epoch
-from ..notify import outbox
 from ..roster import staff as staff_records
 from . import columns, sniff, storage
 from .models import Import, ImportRow
@@ -431,8 +429,7 @@ def reset_clients():
     """Forget cached clients (tests start a fresh moto per test)."""
     global _sqs, _queue_url
     _sqs = _queue_url = None
-    s3_client.reset()
-    outbox.reset_client()
+    clients.reset()  # every AWS client: S3, SES, KMS
 
 
 # ---------------------------------------------------------------- validating

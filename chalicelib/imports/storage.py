@@ -5,7 +5,7 @@ import json
 import tempfile
 
 from ..core import config
-from ..core.s3 import client as s3
+from ..core.clients import client as s3
 
 def upload_key(school_id, import_id):
     return f"{config.UPLOAD_PREFIX}{school_id}/{import_id}.csv"

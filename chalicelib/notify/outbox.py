@@ -10,6 +10,7 @@ import time
 from pynamodb.exceptions import UpdateError
 
 from ..core import config
+from ..core import clients
 from ..core.db import new_id
 from ..core.log import logger
 from . import events
@@ -45,21 +46,9 @@ def new_message(kind, school_id, user_id, to, now=None):
     )
 
 
-_client = None
-
-
 def _ses():
-    """One SES client per process (made on first use: only the sender needs it)."""
-    global _client
-    if _client is None:
-        import boto3
-        _client = boto3.client("ses", region_name=config.region())
-    return _client
-
-
-def reset_client():
-    global _client
-    _client = None
+    """The process's one SES client (made on first use: only the sender needs it)."""
+    return clients.service_client("ses")
 
 
 def backoff_seconds(attempts):

@@ -4,7 +4,7 @@ the school's retention period, their audit entries staying."""
 import time
 
 from chalicelib.core import config
-from chalicelib.core.s3 import client as s3
+from chalicelib.core.clients import client as s3
 from chalicelib.imports.models import Import, ImportRow
 
 CSV = (b"First name,Surname,Date of birth,Year group\n"
