@@ -11,13 +11,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 HANDLER = r"""
 import sys, time
-from chalicelib.imports import pipeline
+from chalicelib.imports import store, validating
 from chalicelib.imports.models import Import
 imp = Import.get("bench-school", sys.argv[1])
-assert pipeline.sniff_file(imp), imp.error
+assert validating.sniff_file(imp), imp.error
 imp.mapping, imp.run = imp.suggested_mapping, 1
-pipeline._set(imp, status="validating", mapping=imp.mapping, run=1)
-assert pipeline.validate_file(imp)
+store.update_import(imp, status="validating", mapping=imp.mapping, run=1)
+assert validating.validate_file(imp)
 # VmHWM: this process image's own peak (ru_maxrss would carry the parent's
 # peak at fork over the exec: a bench run that imported 50,000 rows earlier)
 print(next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")))

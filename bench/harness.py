@@ -98,9 +98,9 @@ def signed_in_app():
         from devstack.bootstrap import create_resources
         create_resources()
         from app import app
-        from chalicelib.imports import pipeline
+        from chalicelib.imports import queue
         from devstack.pump import Pump
-        pipeline.reset_clients()
+        queue.reset_clients()
         client = Client(app)
         school(client)
         yield client, Pump(app, seconds_per_minute=1, print_mail=False)

@@ -27,7 +27,7 @@ def export_key(school_id, filename):
 
 def stored_link(school_id, filename, body: bytes) -> dict:
     """Put ``body`` in S3 and return a short-lived link to download it."""
-    from .s3 import client
+    from .clients import client
     key = export_key(school_id, filename)
     disposition = attachment(filename)["Content-Disposition"]
     client().put_object(Bucket=config.bucket_name(), Key=key, Body=body, ContentType=CONTENT_TYPE,

@@ -25,6 +25,7 @@ from ..roster.models import Pupil, UniqueKey
 from ..groups.models import Group
 from .models import Import, ImportRow
 from .rows import name_key
+from .validating import load_existing
 
 #: a pupil and its UPN claim each, plus the chunk's audit entry, the
 #: import's progress and the pupil epoch: within DynamoDB's 100 items
@@ -195,7 +196,6 @@ class Committer:
     def read_roster_again(self):
         """The epoch, then the roster as it is now (queries), to check the
         remaining new rows against."""
-        from .pipeline import load_existing
         self.done.epoch = system_groups.pupil_epoch(self.imp.school_id)
         self.existing = load_existing("pupils", self.imp.school_id)
 

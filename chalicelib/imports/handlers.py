@@ -6,7 +6,7 @@ from chalice import Blueprint
 
 from ..core import config
 from ..core.log import logger, start_request
-from . import pipeline
+from . import worker
 
 bp = Blueprint(__name__)
 
@@ -16,14 +16,14 @@ def handle_record(record):
     import (so the console says why) before the message goes to the DLQ."""
     message = json.loads(record.body)
     try:
-        outcome = pipeline.handle_message(message)
+        outcome = worker.handle_message(message)
         logger.info("import message handled", extra={"outcome": outcome})
         return outcome
     except Exception as exc:
         receives = int((record.attributes or {}).get("ApproximateReceiveCount", "1") or 1)
         logger.exception("import message failed", extra={"receives": receives})
         if receives >= config.MAX_RECEIVE_COUNT:
-            pipeline.fail_from_message(message, exc)
+            worker.fail_from_message(message, exc)
         raise
 
 

@@ -6,7 +6,7 @@ from ..core.http import route
 from ..core import audit
 from ..core.paging import decode_cursor, parse_limit
 from ..core.schema import array, integer, obj, string
-from . import columns, pipeline
+from . import columns, service, store
 from .models import STATUSES
 
 bp = Blueprint(__name__)
@@ -30,7 +30,7 @@ PAGING = {"limit": (integer(minimum=1, maximum=500), "Page size (default 50, max
        response=string(), content_type="text/csv")
 def template(ctx):
     kind = ctx.query.get("kind") or "pupils"
-    if kind not in pipeline._KINDS_READY:
+    if kind not in store.KINDS_READY:
         raise ApiError("bad_request", "kind must be pupils, staff or machines.")
     from ..core.csv_export import BOM, attachment
     # With a BOM, so Excel opens the accents in the example row correctly.
@@ -44,7 +44,7 @@ def template(ctx):
        response=obj(["import_id", "upload"], import_id=string(), max_bytes=integer(), expires_in=integer(),
                     upload=obj(["url", "fields"], url=string(), fields={"type": "object"})))
 def start(ctx):
-    return pipeline.start_upload(ctx.caller, ctx.body["kind"], ctx.body["filename"])
+    return service.start_upload(ctx.caller, ctx.body["kind"], ctx.body["filename"])
 
 
 @route(bp, "/imports", "GET", summary="The school's imports, newest first, with progress", tag=TAG,
@@ -52,19 +52,19 @@ def start(ctx):
        response=obj(["items", "next"], items=array(IMPORT), next=string(nullable=True)))
 def list_imports(ctx):
     state = decode_cursor(ctx.query.get("next"), ctx.caller.school_id, keys={"school_id": str, "import_id": str})
-    return pipeline.list_imports(ctx.caller.school_id, parse_limit(ctx.query), state)
+    return store.list_imports(ctx.caller.school_id, parse_limit(ctx.query), state)
 
 
 @route(bp, "/imports/{import_id}", "GET", summary="One import: status, columns, summary, result", tag=TAG,
        permission="manage_roster", response=IMPORT)
 def get_import(ctx, import_id):
-    return pipeline.as_json(pipeline.get(ctx.caller.school_id, import_id))
+    return store.as_json(store.get(ctx.caller.school_id, import_id))
 
 
 @route(bp, "/imports/{import_id}/mapping", "PUT", summary="Match columns to fields, then validate", tag=TAG,
        permission="manage_roster", body=obj(["mapping"], mapping={"type": "object"}), response=IMPORT)
 def put_mapping(ctx, import_id):
-    return pipeline.set_mapping(ctx.caller, import_id, ctx.body["mapping"])
+    return service.set_mapping(ctx.caller, import_id, ctx.body["mapping"])
 
 
 @route(bp, "/imports/{import_id}/rows", "GET", summary="Rows with problems (paged)", tag=TAG,
@@ -77,7 +77,7 @@ def list_rows(ctx, import_id):
     if only not in ("errors", "all"):
         raise ApiError("bad_request", "only must be 'errors' or 'all'.")
     state = decode_cursor(ctx.query.get("next"), ctx.caller.school_id, keys={"school_id": str, "row": int})
-    return pipeline.list_rows(ctx.caller.school_id, import_id, only, parse_limit(ctx.query), state)
+    return store.list_rows(ctx.caller.school_id, import_id, only, parse_limit(ctx.query), state)
 
 
 #: Rows in one errors.csv: more than anyone fixes by hand (a bigger file is a wrong file).
@@ -93,11 +93,11 @@ def errors_csv(ctx, import_id):
     from ..core.csv_export import to_csv
     from ..core.downloads import csv_response
     from .models import ImportRow
-    imp = pipeline.get(ctx.caller.school_id, import_id)
+    imp = store.get(ctx.caller.school_id, import_id)
     names = columns.field_headers(imp.kind) if imp.kind in columns.FIELDS else {}
     mapped = set((imp.mapping or {}).values())
     fields = [f for f in names if f in mapped] or list(names)
-    refused = ImportRow.query(pipeline.import_key(imp.school_id, imp.import_id), page_size=500,
+    refused = ImportRow.query(store.import_key(imp.school_id, imp.import_id), page_size=500,
                               filter_condition=(ImportRow.run == imp.run) & (ImportRow.status == "error"))
     rows = [[int(r.row)] + [(r.values or {}).get(f) for f in fields] +
             ["; ".join(f"{names[e.get('field')]}: {e.get('message')}" if e.get("field") in names
@@ -114,16 +114,16 @@ def errors_csv(ctx, import_id):
 def fix_row(ctx, import_id, row):
     if not row.isdigit():
         raise ApiError("not_found", "No such row with problems in this import.")
-    return pipeline.fix_row(ctx.caller, import_id, int(row), ctx.body["values"])
+    return service.fix_row(ctx.caller, import_id, int(row), ctx.body["values"])
 
 
 @route(bp, "/imports/{import_id}/commit", "POST", summary="Import the valid rows", tag=TAG,
        permission="manage_roster", verified=True, response=IMPORT)
 def commit(ctx, import_id):
-    return pipeline.request_commit(ctx.caller, import_id)
+    return service.request_commit(ctx.caller, import_id)
 
 
 @route(bp, "/imports/{import_id}/complete", "POST", summary="Mark the import done", tag=TAG,
        permission="manage_roster", response=IMPORT)
 def complete(ctx, import_id):
-    return pipeline.complete(ctx.caller, import_id)
+    return service.complete(ctx.caller, import_id)

@@ -160,12 +160,12 @@ def moto_env():
         from devstack.bootstrap import create_resources
         create_resources()
         from app import app
-        from chalicelib.imports import pipeline
+        from chalicelib.imports import queue
         from devstack.pump import Pump
-        pipeline.reset_clients()
+        queue.reset_clients()
         with Client(app, stage_name="test") as client:
             yield Env(app=app, api=Api(client), pump=Pump(app, seconds_per_minute=1, print_mail=False))
-        pipeline.reset_clients()
+        queue.reset_clients()
 
 
 def upn(la, n):

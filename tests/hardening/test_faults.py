@@ -72,8 +72,8 @@ class Driver:
     decides when (and how often) each is delivered."""
 
     def __init__(self, api, token=None):
-        from chalicelib.imports import pipeline
-        pipeline.reset_clients()
+        from chalicelib.imports import queue
+        queue.reset_clients()
         self.api, self.token = api, token
         self.sqs = boto3.client("sqs", region_name=config.region())
         self.url = self.sqs.get_queue_url(QueueName=config.queue_name("imports"))["QueueUrl"]

@@ -22,7 +22,7 @@ import boto3
 import pytest
 
 from chalicelib.core import config, csv_export
-from chalicelib.imports import pipeline, sniff
+from chalicelib.imports import queue, sniff, store, validating
 from chalicelib.imports.models import ImportRow
 from chalicelib.roster.validation import clean_upn
 from tests.imports.conftest import Importer, drain
@@ -37,7 +37,7 @@ HEADER = "First name,Surname,Date of birth,Gender,Year group,Registration group,
 def importer(app, api, admin):
     """Imports the way production runs them (tests/imports/conftest.py)."""
     from devstack.pump import Pump
-    pipeline.reset_clients()
+    queue.reset_clients()
     return Importer(api, Pump(app, seconds_per_minute=1, print_mail=False))
 
 
@@ -171,16 +171,16 @@ def test_10000_columns_fail_with_a_reason(api, importer, long_names):
 def test_the_widest_file_allowed_imports(api, importer):
     """As wide as allowed, every name and sample in 4-byte characters: the
     import's record still fits in one DynamoDB item."""
-    extra = pipeline.MAX_COLUMNS - 7
+    extra = validating.MAX_COLUMNS - 7
     names = ["\U0001F600" * 15 + f"{i:03d}" for i in range(extra)]
-    assert len(json.dumps(HEADER.strip().split(",") + names)) <= pipeline.MAX_HEADER_JSON
+    assert len(json.dumps(HEADER.strip().split(",") + names)) <= validating.MAX_HEADER_JSON
     body = (HEADER.strip() + "," + ",".join(names) + "\n" + "".join(
         ",".join(r) + "," + ",".join("\U0001F600" * 60 for _ in range(extra)) + "\n"
         for r in good_rows(5))).encode()
     imp = importer.upload("pupils", body, filename="wide.csv")
     assert imp["status"] == "mapping", imp["error"]
     assert [c["name"] for c in imp["columns"]][7:] == names
-    assert len(json.dumps([s for c in imp["columns"] for s in c["samples"]])) <= pipeline.SAMPLES_JSON + 800
+    assert len(json.dumps([s for c in imp["columns"] for s in c["samples"]])) <= validating.SAMPLES_JSON + 800
     imp = importer.commit(importer.map(imp))
     assert imp["result"]["created"] == 5
 
@@ -221,7 +221,7 @@ def test_a_nul_byte_past_the_sniffed_start_refuses_its_row(api, importer):
     """Past the sample nothing refuses the file: the row with a NUL was
     imported with the NUL in the pupil's name."""
     body = padded(good_rows(12), b"Nu\x00ll,Lee,01/02/2015,F,5,5A,,\n" + b"Fine,Lee,01/02/2015,F,5,5A,,\n")
-    assert len(body) > pipeline.SAMPLE_BYTES
+    assert len(body) > sniff.SAMPLE_BYTES
     imp = importer.map(importer.upload("pupils", body, filename="late-nul.csv"))
     (bad,) = accounted_for(importer, imp)
     assert bad["row"] == 14 and bad["errors"][0] == {"field": "first_name", "code": "invalid_characters",
@@ -424,7 +424,7 @@ def check_same_upn(api, importer, rows):
     imp = importer.map(imp)
     assert imp["summary"] == {"rows": rows, "valid": 1, "errors": rows - 1, "create": 1, "update": 0,
                               "unchanged": 0}
-    key = pipeline.import_key(api.get("/api/me").data["school"]["id"], imp["id"])
+    key = store.import_key(api.get("/api/me").data["school"]["id"], imp["id"])
     refused = list(ImportRow.query(key))
     assert len(refused) == rows - 1 and {int(r.row) for r in refused} == set(range(3, rows + 2))
     assert {e["code"] for r in refused for e in r.errors} == {"duplicate_upn"}
@@ -466,15 +466,15 @@ Import(school_id="mem-school", import_id=import_id, kind="pupils", filename="p.c
 
 HANDLER = r"""
 import json, sys, tracemalloc
-from chalicelib.imports import pipeline, storage
+from chalicelib.imports import storage, store, validating
 from chalicelib.imports.models import Import
 imp = Import.get("mem-school", sys.argv[1])
 storage.s3()  # clients and their service models load before measuring
 tracemalloc.start()
-if pipeline.sniff_file(imp):
-    pipeline._set(imp, status="validating", mapping=imp.suggested_mapping, run=1)
+if validating.sniff_file(imp):
+    store.update_import(imp, status="validating", mapping=imp.suggested_mapping, run=1)
     imp.status, imp.mapping, imp.run = "validating", imp.suggested_mapping, 1
-    pipeline.validate_file(imp)
+    validating.validate_file(imp)
 peak = tracemalloc.get_traced_memory()[1]
 tracemalloc.stop()
 imp.refresh()

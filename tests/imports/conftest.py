@@ -9,9 +9,9 @@ import requests
 
 @pytest.fixture
 def pump(app):
-    from chalicelib.imports import pipeline
+    from chalicelib.imports import queue
     from devstack.pump import Pump
-    pipeline.reset_clients()
+    queue.reset_clients()
     return Pump(app, seconds_per_minute=1, print_mail=False)
 
 

@@ -225,7 +225,8 @@ def test_duplicate_notifications_and_redeliveries_change_nothing(api, importer, 
 
 def test_a_commit_that_dies_part_way_resumes_without_duplicates(api, importer, monkeypatch):
     from chalicelib.imports import commit as committing
-    from chalicelib.imports import pipeline
+    from chalicelib.imports import worker
+    from chalicelib.imports.models import Import
     rows = [(f"P{i}", f"Surname{i:02d}", "01/02/2015", "", "5", "", upn(i) if i % 2 else "") for i in range(12)]
     imp = importer.map(importer.upload("pupils", pupils_csv(rows)))
     monkeypatch.setattr(committing, "PUPILS_PER_TX", 5)
@@ -240,12 +241,12 @@ def test_a_commit_that_dies_part_way_resumes_without_duplicates(api, importer, m
 
     monkeypatch.setattr(committing.Committer, "flush", dying_flush)
     api.post(f"/api/imports/{imp['id']}/commit")
-    record = pipeline.Import.get(api.get("/api/me").data["school"]["id"], imp["id"])
+    record = Import.get(api.get("/api/me").data["school"]["id"], imp["id"])
     with pytest.raises(RuntimeError):
-        pipeline.handle_message({"action": "commit", "school_id": record.school_id,
+        worker.handle_message({"action": "commit", "school_id": record.school_id,
                                  "import_id": record.import_id, "run": record.run})
     assert Pupil.count(record.school_id) == 5
-    pipeline.handle_message({"action": "commit", "school_id": record.school_id,
+    worker.handle_message({"action": "commit", "school_id": record.school_id,
                              "import_id": record.import_id, "run": record.run})
     assert Pupil.count(record.school_id) == 12
     assert importer.get(imp["id"])["status"] == "committed"
@@ -254,10 +255,10 @@ def test_a_commit_that_dies_part_way_resumes_without_duplicates(api, importer, m
 
 def test_a_message_that_keeps_failing_marks_the_import_failed(api, importer, monkeypatch):
     from chalice.app import SQSRecord
-    from chalicelib.imports import handlers, pipeline
+    from chalicelib.imports import handlers, worker
     imp = importer.upload("pupils", pupils_csv(ROWS))
     api.put(f"/api/imports/{imp['id']}/mapping", {"mapping": imp["suggested_mapping"]})
-    monkeypatch.setattr(pipeline, "validate_file", lambda imp: 1 / 0)
+    monkeypatch.setattr(worker, "validate_file", lambda imp: 1 / 0)
     school_id = api.get("/api/me").data["school"]["id"]
     body = json.dumps({"action": "validate", "school_id": school_id, "import_id": imp["id"], "run": 1})
     for receives in (1, config.MAX_RECEIVE_COUNT):

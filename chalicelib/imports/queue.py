@@ -1,0 +1,21 @@
+"""The import queue: messages the API and the worker put on it."""
+import json
+
+from ..core import clients, config
+
+_queue_url = None
+
+
+def enqueue(message):
+    global _queue_url
+    sqs = clients.service_client("sqs")
+    if _queue_url is None:
+        _queue_url = sqs.get_queue_url(QueueName=config.queue_name("imports"))["QueueUrl"]
+    sqs.send_message(QueueUrl=_queue_url, MessageBody=json.dumps(message))
+
+
+def reset_clients():
+    """Forget cached clients and the queue's URL (tests start a fresh moto)."""
+    global _queue_url
+    _queue_url = None
+    clients.reset()  # every AWS client: S3, SQS, SES, KMS

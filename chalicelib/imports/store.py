@@ -1,0 +1,168 @@
+"""The import's own records: reading them as JSON, moving one on (one
+conditional update that also updates the object), failing it, tidying its
+files; the buffer and progress of a run over its rows."""
+import time
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from ..core.db import batch_put, new_id
+from ..core.errors import not_found
+from ..core.paging import encode_cursor
+from ..core.log import logger
+from . import columns, storage
+from .models import Import, ImportRow
+#: A run over the rows writes its progress at most this often.
+PROGRESS_EVERY_ROWS = 5000
+PROGRESS_EVERY_SECONDS = 2.0
+
+
+def new_import_id(now):
+    """Time-ordered, so the newest import comes first in a reverse query."""
+    return f"{int(now * 1000):012x}{new_id()[:12]}"
+
+
+def import_key(school_id, import_id):
+    return f"{school_id}#{import_id}"
+
+
+def expires_at(school, now):
+    """When an import begun now expires (its rows with it): the school's setting."""
+    days = getattr(school, "keep_imports_days", None) or 90
+    return int(now) + int(days) * 86400
+
+
+def get(school_id, import_id):
+    try:
+        return Import.get(school_id, import_id, consistent_read=True)
+    except DoesNotExist:
+        raise not_found("import")
+
+
+def as_json(imp):
+    out = {
+        "id": imp.import_id, "kind": imp.kind, "source": imp.source, "filename": imp.filename,
+        "status": imp.status, "created_at": _iso(imp.created_at), "updated_at": _iso(imp.updated_at),
+        "rows_processed": imp.rows_processed or 0, "rows_total": imp.rows_total,
+        "columns": imp.columns, "suggested_mapping": imp.suggested_mapping, "mapping": imp.mapping,
+        "summary": imp.summary, "result": imp.result, "error": imp.error,
+    }
+    if imp.kind in columns.FIELDS:
+        out["fields"] = [{"name": f, "required": f in columns.REQUIRED[imp.kind]}
+                         for f in columns.FIELDS[imp.kind]]
+    return out
+
+
+def _iso(epoch):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch)) if epoch else None
+
+
+def list_imports(school_id, limit, state):
+    start = {"school_id": {"S": state["school_id"]}, "import_id": {"S": state["import_id"]}} if state else None
+    items = list(Import.query(school_id, scan_index_forward=False, limit=limit, page_size=limit,
+                              last_evaluated_key=start))
+    nxt = encode_cursor({"school_id": school_id, "import_id": items[-1].import_id}) \
+        if len(items) == limit else None
+    return {"items": [as_json(i) for i in items], "next": nxt}
+
+
+def row_json(r):
+    return {"row": int(r.row), "values": r.values, "errors": r.errors, "status": r.status}
+
+
+def list_rows(school_id, import_id, only, limit, state):
+    imp = get(school_id, import_id)
+    start = None
+    if state:
+        start = {"import_key": {"S": import_key(school_id, import_id)}, "row": {"N": str(int(state["row"]))}}
+    condition = ImportRow.run == imp.run
+    if only == "errors":
+        condition &= ImportRow.status == "error"
+    items = list(ImportRow.query(import_key(school_id, import_id), filter_condition=condition,
+                                 limit=limit, page_size=limit, last_evaluated_key=start))
+    nxt = encode_cursor({"school_id": school_id, "row": int(items[-1].row)}) if len(items) == limit else None
+    return {"items": [row_json(r) for r in items], "next": nxt}
+
+
+KINDS_READY = ("pupils", "staff", "machines")
+
+
+def update_import(imp, condition=None, **values):
+    """Update named attributes (and updated_at); True unless the condition failed."""
+    actions = [getattr(Import, k).set(v) if v is not None else getattr(Import, k).remove()
+               for k, v in values.items()]
+    actions.append(Import.updated_at.set(int(time.time())))
+    try:
+        imp.update(actions=actions, condition=condition)
+        return True
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+
+
+def fail(imp, code, message):
+    update_import(imp, status="failed", error={"code": code, "message": message})
+    logger.info("import failed", extra={"import_id": imp.import_id, "code": code})
+    tidy_files(imp)
+
+
+def tidy_files(imp):
+    """The import is over (committed, done or failed): its file and staging
+    files go (a bucket lifecycle rule catches any a crash leaves behind).
+    Rows still to fix keep their own cells in ImportRow, so nothing else is
+    lost; a re-mapping is not possible after this point."""
+    keys = [storage.staging_key(imp.school_id, imp.import_id, run) for run in range(1, (imp.run or 0) + 1)]
+    try:
+        storage.delete_files([imp.s3_key] + keys)
+    except Exception:  # noqa: BLE001 - tidying must never fail the import; the lifecycle rule is the backstop
+        logger.warning("could not delete an import's files", extra={"import_id": imp.import_id})
+
+
+class RowBuffer:
+    """Refused rows, written 25 at a time as they come (memory stays flat)."""
+
+    def __init__(self):
+        self.items = []
+
+    def add(self, item):
+        self.items.append(item)
+        if len(self.items) >= 25:
+            self.flush()
+
+    def flush(self):
+        if self.items:
+            batch_put(self.items)
+            self.items = []
+
+
+class Progress:
+    def __init__(self, imp):
+        self.imp = imp
+        self.last_rows = 0
+        self.last_time = time.time()
+
+    def tick(self, rows):
+        now = time.time()
+        if rows - self.last_rows >= PROGRESS_EVERY_ROWS or now - self.last_time >= PROGRESS_EVERY_SECONDS:
+            update_import(self.imp, rows_processed=rows)
+            self.last_rows, self.last_time = rows, now
+
+
+def delete_rows(imp):
+    """Rows of an earlier run (a re-mapped import): gone before the new run."""
+    if (imp.run or 0) <= 1:
+        return  # a first run has no earlier rows
+    key = import_key(imp.school_id, imp.import_id)
+    old = list(ImportRow.query(key, filter_condition=ImportRow.run != imp.run, attributes_to_get=["row"]))
+    if old:
+        with ImportRow.batch_write() as batch:
+            for r in old:
+                batch.delete(ImportRow(import_key=key, row=r.row))
+
+
+def bump_summary(imp, action):
+    summary = dict(imp.summary or {})
+    summary["errors"] = max(0, summary.get("errors", 0) - 1)
+    summary["valid"] = summary.get("valid", 0) + 1
+    summary[action] = summary.get(action, 0) + 1
+    update_import(imp, summary=summary)

@@ -1,0 +1,208 @@
+"""Reading a file: sniffing it (encoding, delimiter, header, samples), then
+checking every row against the roster's own validators and refusing repeats.
+Every step is safe to run twice: ids of new records are fixed when a row is
+validated, and a re-run writes the same rows again."""
+import json
+
+
+from ..accounts.models import User
+from ..groups.models import Machine
+from ..roster import pupils as roster_pupils
+from ..roster import staff as roster_staff
+from ..roster.models import Pupil
+from ..core import config
+from ..core.db import new_id
+from ..core.errors import FieldError
+from ..groups.system import pupil_epoch
+from . import columns, sniff, storage
+from .models import Import, ImportRow
+from .rows import ExistingIndex, RowChecker
+from .acting import actor_for, ceiling_for
+from .store import Progress, RowBuffer, delete_rows, fail, import_key, update_import
+
+SAMPLES_PER_COLUMN = 3
+#: A header wider than this is refused, so the import's record (columns and
+#: samples, one DynamoDB item of at most 400 KB) always fits. Sizes are of
+#: the JSON stored (where one emoji takes 12 bytes).
+MAX_COLUMNS = 500
+MAX_HEADER_JSON = 100_000
+#: JSON bytes of samples kept across all columns.
+SAMPLES_JSON = 100_000
+#: Characters of each cell kept on a refused row (a hostile 1 MB cell would
+#: not fit in a DynamoDB item; the row is refused for its length anyway).
+STORED_CELL_CHARS = 1000
+
+
+def open_records(imp):
+    dialect = sniff.Dialect(imp.encoding, imp.delimiter, int(imp.header_line))
+    text = sniff.open_text(storage.open_stream(imp.s3_key), imp.encoding)
+    return sniff.read_header_and_records(text, dialect)
+
+
+def sniff_file(imp):
+    """Encoding, delimiter, header, columns with samples, suggestion, row count."""
+    size = imp.size or storage.head(imp.s3_key)["ContentLength"]
+    if size > config.UPLOAD_MAX_BYTES:  # an upload's policy stops these; a drop or a direct put may not
+        fail(imp, "file_too_large", f"This file is {size / 1048576:.1f} MB; the most we import at once is "
+             f"{config.UPLOAD_MAX_BYTES // 1048576} MB. Split it (by year group, say) and import each part.")
+        return False
+    try:
+        sample = storage.read_start(imp.s3_key, min(sniff.SAMPLE_BYTES, max(1, size))) if size else b""
+        dialect = sniff.sniff(sample, complete=size <= sniff.SAMPLE_BYTES)
+    except sniff.NotCsv as exc:
+        fail(imp, exc.code, exc.message)
+        return False
+    imp.encoding, imp.delimiter, imp.header_line = dialect.encoding, dialect.delimiter, dialect.header_line
+    header, records = open_records(imp)
+    if len(header) > MAX_COLUMNS or len(json.dumps(header)) > MAX_HEADER_JSON:
+        fail(imp, "too_many_columns", f"This file's header row has {len(header):,} columns; we read at most "
+             f"{MAX_COLUMNS}, named in at most {MAX_HEADER_JSON // 1000} KB. Remove the columns you do not "
+             "need and upload it again.")
+        return False
+    samples = [[] for _ in header]
+    total = 0
+    budget = SAMPLES_JSON
+    for _line, cells in records:
+        total += 1
+        if total <= 50 and cells and budget > 0:
+            for i, cell in enumerate(cells[:len(header)]):
+                if cell.strip() and len(samples[i]) < SAMPLES_PER_COLUMN and budget > 0:
+                    samples[i].append(cell.strip()[:60])
+                    budget -= len(json.dumps(samples[i][-1])) + 2
+    if total == 0:
+        fail(imp, "no_data_rows", "The file has a header row but no rows under it. "
+             "Check you exported the whole list.")
+        return False
+    cols = [{"name": name, "samples": samples[i]} for i, name in enumerate(header)]
+    suggestion = columns.suggest(imp.kind, header)
+    update_import(imp, status="mapping", encoding=dialect.encoding, delimiter=dialect.delimiter,
+         header_line=dialect.header_line, columns=cols, suggested_mapping=suggestion, rows_total=total,
+         rows_processed=0)
+    imp.status, imp.columns, imp.suggested_mapping, imp.rows_total = "mapping", cols, suggestion, total
+    return True
+
+
+def check_mapping(kind, header, mapping):
+    errors = []
+    fields = columns.FIELDS[kind]
+    if not isinstance(mapping, dict):
+        return [FieldError("mapping", "invalid_type", "Send the mapping as {column: field}.")]
+    used = {}
+    for column, field in mapping.items():
+        if field in (None, ""):
+            continue
+        if column not in header:
+            errors.append(FieldError(f"mapping.{column}", "unknown_column",
+                                     f"The file has no column called '{column}'."))
+        elif field not in fields:
+            errors.append(FieldError(f"mapping.{column}", "invalid_choice",
+                                     f"'{field}' is not a field. Use one of: {', '.join(fields)}."))
+        elif field in used:
+            errors.append(FieldError(f"mapping.{column}", "duplicate_field",
+                                     f"'{field}' is already matched to column '{used[field]}'."))
+        else:
+            used[field] = column
+    for field in sorted(columns.REQUIRED[kind] - set(used)):
+        errors.append(FieldError(f"mapping.{field}", "required",
+                                 f"Match a column to the required field '{field}'."))
+    return errors
+
+
+def load_existing(kind, school_id):
+    """The school's records of this kind, indexed for matching (queries only)."""
+    index = ExistingIndex(kind)
+    if kind == "pupils":
+        for p in Pupil.query(school_id):
+            index.add(p.pupil_id, p.version, {f: getattr(p, f) for f in roster_pupils.FIELDS})
+    elif kind == "staff":
+        for u in User.query(school_id):
+            index.add(u.user_id, u.version, {f: getattr(u, f) for f in roster_staff.FIELDS})
+    else:
+        for m in Machine.query(school_id):
+            index.add(m.machine_id, 0, {"name": m.name, "location": m.location})
+    return index
+
+
+def validate_file(imp):
+    """Stream the file, check every row, stage the valid ones in S3 and keep
+    the refused ones as ImportRow items; then status review with a summary."""
+    delete_rows(imp)
+    header, records = open_records(imp)
+    epoch = pupil_epoch(imp.school_id) if imp.kind == "pupils" else None  # before the roster: see commit.py
+    existing = load_existing(imp.kind, imp.school_id)
+    checker = RowChecker(imp.kind, imp.mapping, header, existing, new_id)
+    within_rights = ceiling_for(actor_for(imp, imp.validated_by), existing) if imp.kind == "staff" else None
+    spool = storage.Spool()
+    summary = {"rows": 0, "valid": 0, "errors": 0, "create": 0, "update": 0, "unchanged": 0}
+    progress = Progress(imp)
+    key = import_key(imp.school_id, imp.import_id)
+    bad_rows = RowBuffer()
+    try:
+        for result in checker.check_all(records):
+            summary["rows"] += 1
+            if within_rights is not None:
+                within_rights(result)
+            if result.ok:
+                summary["valid"] += 1
+                summary[result.action] += 1
+                spool.add({"row": result.line, "action": result.action, "id": result.target_id,
+                           "version": result.target_version,
+                           "values": result.cleaned if result.action == "create" else result.changes})
+            else:
+                summary["errors"] += 1
+                bad_rows.add(ImportRow(import_key=key, row=result.line, ttl=imp.ttl,
+                                       values=stored_values(result.values),
+                                       errors=result.error_dicts(), status="error", run=imp.run))
+            progress.tick(summary["rows"])
+        _refuse_repeats(imp, checker, spool, summary, bad_rows)
+        bad_rows.flush()
+        spool.upload(storage.staging_key(imp.school_id, imp.import_id, imp.run))
+    except Exception:
+        spool.discard()
+        raise
+    done = update_import(imp, condition=(Import.status == "validating") & (Import.run == imp.run),
+                status="review", summary=summary, rows_processed=summary["rows"],
+                rows_total=summary["rows"], pupil_epoch=epoch)
+    imp.summary = summary if done else None
+    imp.status = "review" if done else imp.status
+    return done
+
+
+def _refuse_repeats(imp, checker, spool, summary, bad_rows):
+    """Rows whose UPN an earlier row of the file has: out of the staging
+    file and refused (the first row stands), with their cells as written,
+    read from the file again beside the staging file (both in file order, so
+    nothing is held; only a file that repeats itself pays for the read).
+    Found after the pass by sorting hashes, so the memory of a big file
+    stays small (see RepeatFinder)."""
+    if checker.repeats is None:
+        return
+    lines = checker.repeats.candidates()
+    if not lines:
+        return
+    key = import_key(imp.school_id, imp.import_id)
+    _header, records = open_records(imp)
+    for record, first in spool.drop_repeats(lines, checker.unique_field):
+        summary["valid"] -= 1
+        summary[record["action"]] -= 1
+        summary["errors"] += 1
+        cells = cells_of_row(records, record["row"])
+        values = (checker.values_of(cells) if cells is not None else  # (never: the same file, read the same way)
+                  {f: "" if v is None else str(v) for f, v in (record["values"] or {}).items()})
+        error = checker.duplicate_error(record["values"][checker.unique_field], first)
+        bad_rows.add(ImportRow(import_key=key, row=record["row"], values=stored_values(values), ttl=imp.ttl,
+                               errors=[error.as_dict()], status="error", run=imp.run))
+
+
+def cells_of_row(records, row):
+    """The cells of the record at line ``row``, reading ``records`` (in file
+    order) up to it."""
+    for line, cells in records:
+        if line >= row:
+            return cells if line == row else None
+    return None
+
+
+def stored_values(values):
+    """A refused row's cells as kept for fixing: each cut to STORED_CELL_CHARS."""
+    return {f: v[:STORED_CELL_CHARS] for f, v in values.items()}
