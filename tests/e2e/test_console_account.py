@@ -350,3 +350,78 @@ def test_an_admin_resets_a_colleagues_two_factor(stack, page):
     # Kit signs in with a password alone again
     again = requests.post(f"{base}/api/auth/login", json={"email": "kit@holly.sch.uk", "password": PASSWORD})
     assert again.status_code == 200 and "token" in again.json(), again.text
+
+
+def test_an_admin_requires_two_factor_and_sets_the_idle_time(stack, page):
+    """Administration's account settings: the groups that can change settings are
+    required to use two factors and sessions end after 30 idle minutes, in one save;
+    the getting-started item is then done; bad values are shown beside their field."""
+    base, token = sign_in_as_new_school(stack, page, name="Larkspur School", email="head@larkspur.sch.uk")
+    auth = {"Authorization": f"Bearer {token}"}
+    holders = [g["name"] for g in requests.get(f"{base}/api/user-groups", headers=auth).json()["items"]
+               if "manage_settings" in g["permissions"]]
+    assert "Admin Team" in holders
+    page.goto(base + "/#/home")
+    item = page.get_by_role("listitem").filter(has_text="Require two-factor sign-in for")
+    item.wait_for()
+    assert all(name in item.inner_text() for name in holders)
+    assert "done" not in item.get_attribute("class")
+    page.shot("getting-started")
+    item.get_by_role("link").click()
+    page.get_by_role("heading", name="Administration").wait_for()
+    choices = page.get_by_role("group", name="Require two-factor sign-in for")
+    assert not any(choices.get_by_label(name, exact=True).is_checked() for name in holders)
+    warning = page.get_by_text("saving will send you to set it up")
+    assert not warning.is_visible()
+    for name in holders:
+        choices.get_by_label(name, exact=True).check()
+    warning.wait_for()  # the admin is in Admin Team, without a second factor yet
+    assert page.get_by_label("Sign people out after this many minutes without use").input_value() == "60"
+    page.get_by_label("Sign people out after this many minutes without use").fill("30")
+    page.shot("account-settings")
+    with page.expect_request(lambda r: r.url.endswith("/api/settings") and r.method == "PATCH") as sent:
+        page.get_by_role("button", name="Save settings").click()
+    assert json.loads(sent.value.post_data)["idle_minutes"] == 30
+    assert sorted(json.loads(sent.value.post_data)["require_mfa_for"]) == sorted(holders)
+    # saving sent them to set two-factor up: done here, with the app's code
+    page.get_by_text("Your school requires two-factor sign-in for your role").wait_for()
+    assert page.url.endswith("#/account")
+    with page.expect_response(lambda r: r.url.endswith("/api/auth/mfa/setup")) as setup:
+        page.get_by_role("button", name="Set up two-factor sign-in").click()
+    page.get_by_label("6-digit code from the app").fill(pyotp.TOTP(setup.value.json()["secret"]).now())
+    page.get_by_role("button", name="Turn on two-factor sign-in").click()
+    page.get_by_role("button", name="I've saved them: continue").click()
+    page.get_by_role("heading", name="Larkspur School").wait_for()
+
+    saved = requests.get(f"{base}/api/settings", headers=auth).json()
+    assert saved["idle_minutes"] == 30 and sorted(saved["require_mfa_for"]) == sorted(holders)
+    assert "done" in item.get_attribute("class") and item.get_by_role("link").count() == 0
+    assert "(done)" in item.inner_text()
+    page.shot("getting-started-done")
+
+    # a bad idle time: the API's message beside the field, nothing saved
+    page.goto(base + "/#/admin")
+    assert all(choices.get_by_label(name, exact=True).is_checked() for name in holders)
+    assert not warning.is_visible()  # two-factor is on now
+    page.get_by_label("Sign people out after this many minutes without use").fill("5")
+    with page.expect_response(lambda r: r.url.endswith("/api/settings") and r.request.method == "PATCH") as refused:
+        page.get_by_role("button", name="Save settings").click()
+    assert refused.value.status == 422 and refused.value.json()["code"] == "validation_failed"
+    message = next(e["message"] for e in refused.value.json()["errors"] if e["field"] == "idle_minutes")
+    page.locator("#idle_minutes-error").filter(has_text=message).wait_for()
+    page.shot("bad-idle-minutes")
+    # a group that is not the school's (spoilt on its way): its message beside the choices
+    def spoil(route, request):
+        body = json.loads(request.post_data)
+        route.continue_(post_data=json.dumps({**body, "idle_minutes": 45,
+                                              "require_mfa_for": body["require_mfa_for"] + ["Ghosts"]}))
+    page.route("**/api/settings", lambda route, request: spoil(route, request) if request.method == "PATCH"
+               else route.continue_())
+    with page.expect_response(lambda r: r.url.endswith("/api/settings") and r.request.method == "PATCH") as unknown:
+        page.get_by_role("button", name="Save settings").click()
+    page.unroute("**/api/settings")
+    assert unknown.value.status == 422
+    assert [e["field"] for e in unknown.value.json()["errors"]] == [f"require_mfa_for.{len(holders)}"]
+    page.locator("#require_mfa_for-error").filter(has_text="Ghosts").wait_for()
+    assert page.locator("#idle_minutes-error").inner_text() == ""
+    assert requests.get(f"{base}/api/settings", headers=auth).json()["idle_minutes"] == 30

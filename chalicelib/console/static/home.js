@@ -9,10 +9,13 @@
     title: "Getting started", nav: true,
     render: async function (box) {
       const me = SR.me;
-      const [pupils, staff, imports] = await Promise.all([
+      const admin = SR.can("manage_settings");
+      const [pupils, staff, imports, groups, settings] = await Promise.all([
         SR.can("view_roster") ? SR.api("GET", "/pupils?limit=1") : { items: [] },
         SR.can("view_roster") ? SR.api("GET", "/staff?limit=2") : { items: [] },
         SR.can("manage_roster") ? SR.api("GET", "/imports?limit=5") : { items: [] },
+        admin ? SR.api("GET", "/user-groups") : { items: [] },
+        admin ? SR.api("GET", "/settings") : { require_mfa_for: [] },
       ]);
       const invited = staff.items.some((s) => s.id !== me.user.id);
       const steps = [
@@ -22,6 +25,14 @@
         ["Review settings", localStorage.getItem("settings-reviewed:" + me.school.id) === "yes", "#/admin"],
         ["Invite staff", invited, "#/staff"],
       ];
+      // The user groups that can change settings are the ones worth protecting with a
+      // second factor; only someone who can change settings can require it.
+      if (admin) {
+        const holders = groups.items.filter((g) => g.permissions.indexOf("manage_settings") >= 0).map((g) => g.name);
+        const required = settings.require_mfa_for || [];
+        steps.splice(4, 0, ["Require two-factor sign-in for " + words(holders),
+          holders.every((n) => required.indexOf(n) >= 0), "#/admin/two-factor"]);
+      }
       const list = el("ol", { class: "steps" }, steps.map(([label, done, href]) =>
         el("li", { class: done ? "done" : "" }, href && !done ? el("a", { href }, label) : label,
           done ? el("span", { class: "sr-only" }, " (done)") : "")));
@@ -41,6 +52,11 @@
       }
     },
   });
+
+  // "A", "A and B", "A, B and C"
+  function words(names) {
+    return names.length < 2 ? names.join("") : names.slice(0, -1).join(", ") + " and " + names[names.length - 1];
+  }
 
   function renderImports(box, items) {
     if (!items.length) return box.replaceChildren(el("p", {}, "No imports yet."));
@@ -282,10 +298,56 @@
   }
 
   // ---------------------------------------------------------------- administration
+  // An API error whose fields name a list's items ("require_mfa_for.0", "require_mfa_for[0]")
+  // is shown beside the list: one message per field, the item messages joined.
+  function listFieldErrors(e) {
+    if (!e || !e.data || !Array.isArray(e.data.errors)) return e;
+    const byField = {};
+    e.data.errors = e.data.errors.reduce((out, x) => {
+      const field = String(x.field || "").replace(/(\.\d+|\[\d+\])+$/, "");
+      if (byField[field]) byField[field].message += " " + x.message;
+      else { byField[field] = Object.assign({}, x, { field }); out.push(byField[field]); }
+      return out;
+    }, []);
+    return e;
+  }
+
+  // Account settings: which user groups must use two-factor sign-in, and how long
+  // an unused session lasts. me: who is saving (their own group may become required).
+  function accountFields(groups, settings, me) {
+    const required = settings.require_mfa_for || [];
+    const warning = el("p", { class: "notice", id: "require_mfa_for-warning", role: "status", hidden: true });
+    const boxes = groups.items.map((g) => el("input", { type: "checkbox", name: "require_mfa_for", value: g.name,
+      checked: required.indexOf(g.name) >= 0 }));
+    const warn = () => {
+      const own = boxes.find((b) => b.value === me.user_group);
+      const goes = !!own && own.checked && !me.mfa_enabled;
+      warning.hidden = !goes;
+      warning.textContent = goes ? "You are in " + me.user_group + " and have not set up two-factor sign-in yet: " +
+        "saving will send you to set it up (you need an authenticator app on your phone), and nothing else is " +
+        "in reach until you have." : "";
+    };
+    boxes.forEach((b) => b.addEventListener("change", warn));
+    warn();
+    const mfa = el("fieldset", { class: "choices", id: "require_mfa_for", "aria-describedby": "require_mfa_for-help require_mfa_for-error" },
+      el("legend", {}, "Require two-factor sign-in for"),
+      el("p", { class: "note", id: "require_mfa_for-help" }, "Members of the groups ticked sign in with their password " +
+        "and a code from an authenticator app. Anyone without it set up is asked to set it up before anything else."),
+      el("div", { class: "choice-list" }, boxes.map((b, i) => el("label", { class: "choice" }, b, groups.items[i].name))),
+      el("p", { class: "field-error", id: "require_mfa_for-error", role: "alert" }), warning);
+    const idle = SR.field("idle_minutes", "Sign people out after this many minutes without use", "number",
+      { value: settings.idle_minutes, required: true, step: 1, inputmode: "numeric", class: "short",
+        "aria-describedby": "idle_minutes-help idle_minutes-error" });
+    idle.insertBefore(el("p", { class: "note", id: "idle_minutes-help" }, "From 15 to 480 (8 hours)."),
+      idle.querySelector(".field-error"));
+    return [mfa, idle];
+  }
+
   SR.screen("admin", {
     title: "Administration", nav: true, visible: () => SR.can("manage_settings"),
-    render: async function (box) {
-      localStorage.setItem("settings-reviewed:" + SR.me.school.id, "yes");
+    render: async function (box, args) {
+      const me = SR.me;
+      localStorage.setItem("settings-reviewed:" + me.school.id, "yes");
       const [groups, settings, audit] = await Promise.all([
         SR.api("GET", "/user-groups"), SR.api("GET", "/settings"), SR.api("GET", "/audit?limit=20")]);
       const perms = groups.permissions.map((p) => p.name);
@@ -307,9 +369,17 @@
         SR.field("timezone", "Timezone", "text", { value: settings.timezone, required: true }),
         el("div", { class: "field" }, el("label", {}, el("input", { type: "checkbox", name: "mark_leavers", checked: settings.mark_leavers }),
           " Mark pupils missing from a full S3 drop as leavers")),
-      ], "Save settings", async (v) => {
-        await SR.api("PATCH", "/settings", { name: v.name, timezone: v.timezone, mark_leavers: v.mark_leavers === "on" });
+        el("h3", {}, "Signing in"),
+        accountFields(groups, settings, me),
+      ], "Save settings", async (v, form) => {
+        const requireMfaFor = Array.from(form.querySelectorAll('input[name="require_mfa_for"]:checked')).map((b) => b.value);
+        try {
+          await SR.api("PATCH", "/settings", { name: v.name, timezone: v.timezone, mark_leavers: v.mark_leavers === "on",
+            require_mfa_for: requireMfaFor, idle_minutes: Number(v.idle_minutes) });
+        } catch (e) { throw listFieldErrors(e); }
         SR.me = null; SR.toast("Settings saved.");
+        // Their own group is now required and they have no second factor: set it up first.
+        if (requireMfaFor.indexOf(me.user_group) >= 0 && !me.mfa_enabled) SR.go("#/account");
       });
       const log = el("table", {}, el("caption", {}, "Audit log (latest 20)"),
         el("thead", {}, el("tr", {}, ["When", "Who", "What", "Record", "Changes"].map((h) => el("th", { scope: "col" }, h)))),
@@ -318,6 +388,12 @@
           el("td", {}, Object.entries(a.changes || {}).map(([k, v]) => Array.isArray(v) ? k + ": " + (v[0] === null ? "—" : v[0]) + " → " + (v[1] === null ? "—" : v[1]) : k).join("; "))))));
       box.replaceChildren(el("h2", { id: "screen-title" }, "Administration"), scroll(grid, "Permissions"),
         settingsForm, scroll(log, "Audit log"));
+      // From the getting-started list: straight to the two-factor choices.
+      if (args && args[0] === "two-factor") {
+        const first = settingsForm.querySelector('input[name="require_mfa_for"]');
+        settingsForm.querySelector("#require_mfa_for").scrollIntoView();
+        if (first) first.focus();
+      }
     },
   });
 })();
