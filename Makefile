@@ -52,6 +52,7 @@ bench: install
 # Hardening suites, the long cases included; prints a table of cases tried and passed.
 hardening: install
 	$(PY) -m pytest tests/hardening -m "heavy or not heavy"
+	$(PY) -m pytest tests -m heavy --ignore=tests/hardening
 
 # One CloudFormation template for a stage: chalice package + infra/build.py's resources.
 package: install

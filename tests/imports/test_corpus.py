@@ -99,6 +99,7 @@ def test_staff_files(api, importer, name):
     assert imp["result"]["created"] == imp["summary"]["valid"]
 
 
+@pytest.mark.heavy  # over 3 minutes on moto: under make hardening (the bench imports 50,000 rows too)
 def test_fifty_thousand_rows(api, importer):
     body = big_pupils_csv(50000)
     imp = importer.upload("pupils", body, filename="big.csv")
