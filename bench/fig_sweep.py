@@ -27,8 +27,8 @@ def run(quick=False):
         from devstack.bootstrap import create_tables
         create_tables()
         from chalicelib.core.db import batch_put
-        from chalicelib.groups.models import Group, Membership
-        from chalicelib.groups.service import sweep_expired
+        from chalicelib.membership.models import Group, Membership
+        from chalicelib.groups.members import sweep_expired
         now = time.time()
         items = [Group(school_id="s", group_id=f"g{i}", name=f"G{i}", member_count=live) for i in range(50)]
         items += [Membership(group_key=f"s#g{i % 50}", member_id=f"m{i}", school_id="s", group_id=f"g{i % 50}",

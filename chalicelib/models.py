@@ -1,7 +1,7 @@
 """Every DynamoDB model, for the local bootstrap and the template checks."""
 from .accounts.models import Login, School, Throttle, Token, User
 from .notify.models import OutboxMessage
-from .groups.models import Group, Machine, Membership
+from .membership.models import Group, Machine, Membership
 from .imports.models import Import, ImportRow
 from .core.audit import AuditEntry
 from .roster.models import Pupil, UniqueKey

@@ -5,6 +5,7 @@ small. Tokens are 32 random bytes; only their SHA-256 is ever stored.
 """
 import hashlib
 import hmac
+import re
 import secrets
 
 from ..core.errors import FieldError
@@ -19,7 +20,6 @@ MAX_PASSWORD_LENGTH = 200
 def personal_words(*texts):
     """What a guesser tries first for this person: their names, their email's
     parts, their school's name, each word alone and run together."""
-    import re
     words = set()
     for text in texts:
         if not text:
@@ -83,7 +83,7 @@ def hash_password(password):
 def verify_password(stored_hash, password):
     """True when password matches. With no stored hash, spends the same time."""
     global _dummy_hash
-    from argon2.exceptions import InvalidHashError, VerificationError
+    from argon2.exceptions import InvalidHashError, VerificationError  # lazy: cold start
     hasher = _argon2()
     if not stored_hash:
         if _dummy_hash is None:
@@ -140,7 +140,6 @@ def plausible_key(key):
 
 def email_problem(email, field="email"):
     """A FieldError when email is not a plausible address, else None."""
-    import re
     value = (email or "").strip()
     if not value:
         return FieldError(field, "required", "An email address is required.")

@@ -13,11 +13,12 @@ import time
 from pynamodb.exceptions import DoesNotExist
 
 from ..core import audit, config
-from ..core.db import Tx, TxFailed
+from ..core.db import Tx, TxFailed, plain
 from ..core.errors import ApiError
-from . import credentials, events, secretbox, sessions, throttle, totp
-from .models import Login, Throttle, Token, User
+from . import credentials, events, passwords, secretbox, sessions, throttle, totp
+from .models import Login, Token, User
 from .permissions import FALLBACK_GROUP
+from ..core.clock import iso
 
 MFA_FIELDS = ("mfa_secret", "mfa_pending", "mfa_pending_until", "mfa_last_step", "recovery_codes")
 
@@ -25,7 +26,7 @@ MFA_FIELDS = ("mfa_secret", "mfa_pending", "mfa_pending_until", "mfa_last_step",
 def counted_group(user, school):
     """The user group a person counts in: an unknown one counts as the
     Teachers group whose rights it gets (so it can't dodge require_mfa_for)."""
-    groups = school.user_groups.as_dict() if hasattr(school.user_groups, "as_dict") else (school.user_groups or {})
+    groups = plain(school.user_groups)
     return user.user_group if user.user_group in groups else FALLBACK_GROUP
 
 
@@ -37,17 +38,6 @@ def setup_required(user, school):
 def bad_code(message=None):
     return ApiError("invalid_code", message or "That code is not right. Enter the current 6-digit code "
                     "from your authenticator app, or one of your recovery codes.")
-
-
-def _iso(epoch):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
-
-
-def _login(caller):
-    try:
-        return Login.get(caller.user.email, consistent_read=True)
-    except DoesNotExist:
-        raise ApiError("unauthorized", "Sign in again: your account's sign-in has changed.")
 
 
 def _match(sealed, school_id, user_id, code, now, last_step=None):
@@ -81,7 +71,7 @@ def _use_code(tx, email, sealed, match):
 
 def setup(caller, now=None):
     now = now or time.time()
-    login = _login(caller)
+    login = passwords.own_login(caller)
     if login.mfa_secret:
         raise ApiError("mfa_already_enabled", "Two-factor sign-in is already on. Turn it off first to "
                        "move it to another device.")
@@ -96,7 +86,7 @@ def setup(caller, now=None):
 
 def confirm(caller, code, now=None):
     now = now or time.time()
-    login = _login(caller)
+    login = passwords.own_login(caller)
     if login.mfa_secret:
         raise ApiError("mfa_already_enabled", "Two-factor sign-in is already on.")
     if not login.mfa_pending or (login.mfa_pending_until or 0) <= now:
@@ -136,7 +126,7 @@ def disable(caller, code, source_ip=None, now=None):
     if counted_group(caller.user, caller.school) in (caller.school.require_mfa_for or []):
         raise ApiError("mfa_required_by_school", "Your school requires two-factor sign-in for your user "
                        "group, so it stays on. To move it to a new phone, ask an admin to reset it.")
-    login = _login(caller)
+    login = passwords.own_login(caller)
     if not login.mfa_secret:
         raise ApiError("mfa_not_enabled", "Two-factor sign-in is not on for your account.")
     found = throttle.budgets(login.email, source_ip)
@@ -148,8 +138,7 @@ def disable(caller, code, source_ip=None, now=None):
     tx = Tx()
     stage_off(tx, caller.user, condition=_once(login.mfa_secret, match))
     audit.stage(tx, events.entry(caller.school_id, caller.user_id, "mfa_disabled", now))
-    for budget, actions in throttle.succeeded_actions(found):
-        tx.update(budget.key, Throttle(key=budget.key), actions, add_version_condition=False)
+    throttle.stage_succeeded(tx, found)
     try:
         tx.commit()
     except TxFailed:
@@ -168,7 +157,7 @@ def start_step(login, now):
     Token(token_hash=credentials.token_hash(token), kind="mfa", school_id=login.school_id,
           user_id=login.user_id, email=login.email, mfa_secret=login.mfa_secret,
           created_ms=sessions.now_ms(now), expires_at=expires, ttl=expires + 3600).save()
-    return {"mfa_required": True, "mfa_token": token, "expires_at": _iso(expires)}
+    return {"mfa_required": True, "mfa_token": token, "expires_at": iso(expires)}
 
 
 def _step_record(mfa_token, now):

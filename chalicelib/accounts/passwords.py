@@ -35,6 +35,15 @@ def require_strong(password, user, school_name=None):
                        errors=[{"field": "password", "code": "weak_password", "message": weak.message}])
 
 
+def own_login(caller):
+    """The caller's Login, read consistently (a password or two-factor change
+    checks its latest state); 401 when it is gone (the sign-in changed)."""
+    try:
+        return Login.get(caller.user.email, consistent_read=True)
+    except DoesNotExist:
+        raise ApiError("unauthorized", "Sign in again: your account's sign-in has changed.")
+
+
 def forgot(email, now=None):
     """Always the same answer. A reset email goes only to an account with a
     password that is not disabled, at most 5 an hour (beyond that, silently
@@ -97,10 +106,7 @@ def reset(token, password, now=None):
 
 def change(caller, current, new, source_ip=None, now=None):
     now = now or time.time()
-    try:
-        login = Login.get(caller.user.email, consistent_read=True)
-    except DoesNotExist:
-        raise ApiError("unauthorized", "Sign in again: your account's sign-in has changed.")
+    login = own_login(caller)
     found = throttle.budgets(login.email, source_ip)
     throttle.spend(found, now)
     if not credentials.verify_password(login.password_hash, current if isinstance(current, str) else ""):

@@ -9,15 +9,16 @@ from html import escape
 from pynamodb.exceptions import DoesNotExist
 
 from ..core import audit, config
-from ..core.db import Tx, TxFailed, batch_get, new_id
+from ..core.db import Tx, TxFailed, batch_get, new_id, plain
 from ..core.errors import ApiError, validation_failed
 from ..core.text import sort_keys
-from ..groups import rules as group_rules
-from ..groups import system as system_groups
+from ..membership import rules as group_rules
+from ..membership import system as system_groups
 from ..notify.outbox import new_message, register_renderer
 from . import credentials, events, links, mfa, passwords, sessions, throttle
 from .models import Login, School, Throttle, Token, User
 from .permissions import ADMIN_GROUP, Caller, effective_permissions, standard_user_groups
+from ..core.clock import iso
 
 
 def _unauthorized(message="Sign in again: your session is missing, invalid or has ended."):
@@ -102,9 +103,6 @@ def _login_of(email):
         return None
 
 
-def _iso(epoch):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
-
 
 def bearer_token(request):
     header = (request.headers or {}).get("authorization") or ""
@@ -136,7 +134,7 @@ def authenticate(request, now=None):
             or user is None or school is None or not sessions.is_live(record, user, school, now)):
         raise _unauthorized()
     sessions.touch(record, now)
-    groups = school.user_groups.as_dict() if hasattr(school.user_groups, "as_dict") else school.user_groups
+    groups = plain(school.user_groups)
     permissions, _known = effective_permissions(groups, user.user_group)
     return Caller(school_id=school_id, user_id=user_id, user_group=user.user_group,
                   permissions=permissions, email_verified=bool(user.email_verified),
@@ -181,7 +179,7 @@ def resend_verification(caller, now=None):
 
 def me(caller):
     user, school = caller.user, caller.school
-    groups = school.user_groups.as_dict() if hasattr(school.user_groups, "as_dict") else school.user_groups
+    groups = plain(school.user_groups)
     _perms, known = effective_permissions(groups, user.user_group)
     return {
         "user": {"id": user.user_id, "first_name": user.first_name, "surname": user.surname,

@@ -6,11 +6,14 @@ transaction as the change, however many there are. Listing reads the
 ``sessions-by-owner`` index."""
 import time
 
+from pynamodb.exceptions import UpdateError
+
 from ..core import audit, config
 from ..core.db import Tx, TxFailed, new_id
 from ..core.errors import not_found
 from . import credentials, events, throttle
-from .models import Throttle, Token, User
+from .models import Token, User
+from ..core.clock import iso
 
 USER_AGENT_CHARS = 200
 
@@ -41,11 +44,10 @@ def start(login, found, user_agent, now, tx=None):
     with it, e.g. a two-factor step used up)."""
     tx = tx or Tx()
     token, expires = stage_new(tx, login.school_id, login.user_id, user_agent, now)
-    for budget, actions in throttle.succeeded_actions(found):
-        tx.update(budget.key, Throttle(key=budget.key), actions, add_version_condition=False)
+    throttle.stage_succeeded(tx, found)
     audit.stage(tx, events.entry(login.school_id, login.user_id, "login", now))
     tx.commit()
-    return {"token": token, "expires_at": _iso(expires)}
+    return {"token": token, "expires_at": iso(expires)}
 
 
 def idle_seconds(school):
@@ -66,16 +68,11 @@ def touch(record, now):
     costs its one read in the common case)."""
     if now - (record.last_used_at or 0) < config.SESSION_TOUCH_SECONDS:
         return
-    from pynamodb.exceptions import UpdateError
     try:
         record.update(actions=[Token.last_used_at.set(int(now))], condition=Token.token_hash.exists())
     except UpdateError as exc:
         if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
             raise
-
-
-def _iso(epoch):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 def _live_sessions(caller, now):
@@ -85,8 +82,8 @@ def _live_sessions(caller, now):
 
 def list_sessions(caller, now=None):
     now = now or time.time()
-    return {"items": [{"id": r.session_id, "created_at": _iso((r.created_ms or 0) / 1000),
-                       "last_used_at": _iso(r.last_used_at or (r.created_ms or 0) / 1000),
+    return {"items": [{"id": r.session_id, "created_at": iso((r.created_ms or 0) / 1000),
+                       "last_used_at": iso(r.last_used_at or (r.created_ms or 0) / 1000),
                        "user_agent": r.user_agent, "current": r.token_hash == caller.session_hash}
                       for r in _live_sessions(caller, now)]}
 

@@ -170,6 +170,13 @@ def succeeded_actions(found):
     return out
 
 
+def stage_succeeded(tx, found):
+    """Give back in ``tx`` what a right password or code earns (succeeded_actions),
+    in the same transaction as what it unlocks (so a failed commit gives nothing back)."""
+    for budget, actions in succeeded_actions(found):
+        tx.update(budget.key, Throttle(key=budget.key), actions, add_version_condition=False)
+
+
 RESENDS_PER_HOUR = 5
 
 

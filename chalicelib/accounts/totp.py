@@ -2,6 +2,7 @@
 6 digits) and the recovery codes. No AWS here."""
 import hashlib
 import hmac
+import io
 import secrets
 from dataclasses import dataclass
 from typing import Optional
@@ -21,20 +22,18 @@ class CodeMatch:
 
 
 def new_secret():
-    import pyotp
+    import pyotp  # lazy: cold start
     return pyotp.random_base32()
 
 
 def otpauth_uri(secret, email, school_name):
-    import pyotp
+    import pyotp  # lazy: cold start
     return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=f"schoolroll {school_name}"[:60])
 
 
 def qr_svg(uri):
     """The set-up QR code as an SVG document, drawn here (no QR service sees it)."""
-    import io
-
-    import segno
+    import segno  # lazy: cold start
     out = io.BytesIO()
     segno.make(uri, error="m").save(out, kind="svg", scale=5, border=2, xmldecl=False)
     return out.getvalue().decode("utf-8")
@@ -44,7 +43,7 @@ def matching_step(secret, code, now, last_step=None):
     """The time step ``code`` is for (this one, or one either side), if it is
     newer than ``last_step``: a code once used is refused for the rest of
     its window (and so is any older one)."""
-    import pyotp
+    import pyotp  # lazy: cold start
     code = "".join((code or "").split())
     if len(code) != 6 or not (code.isascii() and code.isdigit()):
         return None

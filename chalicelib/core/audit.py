@@ -10,6 +10,7 @@ from pynamodb.models import Model
 
 from .db import meta, new_id
 from .paging import decode_cursor, encode_cursor
+from .clock import iso, iso_stamp
 
 
 class AuditEntry(Model):
@@ -57,7 +58,7 @@ def write(item):
 
 def entry(caller, action, record_type, record_id, before, after, now=None):
     now = now or time.time()
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
+    stamp = iso_stamp(now) + f".{int(now * 1000) % 1000:03d}Z"
     user = caller.user
     name = f"{user.first_name} {user.surname}" if user is not None else caller.user_id
     return AuditEntry(school_id=caller.school_id, entry_key=f"{stamp}#{new_id()[:8]}", at=int(now),
@@ -66,7 +67,7 @@ def entry(caller, action, record_type, record_id, before, after, now=None):
 
 
 def as_json(e):
-    return {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(e.at)), "actor_id": e.actor_id,
+    return {"at": iso(e.at), "actor_id": e.actor_id,
             "actor_name": e.actor_name, "action": e.action, "record_type": e.record_type,
             "record_id": e.record_id, "changes": e.changes}
 
@@ -84,8 +85,8 @@ class AuditFilter:
     until: float = None
 
     def key_condition(self):
-        low = _stamp(self.since) if self.since is not None else None
-        high = _stamp(self.until) + "~" if self.until is not None else None  # '~' sorts after '#...'
+        low = iso_stamp(self.since) if self.since is not None else None
+        high = iso_stamp(self.until) + "~" if self.until is not None else None  # '~' sorts after '#...'
         if low and high:
             return AuditEntry.entry_key.between(low, high)
         if low:
@@ -101,10 +102,6 @@ class AuditFilter:
             if value:
                 condition = (attr == value) if condition is None else condition & (attr == value)
         return condition
-
-
-def _stamp(epoch):
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch))
 
 
 def list_entries(school_id, limit, cursor, where=None):

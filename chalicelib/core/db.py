@@ -1,10 +1,15 @@
 """PynamoDB glue: table metadata from config, and the few calls PynamoDB's
 per-model API cannot express in one request (a BatchGetItem across tables)."""
 import os
+import random
 import threading
 import time
 
+from pynamodb.attributes import UnicodeAttribute
 from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.transactions import TransactWrite
 
 from . import config
 
@@ -24,8 +29,6 @@ def meta(logical):
 
 def index(name, hash_attr, hash_type, range_attr):
     """An instance of a GSI (all attributes projected): hash + string range."""
-    from pynamodb.attributes import UnicodeAttribute
-    from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
     meta_cls = type("Meta", (), {"index_name": name, "projection": AllProjection()})
     attrs = {"Meta": meta_cls,
              hash_attr: hash_type(hash_key=True),
@@ -110,8 +113,12 @@ def new_id():
     return pool.pop()
 
 
-def now():
-    return time.time()
+def plain(value):
+    """A map attribute as a plain dict (PynamoDB hands back a MapAttribute
+    or a dict, depending on how the item was made); {} for None."""
+    if value is None:
+        return {}
+    return value.as_dict() if hasattr(value, "as_dict") else dict(value)
 
 
 class TxFailed(Exception):
@@ -129,10 +136,17 @@ class Tx:
 
     PynamoDB sends condition checks, then deletes, then puts, then updates;
     cancellation reasons come back in that order, so we keep labels per kind.
+
+    This is the one place that reaches into PynamoDB's ``TransactWrite``
+    (``_put_items``, ``_update_items``, ``_commit``): its public form is a
+    ``with`` block, which can neither carry a Put without PynamoDB's version
+    condition nor an Update whose map keys are data (the system groups'
+    counts), and which commits on leaving the block, where we need to catch
+    the cancellation and say which labelled item failed. PynamoDB is pinned
+    in requirements.txt; tests/core/test_db.py covers each use.
     """
 
     def __init__(self):
-        from pynamodb.transactions import TransactWrite
         self._tw = TransactWrite(connection=connection())
         self._labels = {"check": [], "delete": [], "put": [], "update": []}
 
@@ -165,7 +179,6 @@ class Tx:
         self._labels["update"].append(label)
 
     def commit(self):
-        from pynamodb.exceptions import TransactWriteError
         order = self._labels["check"] + self._labels["delete"] + self._labels["put"] + self._labels["update"]
         if not order:
             return
@@ -190,7 +203,6 @@ def batch_put(items, sleep=time.sleep):
     retrying UnprocessedItems with exponential back-off and jitter (PynamoDB
     retries them at once, which under throttling only throttles again).
     Returns the number of BatchWriteItem calls made."""
-    import random
     calls = 0
     requests = [(item.Meta.table_name, {"PutRequest": {"Item": item.serialize()}}) for item in items]
     client = connection().client

@@ -12,9 +12,13 @@ for the link outright and lets the browser download it.
 import json
 import time
 
+from chalice import Response
+
 from . import config
 from .csv_export import CONTENT_TYPE, attachment
+from .clients import client
 from .db import new_id
+from .clock import iso
 
 #: A CSV up to this size comes back in the response itself (Lambda's limit is
 #: 6 MB after JSON escaping, which can grow a body by a tenth or more).
@@ -27,7 +31,6 @@ def export_key(school_id, filename):
 
 def stored_link(school_id, filename, body: bytes) -> dict:
     """Put ``body`` in S3 and return a short-lived link to download it."""
-    from .clients import client
     key = export_key(school_id, filename)
     disposition = attachment(filename)["Content-Disposition"]
     client().put_object(Bucket=config.bucket_name(), Key=key, Body=body, ContentType=CONTENT_TYPE,
@@ -38,12 +41,11 @@ def stored_link(school_id, filename, body: bytes) -> dict:
                 "ResponseContentType": CONTENT_TYPE})
     expires = time.time() + config.EXPORT_LINK_SECONDS
     return {"url": url, "filename": filename, "bytes": len(body),
-            "expires_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires))}
+            "expires_at": iso(expires)}
 
 
 def csv_response(school_id, filename, text: str):
     """The CSV as the response when it fits, else a 303 to a stored copy."""
-    from chalice import Response
     body = text.encode("utf-8")
     if len(body) <= INLINE_MAX_BYTES:
         return Response(body=text, status_code=200, headers=attachment(filename))

@@ -74,6 +74,19 @@ def _parse_body(request, body_schema, validate=True):
     return data
 
 
+@dataclass(frozen=True)
+class _Checks:
+    """What :func:`route` was told that decides how a request is answered
+    (the OpenAPI metadata only describes it, so it can't change it)."""
+    auth: bool
+    mfa_exempt: bool
+    verified: bool
+    permission: Optional[str]
+    body: Optional[dict]
+    validate: bool
+    status: int
+
+
 def route(bp, path, method, *, summary, tag, auth=True, permission=None,
           verified=False, body=None, response=None, status=200, query=None,
           content_type="application/json", validate=True, big_files=False, mfa_exempt=False):
@@ -92,51 +105,79 @@ def route(bp, path, method, *, summary, tag, auth=True, permission=None,
     have not set up yet (/me, two-factor set-up, sign-out); every other
     route answers them 403 mfa_setup_required.
     """
+    checks = _Checks(auth=auth, mfa_exempt=mfa_exempt, verified=verified, permission=permission,
+                     body=body, validate=validate, status=status)
+
     def decorate(view):
-        @functools.wraps(view)
-        def handler(**path_params):
-            try:
-                return respond(**path_params)
-            except ApiError:
-                raise
-            except Exception as exc:
-                if is_busy(exc):
-                    # never a 401 (the console would drop its token) nor a 500: come back shortly
-                    logger.warning("service busy", extra={"error": type(exc).__name__})
-                    raise ApiError("service_busy", "We're busy right now. Try again in a few seconds; "
-                                   "nothing was lost.", headers={"Retry-After": "2"}) from exc
-                raise
-
-        def respond(**path_params):
-            request = bp.current_request
-            ctx = Ctx(request=request, query=dict(request.query_params or {}))
-            if auth:
-                ctx.caller = _authenticator(request)
-                logger.append_keys(school_id=ctx.caller.school_id, user_id=ctx.caller.user_id)
-                if not mfa_exempt:
-                    ctx.caller.require_mfa_if_due()
-                if verified:
-                    ctx.caller.require_verified()
-                if permission:
-                    ctx.caller.require(permission)
-            if body is not None:
-                ctx.body = _parse_body(request, body, validate)
-            result = view(ctx, **path_params)
-            if isinstance(result, Response):
-                return result
-            return json_response(result, status)
-
-        handler.openapi = {
-            "summary": summary, "tag": tag, "auth": auth, "permission": permission,
-            "verified": verified, "body": body, "response": response, "status": status,
-            "query": query or {}, "content_type": content_type, "big_files": big_files,
-            "mfa_exempt": mfa_exempt,
-        }
+        handler = _handler(bp, view, checks)
+        handler.openapi = _openapi_meta(checks, summary=summary, tag=tag, response=response, query=query,
+                                        content_type=content_type, big_files=big_files)
         # A route that reads no body has no media type to refuse: a GET sent with
         # an empty or odd Content-Type is still answered (never an undocumented 415).
         bp.route(path, methods=[method], content_types=["*/*"] if body is None else ["application/json"])(handler)
         return handler
     return decorate
+
+
+def _openapi_meta(checks, *, summary, tag, response, query, content_type, big_files):
+    """What core/openapi.py documents of a route (``handler.openapi``)."""
+    return {
+        "summary": summary, "tag": tag, "auth": checks.auth, "permission": checks.permission,
+        "verified": checks.verified, "body": checks.body, "response": response, "status": checks.status,
+        "query": query or {}, "content_type": content_type, "big_files": big_files,
+        "mfa_exempt": checks.mfa_exempt,
+    }
+
+
+def _handler(bp, view, checks):
+    """The function Chalice calls: the view behind its route's checks, and a
+    busy database answered 503 rather than whatever it broke."""
+    @functools.wraps(view)
+    def handler(**path_params):
+        try:
+            return _answer(bp.current_request, view, checks, path_params)
+        except ApiError:
+            raise
+        except Exception as exc:
+            if is_busy(exc):
+                raise _service_busy(exc) from exc
+            raise
+    return handler
+
+
+def _service_busy(exc):
+    # never a 401 (the console would drop its token) nor a 500: come back shortly
+    logger.warning("service busy", extra={"error": type(exc).__name__})
+    return ApiError("service_busy", "We're busy right now. Try again in a few seconds; "
+                    "nothing was lost.", headers={"Retry-After": "2"})
+
+
+def _answer(request, view, checks, path_params):
+    """Check the caller and body, run the view, and make its answer JSON
+    (a view's own Response goes out as it is)."""
+    ctx = Ctx(request=request, query=dict(request.query_params or {}))
+    if checks.auth:
+        ctx.caller = _authorised_caller(request, checks)
+    if checks.body is not None:
+        ctx.body = _parse_body(request, checks.body, checks.validate)
+    result = view(ctx, **path_params)
+    if isinstance(result, Response):
+        return result
+    return json_response(result, checks.status)
+
+
+def _authorised_caller(request, checks):
+    """The signed-in caller (401 if not), then checked in this order: two
+    factors set up if due, the admin's email verified, the permission."""
+    caller = _authenticator(request)
+    logger.append_keys(school_id=caller.school_id, user_id=caller.user_id)
+    if not checks.mfa_exempt:
+        caller.require_mfa_if_due()
+    if checks.verified:
+        caller.require_verified()
+    if checks.permission:
+        caller.require(checks.permission)
+    return caller
 
 
 # Chalice's own error bodies are {"Code", "Message"}; map them to our codes.

@@ -71,42 +71,59 @@ def _error_responses(doc, path="", method="GET"):
     return out
 
 
+def _operation(path, method, entry):
+    """One route's operation, from what ``core.http.route`` recorded of it."""
+    doc = getattr(entry.view_function, "openapi", None) or {}
+    op = {
+        "operationId": entry.view_name,
+        "summary": doc.get("summary", entry.view_name),
+        "tags": [doc.get("tag", "other")],
+        "parameters": _parameters(path, doc),
+        "x-documented": bool(doc),
+    }
+    if not doc.get("auth", True):
+        op["security"] = []
+    if doc.get("permission"):
+        op["x-permission"] = doc["permission"]
+    if doc.get("body") is not None:
+        op["requestBody"] = {"required": True, "content": {
+            "application/json": {"schema": doc["body"]}}}
+    op["responses"] = _responses(doc, path, method)
+    return op
+
+
+def _parameters(path, doc):
+    """The path's own parameters, then its documented query parameters."""
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in _PARAM.findall(path)
+    ]
+    for name, (sch, desc) in doc.get("query", {}).items():
+        parameters.append({"name": name, "in": "query", "required": False,
+                           "description": desc, "schema": sch})
+    return parameters
+
+
+def _responses(doc, path, method):
+    """The success answer (and the 303 of a file too big), then every error."""
+    ok = {"description": "OK"}
+    content_type = doc.get("content_type", "application/json")
+    if doc.get("response") is not None:
+        ok["content"] = {content_type: {"schema": doc["response"]}}
+    responses = {str(doc.get("status", 200)): ok}
+    if doc.get("big_files"):  # see core/downloads.py
+        responses["303"] = {"description": "The file is too big for a response: Location is a link to "
+                                           "it that works for a few minutes."}
+    responses.update(_error_responses(doc, path, method))
+    return responses
+
+
 def build(app, title="schoolroll API", version="1.0.0"):
+    """The whole document, every route of ``app`` in it (described or not)."""
     paths = {}
     for path, methods in sorted(app.routes.items()):
         for method, entry in sorted(methods.items()):
-            doc = getattr(entry.view_function, "openapi", None) or {}
-            op = {
-                "operationId": entry.view_name,
-                "summary": doc.get("summary", entry.view_name),
-                "tags": [doc.get("tag", "other")],
-                "parameters": [
-                    {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                    for name in _PARAM.findall(path)
-                ],
-                "x-documented": bool(doc),
-            }
-            for name, (sch, desc) in doc.get("query", {}).items():
-                op["parameters"].append({"name": name, "in": "query", "required": False,
-                                         "description": desc, "schema": sch})
-            if not doc.get("auth", True):
-                op["security"] = []
-            if doc.get("permission"):
-                op["x-permission"] = doc["permission"]
-            if doc.get("body") is not None:
-                op["requestBody"] = {"required": True, "content": {
-                    "application/json": {"schema": doc["body"]}}}
-            ok = {"description": "OK"}
-            content_type = doc.get("content_type", "application/json")
-            if doc.get("response") is not None:
-                ok["content"] = {content_type: {"schema": doc["response"]}}
-            responses = {str(doc.get("status", 200)): ok}
-            if doc.get("big_files"):  # see core/downloads.py
-                responses["303"] = {"description": "The file is too big for a response: Location is a link to "
-                                                   "it that works for a few minutes."}
-            responses.update(_error_responses(doc, path, method))
-            op["responses"] = responses
-            paths.setdefault(path, {})[method.lower()] = op
+            paths.setdefault(path, {})[method.lower()] = _operation(path, method, entry)
     return {
         "openapi": "3.0.3",
         "info": {"title": title, "version": version,

@@ -5,7 +5,8 @@ from chalice import Blueprint, Rate
 from ..core.http import route
 from ..core.log import logger, start_request
 from ..core.schema import array, boolean, integer, obj, string
-from . import rules, service
+from ..membership import rules
+from . import machines, members, service
 
 bp = Blueprint(__name__)
 TAG = "groups"
@@ -51,7 +52,7 @@ def delete_group(ctx, group_id):
        query={"limit": (integer(minimum=1, maximum=1000), "At most this many (default 500)")},
        response=obj(["items"], items=array(MEMBER)))
 def list_members(ctx, group_id):
-    return service.list_members(ctx.caller, group_id, ctx.query)
+    return members.list_members(ctx.caller, group_id, ctx.query)
 
 
 @route(bp, "/groups/{group_id}/members", "POST", summary="Add members, until a time or until removed",
@@ -61,14 +62,14 @@ def list_members(ctx, group_id):
        response=obj(["added", "updated", "members"], added=integer(), updated=integer(),
                     until=string(nullable=True), members=array(MEMBER)))
 def add_members(ctx, group_id):
-    return service.add_members(ctx.caller, group_id, ctx.body)
+    return members.add_members(ctx.caller, group_id, ctx.body)
 
 
 @route(bp, "/groups/{group_id}/members/{member_id}", "DELETE", summary="Remove a member", tag=TAG,
        permission="view_roster",
        response=obj(["removed"], removed=string()))
 def remove_member(ctx, group_id, member_id):
-    return service.remove_member(ctx.caller, group_id, member_id)
+    return members.remove_member(ctx.caller, group_id, member_id)
 
 
 @route(bp, "/people", "GET", summary="Find pupils and staff by name prefix (to add anyone)", tag=TAG,
@@ -76,32 +77,32 @@ def remove_member(ctx, group_id, member_id):
                                          "limit": (integer(minimum=1, maximum=50), "Default 20")},
        response=obj(["items"], items=array(MEMBER)))
 def find_people(ctx):
-    return service.people(ctx.caller, ctx.query)
+    return members.people(ctx.caller, ctx.query)
 
 
 @route(bp, "/machines", "POST", summary="Add a machine", tag="machines", permission="manage_roster",
        status=201, body=obj(["name"], name=string(100), location=string(100, nullable=True)), response=MACHINE)
 def create_machine(ctx):
-    return service.create_machine(ctx.caller, ctx.body)
+    return machines.create_machine(ctx.caller, ctx.body)
 
 
 @route(bp, "/machines", "GET", summary="The school's machines", tag="machines",
        response=obj(["items"], items=array(MACHINE)))
 def list_machines(ctx):
-    return service.list_machines(ctx.caller)
+    return machines.list_machines(ctx.caller)
 
 
 @route(bp, "/machines/{machine_id}", "DELETE", summary="Delete a machine", tag="machines",
        permission="manage_roster", response=obj(["deleted"], deleted=string()))
 def delete_machine(ctx, machine_id):
-    return service.delete_machine(ctx.caller, machine_id)
+    return machines.delete_machine(ctx.caller, machine_id)
 
 
 @bp.schedule(Rate(1, unit=Rate.MINUTES), name="membership_expiry_sweep")
 def membership_expiry_sweep(event):
     """Remove expired memberships (reads already hide them)."""
     start_request(route="schedule membership_expiry_sweep")
-    counts = service.sweep_expired()
+    counts = members.sweep_expired()
     if counts["removed"] or counts["skipped"]:
         logger.info("membership sweep ran", extra=counts)
     return counts

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 from ..accounts.models import School, User
 from ..accounts.permissions import ADMIN_GROUP, FALLBACK_GROUP, PERMISSIONS, Caller, effective_permissions
-from ..core.db import batch_get
+from ..core.db import batch_get, plain
 from ..core.errors import ApiError, FieldError
 from ..roster import staff as staff_records
 
@@ -48,6 +48,6 @@ def actor_for(imp, user_id=None):
     if user is None:
         user = SimpleNamespace(first_name="A former", surname="member of staff", user_group="",
                                email_verified=True, user_id=user_id)
-    groups = school.user_groups.as_dict() if hasattr(school.user_groups, "as_dict") else school.user_groups
+    groups = plain(school.user_groups)
     permissions, _ = effective_permissions(groups, user.user_group) if user.user_group else ([], False)
     return Caller(imp.school_id, user_id, user.user_group, permissions, True, user, school)

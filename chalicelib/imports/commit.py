@@ -15,17 +15,19 @@ import time
 
 from ..core.db import Tx, TxFailed
 from ..core.errors import ApiError
-from ..groups import rules as group_rules
-from ..groups import system as system_groups
+from ..membership import rules as group_rules
+from ..membership import system as system_groups
+from ..membership.bookkeeping import member_renamed
 from ..roster import pupils as pupil_records
 from ..roster import staff as staff_records
 from ..core import audit
 from ..core.audit import AuditEntry
 from ..roster.models import Pupil, UniqueKey
-from ..groups.models import Group
+from ..membership.models import Group
 from .models import Import, ImportRow
 from .rows import name_key
 from .validating import load_existing
+from ..core.clock import iso_stamp
 
 #: a pupil and its UPN claim each, plus the chunk's audit entry, the
 #: import's progress and the pupil epoch: within DynamoDB's 100 items
@@ -250,7 +252,7 @@ class Committer:
         return result
 
     def audit_entry(self, ids):
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(self.started))
+        stamp = iso_stamp(self.started)
         actor = self.actor
         name = f"{actor.user.first_name} {actor.user.surname}" if actor.user is not None else actor.user_id
         return AuditEntry(school_id=self.imp.school_id,
@@ -329,7 +331,6 @@ def _update(records, caller, row):
             raise ApiError("conflict", "This record was changed by someone else after the file was "
                            "checked. Check it, then fix this row.")
         if {"first_name", "surname"} & set(changes):  # the crash may have come before the groups had it
-            from ..groups.service import member_renamed
             member_renamed(caller.school_id, row["id"], {}, records.snapshot(current))
 
 
@@ -356,7 +357,7 @@ def mark_leavers(imp, actor, matched):
 
 def _write_machine(caller, row):
     """Machines are matched by name; an import sets their location."""
-    from ..groups.models import Machine
+    from ..membership.models import Machine
     values = row.get("values") or {}
     if row["action"] == "create":
         Machine(school_id=caller.school_id, machine_id=row["id"], name=values["name"],

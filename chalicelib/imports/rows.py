@@ -9,16 +9,33 @@ import operator
 import re
 from array import array
 from dataclasses import dataclass, field
+from typing import Callable
 
 from ..core.csv_export import unguard
 from ..core.errors import FieldError
 from ..core.text import fold
-from ..roster.validation import UNREADABLE_CELL, clean_upn, cleaners, upn_cell
+from ..roster.validation import UNREADABLE_CELL, clean_upn, upn_cell
 
-#: kind -> (the field that identifies a record, its duplicate code, what to call it)
-UNIQUE = {"pupils": ("upn", "duplicate_upn", "UPN"), "staff": ("email", "duplicate_email", "email"),
-          "machines": ("name", "duplicate_name", "name")}
-RECORD = {"pupils": "pupil", "staff": "staff member", "machines": "machine"}
+
+@dataclass(frozen=True)
+class RowRules:
+    """How rows of one kind are checked: what one record is called, the
+    field that identifies it, its cleaners, and the kind's own ways of
+    matching. Each import kind declares one (kinds.py)."""
+    record: str  # what one is called in a message: "pupil"
+    unique_field: str  # identifies a record: a pupil's UPN, a staff email
+    duplicate_code: str  # the error code when two rows (or records) share it
+    unique_label: str  # what to call it in a message: "UPN"
+    #: today -> {field: cleaner(text) -> (value, FieldError or None)}
+    cleaners: Callable
+    #: a column that names a record by its system id (a pupil's "Pupil ID")
+    id_field: str = None
+    #: also match by first name, surname and date of birth
+    match_by_name: bool = False
+    #: files big enough (pupils: 50,000 rows) that repeats are found after the pass
+    big_files: bool = False
+    #: fields whose blank cell means "the default", not "clear it"
+    blank_means_default: tuple = ()
 
 
 @dataclass
@@ -32,7 +49,7 @@ class Existing:
 @dataclass
 class ExistingIndex:
     """What the school holds, indexed the ways a row may match it."""
-    kind: str
+    rules: RowRules
     by_id: dict = field(default_factory=dict)
     by_unique: dict = field(default_factory=dict)  # UPN or email -> Existing
     by_name: dict = field(default_factory=dict)  # (first, surname, dob) -> [Existing]
@@ -40,10 +57,10 @@ class ExistingIndex:
     def add(self, record_id, version, values):
         rec = Existing(record_id, version, values)
         self.by_id[record_id] = rec
-        unique = values.get(UNIQUE[self.kind][0])
+        unique = values.get(self.rules.unique_field)
         if unique:
             self.by_unique[unique] = rec
-        if self.kind == "pupils":
+        if self.rules.match_by_name:
             self.by_name.setdefault(name_key(values), []).append(rec)
 
 
@@ -166,15 +183,16 @@ class RepeatFinder:
 
 
 class RowChecker:
-    def __init__(self, kind, mapping, header, existing, new_id, today=None):
-        """``mapping`` {column: field}; ``header`` the column names in file order;
-        ``existing`` an ExistingIndex; ``new_id()`` makes ids for new records."""
-        self.kind = kind
+    def __init__(self, rules, mapping, header, existing, new_id, today=None):
+        """``rules`` the kind's RowRules; ``mapping`` {column: field};
+        ``header`` the column names in file order; ``existing`` an
+        ExistingIndex; ``new_id()`` makes ids for new records."""
+        self.rules = rules
         self.existing = existing
         self.new_id = new_id
         position = {name: i for i, name in enumerate(header)}
         self.columns = [(f, position[c]) for c, f in mapping.items() if f and c in position]
-        base = cleaners(kind, today)
+        base = rules.cleaners(today)
         # (field, cache, clean) in cell order, and the cells they read: check()'s loop reads only these
         plan = [(f, i, {} if f not in UNCACHED else _NEVER, _cell_cleaner(f, base[f]))
                 for f, i in self.columns if f in base]
@@ -185,11 +203,12 @@ class RowChecker:
         # the usual row: every cached field's cell seen before (a KeyError: something new)
         self.cached_values = _cached_values([(f, i, cache) for f, i, cache, _c in plan if cache is not _NEVER])
         self.cold = [(f, i, clean) for f, i, cache, clean in plan if cache is _NEVER]
-        self.pupil_id_at = next((i for f, i in self.columns if f == "pupil_id"), None)
-        self.unique_field, self.duplicate_code, self.unique_label = UNIQUE[kind]
+        self.id_at = next((i for f, i in self.columns if f == rules.id_field), None) if rules.id_field else None
+        self.unique_field, self.duplicate_code, self.unique_label = (rules.unique_field, rules.duplicate_code,
+                                                                     rules.unique_label)
         self.seen_unique = {}  # value -> first line (staff, machines: small files)
         # pupils: (hash, line) pairs, 16 bytes a row; repeats are found after the pass
-        self.repeats = RepeatFinder() if kind == "pupils" else None
+        self.repeats = RepeatFinder() if rules.big_files else None
         self.seen_targets = {}  # record id -> first line
 
     def values_of(self, cells):
@@ -208,7 +227,7 @@ class RowChecker:
         new_id, columns, unique_field = self.new_id, self.columns, self.unique_field
         repeats = self.repeats
         # pupils in a school with none yet: every good row is a new record
-        inline_new = (repeats is not None and not self.existing.by_id and self.pupil_id_at is None
+        inline_new = (repeats is not None and not self.existing.by_id and self.id_at is None
                       and all(f == unique_field for f, _i, _c in cold))
         if inline_new:
             unique_at, unique_cell = (cold[0][1], cold[0][2]) if cold else (None, None)
@@ -269,10 +288,11 @@ class RowChecker:
 
     def _verdict(self, line, cells, cleaned, errors):
         result = RowResult(line, None, cleaned, errors, cells, self.columns)
-        if self.kind == "staff" and "user_group" in cleaned and not cleaned["user_group"]:
-            cleaned.pop("user_group")
+        for name in self.rules.blank_means_default:
+            if name in cleaned and not cleaned[name]:
+                cleaned.pop(name)
         if not errors:
-            if self.existing.by_id or self.pupil_id_at is not None:
+            if self.existing.by_id or self.id_at is not None:
                 self._classify(result)
             else:  # nothing in the school to match: a new record unless repeated in the file
                 unique = cleaned.get(self.unique_field)
@@ -310,13 +330,13 @@ class RowChecker:
             holder = self.existing.by_unique.get(unique) if unique else None
             if holder is not None and holder.id != target.id:
                 result.errors.append(FieldError(self.unique_field, self.duplicate_code,
-                                                f"Another {RECORD[self.kind]} in your school already has "
+                                                f"Another {self.rules.record} in your school already has "
                                                 f"this {self.unique_label}."))
                 return
             first = self.seen_targets.get(target.id)
             if first is not None:
                 result.errors.append(FieldError("row", "duplicate_row",
-                                                f"Row {first} of this file is the same {RECORD[self.kind]}; "
+                                                f"Row {first} of this file is the same {self.rules.record}; "
                                                 "keep only one of them."))
                 return
             self.seen_targets[target.id] = result.line
@@ -337,16 +357,17 @@ class RowChecker:
         unique = result.cleaned.get(self.unique_field)
         if unique and unique in self.existing.by_unique:
             return self.existing.by_unique[unique]
-        at, cells = self.pupil_id_at, result._cells
+        at, cells = self.id_at, result._cells
         raw_id = cells[at].strip() if at is not None and cells is not None and at < len(cells) else ""
         if raw_id:
             target = self.existing.by_id.get(raw_id)
             if target is None:
-                result.errors.append(FieldError("pupil_id", "unknown_pupil_id",
-                                                "No pupil in your school has this id. Leave it blank to add "
-                                                "a new pupil."))
+                record = self.rules.record
+                result.errors.append(FieldError(self.rules.id_field, f"unknown_{self.rules.id_field}",
+                                                f"No {record} in your school has this id. Leave it blank to add "
+                                                f"a new {record}."))
             return target
-        if self.kind == "pupils" and self.existing.by_name:  # a new school has none: skip the folding
+        if self.rules.match_by_name and self.existing.by_name:  # a new school has none: skip the folding
             matches = self.existing.by_name.get(name_key(result.cleaned), [])
             if len(matches) > 1:
                 result.errors.append(FieldError("upn", "ambiguous_match",

@@ -6,7 +6,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from ..accounts.models import School
 from ..core import audit, config
-from ..core.db import Tx, new_id
+from ..core.db import Tx, new_id, plain
 from ..core.errors import ApiError, FieldError, not_found, validation_failed
 from . import columns, storage
 from . import commit as committing
@@ -63,8 +63,7 @@ def remember_mapping(caller, kind, clean):
     an SLT could match a drop's column to ``user_group`` for every night)."""
     if not caller.has("manage_settings"):
         return
-    remembered = caller.school.import_mappings or {}
-    remembered = remembered.as_dict() if hasattr(remembered, "as_dict") else dict(remembered)
+    remembered = plain(caller.school.import_mappings)
     if remembered.get(kind) == clean:  # unchanged: no write
         return
     tx = Tx()

@@ -11,6 +11,7 @@ from ..core.paging import encode_cursor
 from ..core.log import logger
 from . import columns, storage
 from .models import Import, ImportRow
+from ..core.clock import iso
 #: A run over the rows writes its progress at most this often.
 PROGRESS_EVERY_ROWS = 5000
 PROGRESS_EVERY_SECONDS = 2.0
@@ -41,7 +42,7 @@ def get(school_id, import_id):
 def as_json(imp):
     out = {
         "id": imp.import_id, "kind": imp.kind, "source": imp.source, "filename": imp.filename,
-        "status": imp.status, "created_at": _iso(imp.created_at), "updated_at": _iso(imp.updated_at),
+        "status": imp.status, "created_at": iso(imp.created_at), "updated_at": iso(imp.updated_at),
         "rows_processed": imp.rows_processed or 0, "rows_total": imp.rows_total,
         "columns": imp.columns, "suggested_mapping": imp.suggested_mapping, "mapping": imp.mapping,
         "summary": imp.summary, "result": imp.result, "error": imp.error,
@@ -51,9 +52,6 @@ def as_json(imp):
                          for f in columns.FIELDS[imp.kind]]
     return out
 
-
-def _iso(epoch):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch)) if epoch else None
 
 
 def list_imports(school_id, limit, state):

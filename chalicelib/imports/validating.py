@@ -6,14 +6,14 @@ import json
 
 
 from ..accounts.models import User
-from ..groups.models import Machine
+from ..membership.models import Machine
 from ..roster import pupils as roster_pupils
 from ..roster import staff as roster_staff
 from ..roster.models import Pupil
 from ..core import config
 from ..core.db import new_id
 from ..core.errors import FieldError
-from ..groups.system import pupil_epoch
+from ..membership.system import pupil_epoch
 from . import columns, sniff, storage
 from .models import Import, ImportRow
 from .rows import ExistingIndex, RowChecker

@@ -119,43 +119,61 @@ def _cancel(message, now):
 
 
 def send_one(message, now, ses=None):
+    """Claim, render and send one due message; its outcome (a key of
+    send_due's counts). Any failure to render or send is retried later."""
     if not _claim(message, now):
         return "skipped"  # another sender has it, or it was sent meanwhile
     try:
         rendered = RENDERERS[message.kind](message)
         if rendered is None:
             return _cancel(message, now)
-        extra = {"ConfigurationSetName": config.ses_configuration_set()} if config.ses_configuration_set() else {}
-        reply = (ses or _ses()).send_email(
-            **extra,
-            Source=config.mail_from(),
-            # SES's bounce and complaint events carry it back (notify.events)
-            Tags=[{"Name": events.OUTBOX_TAG, "Value": message.message_id}],
-            Destination={"ToAddresses": [message.to]},
-            Message={
-                "Subject": {"Data": rendered["subject"], "Charset": "UTF-8"},
-                "Body": {"Text": {"Data": rendered["text"], "Charset": "UTF-8"},
-                         "Html": {"Data": rendered["html"], "Charset": "UTF-8"}},
-            },
-        )
+        reply = _send_email(ses or _ses(), message, rendered)
     except Exception as exc:  # noqa: BLE001 - any failure is retried later
-        logger.debug("send failed", exc_info=True)
-        attempts = message.attempts + 1
-        give_up = attempts >= config.OUTBOX_MAX_ATTEMPTS or _permanent(exc)
-        actions = [
-            OutboxMessage.attempts.set(attempts),
-            OutboxMessage.lease_until.set(0),
-            OutboxMessage.last_error.set(f"{type(exc).__name__}: {str(exc)[:300]}"),
-            OutboxMessage.next_attempt_at.set(int(now) + backoff_seconds(attempts)),
-        ]
-        if give_up:
-            actions += [OutboxMessage.status.set("failed"), OutboxMessage.pending.remove(),
-                        OutboxMessage.ttl.set(int(now) + 30 * 86400)]
-        message.update(actions=actions)
-        logger.warning("email send failed", extra={"message_id": message.message_id,
-                                                   "kind": message.kind, "attempts": attempts,
-                                                   "error": type(exc).__name__})
-        return "failed" if give_up else "retry"
+        return _send_failed(message, now, exc)
+    return _sent(message, now, rendered, reply)
+
+
+def _send_email(ses, message, rendered):
+    extra = {"ConfigurationSetName": config.ses_configuration_set()} if config.ses_configuration_set() else {}
+    return ses.send_email(
+        **extra,
+        Source=config.mail_from(),
+        # SES's bounce and complaint events carry it back (notify.events)
+        Tags=[{"Name": events.OUTBOX_TAG, "Value": message.message_id}],
+        Destination={"ToAddresses": [message.to]},
+        Message={
+            "Subject": {"Data": rendered["subject"], "Charset": "UTF-8"},
+            "Body": {"Text": {"Data": rendered["text"], "Charset": "UTF-8"},
+                     "Html": {"Data": rendered["html"], "Charset": "UTF-8"}},
+        },
+    )
+
+
+def _send_failed(message, now, exc):
+    """Count the failed attempt and free the lease: tried again after a
+    back-off, or given up ("failed") after the last attempt or a refusal
+    that sending again cannot cure."""
+    logger.debug("send failed", exc_info=exc)
+    attempts = message.attempts + 1
+    give_up = attempts >= config.OUTBOX_MAX_ATTEMPTS or _permanent(exc)
+    actions = [
+        OutboxMessage.attempts.set(attempts),
+        OutboxMessage.lease_until.set(0),
+        OutboxMessage.last_error.set(f"{type(exc).__name__}: {str(exc)[:300]}"),
+        OutboxMessage.next_attempt_at.set(int(now) + backoff_seconds(attempts)),
+    ]
+    if give_up:
+        actions += [OutboxMessage.status.set("failed"), OutboxMessage.pending.remove(),
+                    OutboxMessage.ttl.set(int(now) + 30 * 86400)]
+    message.update(actions=actions)
+    logger.warning("email send failed", extra={"message_id": message.message_id,
+                                               "kind": message.kind, "attempts": attempts,
+                                               "error": type(exc).__name__})
+    return "failed" if give_up else "retry"
+
+
+def _sent(message, now, rendered, reply):
+    """Mark it sent (out of the pending index), kept a while for support."""
     message.update(actions=[
         OutboxMessage.status.set("sent"), OutboxMessage.pending.remove(),
         OutboxMessage.sent_at.set(int(now)), OutboxMessage.subject.set(rendered["subject"]),

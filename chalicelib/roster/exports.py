@@ -4,6 +4,13 @@ of 500 at a time; the text is built whole (about 100 bytes a person). The
 audit log records who took a copy, of what, and how much."""
 import time
 
+from ..accounts.models import User
+from ..core import audit
+from ..core.csv_export import to_csv
+from . import pupils, staff
+from .fields import field_headers
+from .models import Pupil
+
 KINDS = ("pupils", "staff")
 
 
@@ -13,19 +20,13 @@ def filename(kind):
 
 def _records(kind, school_id):
     if kind == "pupils":
-        from . import pupils
-        from .models import Pupil
         return (dict(pupils.snapshot(p), pupil_id=p.pupil_id)
                 for p in Pupil.by_name.query(school_id, page_size=500))
-    from ..accounts.models import User
-    from . import staff
     return (staff.snapshot(u) for u in User.by_name.query(school_id, page_size=500))
 
 
 def csv_text(kind, school_id):
     """(the CSV, how many people it lists)."""
-    from ..core.csv_export import to_csv
-    from ..imports.columns import field_headers
     names = field_headers(kind)
     listed = [0]
 
@@ -38,7 +39,6 @@ def csv_text(kind, school_id):
 
 def export(caller, kind):
     """(file name, CSV) of the caller's school, written in the audit log."""
-    from ..core import audit
     name = filename(kind)
     text, listed = csv_text(kind, caller.school_id)
     audit.write(audit.entry(caller, "export", kind, name, None, {"rows": listed}))

@@ -10,11 +10,13 @@ from ..core.db import Tx, TxFailed, new_id
 from ..core.errors import ApiError, FieldError, not_found, validation_failed
 from ..core.paging import decode_cursor, encode_cursor, name_search, parse_limit, query_page
 from ..core.text import fold, sort_keys
-from ..groups import rules as group_rules
-from ..groups import system as system_groups
+from ..membership import rules as group_rules
+from ..membership import system as system_groups
+from ..membership.bookkeeping import forget_member, member_renamed
 from ..core import audit
 from .models import Pupil, UniqueKey
 from .validation import clean_pupil, clean_year_group
+from ..core.clock import iso
 
 FIELDS = ("first_name", "surname", "date_of_birth", "gender", "year_group",
           "registration_group", "upn")
@@ -31,11 +33,8 @@ def reg_key(school_id, registration_group):
 def as_json(p):
     return {"id": p.pupil_id, **{f: getattr(p, f) for f in FIELDS}, "status": p.status or "active",
             "version": p.version,
-            "created_at": _iso(p.created_at), "updated_at": _iso(p.updated_at)}
+            "created_at": iso(p.created_at), "updated_at": iso(p.updated_at)}
 
-
-def _iso(epoch):
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch)) if epoch else None
 
 
 def snapshot(p):
@@ -97,16 +96,23 @@ def create(caller, body, now=None):
     values, errors = clean_pupil({f: body.get(f) for f in FIELDS})
     if errors:
         raise validation_failed(errors)
-    p = new_pupil(caller.school_id, values, now)
+    return as_json(insert(caller, new_pupil(caller.school_id, values, now)))
+
+
+def insert(caller, p, retry_safe=False):
+    """Write a new pupil in one transaction. ``retry_safe``: the same pupil
+    id written before (a restarted import) counts as done."""
     tx = Tx()
     add_to_tx(tx, caller, p)
     try:
         tx.commit()
     except TxFailed as exc:
+        if retry_safe and "pupil" in exc.failed:
+            return p
         if "pupil:upn" in exc.failed:
             raise duplicate_upn(p.upn)
         raise conflict()
-    return as_json(p)
+    return p
 
 
 def require_version(body):
@@ -154,7 +160,6 @@ def update(caller, pupil_id, body, now=None):
         if "upn" in exc.failed and "pupil" not in exc.failed:
             raise duplicate_upn(p.upn)
         raise conflict()
-    from ..groups.service import member_renamed
     member_renamed(p.school_id, p.pupil_id, before, after)
     return as_json(p)
 
@@ -172,7 +177,6 @@ def delete(caller, pupil_id, now=None):
         tx.commit()
     except TxFailed:
         raise not_found("pupil")
-    from ..groups.service import forget_member
     forget_member(caller.school_id, p.pupil_id)
     return {"deleted": p.pupil_id}
 

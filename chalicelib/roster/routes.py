@@ -1,4 +1,5 @@
 """HTTP routes for pupils, staff, user groups and the audit log."""
+from datetime import datetime, timezone
 from urllib.parse import unquote
 
 from chalice import Blueprint
@@ -9,6 +10,8 @@ from ..core.paging import parse_limit
 from ..core.schema import array, boolean, integer, obj, string
 from ..core import audit
 from . import pupils, settings, staff, staff_access, user_groups
+from ..core.downloads import csv_response, stored_link
+from . import exports
 from .exports import KINDS
 
 bp = Blueprint(__name__)
@@ -84,8 +87,6 @@ def export_pupils(ctx):
 
 
 def _export(ctx, kind):
-    from ..core.downloads import csv_response
-    from . import exports
     return csv_response(ctx.caller.school_id, *exports.export(ctx.caller, kind))
 
 
@@ -95,8 +96,6 @@ def _export(ctx, kind):
        response=obj(["kind", "url", "filename", "bytes", "expires_at"], kind=string(), url=string(),
                     filename=string(), bytes=integer(), expires_at=string()))
 def create_export(ctx):
-    from ..core.downloads import stored_link
-    from . import exports
     kind = ctx.body["kind"]
     name, text = exports.export(ctx.caller, kind)
     return {"kind": kind, **stored_link(ctx.caller.school_id, name, text.encode("utf-8"))}
@@ -212,7 +211,6 @@ def list_audit(ctx):
 
 def _instant(query, name):
     """An ISO 8601 time from the query string as epoch seconds (400 if unreadable)."""
-    from datetime import datetime, timezone
     raw = (query.get(name) or "").strip()
     if not raw:
         return None

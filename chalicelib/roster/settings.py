@@ -1,6 +1,6 @@
 """School settings: name, timezone (console times), and whether a full S3
 drop marks missing pupils as leavers."""
-from ..core.db import Tx, TxFailed
+from ..core.db import Tx, TxFailed, plain
 from ..core.errors import ApiError, FieldError, validation_failed
 from ..core import audit
 
@@ -26,7 +26,7 @@ def as_json(school):
 def mfa_group_problems(names, school):
     """Each name must be one of the school's user groups (a typo would
     silently require nothing)."""
-    groups = school.user_groups.as_dict() if hasattr(school.user_groups, "as_dict") else dict(school.user_groups)
+    groups = plain(school.user_groups)
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         return [FieldError("require_mfa_for", "invalid_type", "Send a list of user group names.")]
     return [FieldError(f"require_mfa_for.{i}", "invalid_choice",

@@ -12,13 +12,14 @@ from pynamodb.exceptions import DoesNotExist
 from ..accounts import throttle
 from ..accounts.models import Login, School, User
 from ..accounts.permissions import ADMIN_GROUP, effective_permissions
-from ..core.db import Tx, TxFailed, new_id
+from ..core.db import Tx, TxFailed, new_id, plain
 from ..core.errors import ApiError, not_found, validation_failed
 from ..core.paging import decode_cursor, encode_cursor, name_search, parse_limit, query_page
 from ..core.text import fold, sort_keys
 from ..notify.outbox import new_message
-from ..groups import rules as group_rules
-from ..groups import system as system_groups
+from ..membership import rules as group_rules
+from ..membership import system as system_groups
+from ..membership.bookkeeping import forget_member, member_renamed
 from ..core import audit
 from .pupils import conflict, require_version, sent_changes
 from .validation import clean_staff
@@ -28,8 +29,7 @@ STATUSES = ("invited", "active", "disabled")
 
 
 def groups_of(school):
-    groups = school.user_groups
-    return groups.as_dict() if hasattr(groups, "as_dict") else dict(groups or {})
+    return plain(school.user_groups)
 
 
 def as_json(user, school):
@@ -216,7 +216,6 @@ def update(caller, user_id, body, now=None):
         if "login" in exc.failed and "staff" not in exc.failed:
             raise email_in_use(after["email"], caller.school_id)
         raise conflict("staff member")
-    from ..groups.service import member_renamed
     member_renamed(user.school_id, user.user_id, before, after)
     return as_json(user, caller.school)
 
@@ -240,7 +239,6 @@ def delete(caller, user_id, now=None):
         if "admins" in exc.failed and "staff" not in exc.failed:
             raise last_admin()
         raise not_found("staff member")
-    from ..groups.service import forget_member
     forget_member(caller.school_id, user.user_id)
     return {"deleted": user.user_id}
 

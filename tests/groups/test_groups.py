@@ -5,8 +5,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from chalicelib.groups import service
-from chalicelib.groups.models import Membership
+from chalicelib.groups import members as group_members
+from chalicelib.membership.models import Membership
 
 PUPIL = {"first_name": "Zoë", "surname": "Smith", "date_of_birth": "01/02/2015", "year_group": "Year 5",
          "registration_group": "5B"}
@@ -167,7 +167,7 @@ def test_a_renewal_racing_the_sweep_survives(api, admin, pupils, monkeypatch):
         return iter(found)
 
     monkeypatch.setattr(Membership.by_expiry, "query", query_then_renew)
-    assert service.sweep_expired() == {"removed": 0, "skipped": 1}
+    assert group_members.sweep_expired() == {"removed": 0, "skipped": 1}
     assert names(api.get(path)) == ["Ann Smith"]
 
 
@@ -201,7 +201,7 @@ def test_deleting_a_group_or_a_pupil_removes_memberships(api, admin, pupils):
 def test_sweep_reads_only_what_expired(aws, aws_calls):
     """10,000 live and 10 expired memberships: the sweep's reads scale with the 10."""
     from chalicelib.core.db import batch_put
-    from chalicelib.groups.models import Group
+    from chalicelib.membership.models import Group
     from tests.conftest import DYNAMO_READS
     now = time.time()
     groups = [Group(school_id="s", group_id=f"g{i}", name=f"G{i}", member_count=200) for i in range(50)]
@@ -214,13 +214,13 @@ def test_sweep_reads_only_what_expired(aws, aws_calls):
                          added_at=int(now)) for i in range(10)]
     batch_put(groups + items)
     aws_calls.clear()
-    assert service.sweep_expired(now=now) == {"removed": 10, "skipped": 0}
+    assert group_members.sweep_expired(now=now) == {"removed": 10, "skipped": 0}
     reads = [op for op, _params in aws_calls if op in DYNAMO_READS]
     assert reads == ["Query"]  # one page of the expiry index holds the 10
     assert Membership.count("s#g0", Membership.member_id.startswith("old")) == 0
     assert Group.get("s", "g0").member_count == 190
     aws_calls.clear()
-    assert service.sweep_expired(now=now) == {"removed": 0, "skipped": 0}
+    assert group_members.sweep_expired(now=now) == {"removed": 0, "skipped": 0}
     assert [op for op, _p in aws_calls if op in DYNAMO_READS] == ["Query"]
 
 

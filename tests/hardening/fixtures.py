@@ -209,12 +209,12 @@ class School:
 
     @property
     def year_group_id(self):
-        from chalicelib.groups.rules import year_group_id
+        from chalicelib.membership.rules import year_group_id
         return year_group_id(self.year_group)
 
     @property
     def reg_group_id(self):
-        from chalicelib.groups.rules import reg_group_id
+        from chalicelib.membership.rules import reg_group_id
         return reg_group_id(self.registration_group)
 
     def markers(self):

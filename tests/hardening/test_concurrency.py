@@ -178,22 +178,22 @@ def count_of(api, group_id):
 
 
 def listed(caller, group_id, at):
-    from chalicelib.groups import service
-    return sorted(m["id"] for m in service.list_members(caller, group_id, {}, now=at)["items"])
+    from chalicelib.groups import members as group_members
+    return sorted(m["id"] for m in group_members.list_members(caller, group_id, {}, now=at)["items"])
 
 
 def test_membership_renewed_while_the_sweep_runs(api, admin, faults, monkeypatch):
     """Five memberships have ended. The sweep reads them; one is renewed after
     that read, another just before the sweep's delete of it is sent. Both
     survive with their new end, the other three go, the count is right."""
-    from chalicelib.groups import service
-    from chalicelib.groups.models import Membership
+    from chalicelib.groups import members as group_members
+    from chalicelib.membership.models import Membership
     ids, gid = ending_soon(api, 5, "Booster", live=2)
     caller, at = caller_for(api.token), time.time() + 3600
     early, late = ids[1], ids[3]
 
     def renew(member_id):
-        r = service.add_members(caller, gid, {"member_ids": [member_id], "until": later(hours=3)}, now=at)
+        r = group_members.add_members(caller, gid, {"member_ids": [member_id], "until": later(hours=3)}, now=at)
         assert r["added"] == 1  # it had ended: back in the group
 
     real_query = Membership.by_expiry.query
@@ -216,7 +216,7 @@ def test_membership_renewed_while_the_sweep_runs(api, admin, faults, monkeypatch
 
     monkeypatch.setattr(Membership.by_expiry, "query", query_then_renew)
     faults.hook = renew_before_its_delete
-    result = service.sweep_expired(now=at)
+    result = group_members.sweep_expired(now=at)
     faults.hook = None
     monkeypatch.setattr(Membership.by_expiry, "query", real_query)
     assert result == {"removed": 3, "skipped": 2}
@@ -224,7 +224,7 @@ def test_membership_renewed_while_the_sweep_runs(api, admin, faults, monkeypatch
     stored = {m.member_id for m in Membership.query(f"{admin['school_id']}#{gid}", consistent_read=True)}
     assert stored == {early, late, *ids[5:]}
     assert count_of(api, gid) == 4
-    assert service.sweep_expired(now=at) == {"removed": 0, "skipped": 0}
+    assert group_members.sweep_expired(now=at) == {"removed": 0, "skipped": 0}
     assert count_of(api, gid) == 4
     removals = [e["record_id"] for e in api.all_pages("/api/audit") if e["actor_id"] == "system"]
     assert sorted(removals) == sorted(f"{gid}/{m}" for m in (ids[0], ids[2], ids[4]))
@@ -232,16 +232,16 @@ def test_membership_renewed_while_the_sweep_runs(api, admin, faults, monkeypatch
 
 def test_ended_membership_removed_by_hand_before_the_sweep_keeps_the_count(api, admin):
     """The sweep and a teacher both 'remove' an ended membership: counted once."""
-    from chalicelib.groups import service
+    from chalicelib.groups import members as group_members
     ids, gid = ending_soon(api, 2, "Short", live=1)
     caller, at = caller_for(api.token), time.time() + 3600
-    service.remove_member(caller, gid, ids[0], now=at)  # by hand, after it ended
-    assert service.sweep_expired(now=at) == {"removed": 1, "skipped": 0}
+    group_members.remove_member(caller, gid, ids[0], now=at)  # by hand, after it ended
+    assert group_members.sweep_expired(now=at) == {"removed": 1, "skipped": 0}
     assert count_of(api, gid) == 1 and listed(caller, gid, at) == [ids[2]]
 
 
 def test_sweep_deletes_between_a_renewals_read_and_its_write(api, admin, faults):
-    from chalicelib.groups import service
+    from chalicelib.groups import members as group_members
     ids, gid = ending_soon(api, 2, "Window")
     caller, at = caller_for(api.token), time.time() + 3600
     box = {}
@@ -252,11 +252,11 @@ def test_sweep_deletes_between_a_renewals_read_and_its_write(api, admin, faults)
             (op == "PutItem" and params["TableName"] == table)
         if writes and not box:  # the sweep runs between the renewal's read and its write
             faults.hook = None
-            box["swept"] = service.sweep_expired(now=at)
+            box["swept"] = group_members.sweep_expired(now=at)
         return go()
 
     faults.hook = sweep_before_the_put
-    service.add_members(caller, gid, {"member_ids": [ids[0]], "until": later(hours=3)}, now=at)
+    group_members.add_members(caller, gid, {"member_ids": [ids[0]], "until": later(hours=3)}, now=at)
     faults.hook = None
     assert box["swept"] == {"removed": 2, "skipped": 0}
     assert listed(caller, gid, at) == [ids[0]]

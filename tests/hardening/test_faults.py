@@ -177,7 +177,7 @@ def assert_upn_claims_match(school_id, pupils):
 
 
 def expected_counts(pupils, staff=1):
-    from chalicelib.groups import rules
+    from chalicelib.membership import rules
     counts = {"All staff": staff} if staff else {}
     for p in pupils:
         if p["status"] != "active":
@@ -790,7 +790,7 @@ def memberships(api, school):
 
 
 def assert_swept(api, school, ms):
-    from chalicelib.groups.models import Membership
+    from chalicelib.membership.models import Membership
     for gid in (ms.g1["id"], ms.g2["id"]):
         left = {m.member_id for m in Membership.query(f"{school['school_id']}#{gid}", consistent_read=True)}
         assert left == ms.live[gid]
@@ -803,15 +803,15 @@ def assert_swept(api, school, ms):
 
 @pytest.mark.parametrize("how", ["two threads", "interleaved"])
 def test_sweep_twice_at_once_then_again(api, school, memberships, atomic_moto, monkeypatch, how):
-    from chalicelib.groups import service
-    from chalicelib.groups.models import Membership
+    from chalicelib.groups import members as group_members
+    from chalicelib.membership.models import Membership
     sweep_at = time.time() + 3600
     real_query = Membership.by_expiry.query
     results, errors = [], []
 
     def run():
         try:
-            results.append(service.sweep_expired(now=sweep_at))
+            results.append(group_members.sweep_expired(now=sweep_at))
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -842,6 +842,6 @@ def test_sweep_twice_at_once_then_again(api, school, memberships, atomic_moto, m
     assert errors == []
     assert sum(r["removed"] for r in results) == 11 and sum(r["skipped"] for r in results) == 11
     monkeypatch.setattr(Membership.by_expiry, "query", real_query)
-    assert service.sweep_expired(now=sweep_at) == {"removed": 0, "skipped": 0}  # and again in a row
-    assert service.sweep_expired(now=sweep_at + 1) == {"removed": 0, "skipped": 0}
+    assert group_members.sweep_expired(now=sweep_at) == {"removed": 0, "skipped": 0}  # and again in a row
+    assert group_members.sweep_expired(now=sweep_at + 1) == {"removed": 0, "skipped": 0}
     assert_swept(api, school, memberships)

@@ -1,7 +1,7 @@
 """Pure rules for groups: system group ids, member-count deltas, who sees
 which group, and reading an ``until``. No AWS."""
 import hashlib
-from datetime import datetime, timezone
+from datetime import datetime
 
 from ..core.errors import FieldError
 from ..core.text import fold
@@ -102,8 +102,3 @@ def parse_until(value, now):
         return None, FieldError("until", "until_in_past", "That time has already passed; choose a later one.")
     return epoch, None
 
-
-def iso(epoch):
-    if epoch is None:
-        return None
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

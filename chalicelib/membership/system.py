@@ -4,7 +4,7 @@ Every roster write adds its count changes to its own transaction; an import
 flush applies its (merged) changes directly. Either way one UpdateItem covers
 up to CHUNK groups, so a 1,000-pupil flush costs one or two calls, not one per
 year and registration group."""
-from ..core.db import connection
+from ..core.db import connection, plain
 from .models import SYSTEM, Group
 
 CHUNK = 40  # keeps an UpdateExpression well under DynamoDB's 4 KB
@@ -84,16 +84,10 @@ def virtual_groups(item):
     """The system groups an item describes, as (unsaved) Group records."""
     if item is None:
         return []
-    counts = _plain(item.counts)
-    meta = _plain(item.meta)
+    counts = plain(item.counts)
+    meta = plain(item.meta)
     out = []
     for gid, info in meta.items():
         out.append(Group(school_id=item.school_id, group_id=gid, name=info.get("name"), system=info.get("kind"),
                          system_value=info.get("value") or None, member_count=int(counts.get(gid, 0))))
     return out
-
-
-def _plain(value):
-    if value is None:
-        return {}
-    return value.as_dict() if hasattr(value, "as_dict") else dict(value)

@@ -1,0 +1,277 @@
+"""A group's members: listing them, adding people (only those the caller
+can already see, unless they hold add_any_user) with an optional end,
+removing one, finding people to add, and the sweep of ended memberships.
+
+A membership's ``until`` hides it from every read the moment it passes; the
+scheduled sweep removes it later, reading only what has expired (a sparse
+index on ``until``) and deleting on condition that ``until`` is still what
+it read, so a renewal racing the sweep survives.
+"""
+import time
+
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
+
+from ..accounts.models import User
+from ..core import audit
+from ..core.clock import iso
+from ..core.db import Tx, TxFailed, batch_get
+from ..core.errors import ApiError, FieldError, not_found, validation_failed
+from ..core.paging import name_search, parse_limit
+from ..core.text import fold
+from ..membership import rules
+from ..membership.bookkeeping import group_key, live
+from ..membership.models import EXPIRING, Group, Machine, Membership
+from ..roster.models import Pupil
+from .service import get_visible
+
+MAX_MEMBERS_PER_CALL = 100
+
+
+def member_json(kind, member_id, name, until=None):
+    return {"id": member_id, "kind": kind, "name": name, "until": iso(until)}
+
+
+def list_members(caller, group_id, query, now=None):
+    now = now or time.time()
+    g = get_visible(caller, group_id)
+    limit = parse_limit(query, default=500, maximum=1000)
+    if g.system in ("year", "reg", "all_pupils"):
+        index, value = {"year": (Pupil.by_year, f"{g.school_id}#{g.system_value}"),
+                        "reg": (Pupil.by_reg, f"{g.school_id}#{fold(g.system_value)}"),
+                        "all_pupils": (Pupil.by_name, g.school_id)}[g.system]
+        people = index.query(value, filter_condition=Pupil.status == "active", limit=limit)
+        return {"items": [member_json("pupil", p.pupil_id, f"{p.first_name} {p.surname}") for p in people]}
+    if g.system == "all_staff":
+        return {"items": [member_json("staff", u.user_id, f"{u.first_name} {u.surname}")
+                          for u in User.by_name.query(g.school_id, limit=limit)]}
+    members = Membership.query(group_key(g.school_id, g.group_id), filter_condition=live(now), limit=limit)
+    items = [member_json(m.kind, m.member_id, m.name, m.until) for m in members]
+    items.sort(key=lambda m: fold(m["name"]))
+    return {"items": items}
+
+
+def _lookup(school_id, group_key_value, member_ids, member_type):
+    """One BatchGetItem: each id as a pupil, staff member or machine, and its
+    current membership of the group. Returns ({id: (kind, name, record)},
+    {id: Membership})."""
+    requests = {}
+    for i in member_ids:
+        if member_type == "machine":
+            requests[("machine", i)] = (Machine, {"school_id": school_id, "machine_id": i})
+        else:
+            requests[("pupil", i)] = (Pupil, {"school_id": school_id, "pupil_id": i})
+            requests[("staff", i)] = (User, {"school_id": school_id, "user_id": i})
+        requests[("membership", i)] = (Membership, {"group_key": group_key_value, "member_id": i})
+    got = batch_get(requests)
+    found, existing = {}, {}
+    for i in member_ids:
+        for kind in ("pupil", "staff", "machine"):
+            record = got.get((kind, i))
+            if record is not None:
+                found[i] = (kind, f"{record.first_name} {record.surname}" if kind != "machine" else record.name,
+                            record)
+                break
+        if got.get(("membership", i)) is not None:
+            existing[i] = got[("membership", i)]
+    return found, existing
+
+
+def _visible_elsewhere(caller, school_id, target_group_id, kind, record, now):
+    """Can the caller already see this person or machine in another group?"""
+    if kind == "pupil":
+        return (record.status or "active") == "active"  # All pupils is visible to all staff
+    if kind == "staff" and caller.has("view_all_groups"):
+        return True  # All staff
+    memberships = Membership.by_member.query(f"{school_id}#{record_id(kind, record)}", filter_condition=live(now))
+    group_ids = [m.group_id for m in memberships if m.group_id != target_group_id]
+    if not group_ids:
+        return False
+    for g in Group.batch_get([(school_id, gid) for gid in group_ids]):
+        if rules.can_see(caller, g):
+            return True
+    return False
+
+
+ID_ATTR = {"pupil": "pupil_id", "staff": "user_id", "machine": "machine_id"}
+
+
+def record_id(kind, record):
+    return getattr(record, ID_ATTR[kind])
+
+
+def add_members(caller, group_id, body, now=None):
+    """Add (or renew) up to MAX_MEMBERS_PER_CALL members, each until
+    ``until`` or until removed; all or none."""
+    now = now or time.time()
+    g = get_visible(caller, group_id)
+    _refuse_system(g)
+    ids, until = _members_asked(body, now)
+    key = group_key(g.school_id, g.group_id)
+    found, existing = _lookup(g.school_id, key, ids, g.member_type)
+    _refuse_unknown(g, ids, found)
+    if not caller.has("add_any_user"):
+        _refuse_hidden(caller, g, ids, found, now)
+    live_before = sum(1 for m in existing.values() if m.until is None or m.until > now)
+    memberships = [Membership(group_key=key, member_id=i, school_id=g.school_id, group_id=g.group_id,
+                              member_key=f"{g.school_id}#{i}", kind=found[i][0], name=found[i][1], until=until,
+                              expiring=EXPIRING if until else None, added_by=caller.user_id, added_at=int(now))
+                   for i in ids]
+    # An ended membership the sweep hasn't removed yet may go any moment: it
+    # is renewed only on condition it is still the one read (the sweep's own
+    # condition), else written anew and counted.
+    ended = {i for i, m in existing.items() if m.until is not None and m.until <= now}
+    _write_memberships(caller, g, [m for m in memberships if m.member_id not in ended],
+                       len([i for i in ids if i not in existing]), until, now)
+    _renew_ended(g, [m for m in memberships if m.member_id in ended], existing)
+    added = len(ids) - live_before
+    return {"added": added, "updated": len(ids) - added, "until": iso(until),
+            "members": [member_json(found[i][0], i, found[i][1], until) for i in ids]}
+
+
+def _refuse_system(g):
+    if g.system:
+        message = "System groups follow the roster; they can't be edited by hand."
+        raise ApiError("validation_failed", message,
+                       errors=[{"field": "group", "code": "system_group", "message": message}])
+
+
+def _members_asked(body, now):
+    """(distinct member ids, until) from an add request, or 422."""
+    ids = body.get("member_ids") or []
+    if not ids or len(ids) > MAX_MEMBERS_PER_CALL or not all(isinstance(i, str) and i for i in ids):
+        raise validation_failed([FieldError("member_ids", "invalid_choice",
+                                            f"Send 1–{MAX_MEMBERS_PER_CALL} member ids.")])
+    until, problem = rules.parse_until(body.get("until"), now)
+    if problem:
+        raise validation_failed([problem])
+    return list(dict.fromkeys(ids)), until
+
+
+def _refuse_unknown(g, ids, found):
+    unknown = [i for i in ids if i not in found]
+    if unknown:
+        what = "machines" if g.member_type == "machine" else "pupils or staff"
+        raise ApiError("validation_failed", f"These ids are not {what} in your school: {', '.join(unknown)}. "
+                       f"This group holds {g.member_type}s.",
+                       errors=[{"field": "member_ids", "code": "unknown_member", "message": i} for i in unknown])
+
+
+def _refuse_hidden(caller, g, ids, found, now):
+    hidden = [i for i in ids if not _visible_elsewhere(caller, g.school_id, g.group_id, found[i][0],
+                                                       found[i][2], now)]
+    if hidden:
+        raise ApiError("permission_denied",
+                       "You can add only people you can already see in another of your groups. "
+                       f"Not visible to you: {', '.join(hidden)}. Adding anyone needs 'add_any_user'.",
+                       permission="add_any_user", member_ids=hidden)
+
+
+def _renew_ended(g, memberships, existing):
+    """Renew ended memberships on condition each is still the one read;
+    one the sweep took meanwhile is written anew and counted. (The count is
+    of membership items, ended ones included until the sweep deletes them:
+    renewing an ended one adds nothing.)"""
+    recreated = 0
+    for m in memberships:
+        try:
+            m.save(condition=Membership.until == existing[m.member_id].until)
+        except PutError:
+            m.save()
+            recreated += 1
+    if recreated:
+        Group(school_id=g.school_id, group_id=g.group_id).update(
+            actions=[Group.member_count.add(recreated)], add_version_condition=False)
+
+
+#: memberships in one transaction, beside the group's count and the audit entry
+MEMBERS_PER_TX = 90
+
+
+def _write_memberships(caller, g, memberships, new_items, until, now):
+    """Put memberships in transactions, each with its audit entry (who added
+    whom, until when) and, in the first, the group's count of new items."""
+    for start in range(0, len(memberships), MEMBERS_PER_TX):
+        chunk = memberships[start:start + MEMBERS_PER_TX]
+        tx = Tx()
+        for m in chunk:
+            tx.put(f"member:{m.member_id}", m)
+        if start == 0 and new_items:
+            tx.update("count", Group(school_id=g.school_id, group_id=g.group_id),
+                      [Group.member_count.add(new_items)], add_version_condition=False)
+        audit.stage(tx, audit.entry(caller, "add", "membership", g.group_id, {},
+                                    {"members": [m.member_id for m in chunk], "until": iso(until)}, now))
+        tx.commit()
+
+
+def remove_member(caller, group_id, member_id, now=None):
+    now = now or time.time()
+    g = get_visible(caller, group_id)
+    _refuse_system(g)
+    key = group_key(g.school_id, g.group_id)
+    try:
+        m = Membership.get(key, member_id, consistent_read=True)
+    except DoesNotExist:
+        raise not_found("member of this group")
+    tx = Tx()
+    tx.delete("membership", m, condition=Membership.member_id.exists(), add_version_condition=False)
+    # counted until deleted, ended or not (the sweep won't find it now)
+    tx.update("count", Group(school_id=g.school_id, group_id=g.group_id), [Group.member_count.add(-1)],
+              add_version_condition=False)
+    audit.stage(tx, audit.entry(caller, "delete", "membership", f"{g.group_id}/{member_id}",
+                                {"until": iso(m.until)}, {}, now))
+    try:
+        tx.commit()
+    except TxFailed:
+        raise not_found("member of this group")
+    return {"removed": member_id}
+
+
+# ---------------------------------------------------------------- the sweep
+
+def sweep_expired(now=None, page=100):
+    """Remove memberships whose ``until`` has passed. Reads only expired ones;
+    each delete is conditional on the ``until`` it read."""
+    now = now or time.time()
+    removed = skipped = 0
+    for m in Membership.by_expiry.query(EXPIRING, Membership.until <= int(now), page_size=page):
+        actor = audit.Actor(m.school_id)  # an automatic change: actor ``system``
+        tx = Tx()
+        tx.delete("membership", Membership(group_key=m.group_key, member_id=m.member_id),
+                  condition=Membership.until == m.until, add_version_condition=False)
+        tx.update("count", Group(school_id=m.school_id, group_id=m.group_id),
+                  [Group.member_count.add(-1)], condition=Group.group_id.exists(), add_version_condition=False)
+        audit.stage(tx, audit.entry(actor, "delete", "membership", f"{m.group_id}/{m.member_id}",
+                                    {"until": iso(m.until)}, {}, now))
+        try:
+            tx.commit()
+            removed += 1
+        except TxFailed:
+            skipped += 1  # renewed (until changed), removed by hand, or the group is gone
+            _delete_orphan(m)
+    return {"removed": removed, "skipped": skipped}
+
+
+def _delete_orphan(m):
+    """A membership of a deleted group: remove it quietly, if it still expired."""
+    try:
+        Group.get(m.school_id, m.group_id)
+    except DoesNotExist:
+        try:
+            Membership(group_key=m.group_key, member_id=m.member_id).delete(
+                condition=Membership.until == m.until)
+        except DeleteError:
+            pass
+
+
+def people(caller, query):
+    q = fold(query.get("q") or "")
+    if not q:
+        raise validation_failed([FieldError("q", "required", "Type the start of a name.")])
+    limit = parse_limit(query, default=20, maximum=50)
+    pupils, _ = name_search(Pupil, caller.school_id, q, limit, None, ["school_id", "pupil_id"],
+                            Pupil.status == "active")
+    staff, _ = name_search(User, caller.school_id, q, limit, None, ["school_id", "user_id"])
+    items = [member_json("pupil", p.pupil_id, f"{p.first_name} {p.surname}") for p in pupils]
+    items += [member_json("staff", u.user_id, f"{u.first_name} {u.surname}") for u in staff]
+    items.sort(key=lambda m: fold(m["name"]))
+    return {"items": items[:limit]}

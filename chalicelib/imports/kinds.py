@@ -1,0 +1,139 @@
+"""What can be imported: one entry per kind (pupils, staff, machines).
+
+Everything the import does differently for a kind is declared here, so the
+stages (validating, committing, the worker) never ask which kind they hold.
+A kind declares:
+
+- ``fields`` and ``required`` (its column definitions are in roster/fields.py,
+  with our template's headers and the synonyms other systems use);
+- ``rules``: how its rows are checked (rows.RowRules: what one record is
+  called, the field that identifies it, its cleaners, its ways of matching);
+- ``load``: the school's records of the kind, indexed for matching;
+- ``write``: create or update one record through the owning domain's code
+  (so its locks, limits and audit hold for imports too);
+- and its options: new records written in bulk (``bulk_new``, with the
+  school's pupil epoch), rows checked against the importer's privilege
+  ceiling (``ceiling``), leavers marked by a full drop (``leavers``).
+"""
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from ..accounts.models import User
+from ..accounts.permissions import FALLBACK_GROUP
+from ..core.errors import ApiError, FieldError, validation_failed
+from ..groups import machines as machine_records
+from ..membership.bookkeeping import member_renamed
+from ..membership.models import Machine
+from ..roster import pupils as pupil_records
+from ..roster import staff as staff_records
+from ..roster import validation
+from ..roster.fields import FIELDS, REQUIRED
+from ..roster.models import Pupil
+from .rows import ExistingIndex, RowRules
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    rules: RowRules
+    #: school_id -> ExistingIndex of what the school holds (queries only)
+    load: Callable
+    #: (caller, import, staged row) -> None; raises ApiError when refused
+    write: Callable
+    bulk_new: bool = False
+    ceiling: bool = False
+    leavers: bool = False
+
+    @property
+    def fields(self):
+        return FIELDS[self.name]
+
+    @property
+    def required(self):
+        return REQUIRED[self.name]
+
+    def index(self):
+        """An empty index of this kind's records."""
+        return ExistingIndex(self.rules)
+
+
+def _indexed(kind, records):
+    """An index of (id, version, values) records."""
+    index = ExistingIndex(KINDS[kind].rules)
+    for record_id, version, values in records:
+        index.add(record_id, version, values)
+    return index
+
+
+def _load_pupils(school_id):
+    return _indexed("pupils", ((p.pupil_id, p.version, {f: getattr(p, f) for f in pupil_records.FIELDS})
+                               for p in Pupil.query(school_id)))
+
+
+def _load_staff(school_id):
+    return _indexed("staff", ((u.user_id, u.version, {f: getattr(u, f) for f in staff_records.FIELDS})
+                              for u in User.query(school_id)))
+
+
+def _load_machines(school_id):
+    return _indexed("machines", ((m.machine_id, 0, {"name": m.name, "location": m.location})
+                                 for m in Machine.query(school_id)))
+
+
+def _update_through(records, caller, row):
+    """An update through the roster's own code. A restarted commit finds its
+    own change already made: that is done, not a conflict."""
+    changes = row.get("values") or {}
+    try:
+        records.update(caller, row["id"], {"version": row["version"], **changes})
+    except ApiError as exc:
+        if exc.code != "conflict":
+            raise
+        current = records.get(caller.school_id, row["id"])
+        if any(getattr(current, k) != v for k, v in changes.items()):
+            raise ApiError("conflict", "This record was changed by someone else after the file was "
+                           "checked. Check it, then fix this row.")
+        if {"first_name", "surname"} & set(changes):  # the crash may have come before the groups had it
+            member_renamed(caller.school_id, row["id"], {}, records.snapshot(current))
+
+
+def _write_pupil(caller, imp, row):
+    if row["action"] != "create":
+        return _update_through(pupil_records, caller, row)
+    p = pupil_records.new_pupil(caller.school_id, row["values"], time.time(), pupil_id=row["id"])
+    pupil_records.insert(caller, p, retry_safe=True)
+
+
+def _write_staff(caller, imp, row):
+    if row["action"] != "create":
+        return _update_through(staff_records, caller, row)
+    values = {**row["values"], "user_group": row["values"].get("user_group") or FALLBACK_GROUP}
+    user = staff_records.new_staff(caller.school_id, values, time.time(), user_id=row["id"])
+    staff_records.insert(caller, user, message_id=f"invite-{imp.import_id}-{row['row']}", retry_safe=True)
+
+
+def _write_machine(caller, imp, row):
+    machine_records.put_from_import(caller, row["id"], row.get("values") or {}, row["action"] == "create")
+
+
+KINDS = {
+    "pupils": Kind("pupils", RowRules("pupil", "upn", "duplicate_upn", "UPN", validation.pupil_cleaners,
+                                      id_field="pupil_id", match_by_name=True, big_files=True),
+                   _load_pupils, _write_pupil, bulk_new=True, leavers=True),
+    "staff": Kind("staff", RowRules("staff member", "email", "duplicate_email", "email", validation.staff_cleaners,
+                                    blank_means_default=("user_group",)),
+                  _load_staff, _write_staff, ceiling=True),
+    "machines": Kind("machines", RowRules("machine", "name", "duplicate_name", "name", validation.machine_cleaners),
+                     _load_machines, _write_machine),
+}
+NAMES = tuple(KINDS)
+
+
+def get(name):
+    """The kind called ``name``, or 422 naming the kinds there are."""
+    kind = KINDS.get(name)
+    if kind is None:
+        raise validation_failed([FieldError("kind", "invalid_choice", f"Use one of: {', '.join(NAMES)}.")],
+                                f"kind must be one of: {', '.join(NAMES)}.")
+    return kind
