@@ -92,7 +92,7 @@ def baseline_seconds(data, rows):
         create_resources()
         from chalicelib.core import config
         from chalicelib.core.db import new_id
-        from chalicelib.imports.commit import pupil_record
+        from chalicelib.imports.committing import pupil_record
         from chalicelib.roster.models import Pupil, UniqueKey
         from chalicelib.roster.pupils import upn_key
         from boto3.dynamodb.types import TypeDeserializer

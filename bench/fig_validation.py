@@ -9,11 +9,13 @@ GOAL = 0.15
 
 def validate_rows(data):
     from chalicelib.core.db import new_id
-    from chalicelib.imports import columns, sniff
+    from chalicelib.imports import columns, lines, sniff
+    from chalicelib.imports.kinds import KINDS
     from chalicelib.imports.rows import ExistingIndex, RowChecker
-    dialect = sniff.sniff(data[:1024 * 1024], complete=len(data) <= 1024 * 1024)
-    header, records = sniff.read_header_and_records(sniff.open_text(io.BytesIO(data), dialect.encoding), dialect)
-    checker = RowChecker("pupils", columns.suggest("pupils", header), header, ExistingIndex("pupils"), new_id)
+    dialect = sniff.sniff(data[:sniff.SAMPLE_BYTES], complete=len(data) <= sniff.SAMPLE_BYTES)
+    header, records = sniff.read_header_and_records(lines.open_text(io.BytesIO(data), dialect.encoding), dialect)
+    checker = RowChecker(KINDS["pupils"].rules, columns.suggest("pupils", header), header,
+                         ExistingIndex(KINDS["pupils"].rules), new_id)
     return sum(result.ok for result in checker.check_all(records))
 
 

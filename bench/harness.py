@@ -79,14 +79,7 @@ def school(client, email="bench@bench.sch.uk"):
 
 def drain(pump, idle_rounds=2, limit=100_000):
     """Deliver queued messages until the queues stay empty; returns how many."""
-    handled = idle = 0
-    for _ in range(limit):
-        done = sum(pump.poll_queue(*q, wait=0) for q in pump.queues)
-        handled += done
-        idle = idle + 1 if done == 0 else 0
-        if idle >= idle_rounds:
-            break
-    return handled
+    return pump.drain(limit, idle_rounds)
 
 
 @contextlib.contextmanager

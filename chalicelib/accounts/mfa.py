@@ -13,7 +13,8 @@ import time
 from pynamodb.exceptions import DoesNotExist
 
 from ..core import audit, config
-from ..core.db import Tx, TxFailed, plain
+from ..core.db import Tx, TxFailed
+from ..core.maps import plain
 from ..core.errors import ApiError
 from . import credentials, events, passwords, secretbox, sessions, throttle, totp
 from .models import Login, Token, User

@@ -6,6 +6,7 @@ question for a request.
 """
 from dataclasses import dataclass, field
 
+from ..core.maps import plain
 from ..core.errors import ApiError
 
 PERMISSIONS = {
@@ -85,6 +86,22 @@ class Caller:
     #: The school requires two factors of this user group and they have none
     #: yet: only /api/me, /api/auth/mfa/* and sign-out answer until they do.
     mfa_setup_required: bool = False
+
+    @classmethod
+    def for_user(cls, school, user, **session):
+        """The caller a user of ``school`` is: their user group's permissions
+        as the school defines them now (none without a user group). Used by
+        the authenticator (with the session's fields) and by the import
+        worker, acting later as the person who pressed Import."""
+        permissions = effective_permissions(plain(school.user_groups), user.user_group)[0] if user.user_group else []
+        return cls(school_id=school.school_id, user_id=user.user_id, user_group=user.user_group,
+                   permissions=permissions, email_verified=bool(user.email_verified), user=user, school=school,
+                   **session)
+
+    @classmethod
+    def for_school(cls, school):
+        """The school itself (a drop): every permission, named ``system``."""
+        return cls(school.school_id, "system", ADMIN_GROUP, sorted(PERMISSIONS), True, None, school)
 
     def has(self, permission):
         return permission in self.permissions

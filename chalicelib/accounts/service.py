@@ -9,16 +9,16 @@ from html import escape
 from pynamodb.exceptions import DoesNotExist
 
 from ..core import audit, config
-from ..core.db import Tx, TxFailed, batch_get, new_id, plain
+from ..core.db import Tx, TxFailed, batch_get, new_id
+from ..core.maps import plain
 from ..core.errors import ApiError, validation_failed
 from ..core.text import sort_keys
 from ..membership import rules as group_rules
 from ..membership import system as system_groups
 from ..notify.outbox import new_message, register_renderer
 from . import credentials, events, links, mfa, passwords, sessions, throttle
-from .models import Login, School, Throttle, Token, User
+from .models import Login, School, Token, User
 from .permissions import ADMIN_GROUP, Caller, effective_permissions, standard_user_groups
-from ..core.clock import iso
 
 
 def _unauthorized(message="Sign in again: your session is missing, invalid or has ended."):
@@ -134,12 +134,8 @@ def authenticate(request, now=None):
             or user is None or school is None or not sessions.is_live(record, user, school, now)):
         raise _unauthorized()
     sessions.touch(record, now)
-    groups = plain(school.user_groups)
-    permissions, _known = effective_permissions(groups, user.user_group)
-    return Caller(school_id=school_id, user_id=user_id, user_group=user.user_group,
-                  permissions=permissions, email_verified=bool(user.email_verified),
-                  user=user, school=school, session_id=record.session_id, session_hash=hashed,
-                  mfa_setup_required=mfa.setup_required(user, school))
+    return Caller.for_user(school, user, session_id=record.session_id, session_hash=hashed,
+                           mfa_setup_required=mfa.setup_required(user, school))
 
 
 def log_out(caller, request):

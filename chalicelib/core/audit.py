@@ -9,8 +9,8 @@ from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
 from .db import meta, new_id
-from .paging import decode_cursor, encode_cursor
 from .clock import iso, iso_stamp
+from .paging import decode_cursor, encode_cursor
 
 
 class AuditEntry(Model):
@@ -56,14 +56,18 @@ def write(item):
     item.save(condition=AuditEntry.entry_key.does_not_exist())
 
 
-def entry(caller, action, record_type, record_id, before, after, now=None):
+def entry(caller, action, record_type, record_id, before, after, now=None, entry_id=None, changes=None):
+    """An entry naming ``caller`` (a Caller or an Actor). ``changes`` as
+    given, else the diff of ``before`` and ``after``. ``entry_id`` makes the
+    key the same on every try (an import's chunk, written once whatever the
+    redeliveries); by default it is random."""
     now = now or time.time()
     stamp = iso_stamp(now) + f".{int(now * 1000) % 1000:03d}Z"
     user = caller.user
     name = f"{user.first_name} {user.surname}" if user is not None else caller.user_id
-    return AuditEntry(school_id=caller.school_id, entry_key=f"{stamp}#{new_id()[:8]}", at=int(now),
-                      actor_id=caller.user_id, actor_name=name, action=action,
-                      record_type=record_type, record_id=record_id, changes=diff(before, after))
+    return AuditEntry(school_id=caller.school_id, entry_key=f"{stamp}#{entry_id or new_id()[:8]}", at=int(now),
+                      actor_id=caller.user_id, actor_name=name, action=action, record_type=record_type,
+                      record_id=record_id, changes=diff(before, after) if changes is None else changes)
 
 
 def as_json(e):

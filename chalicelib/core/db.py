@@ -113,14 +113,6 @@ def new_id():
     return pool.pop()
 
 
-def plain(value):
-    """A map attribute as a plain dict (PynamoDB hands back a MapAttribute
-    or a dict, depending on how the item was made); {} for None."""
-    if value is None:
-        return {}
-    return value.as_dict() if hasattr(value, "as_dict") else dict(value)
-
-
 class TxFailed(Exception):
     """A transaction was cancelled. ``failed``: labels whose condition failed;
     ``conflict``: another transaction touched the same items at the time."""
@@ -129,6 +121,14 @@ class TxFailed(Exception):
         super().__init__(f"transaction cancelled: {sorted(failed)}")
         self.failed = set(failed)
         self.conflict = conflict
+
+    def refusal(self, by_label, otherwise):
+        """The error to raise: ``by_label[label]()`` for the first label
+        (in the order given) whose condition failed, else ``otherwise()``."""
+        for label, error in by_label.items():
+            if label in self.failed:
+                return error()
+        return otherwise()
 
 
 class Tx:

@@ -51,23 +51,29 @@ def delete_machine(caller, machine_id):
     return {"deleted": machine_id}
 
 
-def put_from_import(caller, machine_id, values, create):
+def put_from_import(caller, machine_id, values, create, entry_id, now):
     """An import's row: a new machine, or a known one's location (machines
-    are matched by name). Audited as the person who pressed Import."""
-    now = time.time()
+    are matched by name). Audited as the person who pressed Import, under a
+    key fixed by ``entry_id`` and ``now`` (the commit's start): a redelivered
+    commit finds the entry there, and the whole write is known done."""
     tx = Tx()
     if create:
         m = Machine(school_id=caller.school_id, machine_id=machine_id, name=values["name"],
                     location=values.get("location"), created_at=int(now))
         tx.put("machine", m, condition=Machine.machine_id.does_not_exist())
-        audit.stage(tx, audit.entry(caller, "create", "machine", machine_id, {}, machine_json(m), now))
+        audit.stage(tx, audit.entry(caller, "create", "machine", machine_id, {}, machine_json(m), now,
+                                    entry_id=entry_id))
     else:
         location = values.get("location")
         tx.update("machine", Machine(school_id=caller.school_id, machine_id=machine_id),
                   [Machine.location.set(location)], condition=Machine.machine_id.exists())
-        audit.stage(tx, audit.entry(caller, "update", "machine", machine_id, {}, {"location": location}, now))
+        audit.stage(tx, audit.entry(caller, "update", "machine", machine_id, {}, {"location": location}, now,
+                                    entry_id=entry_id))
     try:
         tx.commit()
-    except TxFailed:
-        if not create:
+    except TxFailed as exc:
+        if "audit" in exc.failed or (create and "machine" in exc.failed):
+            return  # written by an earlier delivery of this commit
+        if "machine" in exc.failed:
             raise not_found("machine")  # deleted since the file was checked
+        raise  # a clash with another transaction: the commit is tried again

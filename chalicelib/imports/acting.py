@@ -5,10 +5,11 @@ from types import SimpleNamespace
 
 
 from ..accounts.models import School, User
-from ..accounts.permissions import ADMIN_GROUP, FALLBACK_GROUP, PERMISSIONS, Caller, effective_permissions
-from ..core.db import batch_get, plain
+from ..accounts.permissions import FALLBACK_GROUP, Caller
+from ..core.db import batch_get
 from ..core.errors import ApiError, FieldError
 from ..roster import staff as staff_records
+from .models import DROP_CREATOR
 
 
 def ceiling_for(actor, existing):
@@ -39,15 +40,12 @@ def actor_for(imp, user_id=None):
     whoever matched the columns or pressed Import), or the school itself for
     a drop."""
     user_id = user_id or imp.committed_by or imp.created_by
-    if user_id == "s3-drop" or imp.created_by == "s3-drop":
-        school = School.get(imp.school_id, consistent_read=True)
-        return Caller(imp.school_id, "system", ADMIN_GROUP, sorted(PERMISSIONS), True, None, school)
+    if DROP_CREATOR in (user_id, imp.created_by):
+        return Caller.for_school(School.get(imp.school_id, consistent_read=True))
     found = batch_get({"school": (School, {"school_id": imp.school_id}),
                        "user": (User, {"school_id": imp.school_id, "user_id": user_id})})
-    school, user = found["school"], found["user"]
-    if user is None:
+    user = found["user"]
+    if user is None:  # gone since: acts with no rights (so refuses what needs them)
         user = SimpleNamespace(first_name="A former", surname="member of staff", user_group="",
                                email_verified=True, user_id=user_id)
-    groups = plain(school.user_groups)
-    permissions, _ = effective_permissions(groups, user.user_group) if user.user_group else ([], False)
-    return Caller(imp.school_id, user_id, user.user_group, permissions, True, user, school)
+    return Caller.for_user(found["school"], user)

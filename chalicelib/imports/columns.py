@@ -12,7 +12,7 @@ Teacher Number) are never mapped, nor is a "Title" (Mr, Mrs).
 import csv
 import io
 
-from ..roster.fields import FIELDS, REQUIRED, SYNONYMS, TEMPLATES, field_headers, known_kind  # noqa: F401 - the kinds' fields, read here by callers
+from ..roster.fields import SYNONYMS, TEMPLATES, known_kind
 
 
 def normalise(header: str) -> str:

@@ -28,7 +28,7 @@ from ..membership.models import Machine
 from ..roster import pupils as pupil_records
 from ..roster import staff as staff_records
 from ..roster import validation
-from ..roster.fields import FIELDS, REQUIRED
+from ..roster.fields import FIELDS, REQUIRED, field_headers
 from ..roster.models import Pupil
 from .rows import ExistingIndex, RowRules
 
@@ -53,9 +53,9 @@ class Kind:
     def required(self):
         return REQUIRED[self.name]
 
-    def index(self):
-        """An empty index of this kind's records."""
-        return ExistingIndex(self.rules)
+    def headers(self):
+        """{field: our column header}, in file order."""
+        return field_headers(self.name)
 
 
 def _indexed(kind, records):
@@ -114,7 +114,9 @@ def _write_staff(caller, imp, row):
 
 
 def _write_machine(caller, imp, row):
-    machine_records.put_from_import(caller, row["id"], row.get("values") or {}, row["action"] == "create")
+    machine_records.put_from_import(caller, row["id"], row.get("values") or {}, row["action"] == "create",
+                                    entry_id=f"{imp.import_id}-{row['row']}",
+                                    now=imp.commit_started_at or time.time())
 
 
 KINDS = {

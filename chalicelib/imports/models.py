@@ -1,15 +1,47 @@
 """Import records. An import's rows live in S3 (the staging file of valid
 rows) and, for rows with problems only, in ``ImportRow`` items; so a clean
 50,000-row file costs no per-row DynamoDB writes until commit."""
+from enum import StrEnum
+
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
 from ..core.db import meta
 
-#: uploading -> sniffing -> mapping -> validating -> review -> committing
-#: -> committed -> done; or failed (with error) from any of them.
-STATUSES = ("uploading", "sniffing", "mapping", "validating", "review", "committing",
-            "committed", "done", "failed")
+class Status(StrEnum):
+    """Where an import is: uploading -> sniffing -> mapping -> validating ->
+    review -> committing -> committed -> done; or failed (with its error)
+    from any of them. A drop goes the same way without stopping at mapping
+    or review. Moves are conditional updates (store.transition)."""
+    UPLOADING = "uploading"
+    SNIFFING = "sniffing"
+    MAPPING = "mapping"
+    VALIDATING = "validating"
+    REVIEW = "review"
+    COMMITTING = "committing"
+    COMMITTED = "committed"
+    DONE = "done"
+    FAILED = "failed"
+
+
+STATUSES = tuple(s.value for s in Status)
+
+
+class RowStatus(StrEnum):
+    """A refused row: still refused, fixed (written with the import), or
+    written (fixed after the import was committed)."""
+    ERROR = "error"
+    FIXED = "fixed"
+    WRITTEN = "written"
+
+
+class Source(StrEnum):
+    UPLOAD = "upload"
+    DROP = "drop"
+
+
+#: who a drop's import is created by (it acts with the school's rights)
+DROP_CREATOR = "s3-drop"
 
 
 class Import(Model):
@@ -47,7 +79,7 @@ class Import(Model):
     #: when committing began: fixes the keys of the import's audit entries
     commit_started_at = NumberAttribute(null=True)
     #: chunks of new pupils written, and group-count steps applied, so far:
-    #: each moves in the transaction that does the work (see commit.py)
+    #: each moves in the transaction that does the work (see committing.py)
     commit_chunks = NumberAttribute(null=True)
     commit_counted = NumberAttribute(null=True)
     commit_progress = JSONAttribute(null=True)  # created, refused, group deltas so far

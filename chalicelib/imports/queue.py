@@ -6,12 +6,13 @@ from ..core import clients, config
 _queue_url = None
 
 
-def enqueue(message):
+def enqueue(step):
+    """Put a Step (messages.py) on the import queue for the worker."""
     global _queue_url
     sqs = clients.service_client("sqs")
     if _queue_url is None:
         _queue_url = sqs.get_queue_url(QueueName=config.queue_name("imports"))["QueueUrl"]
-    sqs.send_message(QueueUrl=_queue_url, MessageBody=json.dumps(message))
+    sqs.send_message(QueueUrl=_queue_url, MessageBody=json.dumps(step.body()))
 
 
 def reset_clients():

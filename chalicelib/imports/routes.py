@@ -1,17 +1,18 @@
 """HTTP routes for CSV imports."""
 from chalice import Blueprint, Response
 
+from ..core.csv_export import BOM, attachment
+from ..core.downloads import csv_response
 from ..core.errors import ApiError
 from ..core.http import route
-from ..core import audit
 from ..core.paging import decode_cursor, parse_limit
 from ..core.schema import array, integer, obj, string
-from . import columns, service, store
+from . import columns, kinds, service, store
 from .models import STATUSES
 
 bp = Blueprint(__name__)
 TAG = "imports"
-KIND = string(enum=["pupils", "staff", "machines"])
+KIND = string(enum=list(kinds.NAMES))
 IMPORT = obj(["id", "kind", "status", "rows_processed"], id=string(), kind=string(), source=string(),
              filename=string(), status=string(enum=list(STATUSES)),
              rows_processed=integer(), rows_total=integer(nullable=True),
@@ -30,9 +31,8 @@ PAGING = {"limit": (integer(minimum=1, maximum=500), "Page size (default 50, max
        response=string(), content_type="text/csv")
 def template(ctx):
     kind = ctx.query.get("kind") or "pupils"
-    if kind not in store.KINDS_READY:
-        raise ApiError("bad_request", "kind must be pupils, staff or machines.")
-    from ..core.csv_export import BOM, attachment
+    if kind not in kinds.NAMES:
+        raise ApiError("bad_request", f"kind must be one of: {', '.join(kinds.NAMES)}.")
     # With a BOM, so Excel opens the accents in the example row correctly.
     return Response(body=BOM + columns.template_csv(kind), status_code=200,
                     headers=attachment(f"schoolroll-{kind}-template.csv"))
@@ -80,33 +80,11 @@ def list_rows(ctx, import_id):
     return store.list_rows(ctx.caller.school_id, import_id, only, parse_limit(ctx.query), state)
 
 
-#: Rows in one errors.csv: more than anyone fixes by hand (a bigger file is a wrong file).
-ERRORS_CSV_MAX_ROWS = 10_000
-
-
 @route(bp, "/imports/{import_id}/errors.csv", "GET", summary="The rows still refused, as CSV to fix in a "
        "spreadsheet: the file's line, the mapped fields, the problems (the first 10,000 rows)", tag=TAG,
        permission="manage_roster", response=string(), content_type="text/csv", big_files=True)
 def errors_csv(ctx, import_id):
-    from itertools import islice
-
-    from ..core.csv_export import to_csv
-    from ..core.downloads import csv_response
-    from .models import ImportRow
-    imp = store.get(ctx.caller.school_id, import_id)
-    names = columns.field_headers(imp.kind) if imp.kind in columns.FIELDS else {}
-    mapped = set((imp.mapping or {}).values())
-    fields = [f for f in names if f in mapped] or list(names)
-    refused = ImportRow.query(store.import_key(imp.school_id, imp.import_id), page_size=500,
-                              filter_condition=(ImportRow.run == imp.run) & (ImportRow.status == "error"))
-    rows = [[int(r.row)] + [(r.values or {}).get(f) for f in fields] +
-            ["; ".join(f"{names[e.get('field')]}: {e.get('message')}" if e.get("field") in names
-                       else str(e.get("message")) for e in (r.errors or []))]
-            for r in islice(refused, ERRORS_CSV_MAX_ROWS)]
-    body = to_csv(["Row"] + [names[f] for f in fields] + ["Problems"], rows)
-    # refused rows are people's details: taking a copy is an export, like the roster's
-    audit.write(audit.entry(ctx.caller, "export", "import_errors", import_id, None, {"rows": len(rows)}))
-    return csv_response(imp.school_id, f"schoolroll-import-{import_id}-errors.csv", body)
+    return csv_response(ctx.caller.school_id, *service.errors_csv(ctx.caller, import_id))
 
 
 @route(bp, "/imports/{import_id}/rows/{row}", "PATCH", summary="Fix a row's values and check it again",

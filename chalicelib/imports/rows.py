@@ -218,6 +218,7 @@ class RowChecker:
         """One row's RowResult: check_all() for a single row."""
         return next(self.check_all(((line, cells),)))
 
+    # Whole: the loop every row of an import goes through; the usual row is done inline, without a call.
     def check_all(self, records):
         """A RowResult for each (line, cells) record, in order, as they are
         read. This loop runs on every row of an import, so the usual row of a

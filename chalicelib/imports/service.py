@@ -1,33 +1,37 @@
 """The import's HTTP use cases: start an upload, match columns (and remember
 the matching for drops), fix a row, commit, complete."""
 import time
+from itertools import islice
 
 from pynamodb.exceptions import DoesNotExist
 
 from ..accounts.models import School
 from ..core import audit, config
-from ..core.db import Tx, new_id, plain
+from ..core.csv_export import to_csv
+from ..core.db import Tx, new_id
+from ..core.maps import plain
 from ..core.errors import ApiError, FieldError, not_found, validation_failed
-from . import columns, storage
-from . import commit as committing
-from .models import Import, ImportRow
-from .rows import RowChecker
-from .store import KINDS_READY, Progress, as_json, bump_summary, expires_at, get, import_key, new_import_id, row_json, tidy_files, update_import
-from .queue import enqueue
+from . import committing, kinds, storage
 from .acting import actor_for, ceiling_for
-from .validating import check_mapping, load_existing
+from .messages import Action, Step
+from .models import Import, ImportRow, RowStatus, Source, Status
+from .queue import enqueue
+from .rows import RowChecker
+from .store import (ProgressTicker, as_json, bump_summary, expires_at, get, import_key, new_import_id, row_json,
+                    tidy_files, transition)
+from .validating import check_mapping
+
+#: refused rows in an errors CSV (the console pages through the rest)
+ERRORS_CSV_MAX_ROWS = 10_000
 
 
 def start_upload(caller, kind, filename, now=None):
     now = now or time.time()
-    if kind not in columns.FIELDS or kind not in KINDS_READY:
-        raise ApiError("validation_failed", f"kind must be one of: {', '.join(KINDS_READY)}.",
-                       errors=[{"field": "kind", "code": "invalid_choice",
-                                "message": f"Use one of: {', '.join(KINDS_READY)}."}])
+    kinds.get(kind)  # 422 unless it is one
     import_id = new_import_id(now)
     key = storage.upload_key(caller.school_id, import_id)
-    Import(school_id=caller.school_id, import_id=import_id, kind=kind, source="upload",
-           filename=filename.strip()[:200] or "upload.csv", s3_key=key, status="uploading",
+    Import(school_id=caller.school_id, import_id=import_id, kind=kind, source=Source.UPLOAD,
+           filename=filename.strip()[:200] or "upload.csv", s3_key=key, status=Status.UPLOADING,
            created_by=caller.user_id, created_at=int(now), updated_at=int(now),
            ttl=expires_at(caller.school, now)).save(condition=Import.import_id.does_not_exist())
     return {"import_id": import_id, "upload": storage.presigned_upload(key),
@@ -36,22 +40,21 @@ def start_upload(caller, kind, filename, now=None):
 
 def set_mapping(caller, import_id, mapping):
     imp = get(caller.school_id, import_id)
-    if imp.status not in ("mapping", "review"):
+    if imp.status not in (Status.MAPPING, Status.REVIEW):
         raise ApiError("conflict", f"This import is {imp.status}; columns can be matched only "
                        "after the file is read and before it is imported.")
     header = [c["name"] for c in imp.columns or []]
-    errors = check_mapping(imp.kind, header, mapping)
+    errors = check_mapping(kinds.KINDS[imp.kind], header, mapping)
     if errors:
         raise validation_failed(errors)
     clean = {c: f for c, f in mapping.items() if f}
     run = (imp.run or 0) + 1
-    if not update_import(imp, condition=Import.status.is_in("mapping", "review") & (Import.run == (imp.run or 0)),
-                status="validating", mapping=clean, run=run, summary=None, rows_processed=0,
-                validated_by=caller.user_id):
+    if not transition(imp, Status.VALIDATING, expect=(Status.MAPPING, Status.REVIEW),
+                      condition=Import.run == (imp.run or 0), mapping=clean, run=run, summary=None,
+                      rows_processed=0, validated_by=caller.user_id):
         raise ApiError("conflict", "Someone else changed this import just now; reload it.")
     remember_mapping(caller, imp.kind, clean)
-    enqueue({"action": "validate", "school_id": caller.school_id, "import_id": import_id, "run": run})
-    imp.status, imp.mapping, imp.run, imp.summary = "validating", clean, run, None
+    enqueue(Step(Action.VALIDATE, caller.school_id, import_id, run))
     return as_json(imp)
 
 
@@ -79,82 +82,97 @@ def fix_row(caller, import_id, row, values, now=None):
     """Revalidate one refused row with corrected values; once the import is
     committed, a row that becomes valid is written at once."""
     imp = get(caller.school_id, import_id)
-    if imp.status not in ("review", "committed"):
+    if imp.status not in (Status.REVIEW, Status.COMMITTED):
         raise ApiError("conflict", f"Rows can be fixed while the import is in review or after it is "
                        f"committed; this one is {imp.status}.")
-    key = import_key(caller.school_id, import_id)
-    try:
-        item = ImportRow.get(key, int(row), consistent_read=True)
-    except (DoesNotExist, ValueError):
-        raise not_found("row with problems")
-    if item.run != imp.run or item.status == "written":
-        raise not_found("row with problems")
-    if not isinstance(values, dict) or not all(isinstance(v, (str, type(None))) for v in values.values()):
-        raise validation_failed([FieldError("values", "invalid_type", "Send {field: text}.")])
-    fields = set(columns.FIELDS[imp.kind])
-    unknown = sorted(set(values) - fields)
-    if unknown:
-        raise validation_failed([FieldError(f"values.{f}", "unknown_field", f"'{f}' is not a field.")
-                                 for f in unknown])
+    item = _refused_row(imp, row)
+    kind = kinds.KINDS[imp.kind]
+    _check_fix(kind, values)
     merged = {**item.values, **{k: (v or "") for k, v in values.items()}}
-    existing = load_existing(imp.kind, caller.school_id)
-    mapping = {f: f for f in merged}
-    checker = RowChecker(imp.kind, mapping, list(merged), existing, new_id)
+    existing = kind.load(caller.school_id)
+    checker = RowChecker(kind.rules, {f: f for f in merged}, list(merged), existing, new_id)
     result = checker.check(item.row, [merged[f] for f in merged])
-    if imp.kind == "staff":
+    if kind.ceiling:
         ceiling_for(caller, existing)(result)
     item.values, item.errors = merged, result.error_dicts()
     if result.ok:
-        if imp.status == "committed":
-            outcome = _write_one(caller, imp, result)
-            if outcome is None:
-                item.status = "written"
-            else:
-                item.errors = [outcome]
-        else:
-            item.status = "fixed"
-            item.cleaned = result.cleaned if result.action == "create" else result.changes
-            item.action, item.target_id, item.target_version = result.action, result.target_id, \
-                result.target_version
+        _accept_fix(caller, imp, item, result)
     item.save()
-    if item.status in ("fixed", "written") and not item.errors:
+    if item.status in (RowStatus.FIXED, RowStatus.WRITTEN) and not item.errors:
         bump_summary(imp, result.action)
     return row_json(item)
 
 
+def _refused_row(imp, row):
+    """The ImportRow of a refused row of this run, or 404."""
+    try:
+        item = ImportRow.get(import_key(imp.school_id, imp.import_id), int(row), consistent_read=True)
+    except (DoesNotExist, ValueError):
+        raise not_found("row with problems")
+    if item.run != imp.run or item.status == RowStatus.WRITTEN:
+        raise not_found("row with problems")
+    return item
+
+
+def _check_fix(kind, values):
+    """422 unless ``values`` is {field of this kind: text}."""
+    if not isinstance(values, dict) or not all(isinstance(v, (str, type(None))) for v in values.values()):
+        raise validation_failed([FieldError("values", "invalid_type", "Send {field: text}.")])
+    unknown = sorted(set(values) - set(kind.fields))
+    if unknown:
+        raise validation_failed([FieldError(f"values.{f}", "unknown_field", f"'{f}' is not a field.")
+                                 for f in unknown])
+
+
+def _accept_fix(caller, imp, item, result):
+    """A fixed row: written now if the import is committed (or its write's
+    error kept), else staged on the row for the commit."""
+    staged = {"row": result.line, "action": result.action, "id": result.target_id,
+              "version": result.target_version,
+              "values": result.cleaned if result.action == "create" else result.changes}
+    if imp.status == Status.COMMITTED:
+        outcome = committing.write_single(caller, imp, staged)
+        if outcome is None:
+            item.status = RowStatus.WRITTEN
+        else:
+            item.errors = [outcome]
+        return
+    item.status = RowStatus.FIXED
+    item.cleaned = staged["values"]
+    item.action, item.target_id, item.target_version = result.action, result.target_id, result.target_version
+
+
 def request_commit(caller, import_id):
     imp = get(caller.school_id, import_id)
-    if imp.status != "review":
+    if imp.status != Status.REVIEW:
         raise ApiError("conflict", f"Only an import in review can be imported; this one is {imp.status}.")
-    if not update_import(imp, condition=Import.status == "review", status="committing", rows_processed=0,
-                commit_started_at=int(time.time()), committed_by=caller.user_id):
+    if not transition(imp, Status.COMMITTING, expect=Status.REVIEW, rows_processed=0,
+                      commit_started_at=int(time.time()), committed_by=caller.user_id):
         raise ApiError("conflict", "This import is already being imported.")
-    enqueue({"action": "commit", "school_id": caller.school_id, "import_id": import_id, "run": imp.run})
-    imp.status = "committing"
+    enqueue(Step(Action.COMMIT, caller.school_id, import_id, imp.run))
     return as_json(imp)
 
 
 def complete(caller, import_id):
     imp = get(caller.school_id, import_id)
-    if imp.status not in ("review", "committed", "done", "failed"):
+    if imp.status not in (Status.REVIEW, Status.COMMITTED, Status.DONE, Status.FAILED):
         raise ApiError("conflict", f"This import is {imp.status}; wait for it to finish first.")
-    if imp.status != "done":
-        update_import(imp, status="done")
-        imp.status = "done"
+    if imp.status != Status.DONE:
+        transition(imp, Status.DONE)
         tidy_files(imp)
     return as_json(imp)
 
 
 def commit_file(imp, drop=False):
+    """Write the staged rows (and the fixed ones); a full drop of a kind
+    with leavers then marks those it did not name."""
     actor = actor_for(imp)
-    result = committing.commit_rows(imp, actor, _staged_rows(imp), Progress(imp))
-    matched = result.pop("_matched")
-    if drop and imp.kind == "pupils" and actor.school.mark_leavers:
-        result["left"] = committing.mark_leavers(imp, actor, matched)
-    done = update_import(imp, condition=Import.status == "committing", status="committed",
-                result=result, rows_processed=imp.rows_total or 0)
-    imp.status = "committed" if done else imp.status
-    if done:
+    outcome = committing.commit_rows(imp, actor, _staged_rows(imp), ProgressTicker(imp))
+    result = outcome.counts
+    if drop and kinds.KINDS[imp.kind].leavers and actor.school.mark_leavers:
+        result["left"] = committing.mark_leavers(imp, actor, outcome.matched)
+    if transition(imp, Status.COMMITTED, expect=Status.COMMITTING, result=result,
+                  rows_processed=imp.rows_total or 0):
         tidy_files(imp)
     return result
 
@@ -162,14 +180,26 @@ def commit_file(imp, drop=False):
 def _staged_rows(imp):
     yield from storage.read_jsonl(storage.staging_key(imp.school_id, imp.import_id, imp.run))
     key = import_key(imp.school_id, imp.import_id)
-    for item in ImportRow.query(key, filter_condition=(ImportRow.status == "fixed") & (ImportRow.run == imp.run)):
+    fixed = (ImportRow.status == RowStatus.FIXED) & (ImportRow.run == imp.run)
+    for item in ImportRow.query(key, filter_condition=fixed):
         yield {"row": int(item.row), "action": item.action, "id": item.target_id,
                "version": item.target_version, "values": item.cleaned, "fixed": True}
 
 
-def _write_one(caller, imp, result):
-    """Write one row now (a fix after commit). None, or the error dict."""
-    return committing.write_single(caller, imp, {"row": result.line, "action": result.action,
-                                                 "id": result.target_id, "version": result.target_version,
-                                                 "values": result.cleaned if result.action == "create"
-                                                 else result.changes})
+def errors_csv(caller, import_id):
+    """(file name, CSV) of the rows still refused: the file's line, the
+    mapped fields under our headers, the problems. Refused rows are people's
+    details: taking a copy is an export, audited like the roster's."""
+    imp = get(caller.school_id, import_id)
+    kind = kinds.KINDS.get(imp.kind)
+    names = kind.headers() if kind else {}
+    mapped = set((imp.mapping or {}).values())
+    fields = [f for f in names if f in mapped] or list(names)
+    refused = ImportRow.query(import_key(imp.school_id, imp.import_id), page_size=500,
+                              filter_condition=(ImportRow.run == imp.run) & (ImportRow.status == RowStatus.ERROR))
+    rows = [[int(r.row)] + [(r.values or {}).get(f) for f in fields] +
+            ["; ".join(f"{names[e.get('field')]}: {e.get('message')}" if e.get("field") in names
+                       else str(e.get("message")) for e in (r.errors or []))]
+            for r in islice(refused, ERRORS_CSV_MAX_ROWS)]
+    audit.write(audit.entry(caller, "export", "import_errors", import_id, None, {"rows": len(rows)}))
+    return f"schoolroll-import-{import_id}-errors.csv", to_csv(["Row"] + [names[f] for f in fields] + ["Problems"], rows)

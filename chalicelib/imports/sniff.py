@@ -4,18 +4,22 @@ stream. Pure standard library: no AWS, no boto3.
 The caller reads the first bytes of an upload (up to ``SAMPLE_BYTES``) and
 calls ``sniff()``, which returns a ``Dialect`` or raises ``NotCsv`` with a
 sentence telling the user what to do. The whole file is then read with
-``open_text()`` and ``read_header_and_records()`` (or ``iter_records()``),
+``lines.open_text()`` and ``read_header_and_records()`` (or ``iter_records()``),
 one line at a time, so a 50,000-row file never sits in memory.
 
 Line numbers are physical lines, 1-based, as a text editor shows them: a
 quoted cell holding a line break makes every later record start later.
+Turning bytes into text and text into bounded lines is in ``lines``.
 """
 import codecs
 import csv
 import io
 import re
+import sys
 from dataclasses import dataclass
 from typing import Iterator, Optional
+
+from .lines import bounded_lines
 
 #: How much of the file sniff() expects to see.
 SAMPLE_BYTES = 1 << 20
@@ -51,11 +55,6 @@ class NotCsv(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-
-
-class LineTooLong(csv.Error):
-    """A physical line longer than MAX_LINE_CHARS: reported as an unreadable
-    record rather than read into memory whole."""
 
 
 @dataclass
@@ -132,51 +131,39 @@ def _empty(complete):
 
 # -- records with physical line numbers ------------------------------------
 
-class _Lines:
-    """Physical lines of a text stream for csv.reader, counted, so a record's
-    first line is known even when quoted cells hold line breaks. Reads one
-    line at a time, never more than MAX_LINE_CHARS characters of it."""
-
-    def __init__(self, stream):
-        self.stream = stream
-        self.count = 0
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        line = self.stream.readline(MAX_LINE_CHARS)
-        if not line:
-            raise StopIteration
-        self.count += 1
-        if len(line) >= MAX_LINE_CHARS and not line.endswith(("\n", "\r")):
-            self._skip_rest_of_line()
-            raise LineTooLong(f"line {self.count} is longer than {MAX_LINE_CHARS} characters")
-        return line
-
-    def _skip_rest_of_line(self):
-        while True:
-            rest = self.stream.readline(MAX_LINE_CHARS)
-            if not rest or rest.endswith(("\n", "\r")):
-                return
-
-
-def _records(lines, delimiter):
-    """(first line, cells) for every record, blank ones included; cells is
-    None for a record the csv module could not parse (a cell over
-    FIELD_SIZE_LIMIT, a line over MAX_LINE_CHARS), and reading goes on at
-    the next line so one bad record does not stop the file."""
+def _reader(lines, delimiter):
+    """csv.reader over physical lines (from bounded_lines), cells capped."""
     csv.field_size_limit(FIELD_SIZE_LIMIT)  # process-wide; csv has no per-reader limit
-    reader = csv.reader(lines, delimiter=delimiter)
+    return csv.reader(lines, delimiter=delimiter)
+
+
+def _records(reader, skipped, width, keep_blank=False):
+    """(first line, cells) for each record; cells is None for a record the
+    csv module could not parse (a cell over FIELD_SIZE_LIMIT, a line over
+    MAX_LINE_CHARS), and reading goes on at the next line so one bad record
+    does not stop the file. Blank records are left out unless
+    ``keep_blank`` (sniffing judges blankness for every delimiter itself),
+    trailing blank cells beyond ``width`` removed; short records are left
+    short. ``skipped``: lines before the header, which csv.reader's line
+    count leaves out. The hot loop of every import: a record costs little
+    more than csv.reader's own work."""
+    read = reader.__next__
     while True:
-        start = lines.count + 1
+        start = skipped + reader.line_num + 1
         try:
-            cells = next(reader)
+            cells = read()
         except StopIteration:
             return
         except csv.Error:
             yield start, None
             continue
+        first = cells[0] if cells else ""
+        if not first or first.isspace():  # maybe blank: look at every cell
+            if not keep_blank and _blank(cells):
+                continue
+        if len(cells) > width:
+            while len(cells) > width and not cells[-1].strip():
+                cells.pop()
         yield start, cells
 
 
@@ -204,10 +191,13 @@ def _width(cells):
 def _sample_records(text, delimiter, complete):
     """The sample's first non-blank records, enough to find the header and
     check the rows under it. A partial sample's last record may be cut off,
-    so it is dropped unless a later record proves it whole."""
+    so it is dropped unless a later record proves it whole. Read as the whole
+    file is read, but with every cell and blank record kept (a sample of
+    SAMPLE_BYTES never holds a line as long as MAX_LINE_CHARS)."""
     limit = HEADER_SEARCH + CONSISTENCY_RECORDS
     found = []
-    for line, cells in _records(_Lines(io.StringIO(text, newline="")), delimiter):
+    lines = bounded_lines(io.StringIO(text, newline=""), MAX_LINE_CHARS)
+    for line, cells in _records(_reader(lines, delimiter), 0, sys.maxsize, keep_blank=True):
         if cells is None or _blank_for_any_delimiter(cells):
             continue
         found.append((line, cells))
@@ -297,37 +287,6 @@ def sniff(sample: bytes, complete: bool) -> Dialect:
 
 # -- streaming the whole file ----------------------------------------------
 
-class _RawAdapter(io.RawIOBase):
-    """Any object with .read(n) -> bytes (a file, a botocore StreamingBody,
-    which has no readable()) as a raw stream that io.BufferedReader accepts."""
-
-    def __init__(self, source):
-        super().__init__()
-        self._source = source
-        self._pending = b""
-
-    def readable(self):
-        return True
-
-    def readinto(self, buffer):
-        wanted = len(buffer)
-        data = self._pending or self._source.read(wanted) or b""
-        data, self._pending = data[:wanted], data[wanted:]  # some sources over-deliver
-        buffer[:len(data)] = data
-        return len(data)
-
-
-def open_text(raw_stream, encoding) -> io.TextIOBase:
-    """A text stream over a binary one, positioned at the file's start.
-
-    newline='' so csv sees line endings as written (quoted line breaks stay
-    in their cells). Undecodable bytes become U+FFFD rather than failing the
-    whole file: the validator flags the cell that holds one.
-    """
-    buffered = io.BufferedReader(_RawAdapter(raw_stream), buffer_size=64 * 1024)
-    return io.TextIOWrapper(buffered, encoding=encoding, errors="replace", newline="")
-
-
 def clean_header(cells):
     """Unique, non-blank column names: stripped, trailing blank cells (Excel's
     empty columns) dropped, other blanks named 'Column N' (1-based), repeats
@@ -349,54 +308,6 @@ def clean_header(cells):
     return unique
 
 
-#: what _bounded_lines gives csv.reader for a line too long to read: a line
-#: csv.reader refuses, so the line becomes one unreadable record
-_UNREADABLE_LINE = "\r\x00\n"
-
-
-def _bounded_lines(stream):
-    """Physical lines for csv.reader, read at most MAX_LINE_CHARS at a time:
-    a longer line is skipped, never held whole, and stands as one unreadable
-    record. (A generator: csv.reader pulls every line through it.)"""
-    readline = stream.readline
-    while True:
-        line = readline(MAX_LINE_CHARS)
-        if not line:
-            return
-        if len(line) >= MAX_LINE_CHARS and line[-1] not in "\n\r":
-            while True:
-                rest = readline(MAX_LINE_CHARS)
-                if not rest or rest[-1] in "\n\r":
-                    break
-            line = _UNREADABLE_LINE
-        yield line
-
-
-def _data_records(reader, skipped, width):
-    """Data records without blank ones, trailing blank cells beyond the
-    header's width removed; short records are left short. ``skipped``: lines
-    before the header, which csv.reader's line count leaves out. The hot loop
-    of every import: a record costs little more than csv.reader's own work."""
-    read = reader.__next__
-    while True:
-        start = skipped + reader.line_num + 1
-        try:
-            cells = read()
-        except StopIteration:
-            return
-        except csv.Error:
-            yield start, None
-            continue
-        first = cells[0] if cells else ""
-        if not first or first.isspace():  # maybe blank: look at every cell
-            if _blank(cells):
-                continue
-        if len(cells) > width:
-            while len(cells) > width and not cells[-1].strip():
-                cells.pop()
-        yield start, cells
-
-
 def read_header_and_records(text_stream, dialect):
     """(header names, iterator of (line, cells)) for a file opened with
     open_text() at its start.
@@ -408,14 +319,13 @@ def read_header_and_records(text_stream, dialect):
     caller should report as unreadable. Blank records are skipped. Records
     are read as the iterator is consumed, never all at once.
     """
-    lines = _bounded_lines(text_stream)
+    lines = bounded_lines(text_stream, MAX_LINE_CHARS)
     skipped = 0
     for _ in range(dialect.header_line - 1):
         if next(lines, None) is None:
             return [], iter(())
         skipped += 1
-    csv.field_size_limit(FIELD_SIZE_LIMIT)
-    reader = csv.reader(lines, delimiter=dialect.delimiter)
+    reader = _reader(lines, dialect.delimiter)
     try:
         first = next(reader)
     except StopIteration:
@@ -424,7 +334,7 @@ def read_header_and_records(text_stream, dialect):
         raise NotCsv("not_csv", "We could not read the header row of this file. "
                      "Export your list as a CSV file again and upload that.") from None
     header = clean_header(first)
-    return header, _data_records(reader, skipped, len(header))
+    return header, _records(reader, skipped, len(header))
 
 
 def iter_records(text_stream, dialect) -> Iterator[tuple[int, Optional[list[str]]]]:

@@ -6,6 +6,7 @@ import tempfile
 
 from ..core import config
 from ..core.clients import client as s3
+from .lines import open_text
 
 def upload_key(school_id, import_id):
     return f"{config.UPLOAD_PREFIX}{school_id}/{import_id}.csv"
@@ -97,7 +98,6 @@ class Spool:
 
 def read_jsonl(key):
     """Iterate the records of a staging file, streaming."""
-    from .sniff import open_text
     for line in open_text(open_stream(key), "utf-8"):
         if line.strip():
             yield json.loads(line)

@@ -1,6 +1,7 @@
-"""The import's own records: reading them as JSON, moving one on (one
-conditional update that also updates the object), failing it, tidying its
-files; the buffer and progress of a run over its rows."""
+"""The import's own records: reading them as JSON, moving one to another
+status (one conditional update, which PynamoDB reads back into the object),
+failing it, tidying its files, the step counters a commit advances in its
+own transactions; the buffer and progress ticker of a run over its rows."""
 import time
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
@@ -9,8 +10,10 @@ from ..core.db import batch_put, new_id
 from ..core.errors import not_found
 from ..core.paging import encode_cursor
 from ..core.log import logger
-from . import columns, storage
-from .models import Import, ImportRow
+from . import storage
+from .kinds import KINDS
+from .models import Import, ImportRow, RowStatus, Status
+
 from ..core.clock import iso
 #: A run over the rows writes its progress at most this often.
 PROGRESS_EVERY_ROWS = 5000
@@ -47,9 +50,9 @@ def as_json(imp):
         "columns": imp.columns, "suggested_mapping": imp.suggested_mapping, "mapping": imp.mapping,
         "summary": imp.summary, "result": imp.result, "error": imp.error,
     }
-    if imp.kind in columns.FIELDS:
-        out["fields"] = [{"name": f, "required": f in columns.REQUIRED[imp.kind]}
-                         for f in columns.FIELDS[imp.kind]]
+    kind = KINDS.get(imp.kind)
+    if kind is not None:
+        out["fields"] = [{"name": f, "required": f in kind.required} for f in kind.fields]
     return out
 
 
@@ -74,18 +77,16 @@ def list_rows(school_id, import_id, only, limit, state):
         start = {"import_key": {"S": import_key(school_id, import_id)}, "row": {"N": str(int(state["row"]))}}
     condition = ImportRow.run == imp.run
     if only == "errors":
-        condition &= ImportRow.status == "error"
+        condition &= ImportRow.status == RowStatus.ERROR
     items = list(ImportRow.query(import_key(school_id, import_id), filter_condition=condition,
                                  limit=limit, page_size=limit, last_evaluated_key=start))
     nxt = encode_cursor({"school_id": school_id, "row": int(items[-1].row)}) if len(items) == limit else None
     return {"items": [row_json(r) for r in items], "next": nxt}
 
 
-KINDS_READY = ("pupils", "staff", "machines")
-
-
 def update_import(imp, condition=None, **values):
-    """Update named attributes (and updated_at); True unless the condition failed."""
+    """Update named attributes (and updated_at), a None removing one; the
+    object is read back whole. True unless the condition failed."""
     actions = [getattr(Import, k).set(v) if v is not None else getattr(Import, k).remove()
                for k, v in values.items()]
     actions.append(Import.updated_at.set(int(time.time())))
@@ -98,8 +99,31 @@ def update_import(imp, condition=None, **values):
         raise
 
 
+def transition(imp, to, expect=None, condition=None, **values):
+    """Move the import to status ``to`` (setting ``values`` with it) if it is
+    still in one of the ``expect`` statuses (and ``condition`` holds): True,
+    and the object is as stored; False when another delivery or person moved
+    it first."""
+    if expect is not None:
+        expected = (expect,) if isinstance(expect, Status) else tuple(expect)
+        held = Import.status.is_in(*expected)
+        condition = held if condition is None else held & condition
+    return update_import(imp, condition=condition, status=to, **values)
+
+
+def stage_step(tx, imp, counter, done, **values):
+    """In ``tx``: move the step counter ``counter`` (an attribute of Import)
+    from ``done`` to the next step, setting ``values`` with it; the item
+    fails (label "progress") if another delivery moved it first."""
+    attribute = getattr(Import, counter)
+    held = attribute.does_not_exist() if not done else attribute == done
+    actions = [attribute.set(done + 1)] + [getattr(Import, k).set(v) for k, v in values.items()]
+    tx.update("progress", Import(school_id=imp.school_id, import_id=imp.import_id), actions, condition=held,
+              add_version_condition=False)
+
+
 def fail(imp, code, message):
-    update_import(imp, status="failed", error={"code": code, "message": message})
+    update_import(imp, status=Status.FAILED, error={"code": code, "message": message})
     logger.info("import failed", extra={"import_id": imp.import_id, "code": code})
     tidy_files(imp)
 
@@ -133,7 +157,10 @@ class RowBuffer:
             self.items = []
 
 
-class Progress:
+class ProgressTicker:
+    """Writes how many rows a run has been through, now and then (every
+    PROGRESS_EVERY_ROWS rows or PROGRESS_EVERY_SECONDS), for the console's bar."""
+
     def __init__(self, imp):
         self.imp = imp
         self.last_rows = 0

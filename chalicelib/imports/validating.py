@@ -4,21 +4,16 @@ Every step is safe to run twice: ids of new records are fixed when a row is
 validated, and a re-run writes the same rows again."""
 import json
 
-
-from ..accounts.models import User
-from ..membership.models import Machine
-from ..roster import pupils as roster_pupils
-from ..roster import staff as roster_staff
-from ..roster.models import Pupil
 from ..core import config
 from ..core.db import new_id
 from ..core.errors import FieldError
 from ..membership.system import pupil_epoch
-from . import columns, sniff, storage
-from .models import Import, ImportRow
-from .rows import ExistingIndex, RowChecker
+from . import columns, lines, sniff, storage
 from .acting import actor_for, ceiling_for
-from .store import Progress, RowBuffer, delete_rows, fail, import_key, update_import
+from .kinds import KINDS
+from .models import Import, ImportRow, RowStatus, Status
+from .rows import RowChecker
+from .store import ProgressTicker, RowBuffer, delete_rows, fail, import_key, transition
 
 SAMPLES_PER_COLUMN = 3
 #: A header wider than this is refused, so the import's record (columns and
@@ -35,12 +30,13 @@ STORED_CELL_CHARS = 1000
 
 def open_records(imp):
     dialect = sniff.Dialect(imp.encoding, imp.delimiter, int(imp.header_line))
-    text = sniff.open_text(storage.open_stream(imp.s3_key), imp.encoding)
+    text = lines.open_text(storage.open_stream(imp.s3_key), imp.encoding)
     return sniff.read_header_and_records(text, dialect)
 
 
 def sniff_file(imp):
-    """Encoding, delimiter, header, columns with samples, suggestion, row count."""
+    """Encoding, delimiter, header, columns with samples, suggestion, row
+    count: the import moves on to mapping, or fails saying why."""
     size = imp.size or storage.head(imp.s3_key)["ContentLength"]
     if size > config.UPLOAD_MAX_BYTES:  # an upload's policy stops these; a drop or a direct put may not
         fail(imp, "file_too_large", f"This file is {size / 1048576:.1f} MB; the most we import at once is "
@@ -59,6 +55,19 @@ def sniff_file(imp):
              f"{MAX_COLUMNS}, named in at most {MAX_HEADER_JSON // 1000} KB. Remove the columns you do not "
              "need and upload it again.")
         return False
+    cols, total = _columns_with_samples(header, records)
+    if total == 0:
+        fail(imp, "no_data_rows", "The file has a header row but no rows under it. "
+             "Check you exported the whole list.")
+        return False
+    return transition(imp, Status.MAPPING, encoding=dialect.encoding, delimiter=dialect.delimiter,
+                      header_line=dialect.header_line, columns=cols, rows_total=total, rows_processed=0,
+                      suggested_mapping=columns.suggest(imp.kind, header))
+
+
+def _columns_with_samples(header, records):
+    """([{"name", "samples"}] for the columns, the number of rows): a few
+    samples a column from the first 50 rows, SAMPLES_JSON in all."""
     samples = [[] for _ in header]
     total = 0
     budget = SAMPLES_JSON
@@ -69,22 +78,13 @@ def sniff_file(imp):
                 if cell.strip() and len(samples[i]) < SAMPLES_PER_COLUMN and budget > 0:
                     samples[i].append(cell.strip()[:60])
                     budget -= len(json.dumps(samples[i][-1])) + 2
-    if total == 0:
-        fail(imp, "no_data_rows", "The file has a header row but no rows under it. "
-             "Check you exported the whole list.")
-        return False
-    cols = [{"name": name, "samples": samples[i]} for i, name in enumerate(header)]
-    suggestion = columns.suggest(imp.kind, header)
-    update_import(imp, status="mapping", encoding=dialect.encoding, delimiter=dialect.delimiter,
-         header_line=dialect.header_line, columns=cols, suggested_mapping=suggestion, rows_total=total,
-         rows_processed=0)
-    imp.status, imp.columns, imp.suggested_mapping, imp.rows_total = "mapping", cols, suggestion, total
-    return True
+    return [{"name": name, "samples": samples[i]} for i, name in enumerate(header)], total
 
 
 def check_mapping(kind, header, mapping):
+    """The problems of a {column: field} matching for a file of ``kind``."""
     errors = []
-    fields = columns.FIELDS[kind]
+    fields = kind.fields
     if not isinstance(mapping, dict):
         return [FieldError("mapping", "invalid_type", "Send the mapping as {column: field}.")]
     used = {}
@@ -102,70 +102,59 @@ def check_mapping(kind, header, mapping):
                                      f"'{field}' is already matched to column '{used[field]}'."))
         else:
             used[field] = column
-    for field in sorted(columns.REQUIRED[kind] - set(used)):
+    for field in sorted(kind.required - set(used)):
         errors.append(FieldError(f"mapping.{field}", "required",
                                  f"Match a column to the required field '{field}'."))
     return errors
-
-
-def load_existing(kind, school_id):
-    """The school's records of this kind, indexed for matching (queries only)."""
-    index = ExistingIndex(kind)
-    if kind == "pupils":
-        for p in Pupil.query(school_id):
-            index.add(p.pupil_id, p.version, {f: getattr(p, f) for f in roster_pupils.FIELDS})
-    elif kind == "staff":
-        for u in User.query(school_id):
-            index.add(u.user_id, u.version, {f: getattr(u, f) for f in roster_staff.FIELDS})
-    else:
-        for m in Machine.query(school_id):
-            index.add(m.machine_id, 0, {"name": m.name, "location": m.location})
-    return index
 
 
 def validate_file(imp):
     """Stream the file, check every row, stage the valid ones in S3 and keep
     the refused ones as ImportRow items; then status review with a summary."""
     delete_rows(imp)
+    kind = KINDS[imp.kind]
     header, records = open_records(imp)
-    epoch = pupil_epoch(imp.school_id) if imp.kind == "pupils" else None  # before the roster: see commit.py
-    existing = load_existing(imp.kind, imp.school_id)
-    checker = RowChecker(imp.kind, imp.mapping, header, existing, new_id)
-    within_rights = ceiling_for(actor_for(imp, imp.validated_by), existing) if imp.kind == "staff" else None
+    epoch = pupil_epoch(imp.school_id) if kind.bulk_new else None  # before the roster: see committing.py
+    existing = kind.load(imp.school_id)
+    checker = RowChecker(kind.rules, imp.mapping, header, existing, new_id)
+    within_rights = ceiling_for(actor_for(imp, imp.validated_by), existing) if kind.ceiling else None
     spool = storage.Spool()
-    summary = {"rows": 0, "valid": 0, "errors": 0, "create": 0, "update": 0, "unchanged": 0}
-    progress = Progress(imp)
-    key = import_key(imp.school_id, imp.import_id)
     bad_rows = RowBuffer()
     try:
-        for result in checker.check_all(records):
-            summary["rows"] += 1
-            if within_rights is not None:
-                within_rights(result)
-            if result.ok:
-                summary["valid"] += 1
-                summary[result.action] += 1
-                spool.add({"row": result.line, "action": result.action, "id": result.target_id,
-                           "version": result.target_version,
-                           "values": result.cleaned if result.action == "create" else result.changes})
-            else:
-                summary["errors"] += 1
-                bad_rows.add(ImportRow(import_key=key, row=result.line, ttl=imp.ttl,
-                                       values=stored_values(result.values),
-                                       errors=result.error_dicts(), status="error", run=imp.run))
-            progress.tick(summary["rows"])
+        summary = _check_rows(imp, checker, records, within_rights, spool, bad_rows)
         _refuse_repeats(imp, checker, spool, summary, bad_rows)
         bad_rows.flush()
         spool.upload(storage.staging_key(imp.school_id, imp.import_id, imp.run))
     except Exception:
         spool.discard()
         raise
-    done = update_import(imp, condition=(Import.status == "validating") & (Import.run == imp.run),
-                status="review", summary=summary, rows_processed=summary["rows"],
-                rows_total=summary["rows"], pupil_epoch=epoch)
-    imp.summary = summary if done else None
-    imp.status = "review" if done else imp.status
-    return done
+    return transition(imp, Status.REVIEW, expect=Status.VALIDATING, condition=Import.run == imp.run,
+                      summary=summary, rows_processed=summary["rows"], rows_total=summary["rows"],
+                      pupil_epoch=epoch)
+
+
+def _check_rows(imp, checker, records, within_rights, spool, bad_rows):
+    """The summary of one pass over the rows: a good row to the staging
+    spool, a refused one to ``bad_rows``."""
+    summary = {"rows": 0, "valid": 0, "errors": 0, "create": 0, "update": 0, "unchanged": 0}
+    ticker = ProgressTicker(imp)
+    key = import_key(imp.school_id, imp.import_id)
+    for result in checker.check_all(records):
+        summary["rows"] += 1
+        if within_rights is not None:
+            within_rights(result)
+        if result.ok:
+            summary["valid"] += 1
+            summary[result.action] += 1
+            spool.add({"row": result.line, "action": result.action, "id": result.target_id,
+                       "version": result.target_version,
+                       "values": result.cleaned if result.action == "create" else result.changes})
+        else:
+            summary["errors"] += 1
+            bad_rows.add(ImportRow(import_key=key, row=result.line, ttl=imp.ttl, values=stored_values(result.values),
+                                   errors=result.error_dicts(), status=RowStatus.ERROR, run=imp.run))
+        ticker.tick(summary["rows"])
+    return summary
 
 
 def _refuse_repeats(imp, checker, spool, summary, bad_rows):
@@ -191,7 +180,7 @@ def _refuse_repeats(imp, checker, spool, summary, bad_rows):
                   {f: "" if v is None else str(v) for f, v in (record["values"] or {}).items()})
         error = checker.duplicate_error(record["values"][checker.unique_field], first)
         bad_rows.add(ImportRow(import_key=key, row=record["row"], values=stored_values(values), ttl=imp.ttl,
-                               errors=[error.as_dict()], status="error", run=imp.run))
+                               errors=[error.as_dict()], status=RowStatus.ERROR, run=imp.run))
 
 
 def cells_of_row(records, row):

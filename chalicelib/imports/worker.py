@@ -1,192 +1,132 @@
 """One queue message, one step: S3 notifications (uploads, and drops with
 their own state machine) and the steps the API enqueues. Safe to deliver
 twice: state moves by conditional updates."""
-import hashlib
 import time
-from datetime import datetime
-from urllib.parse import unquote_plus
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from ..accounts.models import School
-from ..core import config
 from ..core.log import logger
-from . import columns
-from .models import Import
-from .store import KINDS_READY, expires_at, fail, update_import
-from .validating import sniff_file, validate_file
+from . import messages
+from .kinds import KINDS
+from .messages import Action, Drop, Upload
+from .models import DROP_CREATOR, Import, Source, Status
 from .service import commit_file
+from .store import expires_at, fail, transition
+from .validating import sniff_file, validate_file
 
 
-def on_s3_object(bucket, key, etag, size, event_time=None):
-    """ObjectCreated: an upload for a waiting import, or a hands-off drop."""
-    if bucket != config.bucket_name():
-        return "ignored"
-    if key.startswith(config.UPLOAD_PREFIX):
-        return _on_upload(key, etag, size)
-    if key.startswith(config.DROP_PREFIX):
-        return _on_drop(bucket, key, etag, size, event_time)
-    return "ignored"
+def handle_message(message):
+    """One queue message (its JSON body): what became of each thing in it."""
+    found = messages.parse(message, KINDS) if isinstance(message, dict) else []
+    if not found and not (isinstance(message, dict) and ("Records" in message or "Event" in message)):
+        logger.warning("unrecognised import message ignored")  # (its body may name people: not logged)
+    return [_handle(f) for f in found] or ["ignored"]
 
 
-def _upload_target(key):
-    parts = key[len(config.UPLOAD_PREFIX):].split("/")
-    if len(parts) != 2 or not parts[1].endswith(".csv"):
-        return None
-    return parts[0], parts[1][:-4]
+def _handle(found):
+    if isinstance(found, Upload):
+        return _on_upload(found)
+    if isinstance(found, Drop):
+        return _on_drop(found)
+    return _on_step(found)
 
 
-def _on_upload(key, etag, size):
-    target = _upload_target(key)
-    if target is None:
-        return "ignored"
+def _on_upload(upload):
     # One conditional update both finds the import and moves it on: only the
     # first notification for this object does; a repeat changes nothing, unless
     # the first died while sniffing (then resume). An object under a key no
     # import expects (another school's prefix, say) fails the condition.
-    imp = Import(school_id=target[0], import_id=target[1])
-    started = update_import(imp, condition=Import.import_id.exists() & (Import.s3_key == key) & (
-        (Import.status == "uploading")
-        | ((Import.status == "sniffing") & (Import.etag == etag))
-        | ((Import.status == "failed") & (Import.etag != etag))),
-        status="sniffing", etag=etag, size=size, error=None)
-    if not started:
+    imp = Import(school_id=upload.school_id, import_id=upload.import_id)
+    expected = Import.import_id.exists() & (Import.s3_key == upload.key) & (
+        (Import.status == Status.UPLOADING)
+        | ((Import.status == Status.SNIFFING) & (Import.etag == upload.etag))
+        | ((Import.status == Status.FAILED) & (Import.etag != upload.etag)))
+    if not transition(imp, Status.SNIFFING, condition=expected, etag=upload.etag, size=upload.size, error=None):
         return "duplicate or ignored"
     sniff_file(imp)
     return "sniffed"
 
 
-def _drop_target(key):
-    parts = key[len(config.DROP_PREFIX):].split("/")
-    if len(parts) < 3 or parts[1] not in KINDS_READY or not parts[-1]:
-        return None
-    return parts[0], parts[1]
-
-
-def drop_import_id(bucket, key, etag, event_time):
-    """The same for every delivery of one object's notification: the
-    idempotency key is (bucket, key, ETag); the time prefix orders lists."""
-    digest = hashlib.sha256(f"{bucket}\n{key}\n{etag}".encode()).hexdigest()[:12]
-    return f"{_epoch_ms(event_time):012x}{digest}"
-
-
-def _epoch_ms(event_time):
+def _on_drop(drop):
     try:
-        return int(datetime.fromisoformat((event_time or "").replace("Z", "+00:00")).timestamp() * 1000)
-    except ValueError:
-        return 0
-
-
-def _on_drop(bucket, key, etag, size, event_time):
-    target = _drop_target(key)
-    if target is None:
-        return "ignored"
-    school_id, kind = target
-    try:
-        school = School.get(school_id)
+        school = School.get(drop.school_id)
     except DoesNotExist:
         logger.warning("drop for unknown school ignored")
         return "ignored"
     now = time.time()
-    imp = Import(school_id=school_id, import_id=drop_import_id(bucket, key, etag, event_time), kind=kind,
-                 source="drop", filename=key.rsplit("/", 1)[-1][:200], s3_key=key, status="sniffing",
-                 created_by="s3-drop", created_at=int(now), updated_at=int(now), etag=etag, size=size,
+    imp = Import(school_id=drop.school_id, import_id=drop.import_id, kind=drop.kind, source=Source.DROP,
+                 filename=drop.filename, s3_key=drop.key, status=Status.SNIFFING, created_by=DROP_CREATOR,
+                 created_at=int(now), updated_at=int(now), etag=drop.etag, size=drop.size,
                  ttl=expires_at(school, now))
     try:
         imp.save(condition=Import.import_id.does_not_exist())
     except PutError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
-        imp = Import.get(school_id, imp.import_id, consistent_read=True)
-        if imp.status not in ("sniffing", "validating", "committing"):
+        imp = Import.get(drop.school_id, imp.import_id, consistent_read=True)
+        if imp.status not in (Status.SNIFFING, Status.VALIDATING, Status.COMMITTING):
             return "duplicate"
     return _run_drop(school, imp)
 
 
 def _run_drop(school, imp):
     """Sniff, map, validate, commit; resumes from where a dead run stopped."""
-    if imp.status == "sniffing" and not sniff_file(imp):
+    if imp.status == Status.SNIFFING and not sniff_file(imp):
         return "failed"
-    if imp.status == "mapping":
+    if imp.status == Status.MAPPING:
         mapping = _drop_mapping(school, imp)
         if mapping is None:
             fail(imp, "no_mapping", "No confirmed column matching for this kind of file yet, and the "
                  "suggestion misses a required column. Import one such file through the console first.")
             return "failed"
-        update_import(imp, status="validating", mapping=mapping, run=1)
-        imp.status, imp.mapping, imp.run = "validating", mapping, 1
-    if imp.status == "validating":
+        transition(imp, Status.VALIDATING, mapping=mapping, run=1)
+    if imp.status == Status.VALIDATING:
         if not validate_file(imp):
             return "failed"
-        update_import(imp, status="committing", commit_started_at=int(time.time()))
-        imp.status = "committing"
-    if imp.status == "committing":
+        transition(imp, Status.COMMITTING, commit_started_at=int(time.time()))
+    if imp.status == Status.COMMITTING:
         commit_file(imp, drop=True)
-        update_import(imp, status="done")
+        transition(imp, Status.DONE)
     return "imported"
 
 
 def _drop_mapping(school, imp):
+    """The school's remembered matching for this kind if the file has its
+    columns, else our suggestion if it covers the required fields."""
     header = [c["name"] for c in imp.columns or []]
     remembered = (school.import_mappings or {}).get(imp.kind)
     if remembered and all(col in header for col in remembered):
         return remembered
     suggested = imp.suggested_mapping or {}
-    if columns.REQUIRED[imp.kind] <= set(suggested.values()):
+    if KINDS[imp.kind].required <= set(suggested.values()):
         return suggested
     return None
 
 
-def handle_message(message):
-    """One queue message: an S3 notification, or our own validate/commit."""
-    if message.get("Event") == "s3:TestEvent":
-        return ["ignored"]
-    if "Records" in message:
-        outcomes = []
-        for record in message["Records"]:
-            s3 = record.get("s3") or {}
-            if not record.get("eventName", "").startswith("ObjectCreated"):
-                continue
-            obj = s3.get("object") or {}
-            outcomes.append(on_s3_object(s3.get("bucket", {}).get("name"), unquote_plus(obj.get("key", "")),
-                                         obj.get("eTag") or obj.get("versionId") or "", obj.get("size") or 0,
-                                         record.get("eventTime")))
-        return outcomes
-    action = message.get("action")
+def _on_step(step):
     try:
-        imp = Import.get(message["school_id"], message["import_id"], consistent_read=True)
-    except (DoesNotExist, KeyError):
-        return ["ignored"]
-    if imp.run != message.get("run"):
-        return ["stale"]
-    if action == "validate" and imp.status == "validating":
+        imp = Import.get(step.school_id, step.import_id, consistent_read=True)
+    except DoesNotExist:
+        return "ignored"
+    if imp.run != step.run:
+        return "stale"
+    if step.action == Action.VALIDATE and imp.status == Status.VALIDATING:
         validate_file(imp)
-        return ["validated"]
-    if action == "commit" and imp.status == "committing":
+        return "validated"
+    if step.action == Action.COMMIT and imp.status == Status.COMMITTING:
         commit_file(imp)
-        return ["committed"]
-    return ["duplicate"]
+        return "committed"
+    return "duplicate"
 
 
 def fail_from_message(message, error):
     """The last delivery failed too: say so on the import before the DLQ."""
-    targets = []
-    if "Records" in message:
-        for record in message["Records"]:
-            s3 = record.get("s3") or {}
-            obj = s3.get("object") or {}
-            key = unquote_plus(obj.get("key", ""))
-            if key.startswith(config.UPLOAD_PREFIX) and _upload_target(key):
-                targets.append(_upload_target(key))
-            elif key.startswith(config.DROP_PREFIX) and _drop_target(key):
-                targets.append((_drop_target(key)[0], drop_import_id(
-                    s3.get("bucket", {}).get("name"), key, obj.get("eTag") or "", record.get("eventTime"))))
-    elif "import_id" in message:
-        targets.append((message.get("school_id"), message.get("import_id")))
-    for school_id, import_id in targets:
+    for found in messages.parse(message, KINDS) if isinstance(message, dict) else []:
         try:
-            imp = Import.get(school_id, import_id)
+            imp = Import.get(found.school_id, found.import_id)
         except DoesNotExist:
             continue
         fail(imp, "processing_failed", "We could not process this file after several tries "
              f"({type(error).__name__}). Try uploading it again; if it fails again, contact support.")
+

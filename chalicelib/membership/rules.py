@@ -2,6 +2,7 @@
 which group, and reading an ``until``. No AWS."""
 import hashlib
 from datetime import datetime
+from typing import NamedTuple
 
 from ..core.errors import FieldError
 from ..core.text import fold
@@ -9,6 +10,15 @@ from ..core.text import fold
 ALL_PUPILS, ALL_STAFF = "sys-all-pupils", "sys-all-staff"
 PRIORITIES = ("low", "normal", "high")
 MEMBER_TYPES = ("user", "machine")
+
+
+class Delta(NamedTuple):
+    """A change to one system group's member count (and what the group is,
+    so a first member can create it)."""
+    kind: str  # year | reg | all_pupils | all_staff
+    value: str  # the year or registration group; None for the all-groups
+    name: str
+    count: int
 
 
 def year_group_id(year):
@@ -38,29 +48,29 @@ def pupil_groups(values):
 
 
 def pupil_deltas(before, after):
-    """{group id: (kind, value, name, delta)} for a pupil's change."""
+    """{group id: Delta} for a pupil's change."""
     old, new = pupil_groups(before), pupil_groups(after)
     out = {}
     for gid in set(old) | set(new):
         delta = (gid in new) - (gid in old)
         if delta:
             kind, value, name = new.get(gid) or old[gid]
-            out[gid] = (kind, value, name, delta)
+            out[gid] = Delta(kind, value, name, delta)
     return out
 
 
 def staff_deltas(delta):
-    return {ALL_STAFF: ("all_staff", None, "All staff", delta)}
+    return {ALL_STAFF: Delta("all_staff", None, "All staff", delta)}
 
 
 def merge(*deltas):
+    """One {group id: Delta} adding up several; groups that come to 0 drop out."""
     out = {}
     for d in deltas:
-        for gid, (kind, value, name, n) in d.items():
-            if gid in out:
-                n += out[gid][3]
-            out[gid] = (kind, value, name, n)
-    return {g: v for g, v in out.items() if v[3]}
+        for gid, delta in d.items():
+            before = out.get(gid)
+            out[gid] = delta._replace(count=delta.count + before.count) if before else Delta(*delta)
+    return {g: v for g, v in out.items() if v.count}
 
 
 def can_see(caller, group):

@@ -4,7 +4,8 @@ Every roster write adds its count changes to its own transaction; an import
 flush applies its (merged) changes directly. Either way one UpdateItem covers
 up to CHUNK groups, so a 1,000-pupil flush costs one or two calls, not one per
 year and registration group."""
-from ..core.db import connection, plain
+from ..core.db import connection
+from ..core.maps import plain
 from .models import SYSTEM, Group
 
 CHUNK = 40  # keeps an UpdateExpression well under DynamoDB's 4 KB
@@ -41,7 +42,7 @@ def new_item(school_id, deltas=None):
 #: own transaction. An import reads it before it reads the roster to check
 #: its rows against; while it is unchanged, no UPN has been claimed since, so
 #: the import can write its claims unconditioned, one condition a chunk
-#: (see imports/commit.py).
+#: (see imports/committing.py).
 PUPIL_EPOCH = "pupil_epoch"
 
 
@@ -91,3 +92,21 @@ def virtual_groups(item):
         out.append(Group(school_id=item.school_id, group_id=gid, name=info.get("name"), system=info.get("kind"),
                          system_value=info.get("value") or None, member_count=int(counts.get(gid, 0))))
     return out
+
+
+def stage_epoch_step(tx, school_id, done, after):
+    """In ``tx``: the pupil epoch moves from ``done`` to ``after``, the item
+    failing (label "epoch") if a pupil was written since it read ``done``."""
+    held = "#pe = :done" if done else "attribute_not_exists(#pe)"
+    tx.raw_update("epoch", {
+        "TableName": Group.Meta.table_name, "Key": key(school_id),
+        "UpdateExpression": "SET #pe = :next", "ConditionExpression": held,
+        "ExpressionAttributeNames": {"#pe": PUPIL_EPOCH},
+        "ExpressionAttributeValues": {":next": {"N": str(after)}, **({":done": {"N": str(done)}} if done else {})}})
+
+
+def chunks(deltas):
+    """``deltas`` in steps of at most CHUNK groups (one UpdateItem each), in
+    a fixed order: the same steps on every try."""
+    items = sorted(deltas.items())
+    return [dict(items[i:i + CHUNK]) for i in range(0, len(items), CHUNK)]

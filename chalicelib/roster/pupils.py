@@ -109,9 +109,7 @@ def insert(caller, p, retry_safe=False):
     except TxFailed as exc:
         if retry_safe and "pupil" in exc.failed:
             return p
-        if "pupil:upn" in exc.failed:
-            raise duplicate_upn(p.upn)
-        raise conflict()
+        raise exc.refusal({"pupil:upn": lambda: duplicate_upn(p.upn)}, conflict)
     return p
 
 

@@ -1,6 +1,9 @@
 """School settings: name, timezone (console times), and whether a full S3
 drop marks missing pupils as leavers."""
-from ..core.db import Tx, TxFailed, plain
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ..core.db import Tx, TxFailed
+from ..core.maps import plain
 from ..core.errors import ApiError, FieldError, validation_failed
 from ..core import audit
 
@@ -35,7 +38,6 @@ def mfa_group_problems(names, school):
 
 
 def timezone_problem(name):
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

@@ -12,7 +12,8 @@ from pynamodb.exceptions import DoesNotExist
 from ..accounts import throttle
 from ..accounts.models import Login, School, User
 from ..accounts.permissions import ADMIN_GROUP, effective_permissions
-from ..core.db import Tx, TxFailed, new_id, plain
+from ..core.db import Tx, TxFailed, new_id
+from ..core.maps import plain
 from ..core.errors import ApiError, not_found, validation_failed
 from ..core.paging import decode_cursor, encode_cursor, name_search, parse_limit, query_page
 from ..core.text import fold, sort_keys
@@ -154,9 +155,8 @@ def insert(caller, user, message_id=None, retry_safe=False):
     except TxFailed as exc:
         if retry_safe and "staff" in exc.failed:
             return user
-        if "staff:login" in exc.failed:
-            raise email_in_use(user.email, caller.school_id)
-        raise conflict("staff member")
+        raise exc.refusal({"staff:login": lambda: email_in_use(user.email, caller.school_id)},
+                          lambda: conflict("staff member"))
     return user
 
 
@@ -197,6 +197,14 @@ def update(caller, user_id, body, now=None):
         # every link sent to the old address dies with it; the new one is unverified
         user.token_generation = (user.token_generation or 0) + 1
         user.email_verified = False
+    _save_change(caller, user, before, after, now)
+    member_renamed(user.school_id, user.user_id, before, after)
+    return as_json(user, caller.school)
+
+
+def _save_change(caller, user, before, after, now):
+    """One transaction: the staff member (on the version read), their login
+    moved to a new address, the school's admin count, the audit entry."""
     tx = Tx()
     tx.put("staff", user)  # conditional on the version we read
     if before["email"] != after["email"]:
@@ -216,8 +224,6 @@ def update(caller, user_id, body, now=None):
         if "login" in exc.failed and "staff" not in exc.failed:
             raise email_in_use(after["email"], caller.school_id)
         raise conflict("staff member")
-    member_renamed(user.school_id, user.user_id, before, after)
-    return as_json(user, caller.school)
 
 
 def delete(caller, user_id, now=None):

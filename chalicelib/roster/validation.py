@@ -5,6 +5,8 @@ CSV import, so every value may arrive as a string with stray whitespace, and a
 blank string means "not given". Each ``clean_*`` returns ``(value, error)``
 with exactly one of them set (or both None for an optional blank), and never
 raises on bad input: a wrong JSON type becomes an ``invalid_type`` error.
+That first step, and the wording every field's errors share, is in
+``cleaning``.
 
 Cells starting with ``=``, ``+``, ``-`` or ``@`` are kept as typed: they are
 stored as text, and whoever exports them to a spreadsheet must escape them.
@@ -15,13 +17,15 @@ import re
 from datetime import date, datetime
 
 
+from ..accounts.permissions import FALLBACK_GROUP
 from ..core.errors import FieldError
-from ..core.text import email_key, fold  # noqa: F401 - one fold for validation, search and sort keys
+from ..core.text import email_key
+from .cleaning import as_text, invalid_type, label, required_error, sentence, shown, too_long
 
 MIN_PUPIL_AGE = 2
 MAX_PUPIL_AGE = 25
 MAX_EMAIL_LENGTH = 254  # RFC 5321's limit on a forward path
-DEFAULT_USER_GROUP = "Teachers"
+DEFAULT_USER_GROUP = FALLBACK_GROUP  # a new staff member with no user group joins it
 
 #: Letters a UPN's check letter (and a temporary UPN's last character) may be.
 UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
@@ -31,20 +35,6 @@ GENDER_FORMS = "Use M, F, Male, Female, or leave blank."
 YEAR_GROUP_FORMS = "Use N1, N2, R or 1–14 (e.g. 'Year 7', 'Y7' or '7')."
 UPN_FORM = ("A UPN is 13 characters: a letter (never I, O or S), 11 digits, "
             "then a digit, or a letter for a temporary UPN.")
-
-#: How each field is named in a sentence.
-_LABELS = {
-    "first_name": "first name",
-    "surname": "surname",
-    "date_of_birth": "date of birth",
-    "gender": "gender",
-    "year_group": "year group",
-    "registration_group": "registration group",
-    "upn": "UPN",
-    "email": "email address",
-    "job_role": "job role",
-    "user_group": "user group",
-}
 
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
 _UK_DATE = re.compile(r"([0-9]{1,2})([/.-])([0-9]{1,2})\2([0-9]{4}|[0-9]{2})")
@@ -56,83 +46,30 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]{2,}")
 _GENDERS = {"m": "M", "male": "M", "f": "F", "female": "F"}
 
 
-# -- helpers ---------------------------------------------------------------
-
-def _label(field):
-    return _LABELS.get(field, field.replace("_", " "))
-
-
-def _sentence(text):
-    """Capitalise only the first letter, so 'UPN' stays 'UPN'."""
-    return text[:1].upper() + text[1:]
-
-
-def _shown(value, limit=30):
-    """A user's value, short enough to quote back in a message."""
-    return value if len(value) <= limit else value[:limit - 1] + "…"
-
-
-def _kind(value):
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, (list, tuple)):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return "a " + type(value).__name__
-
-
-def _required(field):
-    return FieldError(field, "required", f"Enter the {_label(field)}: it is required.")
-
-
-def _invalid_type(field, value, wanted="text"):
-    return FieldError(field, "invalid_type",
-                      f"{_sentence(_label(field))} must be {wanted}, not {_kind(value)}.")
-
-
-def _text(value, field):
-    """(stripped str or None, error): None and blanks are "not given"."""
-    if value is None:
-        return None, None
-    if not isinstance(value, str):
-        return None, _invalid_type(field, value)
-    value = value.strip()
-    return (value or None), None
-
-
-def _too_long(field, value, max_length):
-    return FieldError(field, "too_long",
-                      f"{_sentence(_label(field))} is too long ({len(value)} characters): "
-                      f"shorten it to {max_length} characters or fewer.")
-
-
 # -- text ------------------------------------------------------------------
 
 def clean_name(value, field, max_length=100):
     """A required name with its spaces tidied, as CSVs often double them."""
-    text, error = _text(value, field)
+    text, error = as_text(value, field)
     if error:
         return None, error
     if text is None:
-        return None, _required(field)
+        return None, required_error(field)
     text = " ".join(text.split())
     if len(text) > max_length:
-        return None, _too_long(field, text, max_length)
+        return None, too_long(field, text, max_length)
     return text, None
 
 
 def clean_text(value, field, max_length, required=False):
     """Free text such as a registration group or job role, trimmed only."""
-    text, error = _text(value, field)
+    text, error = as_text(value, field)
     if error:
         return None, error
     if text is None:
-        return None, (_required(field) if required else None)
+        return None, (required_error(field) if required else None)
     if len(text) > max_length:
-        return None, _too_long(field, text, max_length)
+        return None, too_long(field, text, max_length)
     return text, None
 
 
@@ -158,7 +95,7 @@ def _unreal_date(field, text, year, month, day):
     else:
         why = f"{calendar.month_name[month]} {year} has no day {day}"
     return FieldError(field, "invalid_date",
-                      f"{_sentence(_label(field))} '{_shown(text)}' is not a real date "
+                      f"{sentence(label(field))} '{shown(text)}' is not a real date "
                       f"({why}). {DATE_FORMS}")
 
 
@@ -172,9 +109,9 @@ def parse_date(value, field, today=None):
         return value.date(), None
     if isinstance(value, date):
         return value, None
-    text, error = _text(value, field)
+    text, error = as_text(value, field)
     if error:
-        return None, _invalid_type(field, value, "text such as 31/01/2015")
+        return None, invalid_type(field, value, "text such as 31/01/2015")
     if text is None:
         return None, None
     iso, uk = _ISO_DATE.fullmatch(text), _UK_DATE.fullmatch(text)
@@ -185,7 +122,7 @@ def parse_date(value, field, today=None):
         year = _full_year(uk.group(4), day, month, today or date.today())
     else:
         return None, FieldError(field, "invalid_date",
-                                f"{_sentence(_label(field))} '{_shown(text)}' is not a date "
+                                f"{sentence(label(field))} '{shown(text)}' is not a date "
                                 f"we can read. {DATE_FORMS}")
     try:
         return date(year, month, day), None
@@ -206,7 +143,7 @@ def clean_date_of_birth(value, today=None):
     if error:
         return None, error
     if born is None:
-        return None, _required(field)
+        return None, required_error(field)
     if born > today:
         return None, FieldError(field, "implausible_date_of_birth",
                                 f"The date of birth {born:%d/%m/%Y} is in the future: "
@@ -224,13 +161,13 @@ def clean_date_of_birth(value, today=None):
 def clean_gender(value):
     """('M' | 'F' | None, error): the two values the DfE census records."""
     field = "gender"
-    text, error = _text(value, field)
+    text, error = as_text(value, field)
     if error or text is None:
         return None, error
     gender = _GENDERS.get(text.casefold())
     if gender is None:
         return None, FieldError(field, "invalid_gender",
-                                f"Gender '{_shown(text)}' is not recognised. {GENDER_FORMS}")
+                                f"Gender '{shown(text)}' is not recognised. {GENDER_FORMS}")
     return gender, None
 
 
@@ -255,14 +192,14 @@ def clean_year_group(value):
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     elif value is not None and not isinstance(value, str):
-        return None, _invalid_type(field, value, "text or a whole number")
-    text, _ = _text(value, field)
+        return None, invalid_type(field, value, "text or a whole number")
+    text, _ = as_text(value, field)
     if text is None:
-        return None, _required(field)
+        return None, required_error(field)
     code = _year_group_code(text)
     if code is None:
         return None, FieldError(field, "invalid_year_group",
-                                f"Year group '{_shown(text)}' is not recognised. {YEAR_GROUP_FORMS}")
+                                f"Year group '{shown(text)}' is not recognised. {YEAR_GROUP_FORMS}")
     return code, None
 
 
@@ -327,7 +264,7 @@ def upn_cell(raw, _heads=_UPN_HEADS, _tails=_UPN_TAILS):
 
 
 def _clean_upn(value, field):
-    text, error = _text(value, field)
+    text, error = as_text(value, field)
     if error or text is None:
         return None, error
     upn = "".join(text.split()).upper()
@@ -348,11 +285,11 @@ def _clean_upn(value, field):
 def clean_email(value, field="email"):
     """(lower-cased address or None, error): required; only plausibility is
     checked here, since the verification email is the real test."""
-    text, error = _text(value, field)
+    text, error = as_text(value, field)
     if error:
         return None, error
     if text is None:
-        return None, _required(field)
+        return None, required_error(field)
     email = email_key(text)
     if len(email) > MAX_EMAIL_LENGTH:
         return None, FieldError(field, "invalid_email",
@@ -360,14 +297,15 @@ def clean_email(value, field="email"):
                                 f"an email address has at most {MAX_EMAIL_LENGTH}.")
     if not _EMAIL.fullmatch(email):
         return None, FieldError(field, "invalid_email",
-                                f"'{_shown(text)}' is not a valid email address: it should "
+                                f"'{shown(text)}' is not a valid email address: it should "
                                 "look like name@school.sch.uk.")
     return email, None
 
 
 # -- records ---------------------------------------------------------------
 
-def _pupil_cleaners(today):
+def pupil_cleaners(today=None):
+    """{field: cleaner} of a pupil (a form, the API, a CSV row)."""
     return {
         "first_name": lambda v: clean_name(v, "first_name"),
         "surname": lambda v: clean_name(v, "surname"),
@@ -407,7 +345,7 @@ def _clean_record(cleaners, data, partial):
 
 def clean_pupil(data, partial=False, today=None):
     """(cleaned dict, [FieldError]) for a pupil from a form, JSON or CSV row."""
-    return _clean_record(_pupil_cleaners(today), data, partial)
+    return _clean_record(pupil_cleaners(today), data, partial)
 
 
 def clean_staff(data, partial=False):
@@ -419,16 +357,12 @@ def clean_staff(data, partial=False):
     return cleaned, errors
 
 
-def cleaners(kind, today=None):
-    """{field: cleaner} for a record kind; the CSV import wraps these in caches."""
-    if kind == "pupils":
-        return _pupil_cleaners(today)
-    if kind == "staff":
-        return dict(_STAFF_CLEANERS)
-    if kind == "machines":
-        return {"name": lambda v: clean_text(v, "name", 100, required=True),
-                "location": lambda v: clean_text(v, "location", 100)}
-    raise KeyError(kind)
+def staff_cleaners(today=None):
+    """{field: cleaner} of a staff member."""
+    return dict(_STAFF_CLEANERS)
 
 
-clean_record = _clean_record
+def machine_cleaners(today=None):
+    """{field: cleaner} of a machine (imported; a form takes a name only)."""
+    return {"name": lambda v: clean_text(v, "name", 100, required=True),
+            "location": lambda v: clean_text(v, "location", 100)}

@@ -44,12 +44,7 @@ class Env:
         return emails
 
     def drain(self, rounds=50):
-        idle = 0
-        for _ in range(rounds):
-            done = sum(self.pump.poll_queue(*q, wait=0) for q in self.pump.queues)
-            idle = idle + 1 if done == 0 else 0
-            if idle >= 2:
-                return
+        self.pump.drain(rounds)
 
     # ------------------------------------------------------------ people
     def signup(self, name, email, first_name="Ada", surname="Admin"):

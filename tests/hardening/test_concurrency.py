@@ -110,7 +110,7 @@ def test_two_admins_edit_one_pupil_one_gets_409(api, admin, member, atomic_moto,
 DOUBLE_NO_UPN = ("Pupils without a UPN have no database-level uniqueness: two imports of one file, both "
                  "validated before either commits, each plan the UPN-less rows as 'create' (name + date of "
                  "birth matching happens at validation only) and both write them, so each such pupil is "
-                 "doubled. The fix belongs in chalicelib/imports/commit.py (e.g. a claim on name + date of "
+                 "doubled. The fix belongs in chalicelib/imports/committing.py (e.g. a claim on name + date of "
                  "birth for import-created pupils, or re-matching at commit)")
 
 
@@ -120,7 +120,7 @@ DOUBLE_NO_UPN = ("Pupils without a UPN have no database-level uniqueness: two im
     "some rows without a UPN",
 ])
 def test_same_file_imported_twice_at_once(api, admin, faults, atomic_moto, monkeypatch, how, file):
-    from chalicelib.imports import commit as committing
+    from chalicelib.imports import committing
     monkeypatch.setattr(committing, "PUPILS_PER_TX", 10)
     rows = make_rows(36, without_upn_every=0 if file == "every row with a UPN" else 4)
     driver = Driver(api)
@@ -321,7 +321,7 @@ def test_upns_added_by_hand_in_threads_while_an_import_commits(api, admin, atomi
     10 of its UPNs by hand. Each UPN ends with exactly one pupil; each hand
     add that lost got duplicate_upn, and its row was written by the import;
     each that won has its import row refused as duplicate_upn."""
-    from chalicelib.imports import commit as committing
+    from chalicelib.imports import committing
     from chalicelib.core.errors import ApiError
     from chalicelib.roster import pupils as pupil_records
     monkeypatch.setattr(committing, "PUPILS_PER_TX", 8)

@@ -341,7 +341,7 @@ def test_commit_rides_out_throttling_and_unprocessed_items(api, school, driver, 
     unprocessed (the commit writes in transactions; validation batch-writes
     the refused rows): one delivery each still keeps every refused row once
     and commits every valid row exactly once."""
-    from chalicelib.imports import commit as committing
+    from chalicelib.imports import committing
     from moto.core.botocore_stubber import BotocoreStubber
     monkeypatch.setattr(committing, "PUPILS_PER_TX", 8)
     rows = make_rows(180, bad_every=3)
@@ -437,7 +437,7 @@ def throttled_until_through(driver, message, fault_at=(2, 4, 3)):
 
 @pytest.fixture
 def throttled_commit(api, school, driver, faults, monkeypatch):
-    from chalicelib.imports import commit as committing
+    from chalicelib.imports import committing
     monkeypatch.setattr(committing, "PUPILS_PER_TX", 15)
     rows = make_rows(60)
     import_id = driver.to_review(pupils_csv(rows))
@@ -487,7 +487,7 @@ def _kill_marks(point):
 
 @pytest.mark.parametrize("point", [pytest.param(p, marks=_kill_marks(p)) for p in KILL_POINTS])
 def test_commit_killed_mid_file_then_redelivered(api, school, driver, faults, monkeypatch, point):
-    from chalicelib.imports import commit as committing
+    from chalicelib.imports import committing
     monkeypatch.setattr(committing, "PUPILS_PER_TX", 12)
     rows = make_rows(40)
     import_id = driver.to_review(pupils_csv(rows))

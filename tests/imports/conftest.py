@@ -1,10 +1,11 @@
 """Drive imports the way production does: presigned POST into (moto's) S3,
 S3's real ObjectCreated notification into SQS, and the event pump handing
 the queue's messages to the very import handler Lambda would call."""
-import time
-
 import pytest
 import requests
+from stdnum.gb.upn import calc_check_digit
+
+from chalicelib.core import config
 
 
 @pytest.fixture
@@ -17,15 +18,7 @@ def pump(app):
 
 def drain(pump, rounds=50):
     """Deliver queued messages until the queue stays empty."""
-    handled = 0
-    idle = 0
-    for _ in range(rounds):
-        done = sum(pump.poll_queue(*q, wait=0) for q in pump.queues)
-        handled += done
-        idle = idle + 1 if done == 0 else 0
-        if idle >= 2:
-            break
-    return handled
+    return pump.drain(rounds)
 
 
 class Importer:
@@ -81,4 +74,24 @@ def data(name):
         return fh.read()
 
 
-__all__ = ["drain", "data", "time"]
+def upn(n):
+    body = f"94012342{n:03d}1"[:12]
+    return calc_check_digit(body) + body
+
+
+def pupils_csv(rows):
+    lines = ["First name,Surname,Date of birth,Gender,Year group,Registration group,UPN"]
+    lines += [",".join(r) for r in rows]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+ROWS = [("Zoë", "Smith", "01/02/2015", "F", "Year 5", "5B", upn(1)),
+        ("Adam", "Jones", "2014-03-04", "M", "5", "5A", upn(2)),
+        ("Siân", "Evans", "3/4/15", "Female", "Y5", "5A", "")]
+
+
+def roster_writes(calls):
+    from tests.conftest import DYNAMO_WRITES, tables_of
+    names = {config.table_name(t) for t in ("pupils", "uniques", "users", "logins")}
+    return [(op, tables_of(params)) for op, params in calls
+            if op in DYNAMO_WRITES and tables_of(params) & names]

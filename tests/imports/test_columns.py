@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from stdnum.gb.upn import calc_check_digit
 
-from chalicelib.imports import columns, sniff
-from chalicelib.imports.columns import FIELDS, REQUIRED, normalise, suggest, template_csv
+from chalicelib.imports import columns, lines, sniff
+from chalicelib.imports.columns import normalise, suggest, template_csv
+from chalicelib.roster.fields import FIELDS, REQUIRED
 from chalicelib.roster.validation import clean_pupil, clean_staff
 from tests.data import make_corpus
 
@@ -19,7 +20,7 @@ def header_of(name):
     """The cleaned header of a corpus file, as the import pipeline sees it."""
     data = (DATA / name).read_bytes()
     dialect = sniff.sniff(data, complete=True)
-    return sniff.read_header_and_records(sniff.open_text(io.BytesIO(data), dialect.encoding), dialect)[0]
+    return sniff.read_header_and_records(lines.open_text(io.BytesIO(data), dialect.encoding), dialect)[0]
 
 
 def test_fields_and_required():
@@ -44,7 +45,7 @@ def test_normalise(header, normalised):
 
 
 def test_synonyms_are_unambiguous_and_name_only_their_kinds_fields():
-    for kind, fields in columns._SYNONYMS.items():
+    for kind, fields in columns.SYNONYMS.items():
         assert set(fields) <= set(FIELDS[kind])
         seen = [normalise(name) for tiers in fields.values() for tier in tiers for name in tier]
         assert len(seen) == len(set(seen)), kind
@@ -68,7 +69,7 @@ def test_template_has_human_headers_and_one_example_row(kind, headers):
 def test_template_round_trips_through_sniff_and_suggest(kind):
     data = template_csv(kind).encode("utf-8-sig")
     dialect = sniff.sniff(data, complete=True)
-    header, records = sniff.read_header_and_records(sniff.open_text(io.BytesIO(data), dialect.encoding), dialect)
+    header, records = sniff.read_header_and_records(lines.open_text(io.BytesIO(data), dialect.encoding), dialect)
     mapping = suggest(kind, header)
     assert set(mapping) == set(header)
     assert REQUIRED[kind] <= set(mapping.values())

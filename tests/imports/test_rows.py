@@ -9,14 +9,15 @@ import itertools
 
 import pytest
 
-from chalicelib.imports import columns, sniff
+from chalicelib.imports import columns, lines, sniff
+from chalicelib.imports.kinds import KINDS
 from chalicelib.imports.rows import ExistingIndex, RowChecker
 from tests.data import make_corpus
 
 
 def records_of(data):
     dialect = sniff.sniff(data, complete=True)
-    header, records = sniff.read_header_and_records(sniff.open_text(io.BytesIO(data), dialect.encoding), dialect)
+    header, records = sniff.read_header_and_records(lines.open_text(io.BytesIO(data), dialect.encoding), dialect)
     return header, list(records)
 
 
@@ -49,7 +50,7 @@ def pupil_rows():
 def check_each_afresh(kind, header, records, existing):
     mapping = columns.suggest(kind, header)
     ids = counter_ids()
-    return [RowChecker(kind, mapping, header, existing(), ids).check(line, cells) for line, cells in records]
+    return [RowChecker(KINDS[kind].rules, mapping, header, existing(), ids).check(line, cells) for line, cells in records]
 
 
 @pytest.mark.parametrize("school", ["empty", "with pupils"])
@@ -57,13 +58,13 @@ def test_one_pass_agrees_with_checking_each_row_afresh(school):
     header, records = records_of(pupil_rows())
 
     def existing():
-        index = ExistingIndex("pupils")
+        index = ExistingIndex(KINDS["pupils"].rules)
         if school == "with pupils":
             index.add("p1", 3, {"first_name": "Zed", "surname": "Known", "date_of_birth": "2015-01-01",
                                 "upn": None})
         return index
 
-    checker = RowChecker("pupils", columns.suggest("pupils", header), header, existing(), counter_ids())
+    checker = RowChecker(KINDS["pupils"].rules, columns.suggest("pupils", header), header, existing(), counter_ids())
     in_one_pass = [verdict(r) for r in checker.check_all(records)]
     afresh = [verdict(r) for r in check_each_afresh("pupils", header, records, existing)]
     assert in_one_pass == afresh
@@ -73,7 +74,7 @@ def test_one_pass_agrees_with_checking_each_row_afresh(school):
 
 def test_the_first_pass_remembers_only_good_values_and_new_pupils_get_their_ids_in_order():
     header, records = records_of(pupil_rows())
-    checker = RowChecker("pupils", columns.suggest("pupils", header), header, ExistingIndex("pupils"),
+    checker = RowChecker(KINDS["pupils"].rules, columns.suggest("pupils", header), header, ExistingIndex(KINDS["pupils"].rules),
                          counter_ids())
     results = list(checker.check_all(records))
     created = [r.target_id for r in results if r.action == "create"]
@@ -86,9 +87,9 @@ def test_the_first_pass_remembers_only_good_values_and_new_pupils_get_their_ids_
 def test_a_staff_file_agrees_with_checking_each_row_afresh():
     data = make_corpus.staff_mis()
     header, records = records_of(data + data.split(b"\n", 1)[1])  # every row twice: repeated emails
-    checker = RowChecker("staff", columns.suggest("staff", header), header, ExistingIndex("staff"), counter_ids())
+    checker = RowChecker(KINDS["staff"].rules, columns.suggest("staff", header), header, ExistingIndex(KINDS["staff"].rules), counter_ids())
     in_one_pass = [verdict(r) for r in checker.check_all(records)]
-    afresh = [verdict(r) for r in check_each_afresh("staff", header, records, lambda: ExistingIndex("staff"))]
+    afresh = [verdict(r) for r in check_each_afresh("staff", header, records, lambda: ExistingIndex(KINDS["staff"].rules))]
     # afresh cannot see an earlier row's email: only the repeats differ, as duplicates
     differ = [(a, b) for a, b in zip(in_one_pass, afresh) if a != b]
     assert differ and all(a[4] == [("email", "duplicate_email")] and b[1] for a, b in differ)

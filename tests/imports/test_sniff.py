@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.imports import sniff
+from chalicelib.imports import lines, sniff
 from chalicelib.imports.sniff import Dialect, NotCsv
 from tests.data import make_corpus
 from tests.data.make_corpus import PUPIL_HEADERS, big_pupils_csv
@@ -21,7 +21,7 @@ def raw(name):
 def read(data, complete=True):
     """(dialect, header, [(line, cells)]) for a whole file in memory."""
     dialect = sniff.sniff(data[:sniff.SAMPLE_BYTES], complete=complete)
-    header, records = sniff.read_header_and_records(sniff.open_text(io.BytesIO(data), dialect.encoding),
+    header, records = sniff.read_header_and_records(lines.open_text(io.BytesIO(data), dialect.encoding),
                                                     dialect)
     return dialect, header, list(records)
 
@@ -163,7 +163,7 @@ def test_undefined_cp1252_bytes_become_replacement_characters():
 def test_bad_utf8_later_in_the_file_becomes_replacement_characters():
     good = csv_bytes("First name,Surname\n" + "Zoë,Smith\n" * 10)
     dialect = sniff.sniff(good, complete=False)
-    records = list(sniff.iter_records(sniff.open_text(io.BytesIO(good + b"Zo\xeb,Jones\n"), "utf-8"), dialect))
+    records = list(sniff.iter_records(lines.open_text(io.BytesIO(good + b"Zo\xeb,Jones\n"), "utf-8"), dialect))
     assert records[-1] == (12, ["Zo\ufffd", "Jones"])
 
 
@@ -293,7 +293,7 @@ def test_a_record_with_an_oversized_cell_is_yielded_as_none_and_reading_goes_on(
     huge = "x" * (sniff.FIELD_SIZE_LIMIT + 10)
     data = f"First name,Surname\nZoe,Smith\n{huge},Jones\nLeo,Khan\n".encode()
     dialect = sniff.sniff(data[:1000], complete=False)
-    records = list(sniff.iter_records(sniff.open_text(io.BytesIO(data), "utf-8"), dialect))
+    records = list(sniff.iter_records(lines.open_text(io.BytesIO(data), "utf-8"), dialect))
     assert records == [(2, ["Zoe", "Smith"]), (3, None), (4, ["Leo", "Khan"])]
 
 
@@ -301,12 +301,12 @@ def test_an_overlong_line_is_yielded_as_none_without_reading_it_whole(monkeypatc
     monkeypatch.setattr(sniff, "MAX_LINE_CHARS", 50)
     data = ("First name,Surname\nZoe,Smith\n" + "y," * 100 + "\nLeo,Khan\n").encode()
     dialect = Dialect("utf-8", ",", 1)
-    records = list(sniff.iter_records(sniff.open_text(io.BytesIO(data), "utf-8"), dialect))
+    records = list(sniff.iter_records(lines.open_text(io.BytesIO(data), "utf-8"), dialect))
     assert records == [(2, ["Zoe", "Smith"]), (3, None), (4, ["Leo", "Khan"])]
 
 
 def test_stream_ending_before_the_header_gives_no_header_and_no_records():
-    header, records = sniff.read_header_and_records(sniff.open_text(io.BytesIO(b"a,b\n"), "utf-8"),
+    header, records = sniff.read_header_and_records(lines.open_text(io.BytesIO(b"a,b\n"), "utf-8"),
                                                     Dialect("utf-8", ",", 5))
     assert header == [] and list(records) == []
 
@@ -343,7 +343,7 @@ def test_big_file_sniffs_from_a_partial_sample_and_yields_every_record():
     data = big_pupils_csv(2000)
     dialect = sniff.sniff(data[:4096], complete=False)
     assert dialect == Dialect("utf-8", ",", 1)
-    header, records = sniff.read_header_and_records(sniff.open_text(io.BytesIO(data), "utf-8"), dialect)
+    header, records = sniff.read_header_and_records(lines.open_text(io.BytesIO(data), "utf-8"), dialect)
     records = list(records)
     assert header == PUPIL_HEADERS and len(records) == 2000
     assert [line for line, _cells in records] == list(range(2, 2002))
@@ -353,14 +353,14 @@ def test_fifty_thousand_rows_from_a_one_mebibyte_sample():
     data = big_pupils_csv()
     assert len(data) > sniff.SAMPLE_BYTES
     dialect = sniff.sniff(data[:sniff.SAMPLE_BYTES], complete=False)
-    records = sniff.iter_records(sniff.open_text(io.BytesIO(data), dialect.encoding), dialect)
+    records = sniff.iter_records(lines.open_text(io.BytesIO(data), dialect.encoding), dialect)
     assert sum(1 for _ in records) == 50000
 
 
 def test_records_stream_from_a_raw_stream_in_small_chunks():
     data = big_pupils_csv(20000)
     source = Trickle(data, chunk=7)
-    records = sniff.iter_records(sniff.open_text(source, "utf-8"), Dialect("utf-8", ",", 1))
+    records = sniff.iter_records(lines.open_text(source, "utf-8"), Dialect("utf-8", ",", 1))
     first = [next(records) for _ in range(5)]
     assert [line for line, _cells in first] == [2, 3, 4, 5, 6]
     assert source.served < 100_000 < len(data)  # only a buffer's worth read so far
@@ -370,7 +370,7 @@ def test_records_stream_from_a_raw_stream_in_small_chunks():
 
 def test_multibyte_characters_split_across_chunks_decode_whole():
     data = ("First name,Surname\n" + "Zoë,Ó Súilleabháin\n" * 50).encode()
-    records = list(sniff.iter_records(sniff.open_text(Trickle(data, chunk=1), "utf-8"),
+    records = list(sniff.iter_records(lines.open_text(Trickle(data, chunk=1), "utf-8"),
                                       Dialect("utf-8", ",", 1)))
     assert len(records) == 50 and all(cells == ["Zoë", "Ó Súilleabháin"] for _line, cells in records)
 
@@ -380,7 +380,7 @@ def test_open_text_reads_a_botocore_streaming_body():
     data = raw("pupils_utf16.csv")
     dialect = sniff.sniff(data, complete=True)
     body = StreamingBody(io.BytesIO(data), len(data))
-    header, records = sniff.read_header_and_records(sniff.open_text(body, dialect.encoding), dialect)
+    header, records = sniff.read_header_and_records(lines.open_text(body, dialect.encoding), dialect)
     assert header == PUPIL_HEADERS and [cells[0] for _line, cells in records] == ["Zoë", "Siân", "Dáithí"]
 
 
@@ -394,5 +394,5 @@ def test_open_text_copes_with_a_source_that_over_delivers():
             return out
 
     data = big_pupils_csv(3000)
-    records = list(sniff.iter_records(sniff.open_text(Greedy(data), "utf-8"), Dialect("utf-8", ",", 1)))
+    records = list(sniff.iter_records(lines.open_text(Greedy(data), "utf-8"), Dialect("utf-8", ",", 1)))
     assert len(records) == 3000

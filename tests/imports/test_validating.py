@@ -1,9 +1,11 @@
-"""Every awkward file of tests/data, through the whole flow: presigned POST,
-moto's S3 -> SQS notification, the import handler, mapping, commit."""
+"""Reading and checking files (imports/validating.py): every awkward file of
+tests/data through the whole flow (presigned POST, moto's S3 -> SQS
+notification, the import handler, mapping, commit), and files that are not
+CSV failing with what to do."""
 import pytest
 
 from tests.data.make_corpus import big_pupils_csv
-from tests.imports.conftest import data
+from tests.imports.conftest import data, drain
 
 
 GOOD_PUPIL_FILES = ["pupils_template.csv", "pupils_bom.csv", "pupils_cp1252.csv", "pupils_semicolon.csv",
@@ -80,7 +82,6 @@ def test_files_that_are_not_csv_fail_with_what_to_do(importer, name, code):
         r = importer.api.post("/api/imports", {"kind": "pupils", "filename": name})
         key = r.data["upload"]["fields"]["key"]
         boto3.client("s3", region_name=config.region()).put_object(Bucket=config.bucket_name(), Key=key, Body=b"")
-        from tests.imports.conftest import drain
         drain(importer.pump)
         imp = importer.get(r.data["import_id"])
     else:
@@ -110,3 +111,11 @@ def test_fifty_thousand_rows(api, importer):
     assert imp["result"]["created"] == 50000 and imp["rows_processed"] == 50000
     from chalicelib.roster.models import Pupil
     assert Pupil.count(api.get("/api/me").data["school"]["id"]) == 50000
+
+
+def test_not_csv_fails_with_a_reason(importer):
+    imp = importer.upload("pupils", b"PK\x03\x04" + bytes(range(256)) * 4, filename="pupils.xlsx")
+    assert imp["status"] == "failed" and imp["error"]["code"] == "spreadsheet_file"
+    assert "CSV" in imp["error"]["message"]
+    imp = importer.upload("pupils", b"First name,Surname\n")
+    assert imp["status"] == "failed" and imp["error"]["code"] == "no_data_rows"
