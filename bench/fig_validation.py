@@ -11,7 +11,8 @@ def validate_rows(data):
     from chalicelib.core.db import new_id
     from chalicelib.imports import columns, lines, sniff
     from chalicelib.imports.kinds import KINDS
-    from chalicelib.imports.rows import ExistingIndex, RowChecker
+    from chalicelib.imports.matching import ExistingIndex
+    from chalicelib.imports.rows import RowChecker
     dialect = sniff.sniff(data[:sniff.SAMPLE_BYTES], complete=len(data) <= sniff.SAMPLE_BYTES)
     header, records = sniff.read_header_and_records(lines.open_text(io.BytesIO(data), dialect.encoding), dialect)
     checker = RowChecker(KINDS["pupils"].rules, columns.suggest("pupils", header), header,

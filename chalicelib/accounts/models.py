@@ -48,6 +48,13 @@ class User(Model):
     #: "invited" until they set a password, then "active"; "disabled" (by a
     #: colleague) keeps the record and its history but signs nobody in.
     status = UnicodeAttribute(default="invited")
+    #: "import" for staff a file made ("manual" by the form or the API; None:
+    #: the school's first admin, or made before it was kept). A full staff
+    #: drop disables only staff a file made; nobody made by hand.
+    source = UnicodeAttribute(null=True)
+    #: disabled by a full staff drop that did not name them: a later drop
+    #: naming them enables them again (never one a person disabled)
+    disabled_by_sync = BooleanAttribute(null=True)
     #: Two-factor sign-in is on (its secret is on the Login); read with the
     #: user on every request, for the school's require_mfa_for.
     mfa_enabled = BooleanAttribute(default=False)

@@ -68,7 +68,8 @@ def _parse_body(request, body_schema, validate=True):
             raise ApiError("bad_request", "The request body is not valid JSON.")
     if not isinstance(data, dict):
         raise ApiError("bad_request", "The request body must be a JSON object.")
-    problems = schemas.check(body_schema, data) if validate else []
+    # unknown fields are refused even where the domain validator checks the rest (validate=False)
+    problems = schemas.unknown_fields(body_schema, data) + (schemas.check(body_schema, data) if validate else [])
     if problems:
         raise validation_failed(problems)
     return data

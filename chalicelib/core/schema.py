@@ -61,6 +61,26 @@ def check(schema, value, path=""):
     return errors
 
 
+def unknown_fields(schema, value, path=""):
+    """A FieldError ``unknown_field`` for each key of an object (and of the
+    objects inside it) that its schema does not declare: a misspelt or
+    unsupported field is refused, never silently dropped. An object schema
+    with no properties (free-form, e.g. a column mapping) takes any key."""
+    errors = []
+    if isinstance(value, dict) and schema.get("type") == "object" and schema.get("properties"):
+        props = schema["properties"]
+        for name in value:
+            if name not in props:
+                errors.append(FieldError(_join(path, name), "unknown_field",
+                                         f"'{name}' is not a field here. Send only: {', '.join(props)}."))
+            else:
+                errors.extend(unknown_fields(props[name], value[name], _join(path, name)))
+    elif isinstance(value, list) and schema.get("type") == "array":
+        for i, item in enumerate(value):
+            errors.extend(unknown_fields(schema.get("items", {}), item, f"{path}[{i}]"))
+    return errors
+
+
 def _join(path, name):
     return f"{path}.{name}" if path else name
 

@@ -20,10 +20,10 @@ from ..core.errors import ApiError
 from ..membership import rules as group_rules
 from ..membership import system as system_groups
 from ..roster import pupils as pupil_records
-from ..roster.models import Pupil, UniqueKey
+from ..roster.models import UniqueKey
 from .kinds import KINDS
 from .models import Import, ImportRow, RowStatus
-from .rows import name_key
+from .matching import name_key
 from .store import stage_step
 
 #: a pupil and its UPN claim each, plus the chunk's audit entry, the
@@ -77,12 +77,14 @@ class CommitOutcome:
 class Committer:
     def __init__(self, imp, actor, ticker):
         self.imp, self.actor, self.ticker = imp, actor, ticker
+        self.kind = KINDS[imp.kind]
         self.result = {"created": 0, "updated": 0, "unchanged": 0, "refused": 0}
+        if self.kind.rules.on_match:
+            self.result["restored"] = 0
         self.matched = set()
         self.pending = []
         self.chunk = 0  # chunks of new pupils met so far in this pass
         self.done = CommitProgress.of(imp)
-        self.kind = KINDS[imp.kind]
         self.existing = None  # the roster, once read again (see write_chunk)
         self.started = imp.commit_started_at or int(time.time())
         self.seen = 0
@@ -98,9 +100,12 @@ class Committer:
         action = row["action"]
         if row.get("id") and action != "create":
             self.matched.add(row["id"])
+        if action == "named":  # a refused row that still names someone: only that
+            return
         if action == "unchanged":
             self.result["unchanged"] += 1
-        elif action == "create" and self.kind.bulk_new:
+        elif action == "create" and self.kind.bulk_new and not row.get("fixed"):
+            # (a fixed row goes one at a time, its claim conditional: the epoch covers only the checked file)
             self.matched.add(row["id"])
             self.pending.append(row)
             if len(self.pending) >= PUPILS_PER_TX:
@@ -110,8 +115,10 @@ class Committer:
             if error:
                 self.result["refused"] += 1
                 self.refuse(row, error)
+            elif action == "create":
+                self.result["created"] += 1
             else:
-                self.result["created" if action == "create" else "updated"] += 1
+                self.result["restored" if self.kind.rules.restores(row.get("values")) else "updated"] += 1
         if self.ticker:
             self.ticker.tick(self.seen)
 
@@ -260,24 +267,3 @@ def write_single(caller, imp, row):
         body = exc.body()
         return (body.get("errors") or [{"field": "row", "code": exc.code, "message": exc.message}])[0]
     return None
-
-
-def mark_leavers(imp, actor, matched):
-    """Pupils missing from a full drop become 'left' (never deleted)."""
-    left = 0
-    for p in Pupil.query(imp.school_id, filter_condition=Pupil.status == "active"):
-        if p.pupil_id in matched:
-            continue
-        before = pupil_records.grouping(p)
-        tx = Tx()
-        tx.update("pupil", p, [Pupil.status.set("left")], condition=Pupil.status == "active",
-                  add_version_condition=False)
-        audit.stage(tx, audit.entry(actor, "update", "pupil", p.pupil_id, {"status": "active"},
-                                    {"status": "left", "import": imp.import_id}))
-        try:
-            tx.commit()
-            left += 1
-            system_groups.apply(imp.school_id, group_rules.pupil_deltas(before, {**before, "status": "left"}))
-        except Exception:  # noqa: BLE001 - changed meanwhile: leave it
-            continue
-    return left

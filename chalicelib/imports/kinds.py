@@ -13,7 +13,8 @@ A kind declares:
   (so its locks, limits and audit hold for imports too);
 - and its options: new records written in bulk (``bulk_new``, with the
   school's pupil epoch), rows checked against the importer's privilege
-  ceiling (``ceiling``), leavers marked by a full drop (``leavers``).
+  ceiling (``ceiling``), and ``leavers``: what a full drop does to the
+  records no row of it named (pupils: they leave, unless added by hand).
 """
 import time
 from dataclasses import dataclass
@@ -27,10 +28,11 @@ from ..membership.bookkeeping import member_renamed
 from ..membership.models import Machine
 from ..roster import pupils as pupil_records
 from ..roster import staff as staff_records
+from ..roster import staff_access
 from ..roster import validation
 from ..roster.fields import FIELDS, REQUIRED, field_headers
-from ..roster.models import Pupil
-from .rows import ExistingIndex, RowRules
+from ..roster.models import Pupil, PupilStatus, Source
+from .matching import ExistingIndex, RowRules
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,8 @@ class Kind:
     write: Callable
     bulk_new: bool = False
     ceiling: bool = False
-    leavers: bool = False
+    #: (import, actor, ids a row named) -> {count: n}, for a full drop; None: a drop leaves the rest alone
+    leavers: Callable = None
 
     @property
     def fields(self):
@@ -67,8 +70,24 @@ def _indexed(kind, records):
 
 
 def _load_pupils(school_id):
-    return _indexed("pupils", ((p.pupil_id, p.version, {f: getattr(p, f) for f in pupil_records.FIELDS})
+    fields = pupil_records.FIELDS + pupil_records.STATUS_FIELDS  # (status: a left pupil named again is restored)
+    return _indexed("pupils", ((p.pupil_id, p.version, {f: getattr(p, f) for f in fields})
                                for p in Pupil.query(school_id)))
+
+
+def _pupil_leavers(imp, actor, named):
+    """Active pupils no row of a full drop named leave (kept, never
+    deleted); a pupil added by hand stays, counted as kept."""
+    left = kept = 0
+    now = time.time()
+    for p in Pupil.query(imp.school_id, filter_condition=Pupil.status == PupilStatus.ACTIVE):
+        if p.pupil_id in named:
+            continue
+        if p.source == Source.MANUAL:
+            kept += 1
+        elif pupil_records.mark_left(actor, p, now, imp.import_id):
+            left += 1
+    return {"left": left, "kept_manual": kept}
 
 
 def _load_staff(school_id):
@@ -113,6 +132,29 @@ def _write_staff(caller, imp, row):
     staff_records.insert(caller, user, message_id=f"invite-{imp.import_id}-{row['row']}", retry_safe=True)
 
 
+def _staff_leavers(imp, actor, named):
+    """Staff a full staff drop did not name are disabled (their sessions
+    end; the record stays), if a file made them: nobody added by hand (the
+    school's first admin, say) is disabled by a file. Staff a drop disabled
+    and a later one names again are enabled."""
+    counts = {"disabled": 0, "enabled": 0, "kept_manual": 0}
+    for user in User.query(imp.school_id):
+        try:
+            if user.user_id in named:
+                if user.status == "disabled" and user.disabled_by_sync:
+                    staff_access.enable(actor, user.user_id, by_sync=True)
+                    counts["enabled"] += 1
+            elif user.status != "disabled":
+                if user.source != Source.IMPORT:
+                    counts["kept_manual"] += 1
+                    continue
+                staff_access.disable(actor, user.user_id, by_sync=True)
+                counts["disabled"] += 1
+        except ApiError:  # the last enabled admin, or changed meanwhile: left as they are
+            continue
+    return counts
+
+
 def _write_machine(caller, imp, row):
     machine_records.put_from_import(caller, row["id"], row.get("values") or {}, row["action"] == "create",
                                     entry_id=f"{imp.import_id}-{row['row']}",
@@ -121,11 +163,12 @@ def _write_machine(caller, imp, row):
 
 KINDS = {
     "pupils": Kind("pupils", RowRules("pupil", "upn", "duplicate_upn", "UPN", validation.pupil_cleaners,
-                                      id_field="pupil_id", match_by_name=True, big_files=True),
-                   _load_pupils, _write_pupil, bulk_new=True, leavers=True),
+                                      id_field="pupil_id", match_by_name=True, big_files=True,
+                                      on_match={"status": PupilStatus.ACTIVE, "left_on": None}),
+                   _load_pupils, _write_pupil, bulk_new=True, leavers=_pupil_leavers),
     "staff": Kind("staff", RowRules("staff member", "email", "duplicate_email", "email", validation.staff_cleaners,
                                     blank_means_default=("user_group",)),
-                  _load_staff, _write_staff, ceiling=True),
+                  _load_staff, _write_staff, ceiling=True, leavers=_staff_leavers),
     "machines": Kind("machines", RowRules("machine", "name", "duplicate_name", "name", validation.machine_cleaners),
                      _load_machines, _write_machine),
 }

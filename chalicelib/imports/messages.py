@@ -43,17 +43,20 @@ class Drop:
     """A file put under drops/<school>/<kind>/... by the school's own sync."""
     bucket: str
     key: str
-    etag: str
+    etag: str  # every read of the file is pinned to it
     size: int
     event_time: str
     school_id: str
     kind: str
+    version: str = ""
 
     @property
     def import_id(self):
         """The same for every delivery of one object's notification: the
-        idempotency key is (bucket, key, ETag); the time prefix orders lists."""
-        digest = hashlib.sha256(f"{self.bucket}\n{self.key}\n{self.etag}".encode()).hexdigest()[:12]
+        idempotency key is (bucket, key, ETag or version); the time prefix
+        orders lists."""
+        identity = self.etag or self.version
+        digest = hashlib.sha256(f"{self.bucket}\n{self.key}\n{identity}".encode()).hexdigest()[:12]
         return f"{_epoch_ms(self.event_time):012x}{digest}"
 
     @property
@@ -90,7 +93,7 @@ def _s3_object(record, kinds):
     if bucket != config.bucket_name():
         return None
     key = unquote_plus(obj.get("key", ""))
-    etag = obj.get("eTag") or obj.get("versionId") or ""
+    etag = (obj.get("eTag") or "").strip('"')
     size = obj.get("size") or 0
     if key.startswith(config.UPLOAD_PREFIX):
         parts = key[len(config.UPLOAD_PREFIX):].split("/")
@@ -99,5 +102,6 @@ def _s3_object(record, kinds):
     elif key.startswith(config.DROP_PREFIX):
         parts = key[len(config.DROP_PREFIX):].split("/")
         if len(parts) >= 3 and parts[1] in kinds and parts[-1]:
-            return Drop(bucket, key, etag, size, record.get("eventTime"), parts[0], parts[1])
+            return Drop(bucket, key, etag, size, record.get("eventTime"), parts[0], parts[1],
+                        obj.get("versionId") or "")
     return None

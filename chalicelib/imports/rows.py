@@ -8,64 +8,11 @@ classifies it create / update / unchanged, or refuses it with field errors.
 import operator
 import re
 from array import array
-from dataclasses import dataclass, field
-from typing import Callable
 
 from ..core.csv_export import unguard
 from ..core.errors import FieldError
-from ..core.text import fold
 from ..roster.validation import UNREADABLE_CELL, clean_upn, upn_cell
-
-
-@dataclass(frozen=True)
-class RowRules:
-    """How rows of one kind are checked: what one record is called, the
-    field that identifies it, its cleaners, and the kind's own ways of
-    matching. Each import kind declares one (kinds.py)."""
-    record: str  # what one is called in a message: "pupil"
-    unique_field: str  # identifies a record: a pupil's UPN, a staff email
-    duplicate_code: str  # the error code when two rows (or records) share it
-    unique_label: str  # what to call it in a message: "UPN"
-    #: today -> {field: cleaner(text) -> (value, FieldError or None)}
-    cleaners: Callable
-    #: a column that names a record by its system id (a pupil's "Pupil ID")
-    id_field: str = None
-    #: also match by first name, surname and date of birth
-    match_by_name: bool = False
-    #: files big enough (pupils: 50,000 rows) that repeats are found after the pass
-    big_files: bool = False
-    #: fields whose blank cell means "the default", not "clear it"
-    blank_means_default: tuple = ()
-
-
-@dataclass
-class Existing:
-    """A record already in the school: id, version and its field values."""
-    id: str
-    version: int
-    values: dict
-
-
-@dataclass
-class ExistingIndex:
-    """What the school holds, indexed the ways a row may match it."""
-    rules: RowRules
-    by_id: dict = field(default_factory=dict)
-    by_unique: dict = field(default_factory=dict)  # UPN or email -> Existing
-    by_name: dict = field(default_factory=dict)  # (first, surname, dob) -> [Existing]
-
-    def add(self, record_id, version, values):
-        rec = Existing(record_id, version, values)
-        self.by_id[record_id] = rec
-        unique = values.get(self.rules.unique_field)
-        if unique:
-            self.by_unique[unique] = rec
-        if self.rules.match_by_name:
-            self.by_name.setdefault(name_key(values), []).append(rec)
-
-
-def name_key(values):
-    return (fold(values.get("first_name")), fold(values.get("surname")), values.get("date_of_birth"))
+from .matching import name_key
 
 
 class RowResult:
@@ -341,7 +288,8 @@ class RowChecker:
                                                 "keep only one of them."))
                 return
             self.seen_targets[target.id] = result.line
-            changes = {k: v for k, v in result.cleaned.items() if target.values.get(k) != v}
+            wanted = {**self.rules.on_match, **result.cleaned}
+            changes = {k: v for k, v in wanted.items() if target.values.get(k) != v}
             result.target_id, result.target_version = target.id, target.version
             result.action = "update" if changes else "unchanged"
             result.changes = changes or None
@@ -355,9 +303,13 @@ class RowChecker:
                 self.seen_unique[unique] = result.line
 
     def _match(self, result):
+        """The record a valid row names, or None for a new one. Its ways of
+        naming one must agree: a system id naming one record and an
+        identifier (a UPN) another, or a name and birth date matching a
+        record that holds another identifier, is an identity_conflict,
+        applied to neither."""
         unique = result.cleaned.get(self.unique_field)
-        if unique and unique in self.existing.by_unique:
-            return self.existing.by_unique[unique]
+        holder = self.existing.by_unique.get(unique) if unique else None
         at, cells = self.id_at, result._cells
         raw_id = cells[at].strip() if at is not None and cells is not None and at < len(cells) else ""
         if raw_id:
@@ -367,13 +319,41 @@ class RowChecker:
                 result.errors.append(FieldError(self.rules.id_field, f"unknown_{self.rules.id_field}",
                                                 f"No {record} in your school has this id. Leave it blank to add "
                                                 f"a new {record}."))
+            elif holder is not None and holder.id != target.id:
+                return self._conflict(result, f"its {self.rules.id_field.replace('_', ' ')} names "
+                                      f"{_called(target)}, but its {self.unique_label} is {_called(holder)}'s")
             return target
+        if holder is not None:
+            same = self.existing.by_name.get(name_key(result.cleaned), []) if self.rules.match_by_name else []
+            if same and all(other.id != holder.id for other in same):
+                return self._conflict(result, f"its {self.unique_label} is {_called(holder)}'s, but its name "
+                                      f"and date of birth are {_called(same[0])}'s")
+            return holder
         if self.rules.match_by_name and self.existing.by_name:  # a new school has none: skip the folding
-            matches = self.existing.by_name.get(name_key(result.cleaned), [])
-            if len(matches) > 1:
-                result.errors.append(FieldError("upn", "ambiguous_match",
-                                                f"{len(matches)} pupils in your school have this name and date "
-                                                "of birth; add their UPN to say which one this is."))
-                return None
-            return matches[0] if matches else None
+            return self._match_by_name(result, unique)
         return None
+
+    def _match_by_name(self, result, unique):
+        matches = self.existing.by_name.get(name_key(result.cleaned), [])
+        if len(matches) > 1:
+            result.errors.append(FieldError(self.unique_field, "ambiguous_match",
+                                            f"{len(matches)} pupils in your school have this name and date "
+                                            f"of birth; add their {self.unique_label} to say which one this is."))
+            return None
+        match = matches[0] if matches else None
+        held = match.values.get(self.unique_field) if match else None
+        if unique and held and held != unique:  # a namesake, or a mistyped UPN: never overwrite one with the other
+            return self._conflict(result, f"its name and date of birth match {_called(match)}, whose "
+                                  f"{self.unique_label} is {held}, not {unique}")
+        return match
+
+    def _conflict(self, result, what):
+        result.errors.append(FieldError(self.unique_field, "identity_conflict",
+                                        f"This row names two different {self.rules.record}s: {what}. It is "
+                                        f"applied to neither: check which {self.rules.record} it is, then fix it."))
+        return None
+
+
+def _called(existing):
+    values = existing.values
+    return f"{values.get('first_name') or ''} {values.get('surname') or ''}".strip() or existing.id

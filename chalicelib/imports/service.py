@@ -17,7 +17,7 @@ from .messages import Action, Step
 from .models import Import, ImportRow, RowStatus, Source, Status
 from .queue import enqueue
 from .rows import RowChecker
-from .store import (ProgressTicker, as_json, bump_summary, expires_at, get, import_key, new_import_id, row_json,
+from .store import (ProgressTicker, as_json, expires_at, get, import_key, new_import_id, recount, row_json,
                     tidy_files, transition)
 from .validating import check_mapping
 
@@ -94,13 +94,46 @@ def fix_row(caller, import_id, row, values, now=None):
     result = checker.check(item.row, [merged[f] for f in merged])
     if kind.ceiling:
         ceiling_for(caller, existing)(result)
+    if result.ok and imp.status == Status.REVIEW:  # (once committed, the file's rows are in the roster)
+        _refuse_if_elsewhere_in_file(imp, kind, item.row, result)
+    counted = item.action if item.status == RowStatus.FIXED else None
     item.values, item.errors = merged, result.error_dicts()
     if result.ok:
         _accept_fix(caller, imp, item, result)
+    else:  # back to refused, with the new values and problems: the commit writes only what a row shows
+        item.status, item.cleaned, item.action, item.target_id, item.target_version = (RowStatus.ERROR, None,
+                                                                                       None, None, None)
     item.save()
-    if item.status in (RowStatus.FIXED, RowStatus.WRITTEN) and not item.errors:
-        bump_summary(imp, result.action)
+    recount(imp, counted, item.action if item.status in (RowStatus.FIXED, RowStatus.WRITTEN) else None)
     return row_json(item)
+
+
+def _refuse_if_elsewhere_in_file(imp, kind, line, result):
+    """A fixed row is checked against the rest of its file too: its
+    identifier (a UPN, an email) on another row, staged or fixed, refuses it."""
+    values = result.cleaned if result.action == "create" else (result.changes or {})
+    unique = values.get(kind.rules.unique_field)
+    if not unique:
+        return
+    other = _row_holding(imp, kind.rules.unique_field, unique, line)
+    if other is not None:
+        result.errors.append(FieldError(kind.rules.unique_field, kind.rules.duplicate_code,
+                                        f"This {kind.rules.unique_label} ({unique}) is already on row {other} of "
+                                        "this file. Fix or remove one of them."))
+        result.action = None
+
+
+def _row_holding(imp, field, value, line):
+    """The line of another row of this run (staged, or fixed) whose values
+    hold ``value`` in ``field``; None. Streams the staging file."""
+    for record in storage.read_jsonl(storage.staging_key(imp.school_id, imp.import_id, imp.run)):
+        if record.get("row") != line and (record.get("values") or {}).get(field) == value:
+            return record["row"]
+    fixed = (ImportRow.status == RowStatus.FIXED) & (ImportRow.run == imp.run)
+    for item in ImportRow.query(import_key(imp.school_id, imp.import_id), filter_condition=fixed):
+        if int(item.row) != line and (item.cleaned or {}).get(field) == value:
+            return int(item.row)
+    return None
 
 
 def _refused_row(imp, row):
@@ -133,7 +166,7 @@ def _accept_fix(caller, imp, item, result):
     if imp.status == Status.COMMITTED:
         outcome = committing.write_single(caller, imp, staged)
         if outcome is None:
-            item.status = RowStatus.WRITTEN
+            item.status, item.action = RowStatus.WRITTEN, result.action
         else:
             item.errors = [outcome]
         return
@@ -169,8 +202,9 @@ def commit_file(imp, drop=False):
     actor = actor_for(imp)
     outcome = committing.commit_rows(imp, actor, _staged_rows(imp), ProgressTicker(imp))
     result = outcome.counts
-    if drop and kinds.KINDS[imp.kind].leavers and actor.school.mark_leavers:
-        result["left"] = committing.mark_leavers(imp, actor, outcome.matched)
+    leavers = kinds.KINDS[imp.kind].leavers
+    if drop and leavers and actor.school.mark_leavers:
+        result.update(leavers(imp, actor, outcome.matched))
     if transition(imp, Status.COMMITTED, expect=Status.COMMITTING, result=result,
                   rows_processed=imp.rows_total or 0):
         tidy_files(imp)

@@ -4,9 +4,12 @@ memory whole)."""
 import json
 import tempfile
 
+from botocore.exceptions import ClientError
+
 from ..core import config
 from ..core.clients import client as s3
 from .lines import open_text
+
 
 def upload_key(school_id, import_id):
     return f"{config.UPLOAD_PREFIX}{school_id}/{import_id}.csv"
@@ -35,19 +38,36 @@ def presigned_upload(key):
     return {"url": post["url"], "fields": post["fields"]}
 
 
-def head(key):
-    return s3().head_object(Bucket=config.bucket_name(), Key=key)
+class FileChanged(Exception):
+    """The object is no longer the one the S3 event named (a second upload
+    to the same key): nothing more of it is read."""
 
 
-def read_start(key, size):
-    """The first ``size`` bytes of an object."""
-    reply = s3().get_object(Bucket=config.bucket_name(), Key=key, Range=f"bytes=0-{size - 1}")
-    return reply["Body"].read()
+def _pinned(operation, key, etag, **extra):
+    """An S3 GetObject/HeadObject that reads only the version the event
+    named (``etag``; S3 answers 412 for any other): FileChanged then."""
+    try:
+        return getattr(s3(), operation)(Bucket=config.bucket_name(), Key=key,
+                                        **({"IfMatch": etag} if etag else {}), **extra)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
+            raise FileChanged(key) from exc
+        raise
 
 
-def open_stream(key):
-    """The object's body as a binary stream (read in chunks, never whole)."""
-    return s3().get_object(Bucket=config.bucket_name(), Key=key)["Body"]
+def head(key, etag=None):
+    return _pinned("head_object", key, etag)
+
+
+def read_start(key, size, etag=None):
+    """The first ``size`` bytes of an object (of the version ``etag`` names)."""
+    return _pinned("get_object", key, etag, Range=f"bytes=0-{size - 1}")["Body"].read()
+
+
+def open_stream(key, etag=None):
+    """The object's body as a binary stream (read in chunks, never whole),
+    of the version ``etag`` names."""
+    return _pinned("get_object", key, etag)["Body"]
 
 
 class Spool:

@@ -185,9 +185,17 @@ def delete_rows(imp):
                 batch.delete(ImportRow(import_key=key, row=r.row))
 
 
-def bump_summary(imp, action):
+def recount(imp, before, after):
+    """A fixed row's move in the summary: ``before`` and ``after`` are its
+    action (create, update, unchanged) or None while refused. Counted once
+    per row, however many times it is fixed."""
+    if before == after:
+        return
     summary = dict(imp.summary or {})
-    summary["errors"] = max(0, summary.get("errors", 0) - 1)
-    summary["valid"] = summary.get("valid", 0) + 1
-    summary[action] = summary.get(action, 0) + 1
+    for action, step in ((before, -1), (after, +1)):
+        if action is None:
+            summary["errors"] = max(0, summary.get("errors", 0) + step)
+        else:
+            summary["valid"] = max(0, summary.get("valid", 0) + step)
+            summary[action] = max(0, summary.get(action, 0) + step)
     update_import(imp, summary=summary)

@@ -2,6 +2,7 @@
 checking every row against the roster's own validators and refusing repeats.
 Every step is safe to run twice: ids of new records are fixed when a row is
 validated, and a re-run writes the same rows again."""
+import functools
 import json
 
 from ..core import config
@@ -30,20 +31,36 @@ STORED_CELL_CHARS = 1000
 
 def open_records(imp):
     dialect = sniff.Dialect(imp.encoding, imp.delimiter, int(imp.header_line))
-    text = lines.open_text(storage.open_stream(imp.s3_key), imp.encoding)
+    text = lines.open_text(storage.open_stream(imp.s3_key, imp.etag), imp.encoding)
     return sniff.read_header_and_records(text, dialect)
 
 
+def _refusing_a_changed_file(step):
+    """A step over the file fails the import, saying why, when the file is
+    no longer the one the S3 event named (a second upload to the same
+    presigned key within its 15 minutes can't swap a checked file)."""
+    @functools.wraps(step)
+    def run(imp):
+        try:
+            return step(imp)
+        except storage.FileChanged:
+            fail(imp, "file_changed", "This file was replaced while we were reading it. Upload it again "
+                 "(once) to import it.")
+            return False
+    return run
+
+
+@_refusing_a_changed_file
 def sniff_file(imp):
     """Encoding, delimiter, header, columns with samples, suggestion, row
     count: the import moves on to mapping, or fails saying why."""
-    size = imp.size or storage.head(imp.s3_key)["ContentLength"]
+    size = imp.size or storage.head(imp.s3_key, imp.etag)["ContentLength"]
     if size > config.UPLOAD_MAX_BYTES:  # an upload's policy stops these; a drop or a direct put may not
         fail(imp, "file_too_large", f"This file is {size / 1048576:.1f} MB; the most we import at once is "
              f"{config.UPLOAD_MAX_BYTES // 1048576} MB. Split it (by year group, say) and import each part.")
         return False
     try:
-        sample = storage.read_start(imp.s3_key, min(sniff.SAMPLE_BYTES, max(1, size))) if size else b""
+        sample = storage.read_start(imp.s3_key, min(sniff.SAMPLE_BYTES, max(1, size)), imp.etag) if size else b""
         dialect = sniff.sniff(sample, complete=size <= sniff.SAMPLE_BYTES)
     except sniff.NotCsv as exc:
         fail(imp, exc.code, exc.message)
@@ -108,6 +125,7 @@ def check_mapping(kind, header, mapping):
     return errors
 
 
+@_refusing_a_changed_file
 def validate_file(imp):
     """Stream the file, check every row, stage the valid ones in S3 and keep
     the refused ones as ImportRow items; then status review with a summary."""
@@ -121,7 +139,7 @@ def validate_file(imp):
     spool = storage.Spool()
     bad_rows = RowBuffer()
     try:
-        summary = _check_rows(imp, checker, records, within_rights, spool, bad_rows)
+        summary = _check_rows(imp, checker, records, within_rights, spool, bad_rows, names=bool(kind.leavers))
         _refuse_repeats(imp, checker, spool, summary, bad_rows)
         bad_rows.flush()
         spool.upload(storage.staging_key(imp.school_id, imp.import_id, imp.run))
@@ -133,10 +151,13 @@ def validate_file(imp):
                       pupil_epoch=epoch)
 
 
-def _check_rows(imp, checker, records, within_rights, spool, bad_rows):
+def _check_rows(imp, checker, records, within_rights, spool, bad_rows, names=False):
     """The summary of one pass over the rows: a good row to the staging
-    spool, a refused one to ``bad_rows``."""
+    spool, a refused one to ``bad_rows`` (and, with ``names``, who it still
+    names to the spool: a full drop must not count them as gone)."""
     summary = {"rows": 0, "valid": 0, "errors": 0, "create": 0, "update": 0, "unchanged": 0}
+    if checker.rules.on_match:
+        summary["restore"] = 0
     ticker = ProgressTicker(imp)
     key = import_key(imp.school_id, imp.import_id)
     for result in checker.check_all(records):
@@ -146,11 +167,16 @@ def _check_rows(imp, checker, records, within_rights, spool, bad_rows):
         if result.ok:
             summary["valid"] += 1
             summary[result.action] += 1
+            if result.action == "update" and checker.rules.restores(result.changes):
+                summary["restore"] += 1
             spool.add({"row": result.line, "action": result.action, "id": result.target_id,
                        "version": result.target_version,
                        "values": result.cleaned if result.action == "create" else result.changes})
         else:
             summary["errors"] += 1
+            named = checker.existing.named_by(result.values) if names else None
+            if named:
+                spool.add({"row": result.line, "action": "named", "id": named})
             bad_rows.add(ImportRow(import_key=key, row=result.line, ttl=imp.ttl, values=stored_values(result.values),
                                    errors=result.error_dicts(), status=RowStatus.ERROR, run=imp.run))
         ticker.tick(summary["rows"])

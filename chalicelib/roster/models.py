@@ -3,10 +3,26 @@
 Pupils carry folded name keys for sorting and prefix search, and per-school
 year and registration group keys, each on an index, so every list and search
 is a Query, never a Scan."""
+from enum import StrEnum
+
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, VersionAttribute
 from pynamodb.models import Model
 
 from ..core.db import index, meta
+
+
+class PupilStatus(StrEnum):
+    """A pupil on roll, or one who has left (kept, and listed apart)."""
+    ACTIVE = "active"
+    LEFT = "left"
+
+
+class Source(StrEnum):
+    """How a pupil came: added by a person (the form or the API), or by a
+    file (an upload or a drop). A file never makes a leaver of a pupil added
+    by hand."""
+    MANUAL = "manual"
+    IMPORT = "import"
 
 
 class Pupil(Model):
@@ -20,8 +36,11 @@ class Pupil(Model):
     year_group = UnicodeAttribute()
     registration_group = UnicodeAttribute(null=True)
     upn = UnicodeAttribute(null=True)
-    #: "active", or "left" when a full S3 drop no longer holds them (never deleted)
+    #: PupilStatus: "left" when a full drop no longer names them, or set by hand (never deleted)
     status = UnicodeAttribute(default="active")
+    left_on = UnicodeAttribute(null=True)  # ISO date, while left
+    #: Source; None on pupils made before it was kept (they count as from a file)
+    source = UnicodeAttribute(null=True)
     #: fold(surname)|fold(first)|id and fold(first)|fold(surname)|id
     sort_name = UnicodeAttribute()
     first_sort = UnicodeAttribute()

@@ -3,6 +3,7 @@
 A UPN is unique within a school because a ``UniqueKey`` claiming it is put,
 with a does-not-exist condition, in the same transaction as the pupil."""
 import time
+from datetime import datetime, timezone
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -14,12 +15,14 @@ from ..membership import rules as group_rules
 from ..membership import system as system_groups
 from ..membership.bookkeeping import forget_member, member_renamed
 from ..core import audit
-from .models import Pupil, UniqueKey
-from .validation import clean_pupil, clean_year_group
 from ..core.clock import iso
+from .models import Pupil, PupilStatus, Source, UniqueKey
+from .validation import clean_pupil, clean_status, clean_year_group
 
 FIELDS = ("first_name", "surname", "date_of_birth", "gender", "year_group",
           "registration_group", "upn")
+#: whether they are on roll: set by hand (PATCH), by a full drop, or by a file naming them again
+STATUS_FIELDS = ("status", "left_on")
 
 
 def upn_key(upn):
@@ -31,14 +34,14 @@ def reg_key(school_id, registration_group):
 
 
 def as_json(p):
-    return {"id": p.pupil_id, **{f: getattr(p, f) for f in FIELDS}, "status": p.status or "active",
-            "version": p.version,
+    return {"id": p.pupil_id, **{f: getattr(p, f) for f in FIELDS}, "status": p.status or PupilStatus.ACTIVE,
+            "left_on": p.left_on, "source": p.source, "version": p.version,
             "created_at": iso(p.created_at), "updated_at": iso(p.updated_at)}
 
 
-
 def snapshot(p):
-    return {f: getattr(p, f) for f in FIELDS}
+    """What the audit log keeps of a pupil (and an export reads)."""
+    return {**{f: getattr(p, f) for f in FIELDS}, "status": p.status or PupilStatus.ACTIVE, "left_on": p.left_on}
 
 
 def grouping(p):
@@ -75,8 +78,8 @@ def get(school_id, pupil_id):
         raise not_found("pupil")
 
 
-def new_pupil(school_id, values, now, pupil_id=None):
-    p = Pupil(school_id=school_id, pupil_id=pupil_id or new_id(), created_at=int(now))
+def new_pupil(school_id, values, now, pupil_id=None, source=Source.IMPORT):
+    p = Pupil(school_id=school_id, pupil_id=pupil_id or new_id(), created_at=int(now), source=source)
     apply(p, {f: values.get(f) for f in FIELDS}, now)
     return p
 
@@ -96,7 +99,7 @@ def create(caller, body, now=None):
     values, errors = clean_pupil({f: body.get(f) for f in FIELDS})
     if errors:
         raise validation_failed(errors)
-    return as_json(insert(caller, new_pupil(caller.school_id, values, now)))
+    return as_json(insert(caller, new_pupil(caller.school_id, values, now, source=Source.MANUAL)))
 
 
 def insert(caller, p, retry_safe=False):
@@ -129,11 +132,24 @@ def sent_changes(body, clean, fields):
     return values
 
 
+def status_changes(body, p, now):
+    """The status a PATCH (or an import naming a left pupil again) sends:
+    ``left`` with the day they left (today unless given), or ``active``
+    (their leaving date cleared)."""
+    if "status" not in body and "left_on" not in body:
+        return {}
+    status, left_on, errors = clean_status(body.get("status", p.status or PupilStatus.ACTIVE),
+                                           body.get("left_on"), now)
+    if errors:
+        raise validation_failed(errors)
+    return {"status": status, "left_on": left_on}
+
+
 def update(caller, pupil_id, body, now=None):
     now = now or time.time()
     version = require_version(body)
     p = get(caller.school_id, pupil_id)
-    values = sent_changes(body, clean_pupil, FIELDS)
+    values = {**sent_changes(body, clean_pupil, FIELDS), **status_changes(body, p, now)}
     if p.version != version:
         raise conflict()
     before, old_upn, groups_before = snapshot(p), p.upn, grouping(p)
@@ -162,6 +178,25 @@ def update(caller, pupil_id, body, now=None):
     return as_json(p)
 
 
+def mark_left(caller, p, now, import_id):
+    """A pupil a full drop did not name leaves (kept, status ``left``): one
+    transaction on the version read, with the audit entry and the system
+    groups' counts. False if they changed meanwhile (then left as they are)."""
+    before, groups_before = snapshot(p), grouping(p)
+    p.status, p.left_on = PupilStatus.LEFT, datetime.fromtimestamp(now, timezone.utc).date().isoformat()
+    p.updated_at = int(now)
+    tx = Tx()
+    tx.put("pupil", p, condition=Pupil.status == PupilStatus.ACTIVE)  # and on the version read
+    audit.stage(tx, audit.entry(caller, "update", "pupil", p.pupil_id, before,
+                                {**snapshot(p), "import": import_id}, now))
+    system_groups.stage(tx, p.school_id, group_rules.pupil_deltas(groups_before, grouping(p)), pupil_write=True)
+    try:
+        tx.commit()
+    except TxFailed:
+        return False
+    return True
+
+
 def delete(caller, pupil_id, now=None):
     p = get(caller.school_id, pupil_id)
     tx = Tx()
@@ -179,7 +214,18 @@ def delete(caller, pupil_id, now=None):
     return {"deleted": p.pupil_id}
 
 
+def _and(*conditions):
+    present = [c for c in conditions if c is not None]
+    out = present[0] if present else None
+    for c in present[1:]:
+        out = out & c
+    return out
+
+
 def list_pupils(caller, query):
+    """A page of pupils in name order: searched by name, or of one year or
+    registration group, and of one status (``active`` or ``left``; both
+    when not given)."""
     school = caller.school_id
     limit = parse_limit(query)
     state = decode_cursor(query.get("next"), school)
@@ -188,24 +234,24 @@ def list_pupils(caller, query):
         year, error = clean_year_group(query["year_group"])
         if error:
             raise validation_failed([error])
+    status = query.get("status") or None
+    if status not in (None, *PupilStatus):
+        raise validation_failed([FieldError("status", "invalid_choice", "Use 'active' or 'left'.")])
     reg = (query.get("registration_group") or "").strip() or None
     q = fold(query.get("q") or "")
+    only = Pupil.status == status if status else None
     if q:
-        condition = None
-        if year:
-            condition = Pupil.year_group == year
-        if reg:
-            reg_condition = Pupil.reg_key == reg_key(school, reg)
-            condition = reg_condition if condition is None else condition & reg_condition
+        condition = _and(Pupil.year_group == year if year else None,
+                         Pupil.reg_key == reg_key(school, reg) if reg else None, only)
         items, nxt = name_search(Pupil, school, q, limit, state, ["school_id", "pupil_id"], condition)
     elif reg:
         items, nxt = query_page(Pupil, "by_reg", reg_key(school, reg), None, limit, state,
                                 ["school_id", "pupil_id", "reg_key", "sort_name"],
-                                Pupil.year_group == year if year else None)
+                                _and(Pupil.year_group == year if year else None, only))
     elif year:
         items, nxt = query_page(Pupil, "by_year", f"{school}#{year}", None, limit, state,
-                                ["school_id", "pupil_id", "year_key", "sort_name"])
+                                ["school_id", "pupil_id", "year_key", "sort_name"], only)
     else:
         items, nxt = query_page(Pupil, "by_name", school, None, limit, state,
-                                ["school_id", "pupil_id", "sort_name"])
+                                ["school_id", "pupil_id", "sort_name"], only)
     return {"items": [as_json(p) for p in items], "next": encode_cursor(nxt)}

@@ -24,13 +24,19 @@ PUPIL_FIELDS = dict(
     year_group=string(description="N1, N2, R, 1-14; 'Year 7', 'Y7', '7' accepted"),
     registration_group=string(50, **NULLABLE), upn=string(description="13-character UPN", **NULLABLE),
 )
+PUPIL_STATUS = dict(status=string(enum=["active", "left"], description="left: no longer on roll (kept)"),
+                    left_on=string(description="ISO yyyy-mm-dd; with status left (default today)", **NULLABLE))
 PUPIL = obj(["id", "first_name", "surname", "date_of_birth", "year_group", "version"],
-            id=string(), version=integer(), created_at=string(), updated_at=string(), **PUPIL_FIELDS)
+            id=string(), version=integer(), created_at=string(), updated_at=string(),
+            source=string(enum=["manual", "import"], nullable=True,
+                          description="manual: added by a person (a file never makes them a leaver)"),
+            **PUPIL_FIELDS, **PUPIL_STATUS)
 STAFF_FIELDS = dict(first_name=string(100), surname=string(100), email=string(254),
                     job_role=string(100, **NULLABLE), user_group=string(100, **NULLABLE))
 STAFF = obj(["id", "first_name", "surname", "email", "user_group", "permissions", "version"],
             id=string(), version=integer(), permissions=array(string()), user_group_known=boolean(),
             status=string(enum=["invited", "active", "disabled"]), email_verified=boolean(), mfa_enabled=boolean(), note=string(),
+            source=string(enum=["manual", "import"], nullable=True), disabled_by_sync=boolean(),
             **STAFF_FIELDS)
 
 
@@ -55,6 +61,7 @@ def create_pupil(ctx):
        permission="view_roster", response=page_of(PUPIL),
        query={"q": (string(), "Prefix of first name or surname; accents and case ignored"),
               "year_group": (string(), "Only this year group"),
+              "status": (string(enum=["active", "left"]), "Only pupils on roll, or only those who have left"),
               "registration_group": (string(), "Only this registration group"), **PAGING})
 def list_pupils(ctx):
     return pupils.list_pupils(ctx.caller, ctx.query)
@@ -68,7 +75,7 @@ def get_pupil(ctx, pupil_id):
 
 @route(bp, "/pupils/{pupil_id}", "PATCH", summary="Change a pupil (send the version you read)",
        tag="pupils", permission="manage_roster", response=PUPIL,
-       body=obj(["version"], version=integer(), **PUPIL_FIELDS), validate=False)
+       body=obj(["version"], version=integer(), **PUPIL_FIELDS, **PUPIL_STATUS), validate=False)
 def update_pupil(ctx, pupil_id):
     return pupils.update(ctx.caller, pupil_id, ctx.body)
 

@@ -23,6 +23,7 @@ from ..membership import system as system_groups
 from ..membership.bookkeeping import forget_member, member_renamed
 from ..core import audit
 from .pupils import conflict, require_version, sent_changes
+from .models import Source
 from .validation import clean_staff
 
 FIELDS = ("first_name", "surname", "email", "job_role", "user_group")
@@ -38,8 +39,8 @@ def as_json(user, school):
     out = {"id": user.user_id, **{f: getattr(user, f) for f in FIELDS},
            "permissions": permissions, "user_group_known": known,
            "status": user.status, "email_verified": bool(user.email_verified),
-           "mfa_enabled": bool(user.mfa_enabled),
-           "version": user.version}
+           "mfa_enabled": bool(user.mfa_enabled), "source": user.source,
+           "disabled_by_sync": bool(user.disabled_by_sync), "version": user.version}
     if not known:
         out["note"] = (f"'{user.user_group}' is not one of your school's user groups, "
                        "so this person has the Teachers group's permissions.")
@@ -98,9 +99,9 @@ def admin_delta(tx, school, delta):
                   condition=School.admin_count > -delta, add_version_condition=False)
 
 
-def new_staff(school_id, values, now, user_id=None):
+def new_staff(school_id, values, now, user_id=None, source=Source.IMPORT):
     user = User(school_id=school_id, user_id=user_id or new_id(), email_verified=False,
-                status="invited", created_at=int(now))
+                status="invited", created_at=int(now), source=source)
     apply(user, {f: values.get(f) for f in FIELDS}, now)
     return user
 
@@ -123,7 +124,7 @@ def create(caller, body, now=None):
     values, errors = clean_staff({f: body.get(f) for f in FIELDS})
     if errors:
         raise validation_failed(errors)
-    return as_json(insert(caller, new_staff(caller.school_id, values, now)), caller.school)
+    return as_json(insert(caller, new_staff(caller.school_id, values, now, source=Source.MANUAL)), caller.school)
 
 
 def groups_to_check(before_group, changes):

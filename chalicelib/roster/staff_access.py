@@ -35,7 +35,9 @@ def _previous_status(user):
     return "active" if login.password_hash else "invited"
 
 
-def disable(caller, user_id, now=None):
+def disable(caller, user_id, now=None, by_sync=False):
+    """``by_sync``: a full staff drop did not name them (a later one naming
+    them enables them again; a person's disabling stays until a person ends it)."""
     now = now or time.time()
     if user_id == caller.user_id:
         raise ApiError("cannot_disable_self", "You cannot disable your own account. Ask another admin.")
@@ -44,8 +46,9 @@ def disable(caller, user_id, now=None):
         return as_json(user, caller.school)  # again: nothing to change
     before = user.status
     tx = Tx()
+    marked = User.disabled_by_sync.set(True) if by_sync else User.disabled_by_sync.remove()
     sessions.stage_end_all(tx, user, now, also=[
-        User.status.set("disabled"), User.token_generation.set((user.token_generation or 0) + 1)],
+        User.status.set("disabled"), User.token_generation.set((user.token_generation or 0) + 1), marked],
         condition=(User.status == before) & (User.user_group == user.user_group))  # the ceiling weighed that group
     tx.update("login", Login(email=user.email), [Login.disabled.set(True)], condition=Login.user_id == user.user_id)
     if counts_as_admin(user):
@@ -57,15 +60,20 @@ def disable(caller, user_id, now=None):
     return as_json(user, caller.school)
 
 
-def enable(caller, user_id, now=None):
+def enable(caller, user_id, now=None, by_sync=False):
+    """``by_sync``: a full staff drop names them again; only a disabling by
+    a drop is undone so."""
     now = now or time.time()
     user = _target(caller, user_id)
-    if user.status != "disabled":
+    if user.status != "disabled" or (by_sync and not user.disabled_by_sync):
         return as_json(user, caller.school)
     status = _previous_status(user)
     tx = Tx()
-    tx.update("user", user, [User.status.set(status)],
-              condition=(User.status == "disabled") & (User.user_group == user.user_group), add_version_condition=False)
+    held = (User.status == "disabled") & (User.user_group == user.user_group)
+    if by_sync:
+        held &= User.disabled_by_sync == True  # noqa: E712 - a person may have disabled them since
+    tx.update("user", user, [User.status.set(status), User.disabled_by_sync.remove()],
+              condition=held, add_version_condition=False)
     tx.update("login", Login(email=user.email), [Login.disabled.set(False)], condition=Login.user_id == user.user_id)
     user.status = status
     if counts_as_admin(user):

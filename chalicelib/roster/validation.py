@@ -304,6 +304,29 @@ def clean_email(value, field="email"):
 
 # -- records ---------------------------------------------------------------
 
+STATUSES = ("active", "left")
+
+
+def clean_status(status, left_on, now):
+    """(status, left_on, [FieldError]) for a pupil: ``left`` keeps the day
+    they left (today, UTC, unless given; not in the future), ``active``
+    none."""
+    today = datetime.utcfromtimestamp(now).date()
+    if status not in STATUSES:
+        return None, None, [FieldError("status", "invalid_choice", "Use 'active' or 'left'.")]
+    if status == "active":
+        if left_on not in (None, ""):
+            return None, None, [FieldError("left_on", "invalid_choice", "Only a pupil who has left has a "
+                                           "leaving date; send status 'left' with it.")]
+        return status, None, []
+    if left_on in (None, ""):
+        return status, today.isoformat(), []
+    day, error = parse_date(left_on, "left_on", today=today)
+    if error is None and day > today:
+        error = FieldError("left_on", "date_in_future", "A leaving date can't be in the future.")
+    return (None, None, [error]) if error else (status, day.isoformat(), [])
+
+
 def pupil_cleaners(today=None):
     """{field: cleaner} of a pupil (a form, the API, a CSV row)."""
     return {

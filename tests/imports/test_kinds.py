@@ -2,7 +2,8 @@
 stages do differently, and the stages ask nothing else. Pure: no AWS."""
 from chalicelib.imports import columns
 from chalicelib.imports.kinds import KINDS, Kind
-from chalicelib.imports.rows import ExistingIndex, RowChecker, RowRules
+from chalicelib.imports.matching import ExistingIndex, RowRules
+from chalicelib.imports.rows import RowChecker
 from chalicelib.roster import fields as field_defs
 from chalicelib.roster.validation import clean_text
 

@@ -46,12 +46,14 @@ def test_a_drop_has_the_same_import_id_on_every_delivery_and_a_new_one_for_a_new
     assert first.import_id < later.import_id  # time-ordered: newest last in a forward query
 
 
-def test_an_object_without_an_etag_is_known_by_its_version_the_same_way_on_failure():
+def test_an_object_without_an_etag_is_known_by_its_version():
     """The worker and the last-delivery failure path read one parse: both
-    name the same import even when S3 sends a versionId and no ETag."""
+    name the same import even when S3 sends a versionId and no ETag (the
+    file is then read unpinned: there is no ETag to pin it to)."""
     record = s3_record("drop/sch1/staff/f.csv", etag=None, version="v1")
     (drop,) = messages.parse({"Records": [record]}, KINDS)
-    assert drop.etag == "v1"
+    (other,) = messages.parse({"Records": [s3_record("drop/sch1/staff/f.csv", etag=None, version="v2")]}, KINDS)
+    assert drop.etag == "" and drop.version == "v1" and drop.import_id != other.import_id
 
 
 def test_a_step_round_trips_and_a_malformed_one_is_ignored():

@@ -11,7 +11,8 @@ import pytest
 
 from chalicelib.imports import columns, lines, sniff
 from chalicelib.imports.kinds import KINDS
-from chalicelib.imports.rows import ExistingIndex, RowChecker
+from chalicelib.imports.matching import ExistingIndex
+from chalicelib.imports.rows import RowChecker
 from tests.data import make_corpus
 
 

@@ -119,3 +119,21 @@ def test_not_csv_fails_with_a_reason(importer):
     assert "CSV" in imp["error"]["message"]
     imp = importer.upload("pupils", b"First name,Surname\n")
     assert imp["status"] == "failed" and imp["error"]["code"] == "no_data_rows"
+
+
+def test_a_file_swapped_after_it_was_read_is_never_checked_in_its_place(api, importer):
+    """Every read is pinned to the ETag the S3 event named: a second upload
+    to the same presigned key after the first was read fails the import
+    (file_changed) instead of checking another file under the same columns."""
+    import boto3
+    from chalicelib.core import config
+    from chalicelib.imports.models import Import
+    imp = importer.upload("pupils", data("pupils_template.csv"))
+    assert imp["status"] == "mapping"
+    record = Import.get(api.get("/api/me").data["school"]["id"], imp["id"])
+    s3 = boto3.client("s3", region_name=config.region())
+    s3.put_object(Bucket=config.bucket_name(), Key=record.s3_key,
+                  Body=b"First name,Surname,Date of birth,Year group\nEve,Swap,01/01/2015,5\n")
+    mapped = importer.map(imp)
+    assert mapped["status"] == "failed" and mapped["error"]["code"] == "file_changed", mapped
+    assert api.get("/api/pupils").data["items"] == []

@@ -81,7 +81,8 @@ def test_s3_drop_imports_without_a_person_and_marks_leavers(api, importer, pump,
     imports = api.get("/api/imports").data["items"]
     drop = imports[0]
     assert drop["source"] == "drop" and drop["status"] == "done"
-    assert drop["result"] == {"created": 1, "updated": 0, "unchanged": 2, "refused": 0, "left": 1}
+    assert drop["result"] == {"created": 1, "updated": 0, "unchanged": 2, "refused": 0, "restored": 0,
+                              "left": 1, "kept_manual": 0}
     assert drop["summary"]["errors"] == 1
     assert importer.rows(drop)[0]["errors"][0]["code"] == "invalid_date"
     statuses = {p["first_name"]: p["status"] for p in api.get("/api/pupils").data["items"]}
