@@ -34,6 +34,8 @@ TABLE_ACCESS = {
     "MembershipExpirySweep": ["memberships", "groups", "audit"],
     "EmailEvents": ["outbox"],
 }
+#: function -> tables it only reads (the sender renders a drop's report from the import and its refused rows)
+TABLE_READ = {"OutboxSender": ["imports", "import_rows", "users"]}
 
 
 def _sub(text):
@@ -197,6 +199,8 @@ def roles(config, stage):
         if APPEND_ONLY in tables:
             statements.append({"Effect": "Allow", "Action": READ + ["dynamodb:PutItem"],
                                "Resource": table_arns(config, [APPEND_ONLY])})
+        if function in TABLE_READ:
+            statements.append({"Effect": "Allow", "Action": READ, "Resource": table_arns(config, TABLE_READ[function])})
         if function == "APIHandler":
             statements += [
                 # sealing a two-factor secret (KMS Encrypt, bound by encryption context to one account)
@@ -207,7 +211,7 @@ def roles(config, stage):
                 # exports too big for a response; their presigned links are signed with this role
                 {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
                  "Resource": bucket_arn(stage, "/" + config.EXPORT_PREFIX + "*")},
-                # finishing an import (pipeline.complete) tidies its file and staging files
+                # finishing an import (imports/service.complete) tidies its file and staging files
                 {"Effect": "Allow", "Action": ["s3:DeleteObject"], "Resource": import_files},
                 {"Effect": "Allow", "Action": ["sqs:SendMessage", "sqs:GetQueueUrl"], "Resource": queue_arn}]
         elif function == "ImportWorker":

@@ -18,6 +18,14 @@ class School(Model):
     user_groups = MapAttribute(default=dict)
     #: A full S3 drop marks pupils missing from it as "left" (never deleted).
     mark_leavers = BooleanAttribute(default=False)
+    #: A drop that would mark more than this % of those on roll as leavers,
+    #: or update more than update_threshold % of them, is held for a person
+    #: to approve; drop_mode "review" holds every drop.
+    leaver_threshold = NumberAttribute(default=10)
+    update_threshold = NumberAttribute(default=75)
+    drop_mode = UnicodeAttribute(default="auto")  # auto | review
+    #: who hears how each drop went: always | problems_only | never
+    sync_report = UnicodeAttribute(default="problems_only")
     #: {kind: {column: field}}: the last mapping a person confirmed, reused by S3 drops.
     import_mappings = JSONAttribute(null=True)
     #: Invitation links last this many hours (at most 72, the service's own limit).

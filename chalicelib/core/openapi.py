@@ -58,6 +58,8 @@ def _error_responses(doc, path="", method="GET"):
         codes["404"] = "not_found"
     if method in ("POST", "PUT", "PATCH", "DELETE") and not path.startswith("/api/auth/"):
         codes["409"] = "conflict / duplicate_upn / duplicate_email / email_taken / cannot_delete_self / last_admin"
+    if method == "GET" and path.startswith("/api/imports/") and "/changes" in path:
+        codes["409"] = "conflict (the import no longer waits: what it would change is shown only in review or held)"
     if path.endswith("/invite") or path == "/api/auth/resend-verification":
         codes["429"] = "too_many_attempts (links sent again: 5 an hour per person)"
     if path == "/api/auth/login":

@@ -68,10 +68,11 @@ class CommitProgress:
 
 @dataclass
 class CommitOutcome:
-    """The counts the import shows, and the records a row of the file named
-    (a full drop marks the pupils it did not name as leavers)."""
+    """The counts the import shows, the records a row of the file named,
+    and those validation found no row naming (a full drop's leavers)."""
     counts: dict
     matched: set
+    leaving: list
 
 
 class Committer:
@@ -82,6 +83,7 @@ class Committer:
         if self.kind.rules.on_match:
             self.result["restored"] = 0
         self.matched = set()
+        self.leaving = []
         self.pending = []
         self.chunk = 0  # chunks of new pupils met so far in this pass
         self.done = CommitProgress.of(imp)
@@ -98,7 +100,10 @@ class Committer:
     def add(self, row):
         self.seen += 1
         action = row["action"]
-        if row.get("id") and action != "create":
+        if action == "leave":  # who a full drop takes off: after every row is written
+            self.leaving.append(row["id"])
+            return
+        if row.get("id"):  # (a new record too: a full drop never counts someone it just made as gone)
             self.matched.add(row["id"])
         if action == "named":  # a refused row that still names someone: only that
             return
@@ -236,7 +241,7 @@ class Committer:
         counts["created"] += self.done.created
         counts["refused"] += self.done.refused
         counts["unchanged"] += self.done.unchanged
-        return CommitOutcome(counts, self.matched)
+        return CommitOutcome(counts, self.matched, self.leaving)
 
     def audit_entry(self, ids):
         """The chunk's entry, its key the same on every delivery."""

@@ -22,6 +22,7 @@ from typing import Callable
 
 from ..accounts.models import User
 from ..accounts.permissions import FALLBACK_GROUP
+from ..core.db import batch_get
 from ..core.errors import ApiError, FieldError, validation_failed
 from ..groups import machines as machine_records
 from ..membership.bookkeeping import member_renamed
@@ -45,8 +46,15 @@ class Kind:
     write: Callable
     bulk_new: bool = False
     ceiling: bool = False
-    #: (import, actor, ids a row named) -> {count: n}, for a full drop; None: a drop leaves the rest alone
+    #: (import, actor, ids staged to leave, ids a row named) -> {count: n}, for a full drop; None: a
+    #: drop leaves the rest alone
     leavers: Callable = None
+    #: existing values -> on roll (what a hold's thresholds are a share of)
+    on_roll: Callable = None
+    #: existing values -> a full drop not naming them takes them off (else kept: added by hand)
+    leaves: Callable = None
+    #: (school_id, ids) -> {id: values as they are now}, for the diff of a held drop
+    fetch: Callable = None
 
     @property
     def fields(self):
@@ -70,34 +78,47 @@ def _indexed(kind, records):
 
 
 def _load_pupils(school_id):
-    fields = pupil_records.FIELDS + pupil_records.STATUS_FIELDS  # (status: a left pupil named again is restored)
+    # (status: a left pupil named again is restored; source: one added by hand never leaves by a file)
+    fields = pupil_records.FIELDS + pupil_records.STATUS_FIELDS + ("source", "left_by")
     return _indexed("pupils", ((p.pupil_id, p.version, {f: getattr(p, f) for f in fields})
                                for p in Pupil.query(school_id)))
 
 
-def _pupil_leavers(imp, actor, named):
-    """Active pupils no row of a full drop named leave (kept, never
-    deleted); a pupil added by hand stays, counted as kept."""
-    left = kept = 0
-    now = time.time()
-    for p in Pupil.query(imp.school_id, filter_condition=Pupil.status == PupilStatus.ACTIVE):
-        if p.pupil_id in named:
-            continue
-        if p.source == Source.MANUAL:
-            kept += 1
-        elif pupil_records.mark_left(actor, p, now, imp.import_id):
-            left += 1
-    return {"left": left, "kept_manual": kept}
+def _pupil_leavers(imp, actor, leaving, named):
+    """The pupils validation found no row naming (``leaving``: what a held
+    drop showed, and its approver saw) leave: kept, never deleted; each if
+    still on roll and not added by hand (as it is now, read again)."""
+    left, now = 0, time.time()
+    for start in range(0, len(leaving), 100):
+        found = batch_get({i: (Pupil, {"school_id": imp.school_id, "pupil_id": i}) for i in leaving[start:start + 100]})
+        for p in found.values():
+            if p is None or p.pupil_id in named:
+                continue
+            if p.status == PupilStatus.LEFT and p.left_by == f"import:{imp.import_id}":
+                left += 1  # by an earlier delivery of this commit
+            elif p.status == PupilStatus.ACTIVE and p.source != Source.MANUAL \
+                    and pupil_records.mark_left(actor, p, now, imp.import_id):
+                left += 1
+    return {"left": left}
 
 
 def _load_staff(school_id):
-    return _indexed("staff", ((u.user_id, u.version, {f: getattr(u, f) for f in staff_records.FIELDS})
+    fields = staff_records.FIELDS + ("status", "source")
+    return _indexed("staff", ((u.user_id, u.version, {f: getattr(u, f) for f in fields})
                               for u in User.query(school_id)))
 
 
 def _load_machines(school_id):
     return _indexed("machines", ((m.machine_id, 0, {"name": m.name, "location": m.location})
                                  for m in Machine.query(school_id)))
+
+
+def _fetcher(model, id_attr, fields):
+    """A kind's ``fetch``: records by id in BatchGetItems of 100."""
+    def fetch(school_id, ids):
+        found = batch_get({i: (model, {"school_id": school_id, id_attr: i}) for i in ids})
+        return {i: {f: getattr(r, f) for f in fields} for i, r in found.items() if r is not None}
+    return fetch
 
 
 def _update_through(records, caller, row):
@@ -132,22 +153,19 @@ def _write_staff(caller, imp, row):
     staff_records.insert(caller, user, message_id=f"invite-{imp.import_id}-{row['row']}", retry_safe=True)
 
 
-def _staff_leavers(imp, actor, named):
-    """Staff a full staff drop did not name are disabled (their sessions
-    end; the record stays), if a file made them: nobody added by hand (the
-    school's first admin, say) is disabled by a file. Staff a drop disabled
-    and a later one names again are enabled."""
-    counts = {"disabled": 0, "enabled": 0, "kept_manual": 0}
+def _staff_leavers(imp, actor, leaving, named):
+    """Staff validation found no row naming (only staff a file made: nobody
+    added by hand, the school's first admin say, is disabled by a file) are
+    disabled: sessions end, the record stays. Staff a drop disabled and this
+    one names again are enabled."""
+    counts = {"disabled": 0, "enabled": 0}
+    leaving = set(leaving)
     for user in User.query(imp.school_id):
         try:
-            if user.user_id in named:
-                if user.status == "disabled" and user.disabled_by_sync:
-                    staff_access.enable(actor, user.user_id, by_sync=True)
-                    counts["enabled"] += 1
-            elif user.status != "disabled":
-                if user.source != Source.IMPORT:
-                    counts["kept_manual"] += 1
-                    continue
+            if user.user_id in named and user.status == "disabled" and user.disabled_by_sync:
+                staff_access.enable(actor, user.user_id, by_sync=True)
+                counts["enabled"] += 1
+            elif user.user_id in leaving and user.status != "disabled" and user.source == Source.IMPORT:
                 staff_access.disable(actor, user.user_id, by_sync=True)
                 counts["disabled"] += 1
         except ApiError:  # the last enabled admin, or changed meanwhile: left as they are
@@ -164,13 +182,21 @@ def _write_machine(caller, imp, row):
 KINDS = {
     "pupils": Kind("pupils", RowRules("pupil", "upn", "duplicate_upn", "UPN", validation.pupil_cleaners,
                                       id_field="pupil_id", match_by_name=True, big_files=True,
-                                      on_match={"status": PupilStatus.ACTIVE, "left_on": None}),
-                   _load_pupils, _write_pupil, bulk_new=True, leavers=_pupil_leavers),
+                                      on_match={"status": PupilStatus.ACTIVE, "left_on": None},
+                                      keeps=lambda v: v.get("left_by") == "hand"),
+                   _load_pupils, _write_pupil, bulk_new=True, leavers=_pupil_leavers,
+                   on_roll=lambda v: (v.get("status") or PupilStatus.ACTIVE) == PupilStatus.ACTIVE,
+                   leaves=lambda v: (v.get("status") or PupilStatus.ACTIVE) == PupilStatus.ACTIVE
+                   and v.get("source") != Source.MANUAL,
+                   fetch=_fetcher(Pupil, "pupil_id", pupil_records.FIELDS + pupil_records.STATUS_FIELDS)),
     "staff": Kind("staff", RowRules("staff member", "email", "duplicate_email", "email", validation.staff_cleaners,
                                     blank_means_default=("user_group",)),
-                  _load_staff, _write_staff, ceiling=True, leavers=_staff_leavers),
+                  _load_staff, _write_staff, ceiling=True, leavers=_staff_leavers,
+                  on_roll=lambda v: v.get("status") != "disabled",
+                  leaves=lambda v: v.get("status") != "disabled" and v.get("source") == Source.IMPORT,
+                  fetch=_fetcher(User, "user_id", staff_records.FIELDS + ("status",))),
     "machines": Kind("machines", RowRules("machine", "name", "duplicate_name", "name", validation.machine_cleaners),
-                     _load_machines, _write_machine),
+                     _load_machines, _write_machine, fetch=_fetcher(Machine, "machine_id", ("name", "location"))),
 }
 NAMES = tuple(KINDS)
 

@@ -30,6 +30,9 @@ class RowRules:
     #: a pupil who had left and is in the file again is restored)
     on_match: dict = field(default_factory=dict)
 
+    #: values -> a person set this record apart (a pupil marked left by hand): on_match leaves it be
+    keeps: Callable = None
+
     def restores(self, changes):
         """Whether ``changes`` bring a record back (set an on_match value)."""
         return bool(self.on_match) and any(k in self.on_match for k in changes or ())
@@ -63,22 +66,24 @@ class ExistingIndex:
             self.by_names.setdefault(name_key(values)[:2], []).append(rec)
 
     def named_by(self, values):
-        """The record a refused row still names, from its cells as written:
+        """Every record a refused row still names, from its cells as written:
         by its identifier (a UPN, an email), its system id, or a first name
-        and surname only one record has. None when it names no one surely.
-        (A mistyped cell must not make a full drop treat someone as gone.)"""
+        and surname only one record has. Each way counts (a row whose UPN and
+        pupil id disagree names both). (A mistyped cell must not make a full
+        drop treat someone as gone.)"""
+        named = set()
         unique = "".join((values.get(self.rules.unique_field) or "").split())
         for candidate in (unique, unique.upper(), unique.casefold()):
             if candidate and candidate in self.by_unique:
-                return self.by_unique[candidate].id
+                named.add(self.by_unique[candidate].id)
         raw_id = (values.get(self.rules.id_field) or "").strip() if self.rules.id_field else ""
         if raw_id in self.by_id:
-            return raw_id
+            named.add(raw_id)
         if self.rules.match_by_name:
             same = self.by_names.get((fold(values.get("first_name")), fold(values.get("surname"))), [])
             if len(same) == 1:
-                return same[0].id
-        return None
+                named.add(same[0].id)
+        return named
 
 
 def name_key(values):

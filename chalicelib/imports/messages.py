@@ -36,6 +36,7 @@ class Upload:
     size: int
     school_id: str
     import_id: str
+    version: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def _s3_object(record, kinds):
     if key.startswith(config.UPLOAD_PREFIX):
         parts = key[len(config.UPLOAD_PREFIX):].split("/")
         if len(parts) == 2 and parts[1].endswith(".csv"):
-            return Upload(key, etag, size, parts[0], parts[1][:-4])
+            return Upload(key, etag, size, parts[0], parts[1][:-4], obj.get("versionId") or "")
     elif key.startswith(config.DROP_PREFIX):
         parts = key[len(config.DROP_PREFIX):].split("/")
         if len(parts) >= 3 and parts[1] in kinds and parts[-1]:

@@ -12,7 +12,8 @@ class Status(StrEnum):
     """Where an import is: uploading -> sniffing -> mapping -> validating ->
     review -> committing -> committed -> done; or failed (with its error)
     from any of them. A drop goes the same way without stopping at mapping
-    or review. Moves are conditional updates (store.transition)."""
+    or review, unless it is held (review -> held -> committing, or
+    discarded). Moves are conditional updates (store.transition)."""
     UPLOADING = "uploading"
     SNIFFING = "sniffing"
     MAPPING = "mapping"
@@ -22,6 +23,9 @@ class Status(StrEnum):
     COMMITTED = "committed"
     DONE = "done"
     FAILED = "failed"
+    #: a drop stopped before writing anything, for a person to approve or discard
+    HELD = "held"
+    DISCARDED = "discarded"
 
 
 STATUSES = tuple(s.value for s in Status)
@@ -62,6 +66,8 @@ class Import(Model):
     created_at = NumberAttribute()
     updated_at = NumberAttribute()
     etag = UnicodeAttribute(null=True)
+    #: the S3 object version the event named (a versioned bucket): what is deleted when it is over
+    version_id = UnicodeAttribute(null=True)
     size = NumberAttribute(null=True)
     encoding = UnicodeAttribute(null=True)
     delimiter = UnicodeAttribute(null=True)
@@ -76,6 +82,9 @@ class Import(Model):
     rows_total = NumberAttribute(null=True)
     rows_processed = NumberAttribute(default=0)
     error = JSONAttribute(null=True)  # {"code", "message"}
+    #: why a drop is held, or was discarded: {"code", "message"}; who approved or discarded it
+    hold = JSONAttribute(null=True)
+    decided_by = UnicodeAttribute(null=True)
     #: when committing began: fixes the keys of the import's audit entries
     commit_started_at = NumberAttribute(null=True)
     #: chunks of new pupils written, and group-count steps applied, so far:

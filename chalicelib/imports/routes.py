@@ -1,13 +1,14 @@
 """HTTP routes for CSV imports."""
 from chalice import Blueprint, Response
 
-from ..core.csv_export import BOM, attachment
+from ..core import audit
+from ..core.csv_export import BOM, attachment, to_csv
 from ..core.downloads import csv_response
 from ..core.errors import ApiError
 from ..core.http import route
-from ..core.paging import decode_cursor, parse_limit
+from ..core.paging import decode_cursor, encode_cursor, parse_limit
 from ..core.schema import array, integer, obj, string
-from . import columns, kinds, service, store
+from . import changes, columns, kinds, service, store
 from .models import STATUSES
 
 bp = Blueprint(__name__)
@@ -19,6 +20,8 @@ IMPORT = obj(["id", "kind", "status", "rows_processed"], id=string(), kind=strin
              columns={"type": "array", "nullable": True}, suggested_mapping={"type": "object", "nullable": True},
              mapping={"type": "object", "nullable": True}, summary={"type": "object", "nullable": True},
              result={"type": "object", "nullable": True}, error={"type": "object", "nullable": True},
+             hold={"type": "object", "nullable": True, "description": "why a drop is held (or was discarded)"},
+             decided_by=string(nullable=True, description="who approved or discarded a held drop"),
              fields={"type": "array"}, created_at=string(), updated_at=string())
 ROW = obj(["row", "values", "errors"], row=integer(), values={"type": "object"},
           errors=array({"type": "object"}), status=string())
@@ -105,3 +108,42 @@ def commit(ctx, import_id):
        permission="manage_roster", response=IMPORT)
 def complete(ctx, import_id):
     return service.complete(ctx.caller, import_id)
+
+
+@route(bp, "/imports/{import_id}/approve", "POST", summary="Commit a held drop as it was checked (a staff "
+       "file needs manage_settings too: a drop acts with the school's rights)", tag=TAG,
+       permission="manage_roster", verified=True, response=IMPORT)
+def approve(ctx, import_id):
+    return service.approve(ctx.caller, import_id)
+
+
+@route(bp, "/imports/{import_id}/discard", "POST", summary="End a held drop with nothing written", tag=TAG,
+       permission="manage_roster", verified=True, response=IMPORT)
+def discard(ctx, import_id):
+    return service.discard(ctx.caller, import_id)
+
+
+CHANGE = obj(["change", "id", "record"], change=string(enum=list(changes.CHANGES)), row=integer(nullable=True),
+             id=string(), record={"type": "object"}, fields={"type": "object"})
+
+
+@route(bp, "/imports/{import_id}/changes", "GET", summary="What a checked import (in review or held) would "
+       "do, record by record: one kind of change a page; an update shows each field before and after",
+       tag=TAG, permission="manage_roster", response=obj(["items", "next"], items=array(CHANGE),
+                                                          next=string(nullable=True)),
+       query={"kind": (string(enum=list(changes.CHANGES)), "create, update, leave or restore"), **PAGING})
+def list_changes(ctx, import_id):
+    imp = store.get(ctx.caller.school_id, import_id)
+    state = decode_cursor(ctx.query.get("next"), ctx.caller.school_id, keys={"school_id": str, "at": int})
+    items, nxt = changes.page(imp, ctx.query.get("kind") or "create", (state or {}).get("at", 0),
+                              parse_limit(ctx.query))
+    return {"items": items, "next": encode_cursor({"school_id": imp.school_id, "at": nxt}) if nxt else None}
+
+
+@route(bp, "/imports/{import_id}/changes.csv", "GET", summary="Every change a checked import would make, as "
+       "CSV", tag=TAG, permission="manage_roster", response=string(), content_type="text/csv", big_files=True)
+def changes_csv(ctx, import_id):
+    imp = store.get(ctx.caller.school_id, import_id)
+    header, rows = changes.csv_rows(imp)
+    audit.write(audit.entry(ctx.caller, "export", "import_changes", import_id, None, {}))
+    return csv_response(imp.school_id, f"schoolroll-import-{import_id}-changes.csv", to_csv(header, rows))

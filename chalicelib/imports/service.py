@@ -23,6 +23,8 @@ from .validating import check_mapping
 
 #: refused rows in an errors CSV (the console pages through the rest)
 ERRORS_CSV_MAX_ROWS = 10_000
+#: a held drop may be approved this long (its staging file is kept 28 days: infra IMPORT_FILE_DAYS)
+HELD_DAYS = 27
 
 
 def start_upload(caller, kind, filename, now=None):
@@ -196,15 +198,17 @@ def complete(caller, import_id):
     return as_json(imp)
 
 
-def commit_file(imp, drop=False):
+def commit_file(imp):
     """Write the staged rows (and the fixed ones); a full drop of a kind
     with leavers then marks those it did not name."""
     actor = actor_for(imp)
     outcome = committing.commit_rows(imp, actor, _staged_rows(imp), ProgressTicker(imp))
     result = outcome.counts
-    leavers = kinds.KINDS[imp.kind].leavers
-    if drop and leavers and actor.school.mark_leavers:
-        result.update(leavers(imp, actor, outcome.matched))
+    leavers, summary = kinds.KINDS[imp.kind].leavers, imp.summary or {}
+    # (a full drop as validated: "leave" was counted then, and a hold weighed it)
+    if imp.source == Source.DROP and leavers and "leave" in summary and actor.school.mark_leavers:
+        result.update(leavers(imp, actor, outcome.leaving, outcome.matched))
+        result["kept_manual"] = summary.get("kept_manual", 0)
     if transition(imp, Status.COMMITTED, expect=Status.COMMITTING, result=result,
                   rows_processed=imp.rows_total or 0):
         tidy_files(imp)
@@ -237,3 +241,42 @@ def errors_csv(caller, import_id):
             for r in islice(refused, ERRORS_CSV_MAX_ROWS)]
     audit.write(audit.entry(caller, "export", "import_errors", import_id, None, {"rows": len(rows)}))
     return f"schoolroll-import-{import_id}-errors.csv", to_csv(["Row"] + [names[f] for f in fields] + ["Problems"], rows)
+
+
+def approve(caller, import_id):
+    """A held drop is committed as it was checked (acting, as every drop
+    does, with the school's rights: so a staff file, which can change who
+    holds which rights, needs manage_settings to approve)."""
+    imp = get(caller.school_id, import_id)
+    if imp.status == Status.COMMITTING and imp.decided_by == caller.user_id and imp.source == Source.DROP:
+        enqueue(Step(Action.COMMIT, caller.school_id, import_id, imp.run))  # again: the first enqueue may have failed
+        return as_json(imp)
+    imp = _held(caller, import_id, "approve")
+    if time.time() - imp.created_at > HELD_DAYS * 86400:
+        raise ApiError("conflict", f"This file was held more than {HELD_DAYS} days ago and its checked rows are "
+                       "gone; discard it, and drop the file again.")
+    if not transition(imp, Status.COMMITTING, expect=Status.HELD, rows_processed=0,
+                      commit_started_at=int(time.time()), decided_by=caller.user_id):
+        raise ApiError("conflict", "This import was approved or discarded just now; reload it.")
+    audit.write(audit.entry(caller, "approve", "import", import_id, {"status": "held"}, {"status": "committing"}))
+    enqueue(Step(Action.COMMIT, caller.school_id, import_id, imp.run))
+    return as_json(imp)
+
+
+def discard(caller, import_id):
+    """A held drop ends with nothing written."""
+    imp = _held(caller, import_id, "discard")
+    if not transition(imp, Status.DISCARDED, expect=Status.HELD, decided_by=caller.user_id):
+        raise ApiError("conflict", "This import was approved or discarded just now; reload it.")
+    audit.write(audit.entry(caller, "discard", "import", import_id, {"status": "held"}, {"status": "discarded"}))
+    tidy_files(imp)
+    return as_json(imp)
+
+
+def _held(caller, import_id, what):
+    imp = get(caller.school_id, import_id)
+    if imp.status != Status.HELD:
+        raise ApiError("conflict", f"Only a held import can be {what}d; this one is {imp.status}.")
+    if kinds.KINDS[imp.kind].ceiling:
+        caller.require("manage_settings")
+    return imp

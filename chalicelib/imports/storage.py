@@ -29,6 +29,25 @@ def delete_files(keys):
                             Delete={"Objects": [{"Key": k} for k in keys[start:start + 1000]], "Quiet": True})
 
 
+def delete_this_file(key, version_id=None, etag=None):
+    """Delete the object an import read and no other: that version (a
+    versioned bucket: gone for good), or, unversioned, the object only while
+    it still has the ETag read (a newer file put under the same key since,
+    tomorrow's drop say, stays to be read)."""
+    if version_id:
+        s3().delete_object(Bucket=config.bucket_name(), Key=key, VersionId=version_id)
+        return
+    try:
+        head(key, etag or None)
+    except FileChanged:
+        return
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return
+        raise
+    s3().delete_object(Bucket=config.bucket_name(), Key=key)
+
+
 def presigned_upload(key):
     """A POST policy for exactly this key, at most UPLOAD_MAX_BYTES, short-lived."""
     post = s3().generate_presigned_post(
@@ -48,7 +67,7 @@ def _pinned(operation, key, etag, **extra):
     named (``etag``; S3 answers 412 for any other): FileChanged then."""
     try:
         return getattr(s3(), operation)(Bucket=config.bucket_name(), Key=key,
-                                        **({"IfMatch": etag} if etag else {}), **extra)
+                                        **({"IfMatch": f'"{etag}"'} if etag else {}), **extra)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
             raise FileChanged(key) from exc

@@ -48,7 +48,8 @@ def as_json(imp):
         "status": imp.status, "created_at": iso(imp.created_at), "updated_at": iso(imp.updated_at),
         "rows_processed": imp.rows_processed or 0, "rows_total": imp.rows_total,
         "columns": imp.columns, "suggested_mapping": imp.suggested_mapping, "mapping": imp.mapping,
-        "summary": imp.summary, "result": imp.result, "error": imp.error,
+        "summary": imp.summary, "result": imp.result, "error": imp.error, "hold": imp.hold,
+        "decided_by": imp.decided_by,
     }
     kind = KINDS.get(imp.kind)
     if kind is not None:
@@ -135,7 +136,9 @@ def tidy_files(imp):
     lost; a re-mapping is not possible after this point."""
     keys = [storage.staging_key(imp.school_id, imp.import_id, run) for run in range(1, (imp.run or 0) + 1)]
     try:
-        storage.delete_files([imp.s3_key] + keys)
+        storage.delete_files(keys)
+        # only the file this import read: a newer file under the same key (tomorrow's drop) stays
+        storage.delete_this_file(imp.s3_key, imp.version_id, imp.etag)
     except Exception:  # noqa: BLE001 - tidying must never fail the import; the lifecycle rule is the backstop
         logger.warning("could not delete an import's files", extra={"import_id": imp.import_id})
 
@@ -191,11 +194,16 @@ def recount(imp, before, after):
     per row, however many times it is fixed."""
     if before == after:
         return
-    summary = dict(imp.summary or {})
-    for action, step in ((before, -1), (after, +1)):
-        if action is None:
-            summary["errors"] = max(0, summary.get("errors", 0) + step)
-        else:
-            summary["valid"] = max(0, summary.get("valid", 0) + step)
-            summary[action] = max(0, summary.get(action, 0) + step)
-    update_import(imp, summary=summary)
+    for _attempt in range(5):  # on the summary read: two fixes at once each count
+        read = imp.summary or {}
+        summary = dict(read)
+        for action, step in ((before, -1), (after, +1)):
+            if action is None:
+                summary["errors"] = max(0, summary.get("errors", 0) + step)
+            else:
+                summary["valid"] = max(0, summary.get("valid", 0) + step)
+                summary[action] = max(0, summary.get(action, 0) + step)
+        if update_import(imp, condition=Import.summary == read, summary=summary):
+            return
+        imp.refresh(consistent_read=True)
+    raise RuntimeError("the import's summary kept changing")

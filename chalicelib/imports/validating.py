@@ -5,6 +5,7 @@ validated, and a re-run writes the same rows again."""
 import functools
 import json
 
+from ..accounts.models import School
 from ..core import config
 from ..core.db import new_id
 from ..core.errors import FieldError
@@ -12,7 +13,7 @@ from ..membership.system import pupil_epoch
 from . import columns, lines, sniff, storage
 from .acting import actor_for, ceiling_for
 from .kinds import KINDS
-from .models import Import, ImportRow, RowStatus, Status
+from .models import Import, ImportRow, RowStatus, Source, Status
 from .rows import RowChecker
 from .store import ProgressTicker, RowBuffer, delete_rows, fail, import_key, transition
 
@@ -138,8 +139,14 @@ def validate_file(imp):
     within_rights = ceiling_for(actor_for(imp, imp.validated_by), existing) if kind.ceiling else None
     spool = storage.Spool()
     bad_rows = RowBuffer()
+    full_drop = kind.leavers is not None and imp.source == Source.DROP and bool(School.get(imp.school_id).mark_leavers)
+    named = set() if full_drop else None
     try:
-        summary = _check_rows(imp, checker, records, within_rights, spool, bad_rows, names=bool(kind.leavers))
+        summary = _check_rows(imp, checker, records, within_rights, spool, bad_rows, named)
+        if imp.source == Source.DROP and kind.on_roll is not None:  # what a hold's thresholds are a share of
+            summary["on_roll"] = sum(1 for r in existing.by_id.values() if kind.on_roll(r.values))
+        if full_drop:
+            _stage_leavers(kind, existing, named, spool, summary)
         _refuse_repeats(imp, checker, spool, summary, bad_rows)
         bad_rows.flush()
         spool.upload(storage.staging_key(imp.school_id, imp.import_id, imp.run))
@@ -151,10 +158,11 @@ def validate_file(imp):
                       pupil_epoch=epoch)
 
 
-def _check_rows(imp, checker, records, within_rights, spool, bad_rows, names=False):
+def _check_rows(imp, checker, records, within_rights, spool, bad_rows, named=None):
     """The summary of one pass over the rows: a good row to the staging
-    spool, a refused one to ``bad_rows`` (and, with ``names``, who it still
-    names to the spool: a full drop must not count them as gone)."""
+    spool, a refused one to ``bad_rows``. For a full drop, ``named`` gathers
+    every record a row names, and whom a refused row still names goes to the
+    spool too (a mistyped cell must not count them as gone)."""
     summary = {"rows": 0, "valid": 0, "errors": 0, "create": 0, "update": 0, "unchanged": 0}
     if checker.rules.on_match:
         summary["restore"] = 0
@@ -169,18 +177,36 @@ def _check_rows(imp, checker, records, within_rights, spool, bad_rows, names=Fal
             summary[result.action] += 1
             if result.action == "update" and checker.rules.restores(result.changes):
                 summary["restore"] += 1
+            if named is not None and result.action != "create":
+                named.add(result.target_id)
             spool.add({"row": result.line, "action": result.action, "id": result.target_id,
                        "version": result.target_version,
                        "values": result.cleaned if result.action == "create" else result.changes})
         else:
             summary["errors"] += 1
-            named = checker.existing.named_by(result.values) if names else None
-            if named:
-                spool.add({"row": result.line, "action": "named", "id": named})
+            for still in checker.existing.named_by(result.values) if named is not None else ():
+                named.add(still)
+                spool.add({"row": result.line, "action": "named", "id": still})
             bad_rows.add(ImportRow(import_key=key, row=result.line, ttl=imp.ttl, values=stored_values(result.values),
                                    errors=result.error_dicts(), status=RowStatus.ERROR, run=imp.run))
         ticker.tick(summary["rows"])
     return summary
+
+
+def _stage_leavers(kind, existing, named, spool, summary):
+    """Who a full drop would mark as leavers (on roll, made by a file, named
+    by no row), staged as ``leave`` records: the diff a held drop shows is
+    what its commit does (each one checked again as it is written). With the
+    counts a hold is decided on (``leave`` of ``on_roll``)."""
+    summary["leave"] = summary["kept_manual"] = 0
+    for record in existing.by_id.values():
+        if record.id in named or not kind.on_roll(record.values):
+            continue
+        if kind.leaves(record.values):
+            summary["leave"] += 1
+            spool.add({"row": 0, "action": "leave", "id": record.id})
+        else:
+            summary["kept_manual"] += 1  # not in the file, kept: added by hand
 
 
 def _refuse_repeats(imp, checker, spool, summary, bad_rows):

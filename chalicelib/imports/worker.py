@@ -6,13 +6,15 @@ import time
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from ..accounts.models import School
+from ..core import audit
 from ..core.log import logger
-from . import messages
+from . import messages, reports
 from .kinds import KINDS
 from .messages import Action, Drop, Upload
 from .models import DROP_CREATOR, Import, Source, Status
 from .service import commit_file
-from .store import expires_at, fail, transition
+from .holds import hold_reason
+from .store import expires_at, fail, tidy_files, transition
 from .validating import sniff_file, validate_file
 
 
@@ -42,7 +44,8 @@ def _on_upload(upload):
         (Import.status == Status.UPLOADING)
         | ((Import.status == Status.SNIFFING) & (Import.etag == upload.etag))
         | ((Import.status == Status.FAILED) & (Import.etag != upload.etag)))
-    if not transition(imp, Status.SNIFFING, condition=expected, etag=upload.etag, size=upload.size, error=None):
+    if not transition(imp, Status.SNIFFING, condition=expected, etag=upload.etag, size=upload.size, error=None,
+                      version_id=upload.version or None):
         return "duplicate or ignored"
     sniff_file(imp)
     return "sniffed"
@@ -58,6 +61,7 @@ def _on_drop(drop):
     imp = Import(school_id=drop.school_id, import_id=drop.import_id, kind=drop.kind, source=Source.DROP,
                  filename=drop.filename, s3_key=drop.key, status=Status.SNIFFING, created_by=DROP_CREATOR,
                  created_at=int(now), updated_at=int(now), etag=drop.etag, size=drop.size,
+                 version_id=drop.version or None,
                  ttl=expires_at(school, now))
     try:
         imp.save(condition=Import.import_id.does_not_exist())
@@ -65,9 +69,25 @@ def _on_drop(drop):
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
         imp = Import.get(drop.school_id, imp.import_id, consistent_read=True)
-        if imp.status not in (Status.SNIFFING, Status.VALIDATING, Status.COMMITTING):
+        if imp.status not in (Status.SNIFFING, Status.VALIDATING, Status.REVIEW, Status.COMMITTING):
             return "duplicate"
-    return _run_drop(school, imp)
+    else:
+        _supersede_held(imp)
+    outcome = _run_drop(school, imp)
+    _report(imp, school)
+    return outcome
+
+
+def _supersede_held(newer):
+    """A newer drop of the same kind ends an older one still held."""
+    held = (Import.status == Status.HELD) & (Import.kind == newer.kind) & (Import.source == Source.DROP)
+    for older in Import.query(newer.school_id, Import.import_id < newer.import_id, filter_condition=held):
+        if transition(older, Status.DISCARDED, expect=Status.HELD, hold={
+                "code": "superseded", "message": f"A newer file ({newer.filename}) arrived before this one was "
+                                                 "approved: it was discarded, and the newer one is read instead."}):
+            audit.write(audit.entry(audit.Actor(older.school_id), "discard", "import", older.import_id,
+                                    {"status": "held"}, {"status": "discarded", "superseded_by": newer.import_id}))
+            tidy_files(older)
 
 
 def _run_drop(school, imp):
@@ -81,12 +101,16 @@ def _run_drop(school, imp):
                  "suggestion misses a required column. Import one such file through the console first.")
             return "failed"
         transition(imp, Status.VALIDATING, mapping=mapping, run=1)
-    if imp.status == Status.VALIDATING:
-        if not validate_file(imp):
-            return "failed"
-        transition(imp, Status.COMMITTING, commit_started_at=int(time.time()))
+    if imp.status == Status.VALIDATING and not validate_file(imp):
+        return "failed"
+    if imp.status == Status.REVIEW:
+        hold = hold_reason(school, imp.summary or {})
+        if hold:
+            transition(imp, Status.HELD, expect=Status.REVIEW, hold=hold)
+            return "held"
+        transition(imp, Status.COMMITTING, expect=Status.REVIEW, commit_started_at=int(time.time()))
     if imp.status == Status.COMMITTING:
-        commit_file(imp, drop=True)
+        commit_file(imp)
         transition(imp, Status.DONE)
     return "imported"
 
@@ -116,6 +140,9 @@ def _on_step(step):
         return "validated"
     if step.action == Action.COMMIT and imp.status == Status.COMMITTING:
         commit_file(imp)
+        if imp.source == Source.DROP:  # an approved drop: over, and reported
+            transition(imp, Status.DONE)
+            _report(imp)
         return "committed"
     return "duplicate"
 
@@ -129,4 +156,14 @@ def fail_from_message(message, error):
             continue
         fail(imp, "processing_failed", "We could not process this file after several tries "
              f"({type(error).__name__}). Try uploading it again; if it fails again, contact support.")
+        _report(imp)
+
+
+def _report(imp, school=None):
+    """Tell the admins how a drop went; a report that can't be queued now
+    never fails the import (the console shows the same)."""
+    try:
+        reports.tell_admins(imp, school)
+    except Exception:  # noqa: BLE001 - reporting is a courtesy; the import's own record is the truth
+        logger.warning("could not queue a drop's report", extra={"import_id": imp.import_id})
 

@@ -26,6 +26,10 @@ class OutboxMessage(Model):
     school_id = UnicodeAttribute()
     user_id = UnicodeAttribute()
     to = UnicodeAttribute()
+    #: what the message is about, for its renderer (an import's id): the
+    #: email is rendered at send time from the record, so no personal data
+    #: waits in the outbox
+    about = UnicodeAttribute(null=True)
     status = UnicodeAttribute(default="pending")  # pending | sent | failed | cancelled
     pending = UnicodeAttribute(null=True)
     pending_index = PendingIndex()

@@ -39,6 +39,8 @@ class Pupil(Model):
     #: PupilStatus: "left" when a full drop no longer names them, or set by hand (never deleted)
     status = UnicodeAttribute(default="active")
     left_on = UnicodeAttribute(null=True)  # ISO date, while left
+    #: who made them a leaver: "hand" (a person: no file brings them back) or "import:<id>" (a full drop)
+    left_by = UnicodeAttribute(null=True)
     #: Source; None on pupils made before it was kept (they count as from a file)
     source = UnicodeAttribute(null=True)
     #: fold(surname)|fold(first)|id and fold(first)|fold(surname)|id

@@ -138,11 +138,14 @@ def status_changes(body, p, now):
     (their leaving date cleared)."""
     if "status" not in body and "left_on" not in body:
         return {}
-    status, left_on, errors = clean_status(body.get("status", p.status or PupilStatus.ACTIVE),
-                                           body.get("left_on"), now)
+    status = body.get("status", p.status or PupilStatus.ACTIVE)
+    # leaving again keeps the day they left, unless a new one is given
+    kept = p.left_on if status == PupilStatus.LEFT and p.status == PupilStatus.LEFT else None
+    left_on = body.get("left_on", kept)
+    status, left_on, errors = clean_status(status, left_on, now, born=p.date_of_birth)
     if errors:
         raise validation_failed(errors)
-    return {"status": status, "left_on": left_on}
+    return {"status": status, "left_on": left_on, "left_by": "hand" if status == PupilStatus.LEFT else None}
 
 
 def update(caller, pupil_id, body, now=None):
@@ -184,6 +187,7 @@ def mark_left(caller, p, now, import_id):
     groups' counts. False if they changed meanwhile (then left as they are)."""
     before, groups_before = snapshot(p), grouping(p)
     p.status, p.left_on = PupilStatus.LEFT, datetime.fromtimestamp(now, timezone.utc).date().isoformat()
+    p.left_by = f"import:{import_id}"
     p.updated_at = int(now)
     tx = Tx()
     tx.put("pupil", p, condition=Pupil.status == PupilStatus.ACTIVE)  # and on the version read

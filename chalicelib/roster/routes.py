@@ -237,10 +237,19 @@ INVITE_HOURS = integer(minimum=1, maximum=72, description="Hours an invitation l
 IDLE_MINUTES = integer(minimum=15, maximum=480, description="Minutes without a request that end a session")
 REQUIRE_MFA_FOR = array(string(100), maxItems=50, description="User groups whose members must sign in with "
                         "two factors")
+SYNC_SETTINGS = dict(
+    leaver_threshold=integer(minimum=0, maximum=100, description="Hold a drop that would mark more than this "
+                             "% of those on roll as leavers (default 10)"),
+    update_threshold=integer(minimum=0, maximum=100, description="Hold a drop that would change more than this "
+                             "% of those on roll (default 75)"),
+    drop_mode=string(enum=["auto", "review"], description="review: hold every drop for a person to approve"),
+    sync_report=string(enum=["always", "problems_only", "never"], description="Email the admins how each drop "
+                       "went: always, only when something needs them (default), or never"))
 SETTINGS = obj(["name", "timezone", "mark_leavers", "keep_imports_days", "invite_hours", "idle_minutes",
                 "require_mfa_for"], name=string(200),
                timezone=string(64), mark_leavers=boolean(), keep_imports_days=KEEP_IMPORTS,
-               invite_hours=INVITE_HOURS, idle_minutes=IDLE_MINUTES, require_mfa_for=REQUIRE_MFA_FOR)
+               invite_hours=INVITE_HOURS, idle_minutes=IDLE_MINUTES, require_mfa_for=REQUIRE_MFA_FOR,
+               **SYNC_SETTINGS)
 
 
 @route(bp, "/settings", "GET", summary="The school's settings", tag="settings", response=SETTINGS)
@@ -251,6 +260,7 @@ def get_settings(ctx):
 @route(bp, "/settings", "PATCH", summary="Change the school's name, timezone or leavers rule",
        tag="settings", permission="manage_settings", response=SETTINGS,
        body=obj([], name=string(200), timezone=string(64), mark_leavers=boolean(), keep_imports_days=KEEP_IMPORTS,
-                invite_hours=INVITE_HOURS, idle_minutes=IDLE_MINUTES, require_mfa_for=REQUIRE_MFA_FOR))
+                invite_hours=INVITE_HOURS, idle_minutes=IDLE_MINUTES, require_mfa_for=REQUIRE_MFA_FOR,
+                **SYNC_SETTINGS))
 def patch_settings(ctx):
     return settings.update(ctx.caller, ctx.body)

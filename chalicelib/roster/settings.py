@@ -1,5 +1,6 @@
-"""School settings: name, timezone (console times), and whether a full S3
-drop marks missing pupils as leavers."""
+"""School settings: name, timezone (console times), sign-in rules, and how
+the school's drops sync: whether a full drop marks missing pupils as
+leavers, when a drop is held for a person to approve, who hears of it."""
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..core.db import Tx, TxFailed
@@ -8,7 +9,9 @@ from ..core.errors import ApiError, FieldError, validation_failed
 from ..core import audit
 
 FIELDS = ("name", "timezone", "mark_leavers", "keep_imports_days", "invite_hours", "idle_minutes",
-          "require_mfa_for")
+          "require_mfa_for", "leaver_threshold", "update_threshold", "drop_mode", "sync_report")
+#: (field, its choices): the settings that are one of a few words
+CHOICES = (("drop_mode", ("auto", "review")), ("sync_report", ("always", "problems_only", "never")))
 
 
 #: (field, lowest, highest, what to say otherwise): the settings that are a whole number in a range
@@ -16,6 +19,8 @@ WHOLE_NUMBERS = (
     ("keep_imports_days", 7, 3650, "Keep imports for a whole number of days from 7 to 3650."),
     ("invite_hours", 1, 72, "Invitation links last a whole number of hours from 1 to 72."),
     ("idle_minutes", 15, 480, "A session ends after a whole number of idle minutes from 15 to 480."),
+    ("leaver_threshold", 0, 100, "Hold a drop that would mark more than this percentage (0 to 100) as leavers."),
+    ("update_threshold", 0, 100, "Hold a drop that would change more than this percentage (0 to 100)."),
 )
 
 
@@ -23,7 +28,14 @@ def as_json(school):
     return {"name": school.name, "timezone": school.timezone or "Europe/London",
             "mark_leavers": bool(school.mark_leavers), "keep_imports_days": int(school.keep_imports_days or 90),
             "invite_hours": int(school.invite_hours or 72), "idle_minutes": int(school.idle_minutes or 60),
-            "require_mfa_for": list(school.require_mfa_for or [])}
+            "require_mfa_for": list(school.require_mfa_for or []),
+            "leaver_threshold": int(_or(school.leaver_threshold, 10)),
+            "update_threshold": int(_or(school.update_threshold, 75)),
+            "drop_mode": school.drop_mode or "auto", "sync_report": school.sync_report or "problems_only"}
+
+
+def _or(value, default):
+    return default if value is None else value
 
 
 def mfa_group_problems(names, school):
@@ -58,6 +70,9 @@ def update(caller, body):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)
                                   or not low <= value <= high):
             errors.append(FieldError(field, "invalid_choice", message))
+    for field, choices in CHOICES:
+        if body.get(field) is not None and body[field] not in choices:
+            errors.append(FieldError(field, "invalid_choice", f"Use one of: {', '.join(choices)}."))
     if body.get("require_mfa_for") is not None:
         errors += mfa_group_problems(body["require_mfa_for"], school)
     if "name" in body and not (body["name"] or "").strip():

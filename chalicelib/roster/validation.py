@@ -307,10 +307,10 @@ def clean_email(value, field="email"):
 STATUSES = ("active", "left")
 
 
-def clean_status(status, left_on, now):
+def clean_status(status, left_on, now, born=None):
     """(status, left_on, [FieldError]) for a pupil: ``left`` keeps the day
-    they left (today, UTC, unless given; not in the future), ``active``
-    none."""
+    they left (today, UTC, unless given; not in the future, nor before they
+    were ``born``), ``active`` none."""
     today = datetime.utcfromtimestamp(now).date()
     if status not in STATUSES:
         return None, None, [FieldError("status", "invalid_choice", "Use 'active' or 'left'.")]
@@ -324,6 +324,8 @@ def clean_status(status, left_on, now):
     day, error = parse_date(left_on, "left_on", today=today)
     if error is None and day > today:
         error = FieldError("left_on", "date_in_future", "A leaving date can't be in the future.")
+    elif error is None and born and day.isoformat() < born:
+        error = FieldError("left_on", "invalid_date", "A leaving date can't be before the pupil was born.")
     return (None, None, [error]) if error else (status, day.isoformat(), [])
 
 

@@ -1,6 +1,7 @@
 """The import wizard in real Chromium against the real local stack: upload to
 the moto server, match columns, fix a refused row, import, check via the API."""
 import re
+import time
 
 import pytest
 import requests
@@ -88,3 +89,58 @@ def test_import_pupils_and_staff_with_a_fix(stack, page):  # noqa: F811
     page.shot("staff-imported")
     staff = requests.get(f"{base}/api/staff", headers=auth).json()["items"]
     assert sorted(s["email"] for s in staff) == ["head@oak.sch.uk", "ian@oak.sch.uk", "tess@oak.sch.uk"]
+
+
+def _api_import(base, auth, csv, kind="pupils"):
+    """An import through the API as the console would do it, to its end."""
+    started = requests.post(f"{base}/api/imports", json={"kind": kind, "filename": f"{kind}.csv"}, headers=auth).json()
+    up = started["upload"]
+    assert requests.post(up["url"], data=up["fields"], files={"file": (f"{kind}.csv", csv.encode())}).status_code < 300
+    path = f"{base}/api/imports/{started['import_id']}"
+    for want, then in (("mapping", "mapping"), ("review", "commit"), ("committed", None)):
+        for _ in range(150):
+            imp = requests.get(path, headers=auth).json()
+            if imp["status"] == want:
+                break
+            time.sleep(0.2)
+        assert imp["status"] == want, imp
+        if then == "mapping":
+            assert requests.put(f"{path}/mapping", json={"mapping": imp["suggested_mapping"]}, headers=auth).ok
+        elif then == "commit":
+            assert requests.post(f"{path}/commit", headers=auth).ok
+
+
+def test_a_held_drop_shows_what_it_would_do_and_is_approved_in_the_console(stack, page):  # noqa: F811
+    """A school of 40 drops a file of 30: held; the Import screen lists the
+    10 it would mark as leavers; Approve marks them."""
+    import boto3
+    base = f"http://127.0.0.1:{stack.port}"
+    token = _school(stack, "head@hazel-held.sch.uk")
+    auth = {"Authorization": f"Bearer {token}"}
+    rows = [f"P{n:02d},Pupil,01/02/2015,Year 5" for n in range(40)]
+    _api_import(base, auth, "First name,Surname,Date of birth,Year group\n" + "\n".join(rows) + "\n")
+    assert requests.patch(f"{base}/api/settings", json={"mark_leavers": True}, headers=auth).ok
+    school_id = requests.get(f"{base}/api/me", headers=auth).json()["school"]["id"]
+    s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{stack.aws_port}", region_name="eu-west-2",
+                      aws_access_key_id="local", aws_secret_access_key="local")
+    bucket = stack.env.get("DROP_BUCKET") or f"schoolroll-{stack.env['STAGE']}-drop"
+    s3.put_object(Bucket=bucket, Key=f"drop/{school_id}/pupils/night.csv",
+                  Body=("First name,Surname,Date of birth,Year group\n" + "\n".join(rows[:30]) + "\n").encode())
+    for _ in range(150):
+        held = requests.get(f"{base}/api/imports?limit=1", headers=auth).json()["items"][0]
+        if held["source"] == "drop" and held["status"] == "held":
+            break
+        time.sleep(0.2)
+    assert held["status"] == "held", held
+    page.goto(base + "/")
+    page.evaluate("t => sessionStorage.setItem('token', t)", token)
+    page.goto(base + "/#/import/" + held["id"])
+    page.get_by_text("This file is waiting for you").wait_for(timeout=20000)
+    leavers = page.get_by_role("list", name="would be marked as leavers")
+    leavers.get_by_text("P39 Pupil").wait_for()
+    assert leavers.locator("li").count() == 10
+    page.shot("held-drop")
+    page.get_by_role("button", name="Approve and import").click()
+    page.get_by_text("This import is complete.").wait_for(timeout=30000)
+    pupils = requests.get(f"{base}/api/pupils?status=left&limit=100", headers=auth).json()["items"]
+    assert len(pupils) == 10

@@ -216,7 +216,8 @@ def assert_import_complete(api, driver, import_id, rows, school_id, staff=1):
     imp = driver.get(import_id)
     assert imp["status"] == "committed", imp
     good = valid(rows)
-    assert imp["result"] == {"created": len(good), "updated": 0, "unchanged": 0, "refused": 0}, imp["result"]
+    assert imp["result"] == {"created": len(good), "updated": 0, "unchanged": 0, "refused": 0,
+                             "restored": 0}, imp["result"]
     pupils = assert_roster_is(api, good)
     assert_upn_claims_match(school_id, pupils)
     audited = import_audit_ids(api, import_id)
@@ -531,7 +532,7 @@ def test_validation_killed_mid_file_then_redelivered(api, school, driver, monkey
     good = valid(rows)
     assert imp["status"] == "review"
     assert imp["summary"] == {"rows": 80, "valid": len(good), "errors": 80 - len(good), "create": len(good),
-                              "update": 0, "unchanged": 0}
+                              "update": 0, "unchanged": 0, "restore": 0}
     refused = driver.rows(import_id)
     assert [r["row"] for r in refused] == [i + 2 for i, r in enumerate(rows) if r not in good]
     assert {e["code"] for r in refused for e in r["errors"]} == {"invalid_date"}

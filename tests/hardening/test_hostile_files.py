@@ -423,7 +423,7 @@ def check_same_upn(api, importer, rows):
     assert imp["rows_total"] == rows
     imp = importer.map(imp)
     assert imp["summary"] == {"rows": rows, "valid": 1, "errors": rows - 1, "create": 1, "update": 0,
-                              "unchanged": 0}
+                              "unchanged": 0, "restore": 0}
     key = store.import_key(api.get("/api/me").data["school"]["id"], imp["id"])
     refused = list(ImportRow.query(key))
     assert len(refused) == rows - 1 and {int(r.row) for r in refused} == set(range(3, rows + 2))

@@ -81,6 +81,10 @@ PATCH   /api/imports/{import_id}/rows/{row}               .   Y   Y   Y   .   . 
 GET     /api/imports/{import_id}/errors.csv               .   Y   Y   Y   .   .   .   `manage_roster`
 POST    /api/imports/{import_id}/commit                   .   Y   Y   Y   .   .   .   `manage_roster` [1] [2]
 POST    /api/imports/{import_id}/complete                 .   Y   Y   Y   .   .   .   `manage_roster`
+POST    /api/imports/{import_id}/approve                  .   Y   Y   Y   .   .   .   `manage_roster` [1] [10]
+POST    /api/imports/{import_id}/discard                  .   Y   Y   Y   .   .   .   `manage_roster` [1] [10]
+GET     /api/imports/{import_id}/changes                  .   Y   Y   Y   .   .   .   `manage_roster`
+GET     /api/imports/{import_id}/changes.csv              .   Y   Y   Y   .   .   .   `manage_roster`
 GET     /api/groups                                       Y   Y   Y   Y   Y   Y   Y   signed in; lists the groups the caller can see [5]
 POST    /api/groups                                       Y   .   Y   Y   Y   .   .   `create_groups`
 PATCH   /api/groups/{group_id}                            .   Y   Y   .   .   .   .   the group's owner, or `manage_settings` [4]
@@ -138,6 +142,8 @@ FOOTNOTES = {
        "`mfa_setup_required`.",
     9: "Nobody disables themselves (409 `cannot_disable_self`), and the last enabled Admin Team "
        "member stays (409 `last_admin`).",
+    10: "A held drop of staff also needs `manage_settings` (a drop acts with the school's rights, so it "
+        "may change who holds which rights). The table's target is a held pupils drop.",
 }
 
 
@@ -268,6 +274,20 @@ def _import_in_review(w):
     return spare
 
 
+def _held_import(w, fresh=True):
+    """An import waiting as a held drop does (a new one for each approve or
+    discard, which end it): a file checked to review, then set held."""
+    from chalicelib.imports.models import Import, Source, Status
+    from tests.hardening.fixtures import pupils_csv
+    held = getattr(w, "held_import", None)
+    if fresh or held is None:
+        data = pupils_csv([("Cedarheld", w.unique("Held"), "05/06/2015", "F", "4", "", "")])
+        held = w.held_import = w.env.import_to_review(w.school.token, "pupils", data, "held.csv")
+        Import(school_id=w.school.school_id, import_id=held["id"]).update(
+            actions=[Import.status.set(Status.HELD), Import.source.set(Source.DROP)])
+    return held
+
+
 def _disabled_staff(w):
     staff = _fresh_staff(w)
     assert w.env.api.post(f"/api/staff/{staff['id']}/disable", token=w.school.token).status_code == 200
@@ -364,6 +384,12 @@ REQUESTS = {
         f"/api/imports/{w.school.review_import['id']}/errors.csv", None),
     ("POST", "/api/imports/{import_id}/commit"): lambda w, c: (
         f"/api/imports/{_import_in_review(w)['id']}/commit", None),
+    ("POST", "/api/imports/{import_id}/approve"): lambda w, c: (f"/api/imports/{_held_import(w)['id']}/approve", None),
+    ("POST", "/api/imports/{import_id}/discard"): lambda w, c: (f"/api/imports/{_held_import(w)['id']}/discard", None),
+    ("GET", "/api/imports/{import_id}/changes"): lambda w, c: (
+        f"/api/imports/{_held_import(w, fresh=False)['id']}/changes?kind=create", None),
+    ("GET", "/api/imports/{import_id}/changes.csv"): lambda w, c: (
+        f"/api/imports/{_held_import(w, fresh=False)['id']}/changes.csv", None),
     ("POST", "/api/imports/{import_id}/complete"): lambda w, c: (
         f"/api/imports/{w.school.committed_import['id']}/complete", None),
     ("GET", "/api/groups"): lambda w, c: ("/api/groups", None),

@@ -21,11 +21,12 @@ def test_pupils_flow_and_reimport_changes_nothing(api, importer, aws_calls):
     assert imp["suggested_mapping"]["Date of birth"] == "date_of_birth"
     imp = importer.map(imp)
     assert imp["status"] == "review"
-    assert imp["summary"] == {"rows": 3, "valid": 3, "errors": 0, "create": 3, "update": 0, "unchanged": 0}
+    assert imp["summary"] == {"rows": 3, "valid": 3, "errors": 0, "create": 3, "update": 0, "unchanged": 0,
+                              "restore": 0}
     assert api.get("/api/pupils").data["items"] == []  # nothing written before commit
     imp = importer.commit(imp)
     assert imp["status"] == "committed"
-    assert imp["result"] == {"created": 3, "updated": 0, "unchanged": 0, "refused": 0}
+    assert imp["result"] == {"created": 3, "updated": 0, "unchanged": 0, "refused": 0, "restored": 0}
     listed = {p["first_name"]: p for p in api.get("/api/pupils").data["items"]}
     assert listed["Siân"]["date_of_birth"] == "2015-04-03" and listed["Siân"]["gender"] == "F"
     assert listed["Zoë"]["upn"] == upn(1)

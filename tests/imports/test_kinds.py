@@ -25,7 +25,7 @@ def test_every_kind_declares_consistent_fields_rules_and_columns():
 def test_only_the_kinds_that_say_so_take_the_bulk_path_the_ceiling_and_leavers():
     assert [n for n, k in KINDS.items() if k.bulk_new] == ["pupils"]
     assert [n for n, k in KINDS.items() if k.ceiling] == ["staff"]
-    assert [n for n, k in KINDS.items() if k.leavers] == ["pupils"]
+    assert [n for n, k in KINDS.items() if k.leavers] == ["pupils", "staff"]
 
 
 def rooms_kind(monkeypatch):

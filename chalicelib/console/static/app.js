@@ -15,6 +15,20 @@
   // own URL. Every URL is relative to it.
   SR.base = location.pathname.endsWith("/") ? location.pathname : location.pathname + "/";
 
+  // ---- A CSV the API serves, saved as a file (the token goes in a header, so not a plain link)
+  SR.downloadCsv = async function downloadCsv(path, filename) {
+    const res = await fetch(SR.base + "api" + path, { headers: { Authorization: "Bearer " + store.getItem("token") } });
+    if (!res.ok) {
+      let data = null;
+      try { data = await res.json(); } catch (e) { data = null; }
+      throw new Error((data && data.message) || "The file could not be fetched (" + res.status + ").");
+    }
+    const url = URL.createObjectURL(await res.blob());
+    const a = document.createElement("a");
+    a.href = url; a.download = filename; document.body.appendChild(a); a.click(); a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  };
+
   // ---- API: JSON in, JSON out; errors become Error(message) with .code/.status/.data
   SR.api = async function api(method, path, body) {
     const headers = { "Content-Type": "application/json" };

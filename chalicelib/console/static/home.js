@@ -65,9 +65,14 @@
       let detail = "";
       if (i.rows_total && ["sniffing", "validating", "committing"].indexOf(i.status) >= 0) {
         detail = el("progress", { max: i.rows_total, value: i.rows_processed || 0, "aria-label": "Progress of " + i.filename });
+      } else if (i.status === "held") {
+        detail = el("span", {}, " — " + ((i.hold && i.hold.message) || "waiting for approval") + " ",
+          el("a", { href: "#/import/" + encodeURIComponent(i.id) }, "Review it"));
       } else if (i.result) {
-        detail = " — " + i.result.created + " created, " + i.result.updated + " updated, " +
-          i.result.unchanged + " unchanged, " + i.result.refused + " refused";
+        const r = i.result;
+        detail = " — " + r.created + " created, " + r.updated + " updated, " + r.unchanged + " unchanged, " +
+          (r.restored ? r.restored + " back on roll, " : "") + (r.left ? r.left + " marked as leavers, " : "") +
+          (r.kept_manual ? r.kept_manual + " kept (added by hand), " : "") + r.refused + " refused";
       } else if (i.error) {
         detail = " — " + i.error.message;
       }

@@ -59,6 +59,13 @@
       // Shows an import in whatever state it is in.
       async function showImport(imp) {
         if (imp.status === "failed") return failed(imp);
+        if (imp.status === "held") return held(imp);
+        if (imp.status === "discarded") {
+          return step(4, el("p", {}, "This file was discarded: nothing of it was written. " +
+            ((imp.hold && imp.hold.code === "superseded" && imp.hold.message) || "")),
+          el("button", { type: "button", onclick: () => { history.replaceState(null, "", "#/import"); chooseFile(); } },
+            "Import another file"));
+        }
         if (imp.status === "mapping") return mapColumns(imp);
         if (imp.status === "review" || imp.status === "committed") return review(imp);
         if (imp.status === "done") {
@@ -69,6 +76,43 @@
         const status = el("p", { role: "status" }, BUSY_WORDS[imp.status] || "Working…");
         step(imp.status === "committing" ? 3 : imp.status === "validating" ? 1 : 0, status);
         return showImport(await poll(imp.id, ["mapping", "review", "committed", "done"], status));
+      }
+
+      // ---- a held drop: what it would do, then Approve or Discard
+      const CHANGE_WORDS = [["leave", "would be marked as leavers"], ["update", "would change"],
+        ["create", "would be added"], ["restore", "would come back on roll"]];
+
+      async function held(imp) {
+        const id = encodeURIComponent(imp.id);
+        const error = el("p", { class: "error", role: "alert" });
+        const lists = el("div", {});
+        const decide = (action, words) => el("button", { type: "button", class: action === "discard" ? "secondary" : "" , onclick: async (ev) => {
+          ev.target.disabled = true;
+          try { showImport(await SR.api("POST", "/imports/" + id + "/" + action)); }
+          catch (e) { error.textContent = e.message; ev.target.disabled = false; }
+        } }, words);
+        const csv = el("button", { type: "button", class: "secondary", onclick: async () => {
+          try { await SR.downloadCsv("/imports/" + id + "/changes.csv", "schoolroll-import-" + imp.id + "-changes.csv"); }
+          catch (e) { error.textContent = e.message; }
+        } }, "Download every change (CSV)");
+        step(2, el("h3", {}, "This file is waiting for you"),
+          el("p", { role: "status" }, (imp.hold && imp.hold.message) || "This drop is held."),
+          el("p", {}, "Nothing of it has been written. Check what it would do, then approve or discard it."),
+          lists, el("p", {}, decide("approve", "Approve and import"), " ", decide("discard", "Discard"), " ", csv), error);
+        const s = imp.summary || {};
+        for (const [change, words] of CHANGE_WORDS) {
+          const n = change === "restore" ? s.restore : change === "leave" ? s.leave : s[change];
+          if (!n) continue;
+          const page = await SR.api("GET", "/imports/" + id + "/changes?kind=" + change + "&limit=20");
+          if (!alive()) return;
+          lists.append(el("h4", {}, plural(n, "record") + " " + words),
+            el("ul", { class: "changes", "aria-label": words }, (page.items || []).map((i) => [i,
+              [(i.record || {}).first_name || (i.record || {}).name || "", (i.record || {}).surname || ""].join(" ").trim() || i.id])
+              .sort((a, b) => a[1].localeCompare(b[1])).map(([i, name]) => el("li", {}, name,
+              i.fields ? " — " + Object.entries(i.fields).map(([f, m]) => f + ": " + (m.before == null ? "–" : m.before) +
+                " → " + (m.after == null ? "–" : m.after)).join("; ") : ""))),
+            n > (page.items || []).length ? el("p", { class: "note" }, "The CSV lists them all.") : "");
+        }
       }
 
       // ---- step 1: kind, template, file, upload
