@@ -91,7 +91,7 @@ def signed_in_app():
         from devstack.bootstrap import create_resources
         create_resources()
         from app import app
-        from chalicelib.imports import queue
+        from chalicelib.core import queue
         from devstack.pump import Pump
         queue.reset_clients()
         client = Client(app)

@@ -5,6 +5,7 @@ from .membership.models import Group, Machine, Membership
 from .imports.models import Import, ImportRow
 from .core.audit import AuditEntry
 from .roster.models import Pupil, UniqueKey
+from .lifecycle.models import Rollover, RolloverPupil
 
 ALL_MODELS = (School, User, Login, Token, Throttle, OutboxMessage, Pupil, UniqueKey, AuditEntry,
-              Import, ImportRow, Group, Membership, Machine)
+              Import, ImportRow, Group, Membership, Machine, Rollover, RolloverPupil)

@@ -10,11 +10,12 @@ import sys
 
 from infra import security
 
-FUNCTIONS = ("APIHandler", "ImportWorker", "OutboxSender", "MembershipExpirySweep", "EmailEvents")
+FUNCTIONS = ("APIHandler", "ImportWorker", "OutboxSender", "MembershipExpirySweep", "EmailEvents", "RosterLifecycle")
 #: Fixed function names: the roles name their own log groups without referring
 #: to the functions (which refer to the roles: that would be a cycle).
 FUNCTION_NAMES = {"APIHandler": "api", "ImportWorker": "import-worker", "OutboxSender": "outbox-sender",
-                  "MembershipExpirySweep": "membership-expiry-sweep", "EmailEvents": "email-events"}
+                  "MembershipExpirySweep": "membership-expiry-sweep", "EmailEvents": "email-events",
+                  "RosterLifecycle": "roster-lifecycle"}
 
 
 def function_name(stage, function):
@@ -29,11 +30,16 @@ APPEND_ONLY = "audit"
 TABLE_ACCESS = {
     "APIHandler": "all",
     "ImportWorker": ["schools", "users", "logins", "pupils", "uniques", "audit", "imports", "import_rows",
-                     "groups", "memberships", "machines", "outbox"],
+                     "groups", "memberships", "machines", "outbox", "rollovers", "rollover_pupils"],
     "OutboxSender": ["outbox", "tokens", "schools"],
     "MembershipExpirySweep": ["memberships", "groups", "audit"],
     "EmailEvents": ["outbox"],
+    # scheduled rollovers, leavers' retention (erasing pupils), the audit scrub
+    "RosterLifecycle": ["schools", "pupils", "uniques", "groups", "memberships", "audit", "rollovers"],
 }
+#: the one role that may change an audit entry: erasing a pupil takes their
+#: names out of the record's older entries (audit.scrub_pending)
+AUDIT_SCRUBBER = "RosterLifecycle"
 #: function -> tables it only reads (the sender renders a drop's report from the import and its refused rows)
 TABLE_READ = {"OutboxSender": ["imports", "import_rows", "users"]}
 
@@ -199,6 +205,9 @@ def roles(config, stage):
         if APPEND_ONLY in tables:
             statements.append({"Effect": "Allow", "Action": READ + ["dynamodb:PutItem"],
                                "Resource": table_arns(config, [APPEND_ONLY])})
+        if function == AUDIT_SCRUBBER:
+            statements.append({"Effect": "Allow", "Action": ["dynamodb:UpdateItem"],
+                               "Resource": table_arns(config, [APPEND_ONLY])})
         if function in TABLE_READ:
             statements.append({"Effect": "Allow", "Action": READ, "Resource": table_arns(config, TABLE_READ[function])})
         if function == "APIHandler":
@@ -224,6 +233,10 @@ def roles(config, stage):
                 {"Effect": "Allow", "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
                                                "sqs:ChangeMessageVisibility", "sqs:SendMessage", "sqs:GetQueueUrl"],
                  "Resource": queue_arn}]
+        elif function == "RosterLifecycle":
+            # a scheduled rollover's day has come: its run goes on the import queue
+            statements += [{"Effect": "Allow", "Action": ["sqs:SendMessage", "sqs:GetQueueUrl"],
+                            "Resource": queue_arn}]
         elif function == "OutboxSender":
             statements += [{"Effect": "Allow", "Action": ["ses:SendEmail"], "Resource": [
                 _sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderIdentity}"),

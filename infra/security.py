@@ -54,11 +54,12 @@ CONCURRENCY = {
     "OutboxSender": ("OutboxSenderReservedConcurrency", 1, 1),
     "MembershipExpirySweep": ("MembershipExpirySweepReservedConcurrency", 1, 1),
     "EmailEvents": ("EmailEventsReservedConcurrency", 2, 1),
+    "RosterLifecycle": ("RosterLifecycleReservedConcurrency", 1, 1),
 }
 
 _VPC = ("CKV_AWS_117", "Calls only AWS APIs (DynamoDB, S3, SQS, SES, KMS, X-Ray) over TLS with IAM; there is no "
         "private resource to reach, and a VPC would add NAT or endpoint cost without narrowing access.")
-_SCHEDULED_DLQ = ("CKV_AWS_116", "Scheduled: the work is in DynamoDB (due outbox messages / expired memberships), "
+_SCHEDULED_DLQ = ("CKV_AWS_116", "Scheduled: the work is in DynamoDB (due outbox messages, expired memberships, due rollovers and erasures), "
                   "so the next run retries a failed one; a DLQ would only hold empty schedule events.")
 
 #: Checks that do not apply, per resource, and why (checkov reads
@@ -74,6 +75,7 @@ CHECKOV_SKIPS = {
         _VPC],
     "OutboxSender": [_SCHEDULED_DLQ, _VPC],
     "MembershipExpirySweep": [_SCHEDULED_DLQ, _VPC],
+    "RosterLifecycle": [_SCHEDULED_DLQ, _VPC],
     "EmailEvents": [
         ("CKV_AWS_116", "SNS retries a failed delivery to Lambda, and Lambda retries the event twice; one lost "
                         "event only leaves an outbox message without its bounce mark, and a DLQ of SES "

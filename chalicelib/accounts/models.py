@@ -30,6 +30,16 @@ class School(Model):
     import_mappings = JSONAttribute(null=True)
     #: Invitation links last this many hours (at most 72, the service's own limit).
     invite_hours = NumberAttribute(default=72)
+    #: Leavers are erased this many years after they left (0: kept forever).
+    keep_leavers_years = NumberAttribute(default=6)
+    #: The year group pupils leave from at the academic-year rollover
+    #: ("6" for a primary, "11" or "13" for a secondary); None until set.
+    final_year = UnicodeAttribute(null=True)
+    #: The rollover keeps registration groups (else it clears them).
+    keep_registration_groups = BooleanAttribute(default=False)
+    #: "school" on every school: the retention job lists schools by this
+    #: index (a Query, never a Scan).
+    listed = UnicodeAttribute(default="school")
     #: Imports and their refused rows are kept this many days, then expire.
     keep_imports_days = NumberAttribute(default=90)
     #: User groups whose members must sign in with two factors (accounts/mfa.py).
@@ -40,6 +50,8 @@ class School(Model):
     admin_count = NumberAttribute(default=0)
     created_at = NumberAttribute()
     version = VersionAttribute()
+
+    all_schools = index("schools-listed", "listed", UnicodeAttribute, "school_id")
 
 
 class User(Model):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
-from .db import meta, new_id
+from .db import index, meta, new_id
 from .clock import iso, iso_stamp
 from .paging import decode_cursor, encode_cursor
 
@@ -26,6 +26,20 @@ class AuditEntry(Model):
     record_type = UnicodeAttribute()  # pupil | staff | user_group | settings; pupils | staff (an export)
     record_id = UnicodeAttribute()
     changes = JSONAttribute()
+    #: school#record_type#record_id: every entry of one record, for erasing
+    #: a pupil's names from their history
+    record_key = UnicodeAttribute(null=True)
+    #: "pending" on an erasure's tombstone until the record's older entries
+    #: have lost their personal fields (sparse; the scrub job reads it)
+    scrub = UnicodeAttribute(null=True)
+
+    by_record = index("audit-by-record", "record_key", UnicodeAttribute, "entry_key")
+    scrubbing = index("audit-scrub-pending", "scrub", UnicodeAttribute, "entry_key")
+
+
+#: What an erased pupil's older entries lose: who they were, never what happened.
+PERSONAL_FIELDS = ("first_name", "surname", "date_of_birth", "upn", "gender", "name", "email")
+SCRUB_PENDING = "pending"
 
 
 @dataclass(frozen=True)
@@ -67,7 +81,38 @@ def entry(caller, action, record_type, record_id, before, after, now=None, entry
     name = f"{user.first_name} {user.surname}" if user is not None else caller.user_id
     return AuditEntry(school_id=caller.school_id, entry_key=f"{stamp}#{entry_id or new_id()[:8]}", at=int(now),
                       actor_id=caller.user_id, actor_name=name, action=action, record_type=record_type,
-                      record_id=record_id, changes=diff(before, after) if changes is None else changes)
+                      record_id=record_id, record_key=record_key(caller.school_id, record_type, record_id),
+                      changes=diff(before, after) if changes is None else changes)
+
+
+def record_key(school_id, record_type, record_id):
+    return f"{school_id}#{record_type}#{record_id}"
+
+
+def scrubbed(changes):
+    """An entry's changes without the personal fields (an erased pupil's)."""
+    if not isinstance(changes, dict):
+        return changes
+    kept = {k: v for k, v in changes.items() if k not in PERSONAL_FIELDS}
+    if len(kept) != len(changes):
+        kept["erased"] = sorted(set(changes) - set(kept))
+    return kept
+
+
+def scrub_pending(page=25):
+    """Erasures whose record's history still has personal fields: for each
+    tombstone, every older entry of that record loses them (an UpdateItem:
+    only the job that erases may do it; every other role is append-only),
+    then the tombstone's mark goes. Safe to repeat."""
+    done = 0
+    for tomb in AuditEntry.scrubbing.query(SCRUB_PENDING, limit=page):
+        for e in AuditEntry.by_record.query(tomb.record_key):
+            cleaned = scrubbed(e.changes)
+            if e.entry_key != tomb.entry_key and cleaned != e.changes:
+                e.update(actions=[AuditEntry.changes.set(cleaned)], condition=AuditEntry.entry_key.exists())
+        tomb.update(actions=[AuditEntry.scrub.remove()], condition=AuditEntry.entry_key.exists())
+        done += 1
+    return done
 
 
 def as_json(e):

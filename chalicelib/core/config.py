@@ -23,6 +23,8 @@ TABLES = (
     "groups",
     "memberships",
     "machines",
+    "rollovers",
+    "rollover_pupils",
 )
 
 #: Logical queue names (each has a dead-letter queue ``<name>-dlq``).

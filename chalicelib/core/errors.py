@@ -30,6 +30,8 @@ ERROR_CODES = {
     "mfa_already_enabled": (409, "Two-factor sign-in is on already; turn it off first to set it up again."),
     "mfa_not_enabled": (409, "Two-factor sign-in is not on for this account."),
     "mfa_required_by_school": (409, "The school requires two-factor sign-in of this user group: it stays on."),
+    "already_rolled_over": (409, "The school was rolled over into that academic year already (or it is scheduled)."),
+    "nothing_to_undo": (409, "No rollover of the last 14 days to undo, or one is running."),
     "unsupported_media_type": (415, "Send JSON with Content-Type: application/json."),
     "validation_failed": (422, "One or more fields are invalid; see errors[]."),
     "weak_password": (422, "Password too short or too easy to guess (the message says why)."),

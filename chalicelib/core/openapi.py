@@ -24,8 +24,8 @@ ERROR_SCHEMA = {
 _PARAM = re.compile(r"{([^}]+)}")
 
 
-#: What the account routes answer besides the usual (accounts/*.py).
-_ACCOUNT_ERRORS = {
+#: What some routes answer besides the usual (accounts, the rollover).
+_ROUTE_ERRORS = {
     ("POST", "/api/auth/reset-password"): {"400": "invalid_token", "422": "weak_password / validation_failed"},
     ("POST", "/api/auth/change-password"): {"403": "wrong_password / mfa_setup_required", "409": "conflict",
                                             "422": "weak_password / validation_failed", "429": "too_many_attempts"},
@@ -35,7 +35,12 @@ _ACCOUNT_ERRORS = {
                                        "429": "too_many_attempts"},
     ("DELETE", "/api/auth/mfa"): {"400": "invalid_code / bad_request",
                                   "409": "mfa_not_enabled / mfa_required_by_school", "429": "too_many_attempts"},
+    ("POST", "/api/rollover"): {"409": "already_rolled_over"},
+    ("POST", "/api/rollover/cancel"): {"404": "not_found (no rollover is scheduled)"},
+    ("POST", "/api/rollover/undo"): {"409": "nothing_to_undo"},
 }
+#: A second success answer of a route (besides its declared status).
+_ALSO_OK = {("POST", "/api/rollover"): "200"}  # the preview (dry_run: true): nothing is queued
 
 
 def _error_responses(doc, path="", method="GET"):
@@ -65,7 +70,7 @@ def _error_responses(doc, path="", method="GET"):
     if path == "/api/auth/login":
         codes.update({"401": "unauthorized (wrong email or password)", "403": "account_disabled",
                       "429": "too_many_attempts"})
-    codes.update(_ACCOUNT_ERRORS.get((method, path), {}))
+    codes.update(_ROUTE_ERRORS.get((method, path), {}))
     out = {}
     for status, what in codes.items():
         out[status] = {"description": what, "content": {"application/json": {
@@ -113,6 +118,8 @@ def _responses(doc, path, method):
     if doc.get("response") is not None:
         ok["content"] = {content_type: {"schema": doc["response"]}}
     responses = {str(doc.get("status", 200)): ok}
+    if (method, path) in _ALSO_OK:
+        responses[_ALSO_OK[(method, path)]] = ok
     if doc.get("big_files"):  # see core/downloads.py
         responses["303"] = {"description": "The file is too big for a response: Location is a link to "
                                            "it that works for a few minutes."}

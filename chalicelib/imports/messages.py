@@ -1,6 +1,6 @@
 """What arrives on the import queue, parsed once into typed messages: S3's
 ObjectCreated notifications (an upload, or a drop) and the steps the API
-enqueues (validate, commit). Pure: no AWS calls."""
+enqueues (validate, commit; a rollover's run or undo). Pure: no AWS calls."""
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -8,6 +8,7 @@ from enum import StrEnum
 from urllib.parse import unquote_plus
 
 from ..core import config
+from ..lifecycle.rollover import RolloverStep
 
 
 class Action(StrEnum):
@@ -79,6 +80,9 @@ def parse(message, kinds):
     malformed body)."""
     if "Records" in message:
         return [found for record in message["Records"] for found in [_s3_object(record, kinds)] if found]
+    rollover = RolloverStep.parse(message)
+    if rollover is not None:
+        return [rollover]
     try:
         return [Step(Action(message["action"]), message["school_id"], message["import_id"], message.get("run"))]
     except (KeyError, ValueError, TypeError):

@@ -15,7 +15,7 @@ from . import committing, kinds, storage
 from .acting import actor_for, ceiling_for
 from .messages import Action, Step
 from .models import Import, ImportRow, RowStatus, Source, Status
-from .queue import enqueue
+from ..core.queue import enqueue
 from .rows import RowChecker
 from .store import (ProgressTicker, as_json, expires_at, get, import_key, new_import_id, recount, row_json,
                     tidy_files, transition)

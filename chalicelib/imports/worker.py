@@ -8,6 +8,8 @@ from pynamodb.exceptions import DoesNotExist, PutError
 from ..accounts.models import School
 from ..core import audit
 from ..core.log import logger
+from ..lifecycle import running
+from ..lifecycle.rollover import RolloverStep
 from . import messages, reports
 from .kinds import KINDS
 from .messages import Action, Drop, Upload
@@ -27,6 +29,8 @@ def handle_message(message):
 
 
 def _handle(found):
+    if isinstance(found, RolloverStep):
+        return running.handle(found)
     if isinstance(found, Upload):
         return _on_upload(found)
     if isinstance(found, Drop):

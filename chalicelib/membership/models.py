@@ -64,6 +64,8 @@ class Membership(Model):
 
     by_expiry = ExpiryIndex()
     by_member = index("memberships-by-member", "member_key", UnicodeAttribute, "group_key")
+    #: every membership of a school, by member: a rollover reads its leavers' in a few pages
+    by_school = index("memberships-by-school", "school_id", UnicodeAttribute, "member_id")
 
 
 class Machine(Model):

@@ -43,6 +43,9 @@ class Pupil(Model):
     left_by = UnicodeAttribute(null=True)
     #: Source; None on pupils made before it was kept (they count as from a file)
     source = UnicodeAttribute(null=True)
+    #: the school, while they are a leaver (sparse): the retention job reads
+    #: a school's leavers by leaving date, exactly those due to be erased
+    leaver_key = UnicodeAttribute(null=True)
     #: fold(surname)|fold(first)|id and fold(first)|fold(surname)|id
     sort_name = UnicodeAttribute()
     first_sort = UnicodeAttribute()
@@ -57,6 +60,7 @@ class Pupil(Model):
     by_first = index("pupils-by-first", "school_id", UnicodeAttribute, "first_sort")
     by_year = index("pupils-by-year", "year_key", UnicodeAttribute, "sort_name")
     by_reg = index("pupils-by-reg", "reg_key", UnicodeAttribute, "sort_name")
+    by_leaving = index("pupils-by-leaving", "leaver_key", UnicodeAttribute, "left_on")
 
 
 class UniqueKey(Model):

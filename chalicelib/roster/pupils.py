@@ -4,6 +4,7 @@ A UPN is unique within a school because a ``UniqueKey`` claiming it is put,
 with a does-not-exist condition, in the same transaction as the pupil."""
 import time
 from datetime import datetime, timezone
+from enum import StrEnum
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -57,7 +58,15 @@ def apply(p, values, now):
     p.sort_name, p.first_sort = sort_keys(p.first_name, p.surname, p.pupil_id)
     p.year_key = f"{p.school_id}#{p.year_group}"
     p.reg_key = reg_key(p.school_id, p.registration_group)
+    leaving(p)
     p.updated_at = int(now)
+
+
+def leaving(p):
+    """The sparse key the retention job reads leavers by (only while left)."""
+    p.leaver_key = p.school_id if p.status == PupilStatus.LEFT and p.left_on else None
+    if p.status != PupilStatus.LEFT:
+        p.left_by = None
 
 
 def duplicate_upn(upn):
@@ -188,6 +197,7 @@ def mark_left(caller, p, now, import_id):
     before, groups_before = snapshot(p), grouping(p)
     p.status, p.left_on = PupilStatus.LEFT, datetime.fromtimestamp(now, timezone.utc).date().isoformat()
     p.left_by = f"import:{import_id}"
+    leaving(p)
     p.updated_at = int(now)
     tx = Tx()
     tx.put("pupil", p, condition=Pupil.status == PupilStatus.ACTIVE)  # and on the version read
@@ -202,20 +212,46 @@ def mark_left(caller, p, now, import_id):
 
 
 def delete(caller, pupil_id, now=None):
+    """DELETE erases: the same as the retention job (see ``erase``)."""
     p = get(caller.school_id, pupil_id)
+    if not erase(caller, p, now or time.time(), Erasure.DELETED):
+        raise not_found("pupil")
+    return {"deleted": p.pupil_id}
+
+
+class Erasure(StrEnum):
+    """Why a pupil was erased: by a person (DELETE), or by the school's retention."""
+    DELETED = "deleted"
+    RETENTION = "retention"
+
+
+def tombstone(caller, p, now, reason):
+    """The audit entry an erasure leaves: which record, its year group and
+    leaving date, never a name or a birth date; marked for the scrub job,
+    which takes the names out of the record's older entries."""
+    item = audit.entry(caller, "erase", "pupil", p.pupil_id, None, None, now,
+                       changes={"year_group": p.year_group, "left_on": p.left_on,
+                                "status": p.status or PupilStatus.ACTIVE, "reason": str(reason)})
+    item.scrub = audit.SCRUB_PENDING
+    return item
+
+
+def erase(caller, p, now, reason, condition=None):
+    """Delete a pupil as read (its UPN claim and memberships too) in one
+    transaction with its tombstone. False if it changed or went meanwhile."""
     tx = Tx()
-    tx.delete("pupil", p, condition=Pupil.pupil_id.exists(), add_version_condition=False)
+    tx.delete("pupil", p, condition=_and(Pupil.pupil_id.exists(), condition), add_version_condition=False)
     if p.upn:
         tx.delete("upn", UniqueKey(school_id=p.school_id, key=upn_key(p.upn)),
                   condition=UniqueKey.owner_id == p.pupil_id)
-    audit.stage(tx, audit.entry(caller, "delete", "pupil", p.pupil_id, snapshot(p), {}, now))
+    audit.stage(tx, tombstone(caller, p, now, reason))
     system_groups.stage(tx, p.school_id, group_rules.pupil_deltas(grouping(p), {}), pupil_write=True)
     try:
         tx.commit()
     except TxFailed:
-        raise not_found("pupil")
+        return False
     forget_member(caller.school_id, p.pupil_id)
-    return {"deleted": p.pupil_id}
+    return True
 
 
 def _and(*conditions):

@@ -244,7 +244,12 @@ SYNC_SETTINGS = dict(
                              "% of those on roll (default 75)"),
     drop_mode=string(enum=["auto", "review"], description="review: hold every drop for a person to approve"),
     sync_report=string(enum=["always", "problems_only", "never"], description="Email the admins how each drop "
-                       "went: always, only when something needs them (default), or never"))
+                       "went: always, only when something needs them (default), or never"),
+    keep_leavers_years=integer(minimum=1, maximum=25, nullable=True,
+                               description="Erase leavers this many years after they left (default 6; null: never)"),
+    final_year=string(enum=list(settings.YEAR_GROUPS), nullable=True,
+                      description="The year group pupils leave from at the rollover (6, 11, 13...)"),
+    keep_registration_groups=boolean(description="The rollover keeps registration groups (default: clears them)"))
 SETTINGS = obj(["name", "timezone", "mark_leavers", "keep_imports_days", "invite_hours", "idle_minutes",
                 "require_mfa_for"], name=string(200),
                timezone=string(64), mark_leavers=boolean(), keep_imports_days=KEEP_IMPORTS,

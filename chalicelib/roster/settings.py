@@ -9,7 +9,11 @@ from ..core.errors import ApiError, FieldError, validation_failed
 from ..core import audit
 
 FIELDS = ("name", "timezone", "mark_leavers", "keep_imports_days", "invite_hours", "idle_minutes",
-          "require_mfa_for", "leaver_threshold", "update_threshold", "drop_mode", "sync_report")
+          "require_mfa_for", "leaver_threshold", "update_threshold", "drop_mode", "sync_report",
+          "keep_leavers_years", "final_year", "keep_registration_groups")
+#: settings where null means something (keep leavers forever; no final year yet)
+NULLABLE = ("keep_leavers_years", "final_year")
+YEAR_GROUPS = ("N1", "N2", "R", *(str(n) for n in range(1, 15)))
 #: (field, its choices): the settings that are one of a few words
 CHOICES = (("drop_mode", ("auto", "review")), ("sync_report", ("always", "problems_only", "never")))
 
@@ -21,6 +25,7 @@ WHOLE_NUMBERS = (
     ("idle_minutes", 15, 480, "A session ends after a whole number of idle minutes from 15 to 480."),
     ("leaver_threshold", 0, 100, "Hold a drop that would mark more than this percentage (0 to 100) as leavers."),
     ("update_threshold", 0, 100, "Hold a drop that would change more than this percentage (0 to 100)."),
+    ("keep_leavers_years", 1, 25, "Keep leavers for a whole number of years from 1 to 25, or null for ever."),
 )
 
 
@@ -31,7 +36,15 @@ def as_json(school):
             "require_mfa_for": list(school.require_mfa_for or []),
             "leaver_threshold": int(_or(school.leaver_threshold, 10)),
             "update_threshold": int(_or(school.update_threshold, 75)),
-            "drop_mode": school.drop_mode or "auto", "sync_report": school.sync_report or "problems_only"}
+            "drop_mode": school.drop_mode or "auto", "sync_report": school.sync_report or "problems_only",
+            "keep_leavers_years": keep_leavers_years(school), "final_year": school.final_year,
+            "keep_registration_groups": bool(school.keep_registration_groups)}
+
+
+def keep_leavers_years(school):
+    """Years a leaver is kept, or None: kept for ever (stored as 0)."""
+    years = _or(school.keep_leavers_years, 6)
+    return int(years) if years else None
 
 
 def _or(value, default):
@@ -58,8 +71,8 @@ def timezone_problem(name):
     return None
 
 
-def update(caller, body):
-    school = caller.school
+def problems(body, school):
+    """Every problem with a settings body, at once."""
     errors = []
     if "timezone" in body and body["timezone"] is not None:
         problem = timezone_problem(body["timezone"])
@@ -73,13 +86,25 @@ def update(caller, body):
     for field, choices in CHOICES:
         if body.get(field) is not None and body[field] not in choices:
             errors.append(FieldError(field, "invalid_choice", f"Use one of: {', '.join(choices)}."))
+    if body.get("final_year") is not None and body["final_year"] not in YEAR_GROUPS:
+        errors.append(FieldError("final_year", "invalid_choice", "Use the year group pupils leave from: "
+                                 "N1, N2, R or 1 to 14 (e.g. 6 for a primary, 11 or 13 for a secondary)."))
     if body.get("require_mfa_for") is not None:
         errors += mfa_group_problems(body["require_mfa_for"], school)
     if "name" in body and not (body["name"] or "").strip():
         errors.append(FieldError("name", "required", "The school needs a name."))
+    return errors
+
+
+def update(caller, body):
+    school = caller.school
+    errors = problems(body, school)
     if errors:
         raise validation_failed(errors)
     before = as_json(school)
+    for field in NULLABLE:
+        if field in body and body[field] is None:
+            setattr(school, field, 0 if field == "keep_leavers_years" else None)
     for field in FIELDS:
         if field in body and body[field] is not None:
             value = body[field]

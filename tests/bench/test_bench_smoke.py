@@ -3,7 +3,8 @@ from quick runs mean nothing; only the shape is checked."""
 import pytest
 
 
-@pytest.mark.parametrize("name", ["fig_validation", "fig_cold_start", "fig_sweep", "fig_requests", "fig_memory"])
+@pytest.mark.parametrize("name", ["fig_validation", "fig_cold_start", "fig_sweep", "fig_requests", "fig_memory",
+                                  "fig_rollover"])
 def test_quick_run_reports_figures(name):
     import importlib
     module = importlib.import_module(f"bench.{name}")

@@ -94,3 +94,22 @@ class Http:
 
     def rows(self, token, import_id):
         return self.call("GET", f"/api/imports/{import_id}/rows", token).json()["items"]
+
+
+def api_import(base, auth, csv, kind="pupils"):
+    """An import through the API as the console would do it, to its end."""
+    started = requests.post(f"{base}/api/imports", json={"kind": kind, "filename": f"{kind}.csv"}, headers=auth).json()
+    up = started["upload"]
+    assert requests.post(up["url"], data=up["fields"], files={"file": (f"{kind}.csv", csv.encode())}).status_code < 300
+    path = f"{base}/api/imports/{started['import_id']}"
+    for want, then in (("mapping", "mapping"), ("review", "commit"), ("committed", None)):
+        for _ in range(150):
+            imp = requests.get(path, headers=auth).json()
+            if imp["status"] == want:
+                break
+            time.sleep(0.2)
+        assert imp["status"] == want, imp
+        if then == "mapping":
+            assert requests.put(f"{path}/mapping", json={"mapping": imp["suggested_mapping"]}, headers=auth).ok
+        elif then == "commit":
+            assert requests.post(f"{path}/commit", headers=auth).ok

@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from tests.e2e.test_console import browser, page  # noqa: F401
-from tests.e2e.helpers import school_token
+from tests.e2e.helpers import api_import, school_token
 
 pytestmark = pytest.mark.e2e
 
@@ -91,25 +91,6 @@ def test_import_pupils_and_staff_with_a_fix(stack, page):  # noqa: F811
     assert sorted(s["email"] for s in staff) == ["head@oak.sch.uk", "ian@oak.sch.uk", "tess@oak.sch.uk"]
 
 
-def _api_import(base, auth, csv, kind="pupils"):
-    """An import through the API as the console would do it, to its end."""
-    started = requests.post(f"{base}/api/imports", json={"kind": kind, "filename": f"{kind}.csv"}, headers=auth).json()
-    up = started["upload"]
-    assert requests.post(up["url"], data=up["fields"], files={"file": (f"{kind}.csv", csv.encode())}).status_code < 300
-    path = f"{base}/api/imports/{started['import_id']}"
-    for want, then in (("mapping", "mapping"), ("review", "commit"), ("committed", None)):
-        for _ in range(150):
-            imp = requests.get(path, headers=auth).json()
-            if imp["status"] == want:
-                break
-            time.sleep(0.2)
-        assert imp["status"] == want, imp
-        if then == "mapping":
-            assert requests.put(f"{path}/mapping", json={"mapping": imp["suggested_mapping"]}, headers=auth).ok
-        elif then == "commit":
-            assert requests.post(f"{path}/commit", headers=auth).ok
-
-
 def test_a_held_drop_shows_what_it_would_do_and_is_approved_in_the_console(stack, page):  # noqa: F811
     """A school of 40 drops a file of 30: held; the Import screen lists the
     10 it would mark as leavers; Approve marks them."""
@@ -118,7 +99,7 @@ def test_a_held_drop_shows_what_it_would_do_and_is_approved_in_the_console(stack
     token = _school(stack, "head@hazel-held.sch.uk")
     auth = {"Authorization": f"Bearer {token}"}
     rows = [f"P{n:02d},Pupil,01/02/2015,Year 5" for n in range(40)]
-    _api_import(base, auth, "First name,Surname,Date of birth,Year group\n" + "\n".join(rows) + "\n")
+    api_import(base, auth, "First name,Surname,Date of birth,Year group\n" + "\n".join(rows) + "\n")
     assert requests.patch(f"{base}/api/settings", json={"mark_leavers": True}, headers=auth).ok
     school_id = requests.get(f"{base}/api/me", headers=auth).json()["school"]["id"]
     s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{stack.aws_port}", region_name="eu-west-2",

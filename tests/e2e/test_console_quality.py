@@ -42,7 +42,7 @@ AUDIT = """() => {
   return problems;
 }"""
 
-SCREENS = ["home", "pupils", "staff", "admin", "import", "groups", "account"]
+SCREENS = ["home", "pupils", "staff", "admin", "sync", "import", "groups", "account"]
 
 
 @pytest.mark.parametrize("width", [768, 1280])

@@ -155,7 +155,7 @@ def moto_env():
         from devstack.bootstrap import create_resources
         create_resources()
         from app import app
-        from chalicelib.imports import queue
+        from chalicelib.core import queue
         from devstack.pump import Pump
         queue.reset_clients()
         with Client(app, stage_name="test") as client:

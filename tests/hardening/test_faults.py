@@ -72,7 +72,7 @@ class Driver:
     decides when (and how often) each is delivered."""
 
     def __init__(self, api, token=None):
-        from chalicelib.imports import queue
+        from chalicelib.core import queue
         queue.reset_clients()
         self.api, self.token = api, token
         self.sqs = boto3.client("sqs", region_name=config.region())

@@ -22,7 +22,8 @@ import boto3
 import pytest
 
 from chalicelib.core import config, csv_export
-from chalicelib.imports import queue, sniff, store, validating
+from chalicelib.core import queue
+from chalicelib.imports import sniff, store, validating
 from chalicelib.imports.models import ImportRow
 from chalicelib.roster.validation import clean_upn
 from tests.imports.conftest import Importer, drain

@@ -281,6 +281,9 @@ NO_IDS = {
     ("POST", "/api/schools"): "public sign-up; no id",
     ("POST", "/api/staff"): "B's email reused: BODY_REFS",
     ("PATCH", "/api/settings"): "A's own school only; no id",
+    ("POST", "/api/rollover"): "A's own school's rollover (by the caller's school); no id",
+    ("POST", "/api/rollover/cancel"): "A's own scheduled rollover; no id (tests/lifecycle: per school)",
+    ("POST", "/api/rollover/undo"): "A's own applied rollover; no id (tests/lifecycle: per school)",
 }
 
 

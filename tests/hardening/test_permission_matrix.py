@@ -18,6 +18,7 @@ Every cell of two user groups (School Business Manager and Teachers, who
 between them are allowed and denied on most routes) runs in ``make test``;
 the other five groups' cells are ``heavy``.
 """
+import datetime
 import itertools
 import json
 import os
@@ -93,6 +94,10 @@ GET     /api/groups/{group_id}/members                    Y   Y   Y   Y   Y   Y 
 POST    /api/groups/{group_id}/members                    Y   Y   Y   Y   Y   Y   .   `view_roster`; can see the group [5]; adding anyone needs `add_any_user` [6]
 DELETE  /api/groups/{group_id}/members/{member_id}        Y   Y   Y   Y   Y   Y   .   `view_roster`; can see the group [5]
 GET     /api/people                                       Y   .   Y   Y   .   .   .   `add_any_user`
+POST    /api/rollover                                     .   Y   Y   .   .   .   .   `manage_settings` [1]
+GET     /api/rollover                                     .   Y   Y   .   .   .   .   `manage_settings`
+POST    /api/rollover/cancel                              .   Y   Y   .   .   .   .   `manage_settings` [1]
+POST    /api/rollover/undo                                .   Y   Y   .   .   .   .   `manage_settings` [1]
 GET     /api/machines                                     Y   Y   Y   Y   Y   Y   Y   signed in
 POST    /api/machines                                     .   Y   Y   Y   .   .   .   `manage_roster`
 DELETE  /api/machines/{machine_id}                        .   Y   Y   Y   .   .   .   `manage_roster`
@@ -288,6 +293,35 @@ def _held_import(w, fresh=True):
     return held
 
 
+def _rollover_ready(w):
+    """The school has a final year (a rollover needs one)."""
+    assert w.env.api.patch("/api/settings", {"final_year": "13"}, token=w.school.token).status_code == 200
+    return "/api/rollover"
+
+
+def _scheduled_rollover(w):
+    """A rollover scheduled in next academic year (each cancel ends one)."""
+    _rollover_ready(w)
+    day = (datetime.date.today() + datetime.timedelta(days=400)).isoformat()
+    scheduled = w.env.api.get("/api/rollover", token=w.school.token).data["items"]
+    if not any(r["status"] == "scheduled" for r in scheduled):
+        r = w.env.api.post("/api/rollover", {"on": day}, token=w.school.token)
+        assert r.status_code == 202, r.body
+    return "/api/rollover/cancel"
+
+
+def _applied_rollover(w):
+    """This year's rollover applied (each undo ends one; undone, it may run
+    again). Final year 13 and registration groups kept: nobody leaves."""
+    _rollover_ready(w)
+    items = w.env.api.get("/api/rollover", token=w.school.token).data["items"]
+    if not any(r["status"] == "applied" for r in items):
+        r = w.env.api.post("/api/rollover", {"keep_registration_groups": True}, token=w.school.token)
+        assert r.status_code == 202, r.body
+        w.env.drain()
+    return "/api/rollover/undo"
+
+
 def _disabled_staff(w):
     staff = _fresh_staff(w)
     assert w.env.api.post(f"/api/staff/{staff['id']}/disable", token=w.school.token).status_code == 200
@@ -403,6 +437,10 @@ REQUESTS = {
     ("DELETE", "/api/groups/{group_id}/members/{member_id}"): lambda w, c: (
         f"/api/groups/{w.target_group['id']}/members/{_member_to_remove(w)}", None),
     ("GET", "/api/people"): lambda w, c: ("/api/people?q=cedar", None),
+    ("POST", "/api/rollover"): lambda w, c: (_rollover_ready(w), {"dry_run": True}),
+    ("GET", "/api/rollover"): lambda w, c: ("/api/rollover", None),
+    ("POST", "/api/rollover/cancel"): lambda w, c: (_scheduled_rollover(w), None),
+    ("POST", "/api/rollover/undo"): lambda w, c: (_applied_rollover(w), None),
     ("GET", "/api/machines"): lambda w, c: ("/api/machines", None),
     ("POST", "/api/machines"): lambda w, c: ("/api/machines", {"name": w.unique("Cedar cell machine ")}),
     ("DELETE", "/api/machines/{machine_id}"): lambda w, c: (

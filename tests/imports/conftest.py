@@ -10,7 +10,7 @@ from chalicelib.core import config
 
 @pytest.fixture
 def pump(app):
-    from chalicelib.imports import queue
+    from chalicelib.core import queue
     from devstack.pump import Pump
     queue.reset_clients()
     return Pump(app, seconds_per_minute=1, print_mail=False)

@@ -57,7 +57,7 @@ def test_the_stack_creates_what_the_app_needs(created):
         assert f"schoolroll-prod-{logical}" in names
     pupils = dynamodb.describe_table(TableName="schoolroll-prod-pupils")["Table"]
     assert {i["IndexName"] for i in pupils["GlobalSecondaryIndexes"]} == {
-        "pupils-by-name", "pupils-by-first", "pupils-by-year", "pupils-by-reg"}
+        "pupils-by-name", "pupils-by-first", "pupils-by-year", "pupils-by-reg", "pupils-by-leaving"}
     sqs = boto3.client("sqs", region_name=REGION)
     url = sqs.get_queue_url(QueueName="schoolroll-prod-imports")["QueueUrl"]
     redrive = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])["Attributes"]["RedrivePolicy"])
@@ -65,7 +65,7 @@ def test_the_stack_creates_what_the_app_needs(created):
     buckets = {b["Name"] for b in boto3.client("s3", region_name=REGION).list_buckets()["Buckets"]}
     assert any(b.startswith("schoolroll-prod-drop-") for b in buckets)
     functions = {f["FunctionName"] for f in boto3.client("lambda", region_name=REGION).list_functions()["Functions"]}
-    assert len(functions) == 5
+    assert len(functions) == 6
     roles = [r["RoleName"] for r in boto3.client("iam", region_name=REGION).list_roles()["Roles"]]
     assert sum("Role" in r for r in roles) >= 5
 

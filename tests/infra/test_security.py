@@ -45,7 +45,7 @@ def test_one_rotated_customer_key_the_account_administers(packaged):
 def test_every_table_is_protected_and_encrypted_with_the_key(packaged):
     _, template = packaged
     tables = resources(template, "AWS::DynamoDB::Table")
-    assert len(tables) == 14
+    assert len(tables) == 16
     for name, table in tables.items():
         props = table["Properties"]
         assert props["DeletionProtectionEnabled"] is True, name
@@ -61,7 +61,7 @@ def test_queues_log_groups_topics_bucket_and_environment_use_the_key(packaged):
         assert queue["Properties"]["KmsMasterKeyId"] == KEY, name
         assert "SqsManagedSseEnabled" not in queue["Properties"], name
     groups = resources(template, "AWS::Logs::LogGroup")
-    assert len(groups) == 6  # a function's each, and the API's access log
+    assert len(groups) == 7  # a function's each, and the API's access log
     for name, group in groups.items():
         assert group["Properties"]["KmsKeyId"] == KEY, name
         assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, name
@@ -81,7 +81,8 @@ def test_queues_log_groups_topics_bucket_and_environment_use_the_key(packaged):
 
 def test_every_role_may_use_the_key_and_only_it(packaged):
     _, template = packaged
-    for function in ("APIHandler", "ImportWorker", "OutboxSender", "MembershipExpirySweep", "EmailEvents"):
+    for function in ("APIHandler", "ImportWorker", "OutboxSender", "MembershipExpirySweep", "EmailEvents",
+                     "RosterLifecycle"):
         kms = [s for role, s in walk_statements(template) if role == f"{function}Role"
                and any(a.startswith("kms:") for a in as_list(s["Action"])) and "Condition" not in s]
         assert len(kms) == 1, function
@@ -217,7 +218,7 @@ def test_every_checkov_skip_names_a_check_and_a_reason(packaged):
             skips += 1
             assert re.fullmatch(r"CKV_AWS_\d+", skip["id"]), (name, skip)
             assert len(skip["comment"]) > 30, (name, skip)
-    assert skips == 12
+    assert skips == 14
 
 
 def test_checkov_passes(packaged):

@@ -34,7 +34,7 @@ def as_list(value):
 #: object prefix in the known bucket, the streams of a function's own log group.
 ALLOWED_WILDCARD_ENDINGS = ("/index/*", "/uploads/*", "/drop/*", "/staging/*", "/exports/*", "-api:*",
                             "-import-worker:*", "-outbox-sender:*", "-membership-expiry-sweep:*",
-                            "-email-events:*")
+                            "-email-events:*", "-roster-lifecycle:*")
 
 #: The one exception to "no * resource": X-Ray's PutTraceSegments and
 #: PutTelemetryRecords have no resource type, so AWS documents Resource "*" for
@@ -64,7 +64,7 @@ def test_no_wildcard_actions_or_resources(packaged):
 def test_every_function_has_its_own_role(packaged):
     _, template = packaged
     functions = resources(template, "AWS::Serverless::Function")
-    assert set(functions) == {"APIHandler", "ImportWorker", "OutboxSender", "MembershipExpirySweep", "EmailEvents"}
+    assert set(functions) == {"APIHandler", "ImportWorker", "OutboxSender", "MembershipExpirySweep", "EmailEvents", "RosterLifecycle"}
     roles = [f["Properties"]["Role"] for f in functions.values()]
     assert all(isinstance(r, dict) and "Fn::GetAtt" in r for r in roles)
     assert len({json.dumps(r) for r in roles}) == len(roles)
@@ -98,7 +98,7 @@ def test_queues_schedules_bucket_and_gateway_responses(packaged):
     assert queues["schoolroll-prod-imports"]["RedrivePolicy"]["maxReceiveCount"] == 5
     functions = resources(template, "AWS::Serverless::Function")
     schedules = {s.name for s in app.event_sources if type(s).__name__ == "ScheduledEventConfig"}
-    assert schedules == {"outbox_sender", "membership_expiry_sweep"}
+    assert schedules == {"outbox_sender", "membership_expiry_sweep", "roster_lifecycle"}
     for fn in ("OutboxSender", "MembershipExpirySweep"):
         events = functions[fn]["Properties"]["Events"]
         assert [e["Type"] for e in events.values()] == ["Schedule"]
@@ -123,20 +123,27 @@ def test_queues_schedules_bucket_and_gateway_responses(packaged):
     assert len(resources(template, "AWS::CloudWatch::Alarm")) == 1
     responses = {r["Properties"]["ResponseType"] for r in resources(template, "AWS::ApiGateway::GatewayResponse").values()}
     assert responses == set(gateway.GATEWAY_RESPONSES)
-    assert len(resources(template, "AWS::Logs::LogGroup")) == 6  # a function's each, and the API's access log
+    assert len(resources(template, "AWS::Logs::LogGroup")) == 7  # a function's each, and the API's access log
 
 
 def test_the_audit_log_is_append_only_for_every_role(packaged):
-    """No role may update, delete or batch-write the audit table (only read
-    and PutItem, which the code conditions on attribute_not_exists)."""
+    """No role may delete or batch-write the audit table (only read and
+    PutItem, which the code conditions on attribute_not_exists); one role
+    may UpdateItem: the lifecycle job that takes an erased pupil's names out
+    of their older entries, alone in its statement."""
     _, template = packaged
-    granted = []
+    granted, updaters = [], []
     for role, statement in walk_statements(template):
         resources_text = json.dumps(as_list(statement["Resource"]))
         if "-audit" in resources_text:
             granted.append(role)
-            assert set(as_list(statement["Action"])).isdisjoint(
-                {"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}), (role, statement)
+            actions = set(as_list(statement["Action"]))
+            assert actions.isdisjoint({"dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}), (role, statement)
+            if "dynamodb:UpdateItem" in actions:
+                updaters.append(role)
+                assert actions == {"dynamodb:UpdateItem"} and "-audit" in resources_text \
+                    and "-pupils" not in resources_text, (role, statement)
+    assert updaters == ["RosterLifecycleRole"], updaters
     assert granted, "some role must be able to write the audit log"
     import ast
     import pathlib

@@ -222,7 +222,8 @@ def test_changes_are_audited_with_before_and_after(api, admin):
     api.delete(f"/api/pupils/{p['id']}")
     entries = api.get("/api/audit").data["items"]
     mine = [e for e in entries if e["record_id"] == p["id"]]
-    assert [e["action"] for e in mine] == ["delete", "update", "create"]
+    assert [e["action"] for e in mine] == ["erase", "update", "create"]
     assert mine[1]["changes"] == {"surname": ["Smith", "Jones"]}
     assert mine[1]["actor_id"] == admin["user_id"] and mine[1]["actor_name"] == "Ada Admin"
-    assert mine[0]["changes"]["first_name"] == ["Zoë", None]
+    # a deletion erases: the tombstone names no one (the older entries lose the name when scrubbed)
+    assert mine[0]["changes"]["reason"] == "deleted" and "first_name" not in mine[0]["changes"]

@@ -1,13 +1,14 @@
-"""The import queue: messages the API and the worker put on it."""
+"""The import queue: the steps the API, the worker and the schedules put on it
+(an import's validate/commit, a rollover's run or undo)."""
 import json
 
-from ..core import clients, config
+from . import clients, config
 
 _queue_url = None
 
 
 def enqueue(step):
-    """Put a Step (messages.py) on the import queue for the worker."""
+    """Put a step (anything with .body()) on the import queue for the worker."""
     global _queue_url
     sqs = clients.service_client("sqs")
     if _queue_url is None:

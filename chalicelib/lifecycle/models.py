@@ -1,0 +1,66 @@
+"""DynamoDB records of rollovers. A Rollover is one per school and academic
+year (its key makes a second apply for the year impossible); each pupil it
+moved has a RolloverPupil with what they were before, which is what undo
+puts back."""
+from enum import StrEnum
+
+from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
+from pynamodb.models import Model
+
+from ..core.db import index, meta
+
+
+class RolloverStatus(StrEnum):
+    SCHEDULED = "scheduled"  # waits for its day (the hourly schedule queues it)
+    QUEUED = "queued"        # on the queue: the worker runs it
+    RUNNING = "running"
+    APPLIED = "applied"      # can be undone for UNDO_DAYS
+    UNDOING = "undoing"
+    UNDONE = "undone"        # the year can be rolled over again
+    CANCELLED = "cancelled"  # a scheduled one, called off before its day
+
+
+#: statuses after which the same academic year may be rolled over again
+REOPENED = (RolloverStatus.UNDONE, RolloverStatus.CANCELLED)
+DUE = "due"
+
+
+class Rollover(Model):
+    Meta = meta("rollovers")
+    school_id = UnicodeAttribute(hash_key=True)
+    #: the academic year pupils move into, e.g. "2027-28"
+    academic_year = UnicodeAttribute(range_key=True)
+    status = UnicodeAttribute()
+    #: the day it runs (ISO date), for a scheduled one
+    on = UnicodeAttribute(null=True)
+    #: DUE while scheduled (sparse): the schedule reads what is due by ``on``
+    due = UnicodeAttribute(null=True)
+    final_year = UnicodeAttribute()
+    keep_registration_groups = UnicodeAttribute(default="no")  # yes | no
+    requested_by = UnicodeAttribute()
+    requested_at = NumberAttribute()
+    applied_at = NumberAttribute(null=True)
+    #: {"moved": n, "left": n, "memberships_ended": n}; undo: {"restored": n, "changed_since": [ids]}
+    counts = JSONAttribute(null=True)
+    undo = JSONAttribute(null=True)
+    version = VersionAttribute()
+
+    by_due = index("rollovers-due", "due", UnicodeAttribute, "on")
+
+
+class RolloverPupil(Model):
+    """One pupil a rollover changed: before (to undo), and the version the
+    rollover left them at (an undo leaves anyone changed since)."""
+    Meta = meta("rollover_pupils")
+    #: school#academic year
+    rollover_key = UnicodeAttribute(hash_key=True)
+    pupil_id = UnicodeAttribute(range_key=True)
+    before = JSONAttribute()
+    #: the teacher-group memberships a leaver's rollover ended: [{group_id, until}]
+    memberships = JSONAttribute(null=True)
+    version_after = NumberAttribute()
+    undone = NumberAttribute(null=True)
+
+
+def rollover_key(school_id, academic_year):
+    return f"{school_id}#{academic_year}"
