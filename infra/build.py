@@ -35,7 +35,8 @@ TABLE_ACCESS = {
     "MembershipExpirySweep": ["memberships", "groups", "audit"],
     "EmailEvents": ["outbox"],
     # scheduled rollovers, leavers' retention (erasing pupils), the audit scrub
-    "RosterLifecycle": ["schools", "pupils", "uniques", "groups", "memberships", "audit", "rollovers"],
+    "RosterLifecycle": ["schools", "pupils", "uniques", "groups", "memberships", "audit", "rollovers",
+                        "erasures"],
 }
 #: the one role that may change an audit entry: erasing a pupil takes their
 #: names out of the record's older entries (audit.scrub_pending)

@@ -29,17 +29,27 @@ class AuditEntry(Model):
     #: school#record_type#record_id: every entry of one record, for erasing
     #: a pupil's names from their history
     record_key = UnicodeAttribute(null=True)
-    #: "pending" on an erasure's tombstone until the record's older entries
-    #: have lost their personal fields (sparse; the scrub job reads it)
-    scrub = UnicodeAttribute(null=True)
 
     by_record = index("audit-by-record", "record_key", UnicodeAttribute, "entry_key")
-    scrubbing = index("audit-scrub-pending", "scrub", UnicodeAttribute, "entry_key")
+
+
+class Erasure(Model):
+    """A record erased whose older audit entries still hold personal fields:
+    put in the erasure's own transaction, deleted by the scrub job once they
+    are gone. (Its own table, not a second index on the audit: CloudFormation
+    adds one index to a table per update.)"""
+    Meta = meta("erasures")
+    queue = UnicodeAttribute(hash_key=True, default="pending")
+    erasure_key = UnicodeAttribute(range_key=True)  # school#record type#record id
+    record_key = UnicodeAttribute()
+    created_at = NumberAttribute()
 
 
 #: What an erased pupil's older entries lose: who they were, never what happened.
 PERSONAL_FIELDS = ("first_name", "surname", "date_of_birth", "upn", "gender", "name", "email")
-SCRUB_PENDING = "pending"
+PENDING = "pending"
+#: how long one run of the scrub may go on (its Lambda has 60 seconds)
+SCRUB_SECONDS = 40
 
 
 @dataclass(frozen=True)
@@ -99,19 +109,27 @@ def scrubbed(changes):
     return kept
 
 
-def scrub_pending(page=25):
-    """Erasures whose record's history still has personal fields: for each
-    tombstone, every older entry of that record loses them (an UpdateItem:
-    only the job that erases may do it; every other role is append-only),
-    then the tombstone's mark goes. Safe to repeat."""
-    done = 0
-    for tomb in AuditEntry.scrubbing.query(SCRUB_PENDING, limit=page):
-        for e in AuditEntry.by_record.query(tomb.record_key):
+def erasure(school_id, record_type, record_id, now):
+    """The pending scrub an erasure stages with its tombstone."""
+    key = record_key(school_id, record_type, record_id)
+    return Erasure(queue=PENDING, erasure_key=key, record_key=key, created_at=int(now))
+
+
+def scrub_pending(budget=SCRUB_SECONDS, clock=time.monotonic):
+    """Erasures whose record's history still has personal fields: every
+    entry of that record loses them (an UpdateItem: only the job that erases
+    may do it; every other role is append-only), then the erasure goes. As
+    many as fit in ``budget`` seconds; the rest next run. Safe to repeat."""
+    done, started = 0, clock()
+    for pending in Erasure.query(PENDING):
+        for e in AuditEntry.by_record.query(pending.record_key):
             cleaned = scrubbed(e.changes)
-            if e.entry_key != tomb.entry_key and cleaned != e.changes:
+            if cleaned != e.changes:
                 e.update(actions=[AuditEntry.changes.set(cleaned)], condition=AuditEntry.entry_key.exists())
-        tomb.update(actions=[AuditEntry.scrub.remove()], condition=AuditEntry.entry_key.exists())
+        pending.delete()
         done += 1
+        if clock() - started > budget:
+            break
     return done
 
 

@@ -25,6 +25,7 @@ TABLES = (
     "machines",
     "rollovers",
     "rollover_pupils",
+    "erasures",
 )
 
 #: Logical queue names (each has a dead-letter queue ``<name>-dlq``).

@@ -33,8 +33,11 @@ class Rollover(Model):
     status = UnicodeAttribute()
     #: the day it runs (ISO date), for a scheduled one
     on = UnicodeAttribute(null=True)
-    #: DUE while scheduled (sparse): the schedule reads what is due by ``on``
+    #: DUE while scheduled or in flight (sparse): the hourly schedule reads
+    #: what is due by ``on``, and queues again a run whose message was lost
     due = UnicodeAttribute(null=True)
+    #: when a run or undo was last queued (epoch seconds)
+    queued_at = NumberAttribute(null=True)
     final_year = UnicodeAttribute()
     keep_registration_groups = UnicodeAttribute(default="no")  # yes | no
     requested_by = UnicodeAttribute()
@@ -52,15 +55,23 @@ class RolloverPupil(Model):
     """One pupil a rollover changed: before (to undo), and the version the
     rollover left them at (an undo leaves anyone changed since)."""
     Meta = meta("rollover_pupils")
-    #: school#academic year
+    #: school#academic year#run (a rollover asked again after an undo is a new run)
     rollover_key = UnicodeAttribute(hash_key=True)
     pupil_id = UnicodeAttribute(range_key=True)
     before = JSONAttribute()
-    #: the teacher-group memberships a leaver's rollover ended: [{group_id, until}]
+    #: the teacher-group memberships a leaver's rollover ended: [{group_id, until, ...}], no names
     memberships = JSONAttribute(null=True)
     version_after = NumberAttribute()
     undone = NumberAttribute(null=True)
+    #: expires (DynamoDB TTL) a month after the run: undo needs it 14 days
+    ttl = NumberAttribute(null=True)
 
 
-def rollover_key(school_id, academic_year):
-    return f"{school_id}#{academic_year}"
+#: in flight: the hourly schedule queues these again if their message was lost
+IN_FLIGHT = (RolloverStatus.QUEUED, RolloverStatus.RUNNING, RolloverStatus.UNDOING)
+KEEP_RECORDS_DAYS = 31
+
+
+def rollover_key(r):
+    """The records of one run of a rollover."""
+    return f"{r.school_id}#{r.academic_year}#{int(r.requested_at)}"

@@ -16,7 +16,7 @@ from ..membership.bookkeeping import live
 from ..membership.models import Group, Membership
 from ..roster.models import Pupil, PupilStatus
 from . import rules
-from .models import DUE, REOPENED, Rollover, RolloverStatus
+from .models import DUE, IN_FLIGHT, REOPENED, Rollover, RolloverStatus
 
 #: memberships named one by one in a preview (the count is always whole)
 PREVIEW_MEMBERSHIPS = 500
@@ -118,9 +118,10 @@ def request(caller, body, now=None):
     scheduled = day is not None and day > today
     r = Rollover(school_id=caller.school_id, academic_year=rules.academic_year(day or today),
                  status=RolloverStatus.SCHEDULED if scheduled else RolloverStatus.QUEUED,
-                 on=(day or today).isoformat(), due=DUE if scheduled else None, final_year=final_year,
+                 on=(day or today).isoformat(), due=DUE, final_year=final_year,
                  keep_registration_groups="yes" if keep else "no", requested_by=caller.user_id,
-                 requested_at=int(now), version=1)
+                 requested_at=int(now), queued_at=None if scheduled else int(now), version=1)
+    _refuse_a_second_in_a_year(caller.school_id, day or today, r.academic_year)
     try:
         r.save(condition=Rollover.academic_year.does_not_exist() | Rollover.status.is_in(*REOPENED),
                add_version_condition=False)
@@ -134,6 +135,21 @@ def request(caller, body, now=None):
     if not scheduled:
         enqueue(RolloverStep("rollover", r.school_id, r.academic_year))
     return as_json(r)
+
+
+#: a rollover this soon after the last applied one is a mistake (the same year under another name)
+MIN_DAYS_BETWEEN = 300
+
+
+def _refuse_a_second_in_a_year(school_id, day, academic_year):
+    for other in Rollover.query(school_id, scan_index_forward=False):
+        if other.academic_year == academic_year or other.status not in (RolloverStatus.APPLIED, *IN_FLIGHT,
+                                                                         RolloverStatus.SCHEDULED):
+            continue
+        other_day = rules.parse_day(other.on)
+        if other_day and abs((day - other_day).days) < MIN_DAYS_BETWEEN:
+            raise ApiError("already_rolled_over", f"Your school has a rollover on {other.on} ({other.academic_year}); "
+                           f"another within {MIN_DAYS_BETWEEN} days of it would move pupils up twice.")
 
 
 def listed(caller):
@@ -164,7 +180,7 @@ def undo(caller, now=None):
     r = _latest(caller.school_id, RolloverStatus.APPLIED)
     if r is None or (r.applied_at or 0) + rules.UNDO_DAYS * 86400 < now:
         raise ApiError("nothing_to_undo", "There is no rollover of the last 14 days to undo.")
-    if not _move(r, RolloverStatus.APPLIED, RolloverStatus.UNDOING):
+    if not _move(r, RolloverStatus.APPLIED, RolloverStatus.UNDOING, due=DUE, queued_at=int(now)):
         raise ApiError("nothing_to_undo", "That rollover is already being undone.")
     audit.write(audit.entry(caller, "undo", "rollover", r.academic_year, {"status": "applied"},
                             {"status": "undoing"}, now))
@@ -185,23 +201,40 @@ def _move(r, expect, to, **values):
     return True
 
 
+#: a run queued this long ago and not over: its message was lost (or is in the DLQ): queue it again
+REQUEUE_AFTER = 30 * 60
+
+
 def start_due(now=None):
     """The schedule's part: queue each scheduled rollover whose day has come
-    in its school's timezone (reads only what is scheduled up to tomorrow)."""
+    in its school's timezone, and queue again a run or undo whose message was
+    lost (each is safe to run twice). Reads only what is scheduled or in
+    flight (a sparse index), up to today in the earliest timezone."""
     now = now or time.time()
-    horizon = rules.today_in("Pacific/Kiritimati", now).isoformat()  # the earliest timezone's today
+    horizon = rules.today_in("Pacific/Kiritimati", now).isoformat()
     started = 0
     for r in Rollover.by_due.query(DUE, Rollover.on <= horizon):
-        try:
-            school = School.get(r.school_id)
-        except DoesNotExist:
-            continue
-        if rules.today_in(school.timezone, now).isoformat() < r.on:
-            continue
-        if _move(r, RolloverStatus.SCHEDULED, RolloverStatus.QUEUED, due=None):
-            enqueue(RolloverStep("rollover", r.school_id, r.academic_year))
-            started += 1
+        if r.status == RolloverStatus.SCHEDULED:
+            started += _start_scheduled(r, now)
+        elif r.status in IN_FLIGHT and now - (r.queued_at or 0) > REQUEUE_AFTER:
+            if _move(r, r.status, r.status, queued_at=int(now)):
+                action = "rollover_undo" if r.status == RolloverStatus.UNDOING else "rollover"
+                enqueue(RolloverStep(action, r.school_id, r.academic_year))
+                started += 1
     return started
+
+
+def _start_scheduled(r, now):
+    try:
+        school = School.get(r.school_id)
+    except DoesNotExist:
+        return 0
+    if rules.today_in(school.timezone, now).isoformat() < r.on:
+        return 0
+    if not _move(r, RolloverStatus.SCHEDULED, RolloverStatus.QUEUED, queued_at=int(now)):
+        return 0
+    enqueue(RolloverStep("rollover", r.school_id, r.academic_year))
+    return 1
 
 
 def get(school_id, academic_year):

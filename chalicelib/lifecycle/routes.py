@@ -56,8 +56,8 @@ def roster_lifecycle(event):
     """Scheduled rollovers whose day has come, leavers past retention, and
     the audit scrub of erased pupils."""
     start_request(route="schedule roster_lifecycle")
-    counts = {"rollovers_started": rollover.start_due(), **retention.erase_due(),
-              "scrubbed": audit.scrub_pending()}
+    counts = {"rollovers_started": rollover.start_due(), "scrubbed": audit.scrub_pending(),
+              **retention.erase_due()}
     if any(counts.values()):
         logger.info("roster lifecycle ran", extra=counts)
     return counts

@@ -9,7 +9,7 @@ pupil at a time from a fresh read. 2,000 pupils cost about 60 calls."""
 import time
 from dataclasses import dataclass
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from ..accounts.models import School
 from ..core import audit
@@ -17,12 +17,12 @@ from ..core.db import Tx, TxFailed, batch_get
 from ..core.log import logger
 from ..membership import rules as group_rules
 from ..membership import system as system_groups
-from ..membership.bookkeeping import group_key
+from ..membership.bookkeeping import full_name, group_key
 from ..membership.models import EXPIRING, Group, Membership
 from ..roster import pupils
 from ..roster.models import Pupil, PupilStatus
 from . import rules
-from .models import RolloverPupil, RolloverStatus, rollover_key
+from .models import KEEP_RECORDS_DAYS, RolloverPupil, RolloverStatus, rollover_key
 from .rollover import _move, get, leavers_memberships, school_moves
 
 BATCH = 45  # 2 items a pupil + the counts' updates: within DynamoDB's 100 a transaction
@@ -62,22 +62,24 @@ def run(school_id, academic_year, now=None):
         r = get(school_id, academic_year)  # another delivery started it: carry on beside it (each pupil once)
     school = School.get(school_id)
     school.final_year = r.final_year  # as it was asked for
-    key = rollover_key(school_id, academic_year)
+    key = rollover_key(r)
     plan = Plan(key, school_id, r.final_year, r.keep_registration_groups == "yes",
                 rules.parse_day(r.on) or rules.today_in(school.timezone, now), {}, now)
     done = {rec.pupil_id for rec in RolloverPupil.query(key, attributes_to_get=["pupil_id"])}
     moves = [(p, m) for p, m in school_moves(school, plan.today, plan.keep_registration_groups)
              if p.pupil_id not in done]
     plan.ending = leavers_memberships(school_id, {m.pupil_id for _, m in moves if m.leaves}, now)
-    for start in range(0, len(moves), BATCH):
-        _write_batch(plan, moves[start:start + BATCH])
+    not_moved = []
+    for batch in batches(moves):
+        not_moved += _write_batch(plan, batch)
     records = list(RolloverPupil.query(key, attributes_to_get=["pupil_id", "memberships"]))
     _end_memberships([(school_id, rec.pupil_id, m["group_id"]) for rec in records for m in rec.memberships or []],
                      int(r.requested_at))
-    counts = _counts(records)
-    if _move(r, RolloverStatus.RUNNING, RolloverStatus.APPLIED, applied_at=int(now), counts=counts):
+    counts = {**_counts(records), "not_moved": sorted(not_moved)}
+    if _move(r, RolloverStatus.RUNNING, RolloverStatus.APPLIED, applied_at=int(now), counts=counts, due=None):
         audit.write(audit.entry(audit.Actor(school_id), "update", "rollover", academic_year,
-                                {"status": "running"}, {"status": "applied", **counts}, now))
+                                {"status": "running"}, {"status": "applied", **counts,
+                                                        "not_moved": len(not_moved)}, now))
     logger.info("rollover applied", extra={"counts": counts})
     return "applied"
 
@@ -94,11 +96,28 @@ def _stage(tx, plan, p, move):
     tx.put(f"pupil:{p.pupil_id}", p)  # on the version read
     memberships = [_membership_json(m) for m in plan.ending.get(p.pupil_id, [])] if move.leaves else None
     rec = RolloverPupil(rollover_key=plan.key, pupil_id=p.pupil_id, before=move.before,
-                        version_after=(p.version or 0) + 1, memberships=memberships)
+                        version_after=(p.version or 0) + 1, memberships=memberships,
+                        ttl=int(plan.now) + KEEP_RECORDS_DAYS * 86400)
     tx.put(f"record:{p.pupil_id}", rec, condition=RolloverPupil.pupil_id.does_not_exist())
 
 
+def batches(moves):
+    """Up to BATCH pupils a transaction, and no more system groups than one
+    update of the SYSTEM item holds (a transaction may touch an item once)."""
+    batch, deltas = [], {}
+    for p, move in moves:
+        merged = group_rules.merge(deltas, group_rules.pupil_deltas(move.before, move.after))
+        if batch and (len(batch) == BATCH or len(merged) > system_groups.CHUNK):
+            yield batch
+            batch, merged = [], group_rules.pupil_deltas(move.before, move.after)
+        batch.append((p, move))
+        deltas = merged
+    if batch:
+        yield batch
+
+
 def _write_batch(plan, batch):
+    """The ids of pupils left as they were (each tried alone, three times)."""
     tx = Tx()
     for p, move in batch:
         _stage(tx, plan, p, move)
@@ -106,33 +125,39 @@ def _write_batch(plan, batch):
     system_groups.stage(tx, plan.school_id, deltas, pupil_write=True)
     try:
         tx.commit()
-    except TxFailed:
-        for p, _ in batch:  # someone edited one of them, or a concurrent run wrote some: one at a time
-            _write_one(plan, p.pupil_id)
+    except TxFailed:  # someone edited one of them, or a concurrent run wrote some: one at a time
+        return [p.pupil_id for p, _ in batch if not _write_one(plan, p.pupil_id)]
+    return []
 
 
 def _write_one(plan, pupil_id):
-    for _ in range(3):
+    """False if the pupil could not be moved (a clash three times running)."""
+    for attempt in range(3):
         if RolloverPupil.count(plan.key, RolloverPupil.pupil_id == pupil_id):
-            return  # moved already (by a concurrent delivery)
-        p = Pupil.get(plan.school_id, pupil_id, consistent_read=True)
+            return True  # moved already (by a concurrent delivery)
+        try:
+            p = Pupil.get(plan.school_id, pupil_id, consistent_read=True)
+        except DoesNotExist:
+            return True  # erased meanwhile: nobody to move
         if p.status != PupilStatus.ACTIVE:
-            return  # left meanwhile
+            return True  # left meanwhile
         move = plan.move(p)
         tx = Tx()
         _stage(tx, plan, p, move)
         system_groups.stage(tx, plan.school_id, group_rules.pupil_deltas(move.before, move.after), pupil_write=True)
         try:
             tx.commit()
-            return
+            return True
         except TxFailed:
-            continue
+            time.sleep(0.05 * 2 ** attempt)  # a clash on the SYSTEM item (an import, a write by hand)
     logger.warning("rollover left a pupil as they were after three tries")
+    return False
 
 
 def _membership_json(m):
-    return {"group_id": m.group_id, "until": m.until, "kind": m.kind, "name": m.name,
-            "added_by": m.added_by, "added_at": m.added_at}
+    """What undo needs to put a membership back (no name: it is the pupil's, read again then)."""
+    return {"group_id": m.group_id, "until": m.until, "kind": m.kind, "added_by": m.added_by,
+            "added_at": m.added_at}
 
 
 def _end_memberships(memberships, end_at):
@@ -165,57 +190,65 @@ def _ending(end_at):
     return [Membership.until.set(end_at), Membership.expiring.set(EXPIRING)]
 
 
+#: RolloverPupil.undone: put back, or left as they are (changed since the rollover)
+PUT_BACK, LEFT_AS_IS = 1, 2
+
+
 def undo_run(school_id, academic_year, now=None):
     """Put back every pupil the rollover moved and nobody changed since
-    (their version is the one the rollover left); list the others."""
+    (their version is the one the rollover left); list the others. Each
+    record says what became of its pupil, so a redelivery carries on and the
+    counts come from the records, whichever delivery did the work."""
     now = now or time.time()
     r = get(school_id, academic_year)
     if r is None or r.status != RolloverStatus.UNDOING:
         return "nothing to do"
-    key = rollover_key(school_id, academic_year)
+    key = rollover_key(r)
     records = [rec for rec in RolloverPupil.query(key) if rec.undone is None]
-    restored, changed = 0, list((r.undo or {}).get("changed_since", []))
     for start in range(0, len(records), 100):
         batch = records[start:start + 100]
         found = batch_get({rec.pupil_id: (Pupil, {"school_id": school_id, "pupil_id": rec.pupil_id})
                            for rec in batch})
         for rec in batch:
             p = found.get(rec.pupil_id)
-            if p is None or p.version != rec.version_after:
-                changed.append(rec.pupil_id)
-                _mark_undone(rec)
-            elif _put_back(p, rec, now):
-                restored += 1
-    restored += int((r.undo or {}).get("restored", 0))
-    undo = {"restored": restored, "changed_since": sorted(set(changed))}
-    if _move(r, RolloverStatus.UNDOING, RolloverStatus.UNDONE, undo=undo):
+            if p is None or p.version != rec.version_after or not _put_back(p, rec, now):
+                _mark(rec, LEFT_AS_IS)
+    outcome = {PUT_BACK: [], LEFT_AS_IS: []}
+    for rec in RolloverPupil.query(key, attributes_to_get=["pupil_id", "undone"]):
+        outcome.get(rec.undone, []).append(rec.pupil_id)
+    undo = {"restored": len(outcome[PUT_BACK]), "changed_since": sorted(outcome[LEFT_AS_IS])}
+    if _move(r, RolloverStatus.UNDOING, RolloverStatus.UNDONE, undo=undo, due=None):
         audit.write(audit.entry(audit.Actor(school_id), "update", "rollover", academic_year,
-                                {"status": "undoing"}, {"status": "undone", "restored": restored,
+                                {"status": "undoing"}, {"status": "undone", "restored": undo["restored"],
                                                         "changed_since": len(undo["changed_since"])}, now))
     return "undone"
 
 
-def _mark_undone(rec):
-    rec.update(actions=[RolloverPupil.undone.set(1)], condition=RolloverPupil.undone.does_not_exist())
+def _mark(rec, what):
+    try:
+        rec.update(actions=[RolloverPupil.undone.set(what)], condition=RolloverPupil.undone.does_not_exist())
+    except UpdateError:
+        pass  # a concurrent delivery said first
 
 
 def _put_back(p, rec, now):
-    """One pupil back as they were, with their ended memberships: one
-    transaction on the version the rollover left (and the record not yet undone)."""
+    """One pupil back as they were, with their ended memberships (first: a
+    delivery killed after the pupil's transaction would otherwise leave them
+    out); the pupil in one transaction on the version the rollover left."""
     after_rollover = {"year_group": p.year_group, "registration_group": p.registration_group,
                       "status": p.status, "left_on": p.left_on, "left_by": p.left_by}
+    for m in rec.memberships or []:
+        _restore_membership(p, m)
     pupils.apply(p, rec.before, now)
     tx = Tx()
     tx.put("pupil", p)
     tx.update("record", RolloverPupil(rollover_key=rec.rollover_key, pupil_id=rec.pupil_id),
-              [RolloverPupil.undone.set(1)], condition=RolloverPupil.undone.does_not_exist())
+              [RolloverPupil.undone.set(PUT_BACK)], condition=RolloverPupil.undone.does_not_exist())
     system_groups.stage(tx, p.school_id, group_rules.pupil_deltas(after_rollover, rec.before), pupil_write=True)
     try:
         tx.commit()
     except TxFailed:
         return False
-    for m in rec.memberships or []:
-        _restore_membership(p, m)
     return True
 
 
@@ -233,7 +266,8 @@ def _restore_membership(p, m):
     tx = Tx()
     tx.put("membership", Membership(group_key=key, member_id=p.pupil_id, school_id=p.school_id,
                                     group_id=m["group_id"], member_key=f"{p.school_id}#{p.pupil_id}",
-                                    kind=m["kind"], name=m["name"], until=m["until"],
+                                    kind=m["kind"], name=full_name({"first_name": p.first_name, "surname": p.surname}),
+                                    until=m["until"],
                                     expiring=EXPIRING if m["until"] else None, added_by=m["added_by"],
                                     added_at=m["added_at"]), condition=Membership.member_id.does_not_exist())
     tx.update("count", Group(school_id=p.school_id, group_id=m["group_id"]), [Group.member_count.add(1)],

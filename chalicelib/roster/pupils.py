@@ -229,11 +229,9 @@ def tombstone(caller, p, now, reason):
     """The audit entry an erasure leaves: which record, its year group and
     leaving date, never a name or a birth date; marked for the scrub job,
     which takes the names out of the record's older entries."""
-    item = audit.entry(caller, "erase", "pupil", p.pupil_id, None, None, now,
+    return audit.entry(caller, "erase", "pupil", p.pupil_id, None, None, now,
                        changes={"year_group": p.year_group, "left_on": p.left_on,
                                 "status": p.status or PupilStatus.ACTIVE, "reason": str(reason)})
-    item.scrub = audit.SCRUB_PENDING
-    return item
 
 
 def erase(caller, p, now, reason, condition=None):
@@ -245,6 +243,7 @@ def erase(caller, p, now, reason, condition=None):
         tx.delete("upn", UniqueKey(school_id=p.school_id, key=upn_key(p.upn)),
                   condition=UniqueKey.owner_id == p.pupil_id)
     audit.stage(tx, tombstone(caller, p, now, reason))
+    tx.put("erasure", audit.erasure(p.school_id, "pupil", p.pupil_id, now))  # a repeat erasure: the same item
     system_groups.stage(tx, p.school_id, group_rules.pupil_deltas(grouping(p), {}), pupil_write=True)
     try:
         tx.commit()

@@ -45,7 +45,7 @@ def test_one_rotated_customer_key_the_account_administers(packaged):
 def test_every_table_is_protected_and_encrypted_with_the_key(packaged):
     _, template = packaged
     tables = resources(template, "AWS::DynamoDB::Table")
-    assert len(tables) == 16
+    assert len(tables) == 17
     for name, table in tables.items():
         props = table["Properties"]
         assert props["DeletionProtectionEnabled"] is True, name

@@ -6,7 +6,7 @@ import time
 from datetime import date, timedelta
 
 from chalicelib.lifecycle import rollover, running
-from chalicelib.lifecycle.models import RolloverPupil
+from chalicelib.lifecycle.models import RolloverPupil, rollover_key
 from tests.lifecycle.conftest import counts, drain, members, pupils_now
 
 
@@ -37,7 +37,8 @@ def test_applying_moves_everyone_up_once_and_ends_leavers_groups(api, school, pu
     assert r.status_code == 202 and r.data["status"] == "queued", r.body
     drain(pump)
     done = api.get("/api/rollover").data["items"][0]
-    assert done["status"] == "applied" and done["counts"] == {"moved": 4, "left": 2, "memberships_ended": 1}
+    assert done["status"] == "applied" and done["counts"] == {"moved": 4, "left": 2, "memberships_ended": 1,
+                                                              "not_moved": []}
     now = pupils_now(api)
     assert [now[n]["year_group"] for n in ("Rae", "Uma", "Fay", "Fin")] == ["1", "2", "6", "6"]
     assert all(now[n]["registration_group"] is None for n in ("Rae", "Fay"))  # cleared by default
@@ -70,8 +71,8 @@ def test_a_rollover_delivered_twice_or_run_twice_at_once_moves_nobody_twice(api,
     now = pupils_now(api)
     assert [now[n]["year_group"] for n in ("Rae", "Uma", "Fay")] == ["1", "2", "6"]
     assert counts(api)["All pupils"] == 4 and counts(api)["Year 6"] == 2
-    assert RolloverPupil.count(f"{school_id}#{year}") == 6
-    assert rollover.get(school_id, year).counts == {"moved": 4, "left": 2, "memberships_ended": 1}
+    assert RolloverPupil.count(rollover_key(rollover.get(school_id, year))) == 6
+    assert rollover.get(school_id, year).counts == {"moved": 4, "left": 2, "memberships_ended": 1, "not_moved": []}
 
 
 def _school_id(api):
@@ -110,7 +111,11 @@ def test_undo_puts_everyone_back_except_those_changed_since(api, school, pump):
     assert members(api, school["_group"]) == ["Fay Five", "Sid Six"]
     assert counts(api)["All pupils"] == 6
     assert api.post("/api/rollover/undo").data["code"] == "nothing_to_undo"
-    assert api.post("/api/rollover", {}).status_code == 202  # undone: the year may be rolled over again
+    again = api.post("/api/rollover", {})  # undone: the year may be rolled over again, as a new run
+    assert again.status_code == 202
+    drain(pump)
+    assert api.get("/api/rollover").data["items"][0]["counts"]["moved"] == 4
+    assert pupils_now(api)["Fay"]["year_group"] == "6" and members(api, school["_group"]) == ["Fay Five"]
 
 
 def test_undo_after_the_expiry_sweep_removed_the_leavers_memberships(api, school, pump):
@@ -156,3 +161,50 @@ def test_rollovers_are_per_school(api, school, signup, pump):
     drain(pump)
     assert api.get("/api/rollover", token=other["token"]).data["items"] == []
     assert api.post("/api/rollover/undo", token=other["token"]).data["code"] == "nothing_to_undo"
+
+
+def test_an_undo_delivered_again_counts_and_changes_nothing_twice(api, school, pump):
+    assert api.post("/api/rollover", {}).status_code == 202
+    drain(pump)
+    rae = pupils_now(api)["Rae"]
+    assert api.patch(f"/api/pupils/{rae['id']}", {"version": rae["version"], "surname": "Ray"}).status_code == 200
+    assert api.post("/api/rollover/undo").status_code == 202
+    drain(pump)
+    school_id, year = _school_id(api), rollover.rules.academic_year(date.today())
+    first = rollover.get(school_id, year).undo
+    rollover._move(rollover.get(school_id, year), "undone", "undoing")  # a late redelivery
+    running.undo_run(school_id, year)
+    assert rollover.get(school_id, year).undo == first == {"restored": 5, "changed_since": [rae["id"]]}
+    assert counts(api)["All pupils"] == 6 and counts(api).get("Reception", 0) == 0 and counts(api)["Year 1"] == 2
+
+
+def test_a_rollover_soon_after_another_is_refused_whatever_year_it_falls_in(api, school, pump):
+    assert api.post("/api/rollover", {}).status_code == 202
+    drain(pump)
+    later = (date.today() + timedelta(days=200)).isoformat()
+    r = api.post("/api/rollover", {"on": later})
+    assert r.status_code == 409 and r.data["code"] == "already_rolled_over"
+
+
+def test_a_big_school_with_many_forms_rolls_over_in_batches_that_fit(api, admin, pump):
+    """45 pupils a transaction, but never more system groups than one update holds."""
+    for n in range(60):
+        assert api.post("/api/pupils", {"first_name": f"P{n}", "surname": "Form", "date_of_birth": "2012-01-01",
+                                        "year_group": str(7 + n % 5), "registration_group": f"F{n}"}).status_code == 201
+    assert api.patch("/api/settings", {"final_year": "13"}).status_code == 200
+    assert api.post("/api/rollover", {}).status_code == 202
+    drain(pump)
+    done = api.get("/api/rollover").data["items"][0]
+    assert done["status"] == "applied" and done["counts"]["moved"] == 60 and done["counts"]["not_moved"] == []
+    assert counts(api).get("F0", 0) == 0 and counts(api)["Year 12"] == 12
+
+
+def test_a_lost_message_is_queued_again_by_the_schedule(api, school, pump, monkeypatch):
+    sent = []
+    monkeypatch.setattr(rollover, "enqueue", sent.append)  # the first message is lost
+    assert api.post("/api/rollover", {}).status_code == 202
+    assert len(sent) == 1 and rollover.start_due() == 0  # not yet: it may still be on its way
+    monkeypatch.undo()
+    assert rollover.start_due(now=time.time() + 3600) == 1
+    drain(pump)
+    assert api.get("/api/rollover").data["items"][0]["status"] == "applied"
