@@ -4,6 +4,7 @@ approved and one discarded, the rollover and its undo, an erasure."""
 import time
 
 import boto3
+import requests
 import pytest
 
 from tests.e2e.helpers import Http, api_import
@@ -121,3 +122,60 @@ def test_delete_erases_with_a_tombstone_and_the_schedule_scrubs_the_history(stac
                     seconds=75)
     assert scrubbed
     assert school.call("GET", f"/api/pupils/{pupil['id']}").status_code == 404
+
+
+def _to_review(school, csv):
+    """Upload through the presigned POST, match the columns as suggested: the import in review."""
+    started = school.call("POST", "/api/imports", json={"kind": "pupils", "filename": "p.csv"}).json()
+    up = started["upload"]
+    assert requests.post(up["url"], data=up["fields"], files={"file": ("p.csv", csv.encode())}).status_code < 300
+    imp = school.http.wait_import(school.token, started["import_id"], "mapping")
+    assert school.call("PUT", f"/api/imports/{imp['id']}/mapping", json={"mapping": imp["suggested_mapping"]}).ok
+    return school.http.wait_import(school.token, imp["id"], "review")
+
+
+def _commit(school, imp):
+    assert school.call("POST", f"/api/imports/{imp['id']}/commit").ok
+    return school.http.wait_import(school.token, imp["id"], "committed")
+
+
+def test_identity_a_and_d_a_fixed_row_with_another_rows_upn_and_a_row_fixed_three_times(stack):
+    """(a) a fixed row given another row's UPN is refused (duplicate_upn); (d) three fixes
+    count once, and a fix that fails puts the row back with its new values."""
+    from tests.imports.conftest import upn
+    school = School(stack, "ivy-identity")
+    csv = (HEADER + f"Ann,Lee,01/02/2015,5,5A,{upn(1)}\nBob,Ray,02/03/2015,5,5A,\n"
+           "Bad,Date,31/02/2015,5,5A,\nOdd,Day,31/02/2015,5,5A,\n")
+    imp = _to_review(school, csv)
+    path = f"/api/imports/{imp['id']}/rows"
+    taken = school.call("PATCH", f"{path}/4", json={"values": {"date_of_birth": "28/02/2015", "upn": upn(1)}}).json()
+    assert taken["status"] == "error" and [e["code"] for e in taken["errors"]] == ["duplicate_upn"]
+    for day in ("01", "02", "03"):
+        assert school.call("PATCH", f"{path}/5", json={"values": {"date_of_birth": f"{day}/02/2015"}}).json()[
+            "status"] == "fixed"
+    summary = school.get(f"/api/imports/{imp['id']}")["summary"]
+    assert (summary["valid"], summary["errors"]) == (3, 1)
+    failed = school.call("PATCH", f"{path}/5", json={"values": {"date_of_birth": "30/02/2015"}}).json()
+    assert failed["status"] == "error" and failed["values"]["date_of_birth"] == "30/02/2015"
+    assert _commit(school, imp)["result"]["created"] == 2
+    pupils = school.pupils()
+    assert set(pupils) == {"Ann", "Bob"} and pupils["Ann"]["upn"] == upn(1)
+
+
+def test_identity_b_and_c_a_row_naming_two_pupils_is_applied_to_neither(stack):
+    """(b) the Pupil ID names Ann, the UPN is Bob's; (c) Ann's name and birth date with
+    another UPN: identity_conflict, and nobody changes."""
+    from tests.imports.conftest import upn
+    school = School(stack, "fir-identity")
+    api_import(school.http.base, school.auth, HEADER + f"Ann,Lee,01/02/2015,5,5A,{upn(1)}\nBob,Ray,02/03/2015,5,5A,{upn(2)}\n")
+    before = school.pupils()
+    csv = ("Pupil ID,First name,Surname,Date of birth,Year group,UPN\n"
+           f"{before['Ann']['id']},Ann,Lee,01/02/2015,5,{upn(2)}\n,Ann,Lee,01/02/2015,5,{upn(3)}\n")
+    imp = _to_review(school, csv)
+    rows = school.http.rows(school.token, imp["id"])
+    assert [r["errors"][0]["code"] for r in rows] == ["identity_conflict", "identity_conflict"]
+    assert "Bob Ray" in rows[0]["errors"][0]["message"]
+    _commit(school, imp)
+    after = school.pupils()
+    assert {n: (p["upn"], p["version"]) for n, p in after.items()} == \
+        {n: (p["upn"], p["version"]) for n, p in before.items()}
