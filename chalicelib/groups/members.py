@@ -19,7 +19,7 @@ from ..core.errors import ApiError, FieldError, not_found, validation_failed
 from ..core.paging import name_search, parse_limit
 from ..core.text import fold
 from ..membership import rules
-from ..membership.bookkeeping import group_key, live
+from ..membership.bookkeeping import as_read, group_key, live
 from ..membership.models import EXPIRING, Group, Machine, Membership
 from ..roster.models import Pupil
 from .service import get_visible
@@ -111,6 +111,7 @@ def add_members(caller, group_id, body, now=None):
     _refuse_unknown(g, ids, found)
     if not caller.has("add_any_user"):
         _refuse_hidden(caller, g, ids, found, now)
+    _refuse_leavers(ids, found)
     live_before = sum(1 for m in existing.values() if m.until is None or m.until > now)
     memberships = [Membership(group_key=key, member_id=i, school_id=g.school_id, group_id=g.group_id,
                               member_key=f"{g.school_id}#{i}", kind=found[i][0], name=found[i][1], until=until,
@@ -156,6 +157,14 @@ def _refuse_unknown(g, ids, found):
                        errors=[{"field": "member_ids", "code": "unknown_member", "message": i} for i in unknown])
 
 
+def _refuse_leavers(ids, found):
+    left = [i for i in ids if found[i][0] == "pupil" and (found[i][2].status or "active") != "active"]
+    if left:
+        raise ApiError("validation_failed", f"These pupils have left the school: {', '.join(left)}. "
+                       "Put them back on roll first.",
+                       errors=[{"field": "member_ids", "code": "pupil_left", "message": i} for i in left])
+
+
 def _refuse_hidden(caller, g, ids, found, now):
     hidden = [i for i in ids if not _visible_elsewhere(caller, g.school_id, g.group_id, found[i][0],
                                                        found[i][2], now)]
@@ -173,8 +182,10 @@ def _renew_ended(g, memberships, existing):
     renewing an ended one adds nothing.)"""
     recreated = 0
     for m in memberships:
+        before = existing[m.member_id]
         try:
-            m.save(condition=Membership.until == existing[m.member_id].until)
+            m.save(condition=(Membership.until == before.until) & as_read(before))
+            recreated += before.away_since is not None  # one set aside was not counted
         except PutError:
             m.save()
             recreated += 1
@@ -213,10 +224,10 @@ def remove_member(caller, group_id, member_id, now=None):
     except DoesNotExist:
         raise not_found("member of this group")
     tx = Tx()
-    tx.delete("membership", m, condition=Membership.member_id.exists(), add_version_condition=False)
-    # counted until deleted, ended or not (the sweep won't find it now)
-    tx.update("count", Group(school_id=g.school_id, group_id=g.group_id), [Group.member_count.add(-1)],
-              add_version_condition=False)
+    tx.delete("membership", m, condition=Membership.member_id.exists() & as_read(m), add_version_condition=False)
+    if m.away_since is None:  # counted until deleted, ended or not (the sweep won't find it now)
+        tx.update("count", Group(school_id=g.school_id, group_id=g.group_id), [Group.member_count.add(-1)],
+                  add_version_condition=False)
     audit.stage(tx, audit.entry(caller, "delete", "membership", f"{g.group_id}/{member_id}",
                                 {"until": iso(m.until)}, {}, now))
     try:
@@ -237,9 +248,12 @@ def sweep_expired(now=None, page=100):
         actor = audit.Actor(m.school_id)  # an automatic change: actor ``system``
         tx = Tx()
         tx.delete("membership", Membership(group_key=m.group_key, member_id=m.member_id),
-                  condition=Membership.until == m.until, add_version_condition=False)
-        tx.update("count", Group(school_id=m.school_id, group_id=m.group_id),
-                  [Group.member_count.add(-1)], condition=Group.group_id.exists(), add_version_condition=False)
+                  condition=(Membership.until == m.until) & as_read(m), add_version_condition=False)
+        if m.away_since is None:  # a leaver's is not counted
+            tx.update("count", Group(school_id=m.school_id, group_id=m.group_id),
+                      [Group.member_count.add(-1)], condition=Group.group_id.exists(), add_version_condition=False)
+        else:
+            tx.check("group", Group, m.school_id, m.group_id, condition=Group.group_id.exists())
         audit.stage(tx, audit.entry(actor, "delete", "membership", f"{m.group_id}/{m.member_id}",
                                     {"until": iso(m.until)}, {}, now))
         try:

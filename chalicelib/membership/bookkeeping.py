@@ -1,8 +1,10 @@
 """The bookkeeping a roster write needs: a member's name copied onto each of
-their memberships, and a deleted member taken out of every group. Roster code
-calls these after its own transaction; each is safe to repeat."""
-from pynamodb.exceptions import DeleteError, UpdateError
+their memberships, a leaver's memberships set aside and given back, and a
+deleted member taken out of every group. Roster code calls these after its
+own transaction; each is safe to repeat."""
+from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
 
+from ..core.db import Tx, TxFailed
 from .models import Group, Membership
 
 
@@ -12,8 +14,20 @@ def group_key(school_id, group_id):
 
 
 def live(now):
-    """The filter for memberships that have not ended at ``now``."""
-    return Membership.until.does_not_exist() | (Membership.until > int(now))
+    """The filter for memberships that have not ended at ``now`` (and whose
+    pupil has not left)."""
+    return (Membership.until.does_not_exist() | (Membership.until > int(now))) & here()
+
+
+def here():
+    """The filter for memberships counted in their group: not set aside for a leaver."""
+    return Membership.away_since.does_not_exist()
+
+
+def as_read(m):
+    """The condition that a membership is still away or here as it was read
+    (what its group's count assumed)."""
+    return Membership.away_since.exists() if m.away_since is not None else here()
 
 
 def full_name(values):
@@ -39,17 +53,64 @@ def member_renamed(school_id, member_id, before, after):
             continue  # left the group meanwhile
 
 
+def member_left(school_id, member_id, now):
+    """A pupil who left is out of her teacher groups: not listed, not counted,
+    but kept, so that if she comes back she is back in those that have not
+    ended by then. Each membership and its group's count in one transaction."""
+    for m in Membership.by_member.query(f"{school_id}#{member_id}", filter_condition=here()):
+        _set_aside(m, int(now), away=True)
+
+
+def member_back(school_id, member_id, now):
+    """A leaver back on roll is back in each group she left that has not
+    ended (an ended one stays aside until the sweep removes it)."""
+    for m in Membership.by_member.query(f"{school_id}#{member_id}",
+                                        filter_condition=Membership.away_since.exists()):
+        if m.until is None or m.until > now:
+            _set_aside(m, int(now), away=False)
+
+
+def _set_aside(m, now, away):
+    tx = Tx()
+    key = Membership(group_key=m.group_key, member_id=m.member_id)
+    tx.update("membership", key, [Membership.away_since.set(now) if away else Membership.away_since.remove()],
+              condition=Membership.member_id.exists() & as_read(m), add_version_condition=False)
+    tx.update("count", Group(school_id=m.school_id, group_id=m.group_id),
+              [Group.member_count.add(-1 if away else 1)], condition=Group.group_id.exists(),
+              add_version_condition=False)
+    try:
+        tx.commit()
+    except TxFailed:
+        pass  # removed, set aside or given back meanwhile, or the group went
+
+
 def forget_member(school_id, member_id):
     """A deleted pupil, staff member or machine leaves every group."""
     for m in Membership.by_member.query(f"{school_id}#{member_id}"):
-        try:
-            Membership(group_key=m.group_key, member_id=m.member_id).delete(
-                condition=Membership.member_id.exists())
-        except DeleteError:
+        if not _delete_as_read(m):
             continue
+        if m.away_since is not None:
+            continue  # a leaver's: not counted
         try:  # counted until deleted, ended or not
             Group(school_id=school_id, group_id=m.group_id).update(
                 actions=[Group.member_count.add(-1)], condition=Group.group_id.exists(),
                 add_version_condition=False)
         except UpdateError:
             pass  # the group went meanwhile
+
+
+def _delete_as_read(m, tries=3):
+    """Delete a membership on condition it is away or here as read (so the
+    count it takes off is right), reading it again if that moved. In place
+    (``m.away_since``) it says which it was when deleted; False if gone."""
+    for _ in range(tries):
+        try:
+            Membership(group_key=m.group_key, member_id=m.member_id).delete(
+                condition=Membership.member_id.exists() & as_read(m))
+            return True
+        except DeleteError:
+            try:
+                m.refresh(consistent_read=True)
+            except DoesNotExist:
+                return False
+    return False

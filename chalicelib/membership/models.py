@@ -61,6 +61,9 @@ class Membership(Model):
     expiring = UnicodeAttribute(null=True)
     added_by = UnicodeAttribute()
     added_at = NumberAttribute()
+    #: set while the pupil has left the school: kept, so she is back in the
+    #: group if she returns before it ends, but neither listed nor counted
+    away_since = NumberAttribute(null=True)
 
     by_expiry = ExpiryIndex()
     by_member = index("memberships-by-member", "member_key", UnicodeAttribute, "group_key")

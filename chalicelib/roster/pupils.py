@@ -14,7 +14,7 @@ from ..core.paging import decode_cursor, encode_cursor, name_search, parse_limit
 from ..core.text import fold, sort_keys
 from ..membership import rules as group_rules
 from ..membership import system as system_groups
-from ..membership.bookkeeping import forget_member, member_renamed
+from ..membership.bookkeeping import forget_member, member_back, member_left, member_renamed
 from ..core import audit
 from ..core.clock import iso
 from .models import Pupil, PupilStatus, Source, UniqueKey
@@ -164,7 +164,7 @@ def update(caller, pupil_id, body, now=None):
     values = {**sent_changes(body, clean_pupil, FIELDS), **status_changes(body, p, now)}
     if p.version != version:
         raise conflict()
-    before, old_upn, groups_before = snapshot(p), p.upn, grouping(p)
+    before, old_upn, groups_before, was = snapshot(p), p.upn, grouping(p), p.status or PupilStatus.ACTIVE
     apply(p, values, now)
     after = snapshot(p)
     if before == after:
@@ -187,7 +187,18 @@ def update(caller, pupil_id, body, now=None):
             raise duplicate_upn(p.upn)
         raise conflict()
     member_renamed(p.school_id, p.pupil_id, before, after)
+    follow_status(p, was, now)
     return as_json(p)
+
+
+def follow_status(p, was, now):
+    """A pupil's teacher-group memberships follow her status: set aside when
+    she leaves, given back (those not ended) when she is back on roll."""
+    status = p.status or PupilStatus.ACTIVE
+    if status == PupilStatus.LEFT and was != PupilStatus.LEFT:
+        member_left(p.school_id, p.pupil_id, now)
+    elif status == PupilStatus.ACTIVE and was == PupilStatus.LEFT:
+        member_back(p.school_id, p.pupil_id, now)
 
 
 def mark_left(caller, p, now, import_id):
@@ -208,6 +219,7 @@ def mark_left(caller, p, now, import_id):
         tx.commit()
     except TxFailed:
         return False
+    member_left(p.school_id, p.pupil_id, now)
     return True
 
 

@@ -2,6 +2,7 @@
 import re
 import time
 
+import boto3
 import requests
 
 from tests.e2e.test_local_stack import PASSWORD, wait_for_mail
@@ -113,3 +114,52 @@ def api_import(base, auth, csv, kind="pupils"):
             assert requests.put(f"{path}/mapping", json={"mapping": imp["suggested_mapping"]}, headers=auth).ok
         elif then == "commit":
             assert requests.post(f"{path}/commit", headers=auth).ok
+
+
+HEADER = "First name,Surname,Date of birth,Year group,Registration group,UPN\n"
+
+
+def wait(check, seconds=30):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        got = check()
+        if got:
+            return got
+        time.sleep(0.2)
+    raise AssertionError("never happened")
+
+
+class School:
+    """A signed-up school on the local stack, its admin signed in, with its drop folder."""
+
+    def __init__(self, stack, tag):
+        self.http = Http(stack)
+        self.token = self.http.school(tag)
+        self.auth = {"Authorization": f"Bearer {self.token}"}
+        self.id = self.get("/api/me")["school"]["id"]
+        self.s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{stack.aws_port}", region_name="eu-west-2",
+                               aws_access_key_id="local", aws_secret_access_key="local")
+        self.bucket = stack.env.get("DROP_BUCKET") or f"schoolroll-{stack.env['STAGE']}-drop"
+        self.nights = 0
+
+    def call(self, method, path, **kw):
+        return self.http.call(method, path, self.token, **kw)
+
+    def get(self, path):
+        r = self.call("GET", path)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def pupils(self, query=""):
+        return {p["first_name"]: p for p in self.get(f"/api/pupils?limit=500{query}")["items"]}
+
+    def drop(self, csv, status="done", kind="pupils"):
+        """Put a file in the drop folder as a school's nightly job would; the import once it is ``status``."""
+        self.nights += 1
+        self.s3.put_object(Bucket=self.bucket, Key=f"drop/{self.id}/{kind}/night{self.nights}.csv", Body=csv.encode())
+
+        def landed():
+            items = [i for i in self.get("/api/imports?limit=5")["items"] if i["source"] == "drop"]
+            done = [i for i in items if i["filename"] == f"night{self.nights}.csv" and i["status"] == status]
+            return done[0] if done else None
+        return wait(landed)

@@ -1,59 +1,12 @@
 """Issue 17 over HTTP on the real local stack (moto server, app server, the
 pump running the queue and the schedules): the reported case, a hold
 approved and one discarded, the rollover and its undo, an erasure."""
-import time
-
-import boto3
 import requests
 import pytest
 
-from tests.e2e.helpers import Http, api_import
+from tests.e2e.helpers import HEADER, School, api_import, wait
 
 pytestmark = pytest.mark.e2e
-HEADER = "First name,Surname,Date of birth,Year group,Registration group,UPN\n"
-
-
-def wait(check, seconds=30):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.2)
-    raise AssertionError("never happened")
-
-
-class School:
-    def __init__(self, stack, tag):
-        self.http = Http(stack)
-        self.token = self.http.school(tag)
-        self.auth = {"Authorization": f"Bearer {self.token}"}
-        self.id = self.get("/api/me")["school"]["id"]
-        self.s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{stack.aws_port}", region_name="eu-west-2",
-                               aws_access_key_id="local", aws_secret_access_key="local")
-        self.bucket = stack.env.get("DROP_BUCKET") or f"schoolroll-{stack.env['STAGE']}-drop"
-        self.nights = 0
-
-    def call(self, method, path, **kw):
-        return self.http.call(method, path, self.token, **kw)
-
-    def get(self, path):
-        r = self.call("GET", path)
-        assert r.status_code == 200, r.text
-        return r.json()
-
-    def pupils(self, query=""):
-        return {p["first_name"]: p for p in self.get(f"/api/pupils?limit=500{query}")["items"]}
-
-    def drop(self, csv, status="done"):
-        self.nights += 1
-        self.s3.put_object(Bucket=self.bucket, Key=f"drop/{self.id}/pupils/night{self.nights}.csv", Body=csv.encode())
-
-        def landed():
-            items = [i for i in self.get("/api/imports?limit=5")["items"] if i["source"] == "drop"]
-            done = [i for i in items if i["filename"] == f"night{self.nights}.csv" and i["status"] == status]
-            return done[0] if done else None
-        return wait(landed)
 
 
 def test_one_refused_row_and_next_night_a_correct_file_the_pupil_never_leaves(stack):

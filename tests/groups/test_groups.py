@@ -95,10 +95,10 @@ def test_adding_members_without_and_with_add_any_user(api, admin, member, pupils
     left.update(actions=[Pupil.status.set("left")])
     r = api.post(path, {"member_ids": [pupils[2]["id"]]}, token=teacher["token"])
     assert r.status_code == 403
-    r = api.post(path, {"member_ids": [pupils[2]["id"]]}, token=slt["token"])
-    assert r.status_code == 200
-    assert api.get("/api/groups", token=teacher["token"]).data["items"][-1]["member_count"] == 3
-    assert names(api.get(path, token=teacher["token"])) == ["Ann Smith", "Cat Smith", f"Sam {colleague['surname']}"]
+    r = api.post(path, {"member_ids": [pupils[2]["id"]]}, token=slt["token"])  # nobody adds a leaver
+    assert r.status_code == 422 and r.data["errors"][0]["code"] == "pupil_left"
+    assert api.get("/api/groups", token=teacher["token"]).data["items"][-1]["member_count"] == 2
+    assert names(api.get(path, token=teacher["token"])) == ["Ann Smith", f"Sam {colleague['surname']}"]
 
 
 def test_people_search_needs_add_any_user(api, admin, member, pupils):
