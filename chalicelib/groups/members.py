@@ -112,7 +112,7 @@ def add_members(caller, group_id, body, now=None):
     if not caller.has("add_any_user"):
         _refuse_hidden(caller, g, ids, found, now)
     _refuse_leavers(ids, found)
-    live_before = sum(1 for m in existing.values() if m.until is None or m.until > now)
+    live_before = sum(1 for m in existing.values() if (m.until is None or m.until > now) and m.away_since is None)
     memberships = [Membership(group_key=key, member_id=i, school_id=g.school_id, group_id=g.group_id,
                               member_key=f"{g.school_id}#{i}", kind=found[i][0], name=found[i][1], until=until,
                               expiring=EXPIRING if until else None, added_by=caller.user_id, added_at=int(now))
@@ -121,8 +121,11 @@ def add_members(caller, group_id, body, now=None):
     # is renewed only on condition it is still the one read (the sweep's own
     # condition), else written anew and counted.
     ended = {i for i, m in existing.items() if m.until is not None and m.until <= now}
+    # one set aside (its pupil left, and is back while it was not given back) is counted again
+    aside = {i for i, m in existing.items() if m.away_since is not None and i not in ended}
+    kinds = {i: found[i][0] for i in ids}
     _write_memberships(caller, g, [m for m in memberships if m.member_id not in ended],
-                       len([i for i in ids if i not in existing]), until, now)
+                       len([i for i in ids if i not in existing]) + len(aside), until, now, kinds, aside)
     _renew_ended(g, [m for m in memberships if m.member_id in ended], existing)
     added = len(ids) - live_before
     return {"added": added, "updated": len(ids) - added, "until": iso(until),
@@ -160,9 +163,13 @@ def _refuse_unknown(g, ids, found):
 def _refuse_leavers(ids, found):
     left = [i for i in ids if found[i][0] == "pupil" and (found[i][2].status or "active") != "active"]
     if left:
-        raise ApiError("validation_failed", f"These pupils have left the school: {', '.join(left)}. "
-                       "Put them back on roll first.",
-                       errors=[{"field": "member_ids", "code": "pupil_left", "message": i} for i in left])
+        raise _leavers_error(left)
+
+
+def _leavers_error(left):
+    return ApiError("validation_failed", f"These pupils have left the school: {', '.join(left)}. "
+                    "Put them back on roll first.",
+                    errors=[{"field": "member_ids", "code": "pupil_left", "message": i} for i in left])
 
 
 def _refuse_hidden(caller, g, ids, found, now):
@@ -194,24 +201,38 @@ def _renew_ended(g, memberships, existing):
             actions=[Group.member_count.add(recreated)], add_version_condition=False)
 
 
-#: memberships in one transaction, beside the group's count and the audit entry
-MEMBERS_PER_TX = 90
+#: memberships in one transaction, each with a check that its pupil is still on roll,
+#: beside the group's count and the audit entry (at most 100 items)
+MEMBERS_PER_TX = 45
+_ON_ROLL = Pupil.status.does_not_exist() | (Pupil.status == "active")
 
 
-def _write_memberships(caller, g, memberships, new_items, until, now):
+def _write_memberships(caller, g, memberships, new_items, until, now, kinds, aside):
     """Put memberships in transactions, each with its audit entry (who added
-    whom, until when) and, in the first, the group's count of new items."""
+    whom, until when) and, in the first, the group's count of new items. A
+    pupil who left since she was read fails it (422 pupil_left): nobody is
+    added to a group as they leave. ``aside``: ids whose membership was set
+    aside, replaced only if still so (it is counted again)."""
     for start in range(0, len(memberships), MEMBERS_PER_TX):
         chunk = memberships[start:start + MEMBERS_PER_TX]
         tx = Tx()
         for m in chunk:
-            tx.put(f"member:{m.member_id}", m)
+            tx.put(f"member:{m.member_id}", m,
+                   condition=Membership.away_since.exists() if m.member_id in aside else None)
+            if kinds[m.member_id] == "pupil":
+                tx.check(f"pupil:{m.member_id}", Pupil, g.school_id, m.member_id, condition=_ON_ROLL)
         if start == 0 and new_items:
             tx.update("count", Group(school_id=g.school_id, group_id=g.group_id),
                       [Group.member_count.add(new_items)], add_version_condition=False)
         audit.stage(tx, audit.entry(caller, "add", "membership", g.group_id, {},
                                     {"members": [m.member_id for m in chunk], "until": iso(until)}, now))
-        tx.commit()
+        try:
+            tx.commit()
+        except TxFailed as exc:
+            left = sorted(label.split(":", 1)[1] for label in exc.failed if label.startswith("pupil:"))
+            if left:
+                raise _leavers_error(left)
+            raise ApiError("conflict", "Someone changed this group's members just now; try again.")
 
 
 def remove_member(caller, group_id, member_id, now=None):

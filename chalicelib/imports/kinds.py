@@ -25,7 +25,7 @@ from ..accounts.permissions import FALLBACK_GROUP
 from ..core.db import batch_get
 from ..core.errors import ApiError, FieldError, validation_failed
 from ..groups import machines as machine_records
-from ..membership.bookkeeping import member_back, member_left, member_renamed
+from ..membership.bookkeeping import member_renamed
 from ..membership.models import Machine
 from ..roster import pupils as pupil_records
 from ..roster import staff as staff_records
@@ -96,7 +96,7 @@ def _pupil_leavers(imp, actor, leaving, named):
                 continue
             if p.status == PupilStatus.LEFT and p.left_by == f"import:{imp.import_id}":
                 left += 1  # by an earlier delivery of this commit (which may have died before her groups)
-                member_left(imp.school_id, p.pupil_id, now)
+                pupil_records.settle_groups(p, now)
             elif p.status == PupilStatus.ACTIVE and p.source != Source.MANUAL \
                     and pupil_records.mark_left(actor, p, now, imp.import_id):
                 left += 1
@@ -137,8 +137,8 @@ def _update_through(records, caller, row):
                            "checked. Check it, then fix this row.")
         if {"first_name", "surname"} & set(changes):  # the crash may have come before the groups had it
             member_renamed(caller.school_id, row["id"], {}, records.snapshot(current))
-        if records is pupil_records and changes.get("status") == PupilStatus.ACTIVE:
-            member_back(caller.school_id, row["id"], time.time())  # a restore: her groups too
+        if records is pupil_records and "status" in changes:
+            pupil_records.settle_groups(current, time.time())  # a restore: her groups too
 
 
 def _write_pupil(caller, imp, row):

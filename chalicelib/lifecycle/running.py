@@ -213,6 +213,8 @@ def undo_run(school_id, academic_year, now=None):
             p = found.get(rec.pupil_id)
             if p is None or p.version != rec.version_after or not _put_back(p, rec, now):
                 _mark(rec, LEFT_AS_IS)
+                if p is not None:  # her memberships may be back (they go first): as her status says
+                    _settle(school_id, rec.pupil_id, now)
     outcome = {PUT_BACK: [], LEFT_AS_IS: []}
     for rec in RolloverPupil.query(key, attributes_to_get=["pupil_id", "undone"]):
         outcome.get(rec.undone, []).append(rec.pupil_id)
@@ -222,6 +224,13 @@ def undo_run(school_id, academic_year, now=None):
                                 {"status": "undoing"}, {"status": "undone", "restored": undo["restored"],
                                                         "changed_since": len(undo["changed_since"])}, now))
     return "undone"
+
+
+def _settle(school_id, pupil_id, now):
+    try:
+        pupils.settle_groups(Pupil.get(school_id, pupil_id, consistent_read=True), now)
+    except DoesNotExist:
+        pass  # erased meanwhile: her memberships went with her
 
 
 def _mark(rec, what):

@@ -2,6 +2,8 @@
 their memberships, a leaver's memberships set aside and given back, and a
 deleted member taken out of every group. Roster code calls these after its
 own transaction; each is safe to repeat."""
+import time
+
 from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
 
 from ..core.db import Tx, TxFailed
@@ -53,35 +55,48 @@ def member_renamed(school_id, member_id, before, after):
             continue  # left the group meanwhile
 
 
-def member_left(school_id, member_id, now):
+def member_left(school_id, member_id, now, still=None):
     """A pupil who left is out of her teacher groups: not listed, not counted,
     but kept, so that if she comes back she is back in those that have not
-    ended by then. Each membership and its group's count in one transaction."""
+    ended by then. Each membership and its group's count in one transaction,
+    with ``still`` (model, hash key, range key, condition: she is still
+    left), so a late call after a newer change of hers does nothing."""
     for m in Membership.by_member.query(f"{school_id}#{member_id}", filter_condition=here()):
-        _set_aside(m, int(now), away=True)
+        _set_aside(m, int(now), True, still)
 
 
-def member_back(school_id, member_id, now):
+def member_back(school_id, member_id, now, still=None):
     """A leaver back on roll is back in each group she left that has not
-    ended (an ended one stays aside until the sweep removes it)."""
+    ended (an ended one stays aside until the sweep removes it); ``still``
+    as for member_left (she is still on roll)."""
     for m in Membership.by_member.query(f"{school_id}#{member_id}",
                                         filter_condition=Membership.away_since.exists()):
         if m.until is None or m.until > now:
-            _set_aside(m, int(now), away=False)
+            _set_aside(m, int(now), False, still)
 
 
-def _set_aside(m, now, away):
-    tx = Tx()
-    key = Membership(group_key=m.group_key, member_id=m.member_id)
-    tx.update("membership", key, [Membership.away_since.set(now) if away else Membership.away_since.remove()],
-              condition=Membership.member_id.exists() & as_read(m), add_version_condition=False)
-    tx.update("count", Group(school_id=m.school_id, group_id=m.group_id),
-              [Group.member_count.add(-1 if away else 1)], condition=Group.group_id.exists(),
-              add_version_condition=False)
-    try:
-        tx.commit()
-    except TxFailed:
-        pass  # removed, set aside or given back meanwhile, or the group went
+#: tries of a transaction that clashed with another on the same group's count
+TRIES = 4
+
+
+def _set_aside(m, now, away, still):
+    for attempt in range(TRIES):
+        tx = Tx()
+        key = Membership(group_key=m.group_key, member_id=m.member_id)
+        tx.update("membership", key, [Membership.away_since.set(now) if away else Membership.away_since.remove()],
+                  condition=Membership.member_id.exists() & as_read(m), add_version_condition=False)
+        tx.update("count", Group(school_id=m.school_id, group_id=m.group_id),
+                  [Group.member_count.add(-1 if away else 1)], condition=Group.group_id.exists(),
+                  add_version_condition=False)
+        if still is not None:
+            tx.check("still", *still)
+        try:
+            tx.commit()
+            return
+        except TxFailed as exc:
+            if exc.failed or not exc.conflict:
+                return  # removed, set aside or given back meanwhile, the group went, or her status moved on
+            time.sleep(0.05 * 2 ** attempt)  # another write to the group's count at the same moment
 
 
 def forget_member(school_id, member_id):

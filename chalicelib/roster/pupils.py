@@ -168,6 +168,8 @@ def update(caller, pupil_id, body, now=None):
     apply(p, values, now)
     after = snapshot(p)
     if before == after:
+        if "status" in body:  # a retry of a change whose groups a crash may have missed
+            settle_groups(p, now)
         return as_json(p)
     tx = Tx()
     tx.put("pupil", p)  # conditional on the version we read
@@ -192,13 +194,21 @@ def update(caller, pupil_id, body, now=None):
 
 
 def follow_status(p, was, now):
-    """A pupil's teacher-group memberships follow her status: set aside when
-    she leaves, given back (those not ended) when she is back on roll."""
-    status = p.status or PupilStatus.ACTIVE
-    if status == PupilStatus.LEFT and was != PupilStatus.LEFT:
-        member_left(p.school_id, p.pupil_id, now)
-    elif status == PupilStatus.ACTIVE and was == PupilStatus.LEFT:
-        member_back(p.school_id, p.pupil_id, now)
+    """After a change of hers: her groups, if her status moved."""
+    if (p.status or PupilStatus.ACTIVE) != was:
+        settle_groups(p, now)
+
+
+def settle_groups(p, now):
+    """A pupil's teacher-group memberships as her status says: set aside
+    while she has left, given back (those not ended) while she is on roll.
+    Each is conditioned on that status still being hers, so a late call after
+    a newer change does nothing; safe to repeat (a redelivery, a retry)."""
+    if (p.status or PupilStatus.ACTIVE) == PupilStatus.LEFT:
+        member_left(p.school_id, p.pupil_id, now, still=(Pupil, p.school_id, p.pupil_id, Pupil.status == PupilStatus.LEFT))
+    else:
+        on_roll = Pupil.status.does_not_exist() | (Pupil.status == PupilStatus.ACTIVE)
+        member_back(p.school_id, p.pupil_id, now, still=(Pupil, p.school_id, p.pupil_id, on_roll))
 
 
 def mark_left(caller, p, now, import_id):
@@ -219,7 +229,7 @@ def mark_left(caller, p, now, import_id):
         tx.commit()
     except TxFailed:
         return False
-    member_left(p.school_id, p.pupil_id, now)
+    settle_groups(p, now)
     return True
 
 

@@ -208,3 +208,20 @@ def test_a_lost_message_is_queued_again_by_the_schedule(api, school, pump, monke
     assert rollover.start_due(now=time.time() + 3600) == 1
     drain(pump)
     assert api.get("/api/rollover").data["items"][0]["status"] == "applied"
+
+
+def test_an_undo_that_leaves_a_leaver_as_she_is_keeps_her_out_of_her_groups(api, school, pump, monkeypatch):
+    assert api.post("/api/rollover", {}).status_code == 202
+    drain(pump)
+    assert members(api, school["_group"]) == ["Fay Five"]
+    real = running._restore_membership
+
+    def then_edited(p, m):
+        real(p, m)
+        sid = api.get(f"/api/pupils/{p.pupil_id}").data  # someone fixes her surname meanwhile
+        assert api.patch(f"/api/pupils/{sid['id']}", {"version": sid["version"], "surname": "Sixx"}).status_code == 200
+    monkeypatch.setattr(running, "_restore_membership", then_edited)
+    assert api.post("/api/rollover/undo").status_code == 202
+    drain(pump)
+    assert pupils_now(api)["Sid"]["status"] == "left"
+    assert members(api, school["_group"]) == ["Fay Five"] and counts(api)["Chess club"] == 1
