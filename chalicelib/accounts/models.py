@@ -28,6 +28,8 @@ class School(Model):
     sync_report = UnicodeAttribute(default="problems_only")
     #: {kind: {column: field}}: the last mapping a person confirmed, reused by S3 drops.
     import_mappings = JSONAttribute(null=True)
+    #: {kind: {column: date order}} confirmed with the remembered mapping (see imports/validating.py)
+    import_date_orders = JSONAttribute(null=True)
     #: Invitation links last this many hours (at most 72, the service's own limit).
     invite_hours = NumberAttribute(default=72)
     #: Leavers are erased this many years after they left (0: kept forever).

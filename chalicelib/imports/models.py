@@ -69,12 +69,18 @@ class Import(Model):
     #: the S3 object version the event named (a versioned bucket): what is deleted when it is over
     version_id = UnicodeAttribute(null=True)
     size = NumberAttribute(null=True)
+    #: csv | xlsx | ods | xls (see workbook.py); a workbook's sheet read, and its visible sheets
+    file_format = UnicodeAttribute(null=True)
+    sheet = UnicodeAttribute(null=True)
+    sheets = JSONAttribute(null=True)
     encoding = UnicodeAttribute(null=True)
     delimiter = UnicodeAttribute(null=True)
     header_line = NumberAttribute(null=True)
     columns = JSONAttribute(null=True)  # [{"name", "samples": [...]}]
     suggested_mapping = JSONAttribute(null=True)
     mapping = JSONAttribute(null=True)
+    #: {column: "day_first" | "month_first" | "iso"}: how a date column was confirmed to read
+    date_orders = JSONAttribute(null=True)
     #: bumped by each PUT mapping; a validation message for an older one is stale
     run = NumberAttribute(default=0)
     summary = JSONAttribute(null=True)  # rows, valid, errors, create, update, unchanged

@@ -18,7 +18,12 @@ IMPORT = obj(["id", "kind", "status", "rows_processed"], id=string(), kind=strin
              filename=string(), status=string(enum=list(STATUSES)),
              rows_processed=integer(), rows_total=integer(nullable=True),
              columns={"type": "array", "nullable": True}, suggested_mapping={"type": "object", "nullable": True},
-             mapping={"type": "object", "nullable": True}, summary={"type": "object", "nullable": True},
+             mapping={"type": "object", "nullable": True},
+             date_orders={"type": "object", "description": "{column: day_first | month_first | iso}"},
+             file_format=string(nullable=True, description="csv | xlsx | ods | xls"),
+             sheet=string(nullable=True, description="a workbook's sheet read"),
+             sheets={"type": "array", "nullable": True, "description": "a workbook's visible sheets"},
+             summary={"type": "object", "nullable": True},
              result={"type": "object", "nullable": True}, error={"type": "object", "nullable": True},
              hold={"type": "object", "nullable": True, "description": "why a drop is held (or was discarded)"},
              decided_by=string(nullable=True, description="who approved or discarded a held drop"),
@@ -65,9 +70,12 @@ def get_import(ctx, import_id):
 
 
 @route(bp, "/imports/{import_id}/mapping", "PUT", summary="Match columns to fields, then validate", tag=TAG,
-       permission="manage_roster", body=obj(["mapping"], mapping={"type": "object"}), response=IMPORT)
+       permission="manage_roster", response=IMPORT,
+       body=obj(["mapping"], mapping={"type": "object", "description": "{column: field}"},
+                date_orders={"type": "object", "description": "{date column: day_first | month_first | iso}: "
+                             "required for a column whose values read only month first"}))
 def put_mapping(ctx, import_id):
-    return service.set_mapping(ctx.caller, import_id, ctx.body["mapping"])
+    return service.set_mapping(ctx.caller, import_id, ctx.body["mapping"], ctx.body.get("date_orders"))
 
 
 @route(bp, "/imports/{import_id}/rows", "GET", summary="Rows with problems (paged)", tag=TAG,

@@ -130,16 +130,17 @@ class RepeatFinder:
 
 
 class RowChecker:
-    def __init__(self, rules, mapping, header, existing, new_id, today=None):
+    def __init__(self, rules, mapping, header, existing, new_id, today=None, date_orders=None):
         """``rules`` the kind's RowRules; ``mapping`` {column: field};
         ``header`` the column names in file order; ``existing`` an
-        ExistingIndex; ``new_id()`` makes ids for new records."""
+        ExistingIndex; ``new_id()`` makes ids for new records;
+        ``date_orders`` {field: DateOrder} of confirmed date columns."""
         self.rules = rules
         self.existing = existing
         self.new_id = new_id
         position = {name: i for i, name in enumerate(header)}
         self.columns = [(f, position[c]) for c, f in mapping.items() if f and c in position]
-        base = rules.cleaners(today)
+        base = rules.cleaners(today, date_orders)
         # (field, cache, clean) in cell order, and the cells they read: check()'s loop reads only these
         plan = [(f, i, {} if f not in UNCACHED else _NEVER, _cell_cleaner(f, base[f]))
                 for f, i in self.columns if f in base]

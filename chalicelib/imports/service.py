@@ -19,7 +19,7 @@ from ..core.queue import enqueue
 from .rows import RowChecker
 from .store import (ProgressTicker, as_json, expires_at, get, import_key, new_import_id, recount, row_json,
                     tidy_files, transition)
-from .validating import check_mapping
+from .validating import check_date_orders, check_mapping, field_date_orders
 
 #: refused rows in an errors CSV (the console pages through the rest)
 ERRORS_CSV_MAX_ROWS = 10_000
@@ -40,27 +40,29 @@ def start_upload(caller, kind, filename, now=None):
             "max_bytes": config.UPLOAD_MAX_BYTES, "expires_in": config.UPLOAD_EXPIRES_SECONDS}
 
 
-def set_mapping(caller, import_id, mapping):
+def set_mapping(caller, import_id, mapping, date_orders=None):
     imp = get(caller.school_id, import_id)
     if imp.status not in (Status.MAPPING, Status.REVIEW):
         raise ApiError("conflict", f"This import is {imp.status}; columns can be matched only "
                        "after the file is read and before it is imported.")
     header = [c["name"] for c in imp.columns or []]
     errors = check_mapping(kinds.KINDS[imp.kind], header, mapping)
-    if errors:
-        raise validation_failed(errors)
+    order_errors, orders = check_date_orders(kinds.KINDS[imp.kind], imp.columns or [], mapping, date_orders)
+    if errors or order_errors:
+        raise validation_failed(errors + order_errors)
     clean = {c: f for c, f in mapping.items() if f}
     run = (imp.run or 0) + 1
     if not transition(imp, Status.VALIDATING, expect=(Status.MAPPING, Status.REVIEW),
-                      condition=Import.run == (imp.run or 0), mapping=clean, run=run, summary=None,
+                      condition=Import.run == (imp.run or 0), mapping=clean, date_orders=orders, run=run,
+                      summary=None,
                       rows_processed=0, validated_by=caller.user_id):
         raise ApiError("conflict", "Someone else changed this import just now; reload it.")
-    remember_mapping(caller, imp.kind, clean)
+    remember_mapping(caller, imp.kind, clean, orders)
     enqueue(Step(Action.VALIDATE, caller.school_id, import_id, run))
     return as_json(imp)
 
 
-def remember_mapping(caller, kind, clean):
+def remember_mapping(caller, kind, clean, orders=None):
     """The next drop of this kind reads its columns this way, and a drop acts
     with the school's full rights: so the remembered mapping is a school
     setting, saved (and audited as one) only for a ``manage_settings``
@@ -68,15 +70,19 @@ def remember_mapping(caller, kind, clean):
     an SLT could match a drop's column to ``user_group`` for every night)."""
     if not caller.has("manage_settings"):
         return
-    remembered = plain(caller.school.import_mappings)
-    if remembered.get(kind) == clean:  # unchanged: no write
+    remembered, orders_before = plain(caller.school.import_mappings), plain(caller.school.import_date_orders)
+    before, after, actions = {}, {}, []
+    if remembered.get(kind) != clean:
+        before[f"import_mapping.{kind}"], after[f"import_mapping.{kind}"] = remembered.get(kind), clean
+        actions.append(School.import_mappings.set({**remembered, kind: clean}))
+    if (orders_before.get(kind) or {}) != (orders or {}):
+        before[f"import_date_orders.{kind}"], after[f"import_date_orders.{kind}"] = orders_before.get(kind), orders
+        actions.append(School.import_date_orders.set({**orders_before, kind: orders or {}}))
+    if not actions:  # unchanged: no write
         return
     tx = Tx()
-    tx.update("school", School(school_id=caller.school_id),
-              actions=[School.import_mappings.set({**remembered, kind: clean})], add_version_condition=False)
-    audit.stage(tx, audit.entry(caller, "update", "settings", caller.school_id,
-                                {f"import_mapping.{kind}": remembered.get(kind)},
-                                {f"import_mapping.{kind}": clean}))
+    tx.update("school", School(school_id=caller.school_id), actions=actions, add_version_condition=False)
+    audit.stage(tx, audit.entry(caller, "update", "settings", caller.school_id, before, after))
     tx.commit()
 
 
@@ -92,7 +98,8 @@ def fix_row(caller, import_id, row, values, now=None):
     _check_fix(kind, values)
     merged = {**item.values, **{k: (v or "") for k, v in values.items()}}
     existing = kind.load(caller.school_id)
-    checker = RowChecker(kind.rules, {f: f for f in merged}, list(merged), existing, new_id)
+    checker = RowChecker(kind.rules, {f: f for f in merged}, list(merged), existing, new_id,
+                         date_orders=field_date_orders(imp))
     result = checker.check(item.row, [merged[f] for f in merged])
     if kind.ceiling:
         ceiling_for(caller, existing)(result)

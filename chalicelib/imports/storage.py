@@ -89,6 +89,17 @@ def open_stream(key, etag=None):
     return _pinned("get_object", key, etag)["Body"]
 
 
+def download(key, etag=None):
+    """The object (of the version ``etag`` names) in a temporary file, at its
+    start: for a workbook, which is read whole (it is at most the upload cap)."""
+    body = open_stream(key, etag)
+    out = tempfile.TemporaryFile()
+    for chunk in iter(lambda: body.read(1 << 20), b""):
+        out.write(chunk)
+    out.seek(0)
+    return out
+
+
 class Spool:
     """Rows written as JSON lines to a temporary file, then put in S3."""
 

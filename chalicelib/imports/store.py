@@ -48,6 +48,8 @@ def as_json(imp):
         "status": imp.status, "created_at": iso(imp.created_at), "updated_at": iso(imp.updated_at),
         "rows_processed": imp.rows_processed or 0, "rows_total": imp.rows_total,
         "columns": imp.columns, "suggested_mapping": imp.suggested_mapping, "mapping": imp.mapping,
+        "date_orders": imp.date_orders or {},
+        "file_format": imp.file_format, "sheet": imp.sheet, "sheets": imp.sheets,
         "summary": imp.summary, "result": imp.result, "error": imp.error, "hold": imp.hold,
         "decided_by": imp.decided_by,
     }

@@ -10,30 +10,41 @@ from ..core import config
 from ..core.db import new_id
 from ..core.errors import FieldError
 from ..membership.system import pupil_epoch
-from . import columns, lines, sniff, storage
+from . import columns, lines, sniff, storage, workbook
+from .workbook import Format
 from .acting import actor_for, ceiling_for
 from .kinds import KINDS
 from .models import Import, ImportRow, RowStatus, Source, Status
+from .profile import ColumnProfile
+from ..roster.dates import CHOSEN, DateOrder
+from ..roster.fields import DATE_FIELDS
 from .rows import RowChecker
 from .store import ProgressTicker, RowBuffer, delete_rows, fail, import_key, transition
 
-SAMPLES_PER_COLUMN = 3
 #: A header wider than this is refused, so the import's record (columns and
 #: samples, one DynamoDB item of at most 400 KB) always fits. Sizes are of
 #: the JSON stored (where one emoji takes 12 bytes).
 MAX_COLUMNS = 500
 MAX_HEADER_JSON = 100_000
-#: JSON bytes of samples kept across all columns.
-SAMPLES_JSON = 100_000
 #: Characters of each cell kept on a refused row (a hostile 1 MB cell would
 #: not fit in a DynamoDB item; the row is refused for its length anyway).
 STORED_CELL_CHARS = 1000
 
 
 def open_records(imp):
+    """(header, records) of the file as sniffed: a CSV streamed, a workbook's sheet."""
+    if imp.file_format not in (None, Format.CSV):
+        return _sheet_records(imp)[1:]
     dialect = sniff.Dialect(imp.encoding, imp.delimiter, int(imp.header_line))
     text = lines.open_text(storage.open_stream(imp.s3_key, imp.etag), imp.encoding)
     return sniff.read_header_and_records(text, dialect)
+
+
+def _sheet_records(imp):
+    """(SheetRows, header, records) of a workbook import's sheet (chosen when it was sniffed)."""
+    with storage.download(imp.s3_key, imp.etag) as raw:
+        sheet = workbook.read_sheet(raw, Format(imp.file_format), imp.sheet)
+    return sheet, sheet.header, sheet.records
 
 
 def _refusing_a_changed_file(step):
@@ -62,12 +73,37 @@ def sniff_file(imp):
         return False
     try:
         sample = storage.read_start(imp.s3_key, min(sniff.SAMPLE_BYTES, max(1, size)), imp.etag) if size else b""
+        fmt = workbook.format_of(sample)
+        if fmt != Format.CSV:
+            return _sniff_workbook(imp, fmt)
         dialect = sniff.sniff(sample, complete=size <= sniff.SAMPLE_BYTES)
     except sniff.NotCsv as exc:
         fail(imp, exc.code, exc.message)
         return False
     imp.encoding, imp.delimiter, imp.header_line = dialect.encoding, dialect.delimiter, dialect.header_line
     header, records = open_records(imp)
+    return _to_mapping(imp, header, records, encoding=dialect.encoding, delimiter=dialect.delimiter,
+                       header_line=dialect.header_line, file_format=Format.CSV)
+
+
+def _sniff_workbook(imp, fmt):
+    """A workbook's sheet sniffed as a CSV is: its columns, samples, suggestion."""
+    imp.file_format = fmt
+    try:
+        sheet, header, records = _sheet_records(imp)
+    except workbook.Unreadable as exc:
+        fail(imp, exc.code, exc.message)
+        return False
+    if sheet.header_line is None:
+        fail(imp, "no_data_rows", f"No sheet of this workbook has a header row (a row with two cells filled "
+             f"in its first {workbook.HEADER_SEARCH_ROWS} rows). Check it holds your list.")
+        return False
+    return _to_mapping(imp, header, records, file_format=fmt, sheet=sheet.name, sheets=sheet.names,
+                       header_line=sheet.header_line, encoding=None, delimiter=None)
+
+
+def _to_mapping(imp, header, records, **read_as):
+    """Columns with samples and the row count; the import moves on to mapping."""
     if len(header) > MAX_COLUMNS or len(json.dumps(header)) > MAX_HEADER_JSON:
         fail(imp, "too_many_columns", f"This file's header row has {len(header):,} columns; we read at most "
              f"{MAX_COLUMNS}, named in at most {MAX_HEADER_JSON // 1000} KB. Remove the columns you do not "
@@ -78,25 +114,16 @@ def sniff_file(imp):
         fail(imp, "no_data_rows", "The file has a header row but no rows under it. "
              "Check you exported the whole list.")
         return False
-    return transition(imp, Status.MAPPING, encoding=dialect.encoding, delimiter=dialect.delimiter,
-                      header_line=dialect.header_line, columns=cols, rows_total=total, rows_processed=0,
-                      suggested_mapping=columns.suggest(imp.kind, header))
+    return transition(imp, Status.MAPPING, columns=cols, rows_total=total, rows_processed=0,
+                      suggested_mapping=columns.suggest(imp.kind, header), **read_as)
 
 
 def _columns_with_samples(header, records):
-    """([{"name", "samples"}] for the columns, the number of rows): a few
-    samples a column from the first 50 rows, SAMPLES_JSON in all."""
-    samples = [[] for _ in header]
-    total = 0
-    budget = SAMPLES_JSON
+    """([{"name", "samples"} and a date column's "date_order"], the number of rows)."""
+    profile = ColumnProfile(header)
     for _line, cells in records:
-        total += 1
-        if total <= 50 and cells and budget > 0:
-            for i, cell in enumerate(cells[:len(header)]):
-                if cell.strip() and len(samples[i]) < SAMPLES_PER_COLUMN and budget > 0:
-                    samples[i].append(cell.strip()[:60])
-                    budget -= len(json.dumps(samples[i][-1])) + 2
-    return [{"name": name, "samples": samples[i]} for i, name in enumerate(header)], total
+        profile.add(cells)
+    return profile.columns(), profile.rows
 
 
 def check_mapping(kind, header, mapping):
@@ -126,6 +153,41 @@ def check_mapping(kind, header, mapping):
     return errors
 
 
+def check_date_orders(kind, columns, mapping, date_orders):
+    """(problems, {column: order}) of the date orders sent with a matching:
+    each for a column matched to a date field, one of CHOSEN; and a column
+    whose values read only month first must be confirmed (never silently)."""
+    if date_orders is None:
+        date_orders = {}
+    if not isinstance(date_orders, dict) or not all(isinstance(v, str) for v in date_orders.values()):
+        return [FieldError("date_orders", "invalid_type", "Send the date orders as {column: order}.")], {}
+    detected = {c["name"]: c.get("date_order") for c in columns}
+    dated = {column for column, field in (mapping or {}).items() if field in DATE_FIELDS[kind.name]}
+    errors = []
+    for column, order in date_orders.items():
+        if column not in detected:
+            errors.append(FieldError(f"date_orders.{column}", "unknown_column",
+                                     f"The file has no column called '{column}'."))
+        elif column not in dated:
+            errors.append(FieldError(f"date_orders.{column}", "not_a_date_column",
+                                     f"'{column}' is not matched to a date field."))
+        elif order not in CHOSEN:
+            errors.append(FieldError(f"date_orders.{column}", "invalid_choice",
+                                     f"Use one of: {', '.join(CHOSEN)}."))
+    for column in sorted(dated):
+        if detected.get(column) == DateOrder.MONTH_FIRST and column not in date_orders:
+            errors.append(FieldError(f"date_orders.{column}", "date_order_unconfirmed",
+                                     f"The dates in '{column}' read only month first (such as 12/19/1997). "
+                                     f"Confirm it with date_orders {{\"{column}\": \"month_first\"}}, "
+                                     "or send \"day_first\" to read them day first."))
+    return errors, {c: o for c, o in date_orders.items() if c in dated}
+
+
+def field_date_orders(imp):
+    """{field: order} of an import's confirmed date columns."""
+    return {imp.mapping[c]: o for c, o in (imp.date_orders or {}).items() if c in (imp.mapping or {})}
+
+
 @_refusing_a_changed_file
 def validate_file(imp):
     """Stream the file, check every row, stage the valid ones in S3 and keep
@@ -135,7 +197,7 @@ def validate_file(imp):
     header, records = open_records(imp)
     epoch = pupil_epoch(imp.school_id) if kind.bulk_new else None  # before the roster: see committing.py
     existing = kind.load(imp.school_id)
-    checker = RowChecker(kind.rules, imp.mapping, header, existing, new_id)
+    checker = RowChecker(kind.rules, imp.mapping, header, existing, new_id, date_orders=field_date_orders(imp))
     within_rights = ceiling_for(actor_for(imp, imp.validated_by), existing) if kind.ceiling else None
     spool = storage.Spool()
     bad_rows = RowBuffer()

@@ -99,12 +99,12 @@ def _run_drop(school, imp):
     if imp.status == Status.SNIFFING and not sniff_file(imp):
         return "failed"
     if imp.status == Status.MAPPING:
-        mapping = _drop_mapping(school, imp)
+        mapping, orders = _drop_mapping(school, imp)
         if mapping is None:
             fail(imp, "no_mapping", "No confirmed column matching for this kind of file yet, and the "
                  "suggestion misses a required column. Import one such file through the console first.")
             return "failed"
-        transition(imp, Status.VALIDATING, mapping=mapping, run=1)
+        transition(imp, Status.VALIDATING, mapping=mapping, date_orders=orders, run=1)
     if imp.status == Status.VALIDATING and not validate_file(imp):
         return "failed"
     if imp.status == Status.REVIEW:
@@ -120,16 +120,19 @@ def _run_drop(school, imp):
 
 
 def _drop_mapping(school, imp):
-    """The school's remembered matching for this kind if the file has its
-    columns, else our suggestion if it covers the required fields."""
+    """(mapping, date orders): the school's remembered matching for this
+    kind, with the date orders a person confirmed with it, if the file has
+    its columns; else our suggestion if it covers the required fields, its
+    dates read day first (a drop never reads month first unconfirmed)."""
     header = [c["name"] for c in imp.columns or []]
     remembered = (school.import_mappings or {}).get(imp.kind)
     if remembered and all(col in header for col in remembered):
-        return remembered
+        orders = (school.import_date_orders or {}).get(imp.kind) or {}
+        return remembered, {c: o for c, o in orders.items() if c in remembered}
     suggested = imp.suggested_mapping or {}
     if KINDS[imp.kind].required <= set(suggested.values()):
-        return suggested
-    return None
+        return suggested, {}
+    return None, {}
 
 
 def _on_step(step):

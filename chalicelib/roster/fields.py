@@ -11,6 +11,9 @@ FIELDS = {
     "machines": ["name", "location"],
 }
 
+#: fields written as dates: an import asks which way round a column of them is
+DATE_FIELDS = {"pupils": {"date_of_birth"}, "staff": set(), "machines": set()}
+
 REQUIRED = {
     "pupils": {"first_name", "surname", "date_of_birth", "year_group"},
     "staff": {"first_name", "surname", "email"},

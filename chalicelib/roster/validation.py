@@ -21,6 +21,7 @@ from ..accounts.permissions import FALLBACK_GROUP
 from ..core.errors import FieldError
 from ..core.text import email_key
 from .cleaning import as_text, invalid_type, label, required_error, sentence, shown, too_long
+from .dates import DateOrder
 
 MIN_PUPIL_AGE = 2
 MAX_PUPIL_AGE = 25
@@ -31,6 +32,7 @@ DEFAULT_USER_GROUP = FALLBACK_GROUP  # a new staff member with no user group joi
 UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
 
 DATE_FORMS = "Use day/month/year, e.g. 31/01/2015, or 2015-01-31."
+MONTH_FIRST_FORMS = "This column is read month first, as confirmed: e.g. 01/31/2015, or 2015-01-31."
 GENDER_FORMS = "Use M, F, Male, Female, or leave blank."
 YEAR_GROUP_FORMS = "Use N1, N2, R or 1–14 (e.g. 'Year 7', 'Y7' or '7')."
 UPN_FORM = ("A UPN is 13 characters: a letter (never I, O or S), 11 digits, "
@@ -89,20 +91,21 @@ def _full_year(digits, day, month, today):
     return year - 100 if future else year
 
 
-def _unreal_date(field, text, year, month, day):
+def _unreal_date(field, text, year, month, day, forms):
     if not 1 <= month <= 12:
         why = f"there is no month {month}"
     else:
         why = f"{calendar.month_name[month]} {year} has no day {day}"
     return FieldError(field, "invalid_date",
                       f"{sentence(label(field))} '{shown(text)}' is not a real date "
-                      f"({why}). {DATE_FORMS}")
+                      f"({why}). {forms}")
 
 
-def parse_date(value, field, today=None):
+def parse_date(value, field, today=None, order=DateOrder.DAY_FIRST):
     """(date or None, error), reading UK day-first dates and ISO dates.
 
-    Never guesses month-first: '03/25/2015' is an error, not 25 March.
+    Never guesses month-first: '03/25/2015' is an error, not 25 March,
+    unless ``order`` is ``month_first`` (a column a person confirmed so).
     A blank is (None, None): whether the date is required is the caller's call.
     """
     if isinstance(value, datetime):
@@ -114,20 +117,24 @@ def parse_date(value, field, today=None):
         return None, invalid_type(field, value, "text such as 31/01/2015")
     if text is None:
         return None, None
+    month_first = order == DateOrder.MONTH_FIRST
+    forms = MONTH_FIRST_FORMS if month_first else DATE_FORMS
     iso, uk = _ISO_DATE.fullmatch(text), _UK_DATE.fullmatch(text)
     if iso:
         year, month, day = (int(part) for part in iso.groups())
     elif uk:
         day, month = int(uk.group(1)), int(uk.group(3))
+        if month_first:
+            day, month = month, day
         year = _full_year(uk.group(4), day, month, today or date.today())
     else:
         return None, FieldError(field, "invalid_date",
                                 f"{sentence(label(field))} '{shown(text)}' is not a date "
-                                f"we can read. {DATE_FORMS}")
+                                f"we can read. {forms}")
     try:
         return date(year, month, day), None
     except ValueError:
-        return None, _unreal_date(field, text, year, month, day)
+        return None, _unreal_date(field, text, year, month, day, forms)
 
 
 def _age(born, today):
@@ -135,11 +142,11 @@ def _age(born, today):
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
-def clean_date_of_birth(value, today=None):
+def clean_date_of_birth(value, today=None, order=DateOrder.DAY_FIRST):
     """(ISO 'yyyy-mm-dd' or None, error): required, and plausible for a pupil."""
     field = "date_of_birth"
     today = today or date.today()
-    born, error = parse_date(value, field, today=today)
+    born, error = parse_date(value, field, today=today, order=order)
     if error:
         return None, error
     if born is None:
@@ -329,12 +336,14 @@ def clean_status(status, left_on, now, born=None):
     return (None, None, [error]) if error else (status, day.isoformat(), [])
 
 
-def pupil_cleaners(today=None):
-    """{field: cleaner} of a pupil (a form, the API, a CSV row)."""
+def pupil_cleaners(today=None, date_orders=None):
+    """{field: cleaner} of a pupil (a form, the API, a CSV row);
+    ``date_orders``: {field: DateOrder} of an import's confirmed columns."""
+    born_order = (date_orders or {}).get("date_of_birth") or DateOrder.DAY_FIRST
     return {
         "first_name": lambda v: clean_name(v, "first_name"),
         "surname": lambda v: clean_name(v, "surname"),
-        "date_of_birth": lambda v: clean_date_of_birth(v, today=today),
+        "date_of_birth": lambda v: clean_date_of_birth(v, today=today, order=born_order),
         "gender": clean_gender,
         "year_group": clean_year_group,
         "registration_group": lambda v: clean_text(v, "registration_group", 50),
@@ -382,12 +391,12 @@ def clean_staff(data, partial=False):
     return cleaned, errors
 
 
-def staff_cleaners(today=None):
+def staff_cleaners(today=None, date_orders=None):
     """{field: cleaner} of a staff member."""
     return dict(_STAFF_CLEANERS)
 
 
-def machine_cleaners(today=None):
+def machine_cleaners(today=None, date_orders=None):
     """{field: cleaner} of a machine (imported; a form takes a name only)."""
     return {"name": lambda v: clean_text(v, "name", 100, required=True),
             "location": lambda v: clean_text(v, "location", 100)}

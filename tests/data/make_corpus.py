@@ -195,6 +195,21 @@ def pupils_sds_student():
     return to_csv(rows).encode("utf-8")
 
 
+def pupils_sds_month_first():
+    """School Data Sync v1 Student.csv as Microsoft's UK samples write it:
+    birth dates month first (12/19/2013, 4/2/2014). Rows 2-6 read only month
+    first; row 7 (4/2/2014) either way; row 8 is ISO."""
+    rows = [["SIS ID", "School SIS ID", "Username", "First Name", "Last Name", "Grade", "Birthdate", "Gender"],
+            ["S2001", "SCH1", "amensah@example.sch.uk", "Arjun", "Mensah", "7", "12/19/2013", "M"],
+            ["S2002", "SCH1", "bokafor@example.sch.uk", "Bisi", "Okafor", "7", "1/31/2014", "F"],
+            ["S2003", "SCH1", "cwong@example.sch.uk", "Chen", "Wong", "8", "10/13/2012", "M"],
+            ["S2004", "SCH1", "dhughes@example.sch.uk", "Dafydd", "Hughes", "8", "3/25/2013", "M"],
+            ["S2005", "SCH1", "eryan@example.sch.uk", "Ella", "Ryan", "9", "11/30/2011", "F"],
+            ["S2006", "SCH1", "fali@example.sch.uk", "Farah", "Ali", "7", "4/2/2014", "F"],
+            ["S2007", "SCH1", "gnovak@example.sch.uk", "Greta", "Novak", "9", "2011-06-15", "F"]]
+    return to_csv(rows).encode("utf-8")
+
+
 # -- staff -----------------------------------------------------------------
 
 def staff_template():
@@ -260,6 +275,7 @@ def corpus():
         "pupils_errors.csv": pupils_errors(),
         "pupils_oneroster_users.csv": pupils_oneroster_users(),
         "pupils_sds_student.csv": pupils_sds_student(),
+        "pupils_sds_month_first.csv": pupils_sds_month_first(),
         "staff_template.csv": staff_template(),
         "staff_mis.csv": staff_mis(),
         "not_csv_empty.csv": b"",

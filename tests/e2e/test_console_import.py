@@ -125,3 +125,31 @@ def test_a_held_drop_shows_what_it_would_do_and_is_approved_in_the_console(stack
     page.get_by_text("This import is complete.").wait_for(timeout=30000)
     pupils = requests.get(f"{base}/api/pupils?status=left&limit=100", headers=auth).json()["items"]
     assert len(pupils) == 10
+
+
+def test_a_month_first_date_column_is_asked_about_before_any_row_is_read(stack, page):  # noqa: F811
+    """School Data Sync's UK sample writes birth dates month first: the
+    mapping step asks how to read them, and checks nothing until answered."""
+    from tests.imports.conftest import data
+    base = f"http://127.0.0.1:{stack.port}"
+    token = _school(stack, "head@rowan-dates.sch.uk")
+    auth = {"Authorization": f"Bearer {token}"}
+    page.goto(base + "/")
+    page.evaluate("t => sessionStorage.setItem('token', t)", token)
+    page.goto(base + "/#/import")
+    page.get_by_role("heading", name="Import").wait_for()
+    _upload(page, "Pupils", "Student.csv", data("pupils_sds_month_first.csv").decode())
+    question = page.get_by_role("group", name="How should we read the dates in Birthdate?")
+    question.wait_for()
+    assert "12/19/2013" in question.inner_text()
+    page.get_by_role("button", name="Check rows").click()
+    page.get_by_text("Choose how to read the dates in Birthdate.").wait_for()
+    page.shot("date-order-question")
+    question.get_by_label(re.compile("Month first")).check()
+    page.get_by_role("button", name="Check rows").click()
+    page.get_by_text("with problems.").wait_for(timeout=30000)
+    assert "7 ready to import" in page.locator(".summary").inner_text()
+    page.get_by_role("button", name="Import Data").click()
+    page.get_by_text(re.compile("7 created")).wait_for(timeout=30000)
+    pupils = {p["first_name"]: p["date_of_birth"] for p in requests.get(f"{base}/api/pupils", headers=auth).json()["items"]}
+    assert pupils["Arjun"] == "2013-12-19" and pupils["Farah"] == "2014-04-02"

@@ -36,7 +36,7 @@ def rooms_kind(monkeypatch):
                          (field_defs.SYNONYMS, {"name": (("Room", "Room Name"),), "capacity": (("Capacity",),)})):
         monkeypatch.setitem(table, "rooms", value)
     monkeypatch.setitem(columns._INDEX, "rooms", columns._index("rooms"))
-    cleaners = lambda today: {"name": lambda v: clean_text(v, "name", 50, required=True),  # noqa: E731
+    cleaners = lambda today, date_orders=None: {"name": lambda v: clean_text(v, "name", 50, required=True),  # noqa: E731
                               "capacity": lambda v: clean_text(v, "capacity", 5)}
     rules = RowRules("room", "name", "duplicate_name", "name", cleaners)
     kind = Kind("rooms", rules, load=lambda school_id: ExistingIndex(rules), write=lambda *a: None)

@@ -654,7 +654,7 @@ def test_module_imports_no_aws():
                 imported.update(alias.name.split(".")[0] for alias in node.names)
             elif isinstance(node, ast.ImportFrom):
                 imported.add("." * node.level + (node.module or "").split(".")[0])
-    assert imported <= {"calendar", "re", "unicodedata", "datetime", "stdnum", "..core", "..accounts", ".cleaning"}, imported
+    assert imported <= {"calendar", "re", "unicodedata", "datetime", "stdnum", "..core", "..accounts", ".cleaning", ".dates"}, imported
 
 
 def test_fast_check_letter_agrees_with_stdnum_and_the_dfe_rule():

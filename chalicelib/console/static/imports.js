@@ -247,6 +247,31 @@
           selects.push(select);
           return el("tr", {}, el("th", { scope: "row" }, col.name), el("td", {}, (col.samples || []).join(", ")), el("td", {}, select));
         });
+        // A column whose dates read only month first (12/19/2013) is asked about, never read so silently.
+        const chosen = imp.date_orders || {};
+        const dateQuestions = (imp.columns || []).filter((col) => col.date_order === "month_first").map((col) => {
+          const name = "order-" + col.name;
+          const option = (value, text) => el("label", {},
+            el("input", { type: "radio", name, value, checked: chosen[col.name] === value }), " " + text);
+          const box = el("fieldset", { class: "date-order" },
+            el("legend", {}, "How should we read the dates in " + col.name + "?"),
+            el("p", { class: "note" }, "Some, such as " + (col.date_example || (col.samples || [])[0]) + ", can only be month first (US order)."),
+            option("month_first", "Month first: 12/19/2013 is 19 December 2013"),
+            option("day_first", "Day first: dates like 12/19/2013 are refused"));
+          box.dataset.column = col.name;
+          return box;
+        });
+        function dateOrders(mapping) {
+          const orders = {};
+          for (const box of dateQuestions) {
+            const column = box.dataset.column;
+            if (mapping[column] !== "date_of_birth") continue;
+            const picked = box.querySelector("input:checked");
+            if (!picked) throw new Error("Choose how to read the dates in " + column + ".");
+            orders[column] = picked.value;
+          }
+          return orders;
+        }
         function updateNote() {
           const used = new Set(selects.map((s) => s.value).filter(Boolean));
           const missing = fields.filter((f) => f.required && !used.has(f.name)).map((f) => f.name);
@@ -258,9 +283,11 @@
           error.textContent = "";
           const mapping = {};
           selects.forEach((s) => { if (s.value) mapping[s.dataset.column] = s.value; });
+          let date_orders;
+          try { date_orders = dateOrders(mapping); } catch (e) { error.textContent = e.message; return; }
           check.disabled = true;
           try {
-            await SR.api("PUT", "/imports/" + encodeURIComponent(imp.id) + "/mapping", { mapping });
+            await SR.api("PUT", "/imports/" + encodeURIComponent(imp.id) + "/mapping", { mapping, date_orders });
             status.textContent = "Checking rows…";
             const next = await poll(imp.id, ["review"], status);
             if (alive()) showImport(next);
@@ -278,7 +305,7 @@
           el("table", { class: "mapping" },
             el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Column"), el("th", { scope: "col" }, "Examples"), el("th", { scope: "col" }, "Field"))),
             el("tbody", {}, rows)),
-          note, check, status, error);
+          ...dateQuestions, note, check, status, error);
         updateNote();
       }
 
