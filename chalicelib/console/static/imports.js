@@ -155,15 +155,15 @@
         }
         template.addEventListener("click", (ev) => { if (!template.hasAttribute("download")) ev.preventDefault(); });
 
-        const fileInput = el("input", { type: "file", id: "import-file", accept: ".csv,.txt,text/csv" });
+        const fileInput = el("input", { type: "file", id: "import-file", accept: ".csv,.txt,text/csv,.xlsx,.xlsm,.xlsb,.xls,.ods" });
         const chosen = el("p", { class: "chosen", "aria-live": "polite" }, "No file chosen yet.");
         fileInput.addEventListener("change", () => {
           const f = fileInput.files[0];
           chosen.textContent = f ? "Chosen: " + f.name + " (" + Math.max(1, Math.round(f.size / 1024)) + " KB)" : "No file chosen yet.";
         });
         const drop = el("div", { class: "drop-zone" },
-          el("label", { for: "import-file" }, "CSV file"), fileInput,
-          el("p", {}, "…or drag a CSV file and drop it here."), chosen);
+          el("label", { for: "import-file" }, "CSV file or spreadsheet (.xlsx, .xls, .ods)"), fileInput,
+          el("p", {}, "…or drag the file and drop it here."), chosen);
         ["dragenter", "dragover"].forEach((t) => drop.addEventListener(t, (ev) => { ev.preventDefault(); drop.classList.add("over"); }));
         ["dragleave", "drop"].forEach((t) => drop.addEventListener(t, () => drop.classList.remove("over")));
         drop.addEventListener("drop", (ev) => {
@@ -180,7 +180,7 @@
         upload.addEventListener("click", async () => {
           error.textContent = "";
           const file = fileInput.files[0] || drop.dropped;
-          if (!file) { error.textContent = "Choose a CSV file first."; return; }
+          if (!file) { error.textContent = "Choose a CSV file or spreadsheet first."; return; }
           upload.disabled = true;
           try {
             const started = await SR.api("POST", "/imports", { kind: kind(), filename: file.name });

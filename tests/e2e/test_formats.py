@@ -1,0 +1,62 @@
+"""Issue 18 over HTTP on the real local stack: School Data Sync's month-first
+Student.csv and an .xlsx, uploaded through the presigned POST and dropped."""
+import requests
+import pytest
+
+from tests.e2e.helpers import School, wait
+from tests.imports.conftest import data
+from tests.imports.test_workbooks import HEADER, ROWS, xlsx
+
+pytestmark = pytest.mark.e2e
+
+
+def upload(school, body, filename):
+    started = school.call("POST", "/api/imports", json={"kind": "pupils", "filename": filename}).json()
+    up = started["upload"]
+    assert requests.post(up["url"], data=up["fields"], files={"file": (filename, body)}).status_code < 300
+    return school.http.wait_import(school.token, started["import_id"], "mapping")
+
+
+def check_and_commit(school, imp, **body):
+    r = school.call("PUT", f"/api/imports/{imp['id']}/mapping", json={"mapping": imp["suggested_mapping"], **body})
+    assert r.status_code == 200, r.text
+    checked = school.http.wait_import(school.token, imp["id"], "review")
+    assert school.call("POST", f"/api/imports/{imp['id']}/commit").ok
+    school.http.wait_import(school.token, imp["id"], "committed")
+    return checked
+
+
+def test_school_data_syncs_month_first_student_file_over_http(stack):
+    school = School(stack, "elm-sds")
+    imp = upload(school, data("pupils_sds_month_first.csv"), "Student.csv")
+    assert {c["name"]: c.get("date_order") for c in imp["columns"]}["Birthdate"] == "month_first"
+    refused = school.call("PUT", f"/api/imports/{imp['id']}/mapping", json={"mapping": imp["suggested_mapping"]})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["code"] == "date_order_unconfirmed"
+    checked = check_and_commit(school, imp, date_orders={"Birthdate": "month_first"})
+    assert checked["summary"]["valid"] == 7
+    pupils = {p["first_name"]: (p["date_of_birth"], p["year_group"], p["gender"]) for p in school.pupils().values()}
+    assert pupils == {"Arjun": ("2013-12-19", "7", "M"), "Bisi": ("2014-01-31", "7", "F"),
+                      "Chen": ("2012-10-13", "8", "M"), "Dafydd": ("2013-03-25", "8", "M"),
+                      "Ella": ("2011-11-30", "9", "F"), "Farah": ("2014-04-02", "7", "F"),
+                      "Greta": ("2011-06-15", "9", "F")}
+    # the school's nightly drop of the same file reads it as confirmed; nothing changes
+    night = school.drop(data("pupils_sds_month_first.csv").decode())
+    assert night["result"]["unchanged"] == 7 and night["summary"]["errors"] == 0, night
+
+
+def test_an_xlsx_uploaded_and_dropped_over_http(stack):
+    school = School(stack, "elm-xlsx")
+    imp = upload(school, xlsx([HEADER] + ROWS), "pupils.xlsx")
+    assert (imp["file_format"], imp["sheet"]) == ("xlsx", "Pupils")
+    check_and_commit(school, imp)
+    pupils = {p["first_name"]: (p["date_of_birth"], p["year_group"], p["upn"]) for p in school.pupils().values()}
+    assert pupils == {"Zoë": ("2015-01-31", "5", ROWS[0][6]), "Seán": ("2014-09-02", "6", ROWS[1][6]),
+                      "Ada": ("2015-04-03", "5", None)}
+    changed = [list(r) for r in ROWS]
+    changed[2][5] = "5C"
+    school.nights += 1
+    school.s3.put_object(Bucket=school.bucket, Key=f"drop/{school.id}/pupils/night.xlsx", Body=xlsx([HEADER] + changed))
+    night = wait(lambda: next((i for i in school.get("/api/imports?limit=5")["items"]
+                               if i["filename"] == "night.xlsx" and i["status"] == "done"), None))
+    assert (night["result"]["updated"], night["result"]["unchanged"]) == (1, 2), night
+    assert school.pupils()["Ada"]["registration_group"] == "5C"
