@@ -4,15 +4,17 @@ standard library.
 
 Suggestions are exact matches of normalised headers against synonym lists
 in tiers: our own template's headers, UK MIS exports (SIMS, Arbor, Bromcom,
-ScholarPack), OneRoster 1.1 and Microsoft School Data Sync v1. There is no
-fuzzy guessing: a column we do not recognise is left for the user to match.
+ScholarPack), OneRoster 1.1, Microsoft School Data Sync v1 and Clever's
+files. There is no fuzzy guessing of headers: a column whose header we do
+not recognise is suggested only when every value of its first rows fits a
+field (suggest_by_values), for a person to confirm.
 Identifiers of other systems (sourcedId, SIS ID, Student Number, State ID,
 Teacher Number) are never mapped, nor is a "Title" (Mr, Mrs).
 """
 import csv
 import io
 
-from ..roster.fields import SYNONYMS, TEMPLATES, known_kind
+from ..roster.fields import FIELDS, SYNONYMS, TEMPLATES, known_kind
 
 
 def normalise(header: str) -> str:
@@ -51,6 +53,25 @@ def suggest(kind: str, headers: list[str]) -> dict[str, str]:
         if header not in mapping and field not in mapping.values():
             mapping[header] = field
     return {header: mapping[header] for header in headers if header in mapping}
+
+
+def suggest_by_values(kind: str, headers: list[str], by_header: dict, fits: dict) -> dict[str, str]:
+    """{column: field} for columns whose header we do not know but whose
+    values all fit one of the kind's fields not yet matched (``fits``: the
+    fields each column's first values fit, best first): all UPN-shaped, all
+    emails, all plausible birth dates, all M/F, all year groups. A person
+    confirms these (the import says ``by: values``)."""
+    fields = set(FIELDS[known_kind(kind)])
+    taken = set(by_header.values())
+    found = {}
+    for header in headers:
+        if header in by_header:
+            continue
+        field = next((f for f in fits.get(header, ()) if f in fields and f not in taken), None)
+        if field:
+            found[header] = field
+            taken.add(field)
+    return found
 
 
 def template_csv(kind: str) -> str:

@@ -78,6 +78,8 @@ class Import(Model):
     header_line = NumberAttribute(null=True)
     columns = JSONAttribute(null=True)  # [{"name", "samples": [...]}]
     suggested_mapping = JSONAttribute(null=True)
+    #: {column: "header" | "values"}: what each suggestion came from (values: a person confirms it)
+    suggested_by = JSONAttribute(null=True)
     mapping = JSONAttribute(null=True)
     #: {column: "day_first" | "month_first" | "iso"}: how a date column was confirmed to read
     date_orders = JSONAttribute(null=True)

@@ -3,6 +3,7 @@ samples a column, and for a column written as dates, which way round its
 values allow them to be read (see roster/dates.py). Pure: no AWS."""
 import json
 
+from ..roster import validation
 from ..roster.dates import DateOrderTally, looks_like_date
 
 SAMPLES_PER_COLUMN = 3
@@ -11,6 +12,13 @@ SAMPLES_JSON = 100_000
 #: rows read for samples and to tell which columns hold dates; after them
 #: only those columns' cells are looked at
 FIRST_ROWS = 50
+#: the fields a column's values can suggest when its header says nothing, in
+#: the order they are tried, each with the check every value must pass
+SHAPES = (("upn", validation.clean_upn), ("email", validation.clean_email),
+          ("date_of_birth", validation.clean_date_of_birth), ("gender", validation.clean_gender),
+          ("year_group", validation.clean_year_group))
+#: a column suggests a field by its values only from this many filled cells
+MIN_SHAPED = 2
 
 
 class ColumnProfile:
@@ -19,6 +27,8 @@ class ColumnProfile:
         self.samples = [[] for _ in header]
         self.tallies = [DateOrderTally() for _ in header]
         self.dated = [True] * len(header)  # every non-blank cell so far written as a date
+        self.shapes = [{f for f, _check in SHAPES} for _ in header]  # fields every filled cell so far fits
+        self.filled = [0] * len(header)
         self.rows = 0
         self.budget = SAMPLES_JSON
         self.date_columns = None  # [(position, tally)] once the first rows are read
@@ -45,6 +55,9 @@ class ColumnProfile:
             if self.dated[i]:
                 self.dated[i] = looks_like_date(text)
                 self.tallies[i].add(text)
+            self.filled[i] += 1
+            if self.shapes[i]:
+                self.shapes[i] = {f for f, check in SHAPES if f in self.shapes[i] and check(text)[1] is None}
             if len(self.samples[i]) < SAMPLES_PER_COLUMN and self.budget > 0:
                 self.samples[i].append(text[:60])
                 self.budget -= len(json.dumps(self.samples[i][-1])) + 2
@@ -52,6 +65,12 @@ class ColumnProfile:
     def _settle(self):
         self.date_columns = [(i, self.tallies[i]) for i in range(len(self.header))
                              if self.dated[i] and self.samples[i]]
+
+    def fits(self):
+        """{column: [field]}: the fields every filled cell of a column's first
+        rows fits (at least MIN_SHAPED of them), in SHAPES order."""
+        return {name: [f for f, _c in SHAPES if f in self.shapes[i]] for i, name in enumerate(self.header)
+                if self.shapes[i] and self.filled[i] >= MIN_SHAPED}
 
     def columns(self):
         """[{"name", "samples"}, with "date_order" (and "date_example") for a date column]."""

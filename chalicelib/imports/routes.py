@@ -18,6 +18,7 @@ IMPORT = obj(["id", "kind", "status", "rows_processed"], id=string(), kind=strin
              filename=string(), status=string(enum=list(STATUSES)),
              rows_processed=integer(), rows_total=integer(nullable=True),
              columns={"type": "array", "nullable": True}, suggested_mapping={"type": "object", "nullable": True},
+             suggested_by={"type": "object", "description": "{column: header | values}"},
              mapping={"type": "object", "nullable": True},
              date_orders={"type": "object", "description": "{column: day_first | month_first | iso}"},
              file_format=string(nullable=True, description="csv | xlsx | ods | xls"),

@@ -109,21 +109,19 @@ def _to_mapping(imp, header, records, **read_as):
              f"{MAX_COLUMNS}, named in at most {MAX_HEADER_JSON // 1000} KB. Remove the columns you do not "
              "need and upload it again.")
         return False
-    cols, total = _columns_with_samples(header, records)
-    if total == 0:
-        fail(imp, "no_data_rows", "The file has a header row but no rows under it. "
-             "Check you exported the whole list.")
-        return False
-    return transition(imp, Status.MAPPING, columns=cols, rows_total=total, rows_processed=0,
-                      suggested_mapping=columns.suggest(imp.kind, header), **read_as)
-
-
-def _columns_with_samples(header, records):
-    """([{"name", "samples"} and a date column's "date_order"], the number of rows)."""
     profile = ColumnProfile(header)
     for _line, cells in records:
         profile.add(cells)
-    return profile.columns(), profile.rows
+    if profile.rows == 0:
+        fail(imp, "no_data_rows", "The file has a header row but no rows under it. "
+             "Check you exported the whole list.")
+        return False
+    by_header = columns.suggest(imp.kind, header)
+    by_values = columns.suggest_by_values(imp.kind, header, by_header, profile.fits())
+    suggested = {h: by_header.get(h) or by_values[h] for h in header if h in by_header or h in by_values}
+    return transition(imp, Status.MAPPING, columns=profile.columns(), rows_total=profile.rows, rows_processed=0,
+                      suggested_mapping=suggested, suggested_by={h: "header" if h in by_header else "values"
+                                                                 for h in suggested}, **read_as)
 
 
 def check_mapping(kind, header, mapping):

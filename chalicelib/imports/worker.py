@@ -122,15 +122,16 @@ def _run_drop(school, imp):
 def _drop_mapping(school, imp):
     """(mapping, date orders): the school's remembered matching for this
     kind, with the date orders a person confirmed with it, if the file has
-    its columns; else our suggestion if it covers the required fields, its
+    its columns; else our suggestion from headers if it covers the required fields, its
     dates read day first (a drop never reads month first unconfirmed)."""
     header = [c["name"] for c in imp.columns or []]
     remembered = (school.import_mappings or {}).get(imp.kind)
     if remembered and all(col in header for col in remembered):
         orders = (school.import_date_orders or {}).get(imp.kind) or {}
         return remembered, {c: o for c, o in orders.items() if c in remembered}
-    suggested = imp.suggested_mapping or {}
-    if KINDS[imp.kind].required <= set(suggested.values()):
+    by = imp.suggested_by or {}
+    suggested = {c: f for c, f in (imp.suggested_mapping or {}).items() if by.get(c, "header") == "header"}
+    if KINDS[imp.kind].required <= set(suggested.values()):  # (a guess from values waits for a person)
         return suggested, {}
     return None, {}
 

@@ -49,7 +49,7 @@ SYNONYMS = {
     "pupils": {
         "first_name": _FIRST_NAME,
         "surname": _SURNAME,
-        "date_of_birth": (("Date of birth", "DOB", "Birth Date"),),
+        "date_of_birth": (("Date of birth", "DOB", "Birth Date", "Date of Birth (dd/mm/yyyy)"),),
         "gender": (("Gender", "Sex", "Legal Sex"),),
         "year_group": (
             ("Year group", "NC Year", "NC Year Actual", "National Curriculum Year",
@@ -61,7 +61,7 @@ SYNONYMS = {
              "Form Group", "Tutor Group"),
             ("Class", "Class Name"),
         ),
-        "upn": (("UPN", "Unique Pupil Number", "Unique Pupil Number (UPN)"),),
+        "upn": (("UPN", "Unique Pupil Number", "Unique Pupil Number (UPN)", "Pupil UPN"),),
         "pupil_id": (("Pupil ID", "schoolroll ID", "System ID"),),
     },
     "staff": {
@@ -69,12 +69,12 @@ SYNONYMS = {
         "surname": _SURNAME,
         "email": (
             ("Email", "Email Address", "Work Email", "Work Email Address",
-             "School Email"),
-            ("Username",),  # SDS and OneRoster: a sign-in name, often the email
+             "School Email", "Teacher Email", "Staff Email"),  # Clever: Teacher_email, Staff_email
+            ("Username", "Secondary Email"),  # SDS and OneRoster: a sign-in name, often the email
         ),
         "job_role": (
             ("Job role", "Job Title", "Staff Role"),
-            ("Role", "Position"),
+            ("Role", "Position", "Department"),  # Clever's staff.csv: Department, Role
         ),
         "user_group": (
             ("User group", "Access Group"),

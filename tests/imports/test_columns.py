@@ -154,6 +154,44 @@ def test_oneroster_staff_prefers_email_to_username_and_role_is_job_role():
                                          "familyName": "surname", "email": "email"}
 
 
+CLEVER_STUDENTS = ["School_id", "Student_id", "Student_number", "State_id", "Last_name", "Middle_name",
+                   "First_name", "Grade", "Gender", "Graduation_year", "DOB", "Race", "Student_email", "Username"]
+CLEVER_TEACHERS = ["School_id", "Teacher_id", "Teacher_number", "State_teacher_id", "Teacher_email", "First_name",
+                   "Middle_name", "Last_name", "Title", "Username", "Password"]
+CLEVER_STAFF = ["School_id", "Staff_id", "Staff_email", "First_name", "Last_name", "Department", "Title",
+                "Username", "Password", "Role"]
+
+
+def test_clevers_sftp_files_map_with_their_own_email_columns_and_no_ids():
+    assert suggest("pupils", CLEVER_STUDENTS) == {"Last_name": "surname", "First_name": "first_name",
+                                                  "Grade": "year_group", "Gender": "gender", "DOB": "date_of_birth"}
+    assert suggest("staff", CLEVER_TEACHERS) == {"Teacher_email": "email", "First_name": "first_name",
+                                                 "Last_name": "surname"}
+    assert suggest("staff", CLEVER_STAFF) == {"Staff_email": "email", "First_name": "first_name",
+                                              "Last_name": "surname", "Department": "job_role"}
+
+
+def test_sds_uk_student_birthdate_and_arbor_bromcom_scholarpack_headers():
+    assert suggest("pupils", ["SIS ID", "First Name", "Last Name", "Grade", "Birthdate"])["Birthdate"] == "date_of_birth"
+    arbor = ["Legal first name", "Legal last name", "Date of birth", "Year", "Registration form", "UPN", "Gender"]
+    bromcom = ["Legal Forename", "Legal Surname", "DOB", "Year Group", "Reg Group", "UPN", "Gender"]
+    scholarpack = ["Forename", "Surname", "Date of Birth", "Year Group", "Class", "UPN", "Gender"]
+    for headers in (arbor, bromcom, scholarpack):
+        assert set(suggest("pupils", headers).values()) == {"first_name", "surname", "date_of_birth", "year_group",
+                                                             "registration_group", "upn", "gender"}, headers
+
+
+def test_a_column_is_suggested_by_its_values_only_when_its_header_says_nothing():
+    from chalicelib.imports.columns import suggest_by_values
+    headers = ["Given", "Family", "Col C", "Col D", "Col E", "Year group"]
+    by_header = suggest("pupils", headers)
+    fits = {"Col C": ["date_of_birth"], "Col D": ["upn"], "Col E": ["year_group"], "Given": []}
+    assert suggest_by_values("pupils", headers, by_header, fits) == {"Col C": "date_of_birth", "Col D": "upn"}
+    # (Col E's year groups: the header "Year group" has the field already)
+    assert suggest_by_values("staff", ["Col A"], {}, {"Col A": ["email"]}) == {"Col A": "email"}
+    assert suggest_by_values("staff", ["Col A"], {}, {"Col A": ["upn"]}) == {}  # not a staff field
+
+
 # -- priorities and rules --------------------------------------------------
 
 def test_legal_names_beat_preferred_names_whatever_the_order():

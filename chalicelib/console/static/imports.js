@@ -245,7 +245,9 @@
               f.name + (f.required ? " (required)" : ""))));
           select.dataset.column = col.name;
           selects.push(select);
-          return el("tr", {}, el("th", { scope: "row" }, col.name), el("td", {}, (col.samples || []).join(", ")), el("td", {}, select));
+          const guessed = !imp.mapping && (imp.suggested_by || {})[col.name] === "values";
+          return el("tr", {}, el("th", { scope: "row" }, col.name), el("td", {}, (col.samples || []).join(", ")),
+            el("td", {}, select, guessed ? el("span", { class: "note" }, " suggested from its values: check it") : null));
         });
         // A column whose dates read only month first (12/19/2013) is asked about, never read so silently.
         const chosen = imp.date_orders || {};

@@ -1,6 +1,7 @@
-"""Date order per column (issue 18): a column whose values read only month
-first says so at the mapping step and is never read so unconfirmed; the
-order confirmed is used for every row, a fix, and the school's drops."""
+"""The mapping step (issue 18). Date order per column: a column whose values
+read only month first says so and is never read so unconfirmed; the order
+confirmed is used for every row, a fix, and the school's drops. Columns
+whose headers say nothing are suggested by their values, for a person."""
 import boto3
 
 from chalicelib.core import config
@@ -89,3 +90,20 @@ def test_a_drop_reads_dates_as_the_school_confirmed_and_never_month_first_unaske
     settings = [e for e in api.all_pages("/api/audit?entity=settings")
                 if "import_date_orders.pupils" in (e["changes"] or {})]
     assert settings and settings[0]["changes"]["import_date_orders.pupils"][1] == {"Birthdate": "month_first"}
+
+
+def test_columns_whose_headers_say_nothing_are_suggested_by_their_values(api, importer, pump, admin):
+    """Headers nobody uses, values that say what they are: suggested, marked
+    by values for a person to confirm; never taken by a drop unconfirmed."""
+    from tests.imports.conftest import upn
+    csv = ("Given,Family,Born on,Ident,M/F,Yr,Notes\n"
+           f"Ann,Lee,01/02/2015,{upn(1)},F,Year 5,hello\nBen,Ray,02/03/2015,{upn(2)},M,5,world\n").encode()
+    imp = importer.upload("pupils", csv)
+    assert imp["suggested_mapping"] == {"Born on": "date_of_birth", "Ident": "upn", "M/F": "gender",
+                                        "Yr": "year_group"}
+    assert imp["suggested_by"] == {"Born on": "values", "Ident": "values", "M/F": "values", "Yr": "header"}
+    s3 = boto3.client("s3", region_name=config.region())
+    s3.put_object(Bucket=config.bucket_name(), Key=f"drop/{admin['school_id']}/pupils/odd.csv", Body=csv)
+    drain(pump)
+    dropped = api.get("/api/imports").data["items"][0]
+    assert dropped["status"] == "failed" and dropped["error"]["code"] == "no_mapping", dropped  # a guess waits for a person
