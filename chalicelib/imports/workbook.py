@@ -129,9 +129,15 @@ def read_sheet(fileobj, fmt, sheet=None):
 
 
 def _rows(data):
-    """(row number, [text]) for each row of a sheet's used range."""
+    """(row number, [text]) for each row of a sheet's used range. (Every
+    row of an import comes through here: a text cell is taken as it is.)"""
     first_row, first_col = data.start if data.start else (0, 0)
-    return ((first_row + i + 1, [""] * first_col + [as_text(v) for v in row]) for i, row in enumerate(data.iter_rows()))
+    pad = [""] * first_col
+    line = first_row
+    for row in data.iter_rows():
+        line += 1
+        cells = [v if v.__class__ is str else as_text(v) for v in row]
+        yield line, (pad + cells if pad else cells)
 
 
 def header_and_records(rows):
@@ -143,9 +149,17 @@ def header_and_records(rows):
             break
         if sum(1 for c in cells if c.strip()) >= 2:
             header = clean_header(cells)
-            width = len(header)
-            return line, header, ((n, c[:width] if len(c) > width else c) for n, c in rows if any(x.strip() for x in c))
+            return line, header, _records(rows, len(header))
     return None, [], iter(())
+
+
+def _records(rows, width):
+    """The rows after the header, blank ones left out, cut to the header's width."""
+    for line, cells in rows:
+        first = cells[0] if cells else ""
+        if (not first or first.isspace()) and not any(c.strip() for c in cells):
+            continue
+        yield line, (cells[:width] if len(cells) > width else cells)
 
 
 def as_text(value):
