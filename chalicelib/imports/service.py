@@ -19,7 +19,7 @@ from ..core.queue import enqueue
 from .rows import RowChecker
 from .store import (ProgressTicker, as_json, expires_at, get, import_key, new_import_id, recount, row_json,
                     tidy_files, transition)
-from .validating import check_date_orders, check_mapping, field_date_orders
+from .mapping import check_date_orders, check_mapping, field_date_orders
 
 #: refused rows in an errors CSV (the console pages through the rest)
 ERRORS_CSV_MAX_ROWS = 10_000

@@ -9,6 +9,7 @@ first: the upload cap on the file, and for a zip-based workbook the checks of
 any is inflated. A formula's cell gives the value Excel saved, never the
 formula; dates come as ISO dates, whole numbers without a trailing ``.0``.
 """
+import re
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -86,7 +87,68 @@ def check_zip(fileobj, max_total=None, max_members=MAX_MEMBERS):
         if m.file_size > MIN_RATIO_BYTES and m.file_size > MAX_RATIO * max(1, m.compress_size):
             raise Unreadable("spreadsheet_file", f"A part of this workbook unpacks to {m.file_size // m.compress_size:,} "
                              f"times its size, which no real spreadsheet does. {SAVE_AS}")
+    _refuse_repeated_text(zipfile.ZipFile(fileobj), max_total)
     fileobj.seek(0)
+
+
+_SHARED_END = b"</si>"
+#: a cell of the shared-strings type, and the index it names (Excel writes t after r and s)
+_SHARED_CELL = re.compile(rb'<c [^>]{0,200}?t="s"[^>]{0,200}><v>([0-9]{1,10})</v>')
+CHUNK = 1 << 20
+
+
+def _refuse_repeated_text(book, max_total):
+    """A shared-strings bomb: one long text named by a million cells is small
+    zipped and huge read (the reader copies it into every cell). Before
+    anything is read, the text every sheet's cells would hold is added up
+    (each shared string's size in XML, an upper bound on its text) and must
+    stay within ``max_total``. Both parts are scanned in chunks, never whole."""
+    names = {i.filename for i in book.infolist()}
+    if "xl/sharedStrings.xml" not in names:
+        return
+    with book.open("xl/sharedStrings.xml") as part:
+        sizes = _shared_sizes(part)
+    total = 0
+    for name in sorted(n for n in names if n.startswith("xl/worksheets/") and n.endswith(".xml")):
+        with book.open(name) as part:
+            for index in _shared_indexes(part):
+                total += sizes[index] if index < len(sizes) else 0
+                if total > max_total:
+                    raise Unreadable("spreadsheet_file", "This workbook repeats its text so often that it would "
+                                     f"unpack to more than {max_total // 1048576} MB. {SAVE_AS}")
+
+
+def _shared_sizes(part):
+    """Each shared string's size, as the distance between the ends of successive <si> elements."""
+    sizes, previous, offset, tail = [], 0, 0, b""
+    for chunk in iter(lambda: part.read(CHUNK), b""):
+        buf, base = tail + chunk, offset - len(tail)
+        at = buf.find(_SHARED_END)
+        while at >= 0:
+            end = base + at + len(_SHARED_END)
+            sizes.append(end - previous)
+            previous = end
+            at = buf.find(_SHARED_END, at + 1)
+        offset += len(chunk)
+        tail = buf[-(len(_SHARED_END) - 1):]  # (an end cut by the chunk's edge is found next time)
+    return sizes
+
+
+def _shared_indexes(part, keep=512):
+    """The shared-string index of every such cell of a sheet, read in chunks."""
+    tail = b""
+    for chunk in iter(lambda: part.read(CHUNK), b""):
+        buf = tail + chunk
+        carry = max(0, len(buf) - keep)  # (a cell is under keep bytes: one cut by the edge starts after this)
+        for match in _SHARED_CELL.finditer(buf):
+            if match.end() > len(buf) - keep:
+                carry = min(carry, match.start())  # it may run on: read it again with the next chunk
+                break
+            yield int(match.group(1))
+            carry = max(carry, match.end())
+        tail = buf[carry:]
+    for match in _SHARED_CELL.finditer(tail):
+        yield int(match.group(1))
 
 
 @dataclass

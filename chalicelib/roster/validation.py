@@ -16,7 +16,6 @@ import re
 
 from datetime import date, datetime
 
-
 from ..accounts.permissions import FALLBACK_GROUP
 from ..core.errors import FieldError
 from ..core.text import email_key
@@ -102,10 +101,9 @@ def _unreal_date(field, text, year, month, day, forms):
 
 
 def parse_date(value, field, today=None, order=DateOrder.DAY_FIRST):
-    """(date or None, error), reading UK day-first dates and ISO dates.
-
-    Never guesses month-first: '03/25/2015' is an error, not 25 March,
-    unless ``order`` is ``month_first`` (a column a person confirmed so).
+    """(date or None, error), reading UK day-first dates and ISO dates. Never
+    guesses month-first: '03/25/2015' is an error, not 25 March, unless
+    ``order`` is ``month_first`` (a column a person confirmed so).
     A blank is (None, None): whether the date is required is the caller's call.
     """
     if isinstance(value, datetime):
@@ -337,8 +335,7 @@ def clean_status(status, left_on, now, born=None):
 
 
 def pupil_cleaners(today=None, date_orders=None):
-    """{field: cleaner} of a pupil (a form, the API, a CSV row);
-    ``date_orders``: {field: DateOrder} of an import's confirmed columns."""
+    """{field: cleaner} of a pupil; ``date_orders``: {field: DateOrder} of an import's columns."""
     born_order = (date_orders or {}).get("date_of_birth") or DateOrder.DAY_FIRST
     return {
         "first_name": lambda v: clean_name(v, "first_name"),

@@ -36,14 +36,19 @@ def _upload(page, kind_label, name, csv):
     page.get_by_role("button", name="Check rows").wait_for(timeout=30000)
 
 
-def test_import_pupils_and_staff_with_a_fix(stack, page):  # noqa: F811
+def _on_import_screen(stack, page, email):
+    """A new school's admin signed in, on the Import screen: (base url, auth header)."""
     base = f"http://127.0.0.1:{stack.port}"
-    token = _school(stack, "head@oak.sch.uk")
-    auth = {"Authorization": f"Bearer {token}"}
+    token = _school(stack, email)
     page.goto(base + "/")
     page.evaluate("t => sessionStorage.setItem('token', t)", token)
     page.goto(base + "/#/import")
     page.get_by_role("heading", name="Import").wait_for()
+    return base, {"Authorization": f"Bearer {token}"}
+
+
+def test_import_pupils_and_staff_with_a_fix(stack, page):  # noqa: F811
+    base, auth = _on_import_screen(stack, page, "head@oak.sch.uk")
     page.get_by_role("link", name=re.compile("CSV template")).wait_for()
     page.shot("choose")
 
@@ -131,13 +136,7 @@ def test_a_month_first_date_column_is_asked_about_before_any_row_is_read(stack, 
     """School Data Sync's UK sample writes birth dates month first: the
     mapping step asks how to read them, and checks nothing until answered."""
     from tests.imports.conftest import data
-    base = f"http://127.0.0.1:{stack.port}"
-    token = _school(stack, "head@rowan-dates.sch.uk")
-    auth = {"Authorization": f"Bearer {token}"}
-    page.goto(base + "/")
-    page.evaluate("t => sessionStorage.setItem('token', t)", token)
-    page.goto(base + "/#/import")
-    page.get_by_role("heading", name="Import").wait_for()
+    base, auth = _on_import_screen(stack, page, "head@rowan-dates.sch.uk")
     _upload(page, "Pupils", "Student.csv", data("pupils_sds_month_first.csv").decode())
     question = page.get_by_role("group", name="How should we read the dates in Birthdate?")
     question.wait_for()

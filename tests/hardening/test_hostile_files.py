@@ -11,6 +11,7 @@ formula.
 import base64
 import csv
 import io
+import itertools
 import json
 import os
 import subprocess
@@ -27,6 +28,7 @@ from chalicelib.imports import profile, sniff, store, validating
 from chalicelib.imports.models import ImportRow
 from chalicelib.roster.validation import clean_upn
 from tests.imports.conftest import Importer, drain
+from tests.imports.test_workbooks import excel_like
 
 SUITE = "hostile files"
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -543,3 +545,36 @@ def test_the_handler_reads_big_hostile_files_in_bounded_memory(moto_server, tmp_
     print(f"\n{name}: {len(body) / MB:.1f} MB, {result['summary'] and result['summary']['rows']} rows, peak "
           f"{result['peak'] / MB:.1f} MiB traced, {time.time() - t:.1f} s")
     assert result["peak"] < limit, f"{result['peak'] / MB:.1f} MiB"
+
+
+# -- workbooks (issue 18) ------------------------------------------------------
+
+def test_a_zip_of_10000_empty_parts_or_a_nested_zip_is_refused_and_the_service_serves(api, importer):
+    many = io.BytesIO()
+    with zipfile.ZipFile(many, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        for i in range(10_000):
+            z.writestr(f"xl/empty{i}.xml", "")
+    imp = importer.upload("pupils", many.getvalue(), filename="many.xlsx")
+    assert imp["status"] == "failed" and imp["error"]["code"] == "spreadsheet_file" and "parts" in imp["error"]["message"]
+    nested = io.BytesIO()
+    with zipfile.ZipFile(nested, "w") as z:
+        z.writestr("inner.zip", plain_zip())
+    imp = importer.upload("pupils", nested.getvalue(), filename="nested.zip")
+    assert imp["status"] == "failed" and imp["error"]["code"] == "spreadsheet_file"
+    still_serving(api, importer, "Zips")
+
+
+@pytest.mark.heavy
+def test_an_xlsx_of_1048576_rows_is_read_within_bounds(api, importer):
+    """Excel's last row: the sheet is counted (as a CSV's rows are) and the
+    import waits at mapping; the service still serves."""
+    rows = itertools.chain([["First name", "Surname", "Date of birth", "Year group"]],
+                           ([f"P{i % 1000}", "Row", "01/02/2015", i % 11 + 1] for i in range(1_048_575)))
+    imp = importer.upload("pupils", excel_like(rows, constant_memory=True), filename="huge.xlsx")
+    assert imp["status"] in ("mapping", "failed"), imp
+    if imp["status"] == "mapping":
+        assert imp["rows_total"] == 1_048_575
+    else:  # over the caps: refused saying so
+        assert imp["error"]["code"] in ("spreadsheet_file", "file_too_large"), imp
+    still_serving(api, importer, "Huge")

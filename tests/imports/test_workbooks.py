@@ -100,3 +100,29 @@ def test_a_hostile_or_damaged_workbook_is_refused_saying_why(api, importer, memb
     imp = importer.upload("pupils", zipped(members), filename="p.xlsx")
     assert imp["status"] == "failed" and imp["error"]["code"] == "spreadsheet_file", imp
     assert words in imp["error"]["message"] and "CSV UTF-8 or .xlsx" in imp["error"]["message"]
+
+
+def excel_like(rows, constant_memory=False):
+    """A workbook with its text in shared strings, as Excel saves one (written
+    by XlsxWriter; ``constant_memory`` writes it inline, row by row, for huge ones)."""
+    import xlsxwriter
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True, "constant_memory": constant_memory})
+    sheet = book.add_worksheet("Pupils")
+    for r, row in enumerate(rows):
+        sheet.write_row(r, 0, row)
+    book.close()
+    return out.getvalue()
+
+
+def test_a_shared_strings_bomb_is_refused_before_it_is_read(api, importer):
+    """One 30,000-character text named by 10,000 cells: 300 MB once read, a
+    few hundred KB zipped, and no part over 100:1."""
+    long_text = "".join(chr(0x41 + (i * 7919) % 26) for i in range(30_000))
+    rows = [["First name", "Surname", "Notes"]] + [["Ann", "Lee", long_text]] * 10_000
+    imp = importer.upload("pupils", excel_like(rows), filename="bomb.xlsx")
+    assert imp["status"] == "failed" and imp["error"]["code"] == "spreadsheet_file", imp
+    assert "repeats its text" in imp["error"]["message"]
+    fine = importer.upload("pupils", excel_like([HEADER] + [[str(c) if c else "" for c in r] for r in ROWS]),
+                           filename="ok.xlsx")
+    assert fine["status"] == "mapping" and fine["rows_total"] == 3  # shared strings, as Excel writes them

@@ -302,7 +302,8 @@
           }
         });
         step(1,
-          el("p", {}, "Tell us which field each column of " + (imp.filename || "your file") + " holds" +
+          el("p", {}, "Tell us which field each column of " + (imp.filename || "your file") +
+            (imp.sheet ? ", sheet " + imp.sheet + "," : "") + " holds" +
             (imp.rows_total ? " (" + plural(imp.rows_total, "row") + ")" : "") + "."),
           el("table", { class: "mapping" },
             el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Column"), el("th", { scope: "col" }, "Examples"), el("th", { scope: "col" }, "Field"))),
