@@ -15,6 +15,9 @@ def check_mapping(kind, header, mapping):
     for column, field in mapping.items():
         if field in (None, ""):
             continue
+        if not isinstance(field, str):
+            errors.append(FieldError(f"mapping.{column}", "invalid_type", "Name the field as text."))
+            continue
         if column not in header:
             errors.append(FieldError(f"mapping.{column}", "unknown_column",
                                      f"The file has no column called '{column}'."))
@@ -41,7 +44,8 @@ def check_date_orders(kind, columns, mapping, date_orders):
     if not isinstance(date_orders, dict) or not all(isinstance(v, str) for v in date_orders.values()):
         return [FieldError("date_orders", "invalid_type", "Send the date orders as {column: order}.")], {}
     detected = {c["name"]: c.get("date_order") for c in columns}
-    dated = {column for column, field in (mapping or {}).items() if field in DATE_FIELDS[kind.name]}
+    dated = {column for column, field in (mapping or {}).items()
+             if isinstance(field, str) and field in DATE_FIELDS[kind.name]}
     errors = []
     for column, order in date_orders.items():
         if column not in detected:

@@ -57,6 +57,9 @@ def _refusing_a_changed_file(step):
             fail(imp, "file_changed", "This file was replaced while we were reading it. Upload it again "
                  "(once) to import it.")
             return False
+        except workbook.Unreadable as exc:  # (a workbook's reader gave up part way)
+            fail(imp, exc.code, exc.message)
+            return False
     return run
 
 

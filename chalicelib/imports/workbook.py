@@ -9,7 +9,9 @@ first: the upload cap on the file, and for a zip-based workbook the checks of
 any is inflated. A formula's cell gives the value Excel saved, never the
 formula; dates come as ISO dates, whole numbers without a trailing ``.0``.
 """
+import io
 import re
+import sys
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -18,6 +20,7 @@ from enum import StrEnum
 import python_calamine
 
 from ..core import config
+from . import sandbox
 from .sniff import clean_header
 
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -165,7 +168,59 @@ class SheetRows:
 
 def read_sheet(fileobj, fmt, sheet=None):
     """The sheet named, else the first visible worksheet with a header row
-    (a first sheet of notes is passed over), else the first."""
+    (a first sheet of notes is passed over), else the first: read in a
+    capped child process (see sandbox.py), its records streamed from it."""
+    frames = sandbox.run_child(__name__, fileobj, [str(fmt), sheet or ""])
+    try:
+        first = next(frames)
+    except (StopIteration, sandbox.ChildFailed):
+        raise _too_big() from None
+    if "error" in first:
+        raise Unreadable(first["error"], first["message"])
+    return SheetRows(first["name"], first["names"], first["header_line"], first["header"], _records_from(frames))
+
+
+def _too_big():
+    return Unreadable("spreadsheet_file", "This workbook needs more memory or time to read than a real list "
+                      f"of pupils or staff could (a cell far out in the sheet, or text repeated in every row). {SAVE_AS}")
+
+
+def _records_from(frames):
+    try:
+        for frame in frames:
+            if isinstance(frame, dict):
+                raise Unreadable(frame["error"], frame["message"])
+            yield from frame
+    except sandbox.ChildFailed:
+        raise _too_big() from None
+
+
+def serve(data, argv, send):
+    """In the capped child: read the sheet and send it (a header frame, then
+    batches of records, each error as a frame)."""
+    fmt, sheet = Format(argv[0]), argv[1] or None
+    try:
+        found = _read_here(io.BytesIO(data), fmt, sheet)
+        send({"name": found.name, "names": found.names, "header_line": found.header_line, "header": found.header})
+        batch = []
+        for record in found.records:
+            batch.append(record)
+            if len(batch) >= sandbox.BATCH:
+                send(batch)
+                batch = []
+        if batch:
+            send(batch)
+    except Unreadable as exc:
+        send({"error": exc.code, "message": exc.message})
+    except Exception as exc:  # noqa: BLE001 - a cell the reader cannot convert (an overflow, say)
+        send({"error": "spreadsheet_file", "message": f"We could not read this workbook ({str(exc)[:120]}). {SAVE_AS}"})
+    except BaseException as exc:  # noqa: BLE001 - the reader's own panics are BaseExceptions
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        send({"error": "spreadsheet_file", "message": f"We could not read this workbook. {SAVE_AS}"})
+
+
+def _read_here(fileobj, fmt, sheet):
     if fmt in (Format.XLSX, Format.ODS):
         check_zip(fileobj)
     try:
@@ -241,3 +296,10 @@ def as_text(value):
     if isinstance(value, timedelta):
         return str(value)
     return str(value)
+
+
+if __name__ == "__main__":
+    frames_out = sandbox.capped()
+    serve(sys.stdin.buffer.read(), sys.argv[1:], lambda frame: sandbox.send(frame, frames_out))
+    sandbox.send(None, frames_out)
+    frames_out.flush()

@@ -18,6 +18,8 @@ from .service import commit_file
 from .holds import hold_reason
 from .store import expires_at, fail, tidy_files, transition
 from .validating import sniff_file, validate_file
+from ..roster.dates import DateOrder
+from ..roster.fields import DATE_FIELDS
 
 
 def handle_message(message):
@@ -104,6 +106,12 @@ def _run_drop(school, imp):
             fail(imp, "no_mapping", "No confirmed column matching for this kind of file yet, and the "
                  "suggestion misses a required column. Import one such file through the console first.")
             return "failed"
+        unsure = _dates_unconfirmed(imp, mapping, orders)
+        if unsure:
+            fail(imp, "date_order_unconfirmed", f"The dates in '{unsure}' read {_detected(imp, unsure)} in this "
+                 "file, which is not how the school's confirmed matching reads them. Import this file through "
+                 "the console once to say which way round they are.")
+            return "failed"
         transition(imp, Status.VALIDATING, mapping=mapping, date_orders=orders, run=1)
     if imp.status == Status.VALIDATING and not validate_file(imp):
         return "failed"
@@ -134,6 +142,24 @@ def _drop_mapping(school, imp):
     if KINDS[imp.kind].required <= set(suggested.values()):  # (a guess from values waits for a person)
         return suggested, {}
     return None, {}
+
+
+def _detected(imp, column):
+    return {c["name"]: c.get("date_order") for c in imp.columns or []}.get(column)
+
+
+def _dates_unconfirmed(imp, mapping, orders):
+    """A date column a drop would read otherwise than its values say: one
+    only month first can read, unless confirmed so; or one confirmed month
+    first whose values now say day first. Never guessed, either way."""
+    for column, field in mapping.items():
+        if field not in DATE_FIELDS[imp.kind]:
+            continue
+        detected, chosen = _detected(imp, column), orders.get(column, DateOrder.DAY_FIRST)
+        if detected in (DateOrder.MONTH_FIRST, DateOrder.DAY_FIRST) and detected != chosen \
+                and not (detected == DateOrder.DAY_FIRST and chosen == DateOrder.ISO):
+            return column
+    return None
 
 
 def _on_step(step):

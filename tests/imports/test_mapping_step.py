@@ -79,7 +79,8 @@ def test_a_drop_reads_dates_as_the_school_confirmed_and_never_month_first_unaske
     s3.put_object(Bucket=config.bucket_name(), Key=f"drop/{admin['school_id']}/pupils/first.csv", Body=data(SDS))
     drain(pump)
     unasked = api.get("/api/imports").data["items"][0]
-    assert unasked["status"] == "done" and unasked["result"]["created"] == 2, unasked  # 5 refused, day first
+    assert unasked["status"] == "failed" and unasked["error"]["code"] == "date_order_unconfirmed", unasked
+    assert api.get("/api/pupils").data["items"] == []  # neither read month first nor day first: asked
     imp = importer.upload("pupils", data(SDS))
     assert put_mapping(api, imp, {"Birthdate": "month_first"}).status_code == 200  # an admin confirms it
     drain(pump)
@@ -107,3 +108,25 @@ def test_columns_whose_headers_say_nothing_are_suggested_by_their_values(api, im
     drain(pump)
     dropped = api.get("/api/imports").data["items"][0]
     assert dropped["status"] == "failed" and dropped["error"]["code"] == "no_mapping", dropped  # a guess waits for a person
+
+
+def test_a_drop_whose_dates_now_say_day_first_is_not_read_month_first(api, importer, pump, admin):
+    """Confirmed month first, then a file whose values can only be day first
+    (25/12/2013): the drop fails asking, and 4/2/2014 is never stored as 2 April."""
+    imp = importer.upload("pupils", data(SDS))
+    assert put_mapping(api, imp, {"Birthdate": "month_first"}).status_code == 200
+    drain(pump)
+    day_first = (b"First Name,Last Name,Grade,Birthdate,Gender\r\n"
+                 b"Yusuf,Ali,7,4/2/2014,M\r\nZara,Ali,7,25/12/2013,F\r\n")
+    s3 = boto3.client("s3", region_name=config.region())
+    s3.put_object(Bucket=config.bucket_name(), Key=f"drop/{admin['school_id']}/pupils/uk.csv", Body=day_first)
+    drain(pump)
+    dropped = api.get("/api/imports").data["items"][0]
+    assert dropped["status"] == "failed" and dropped["error"]["code"] == "date_order_unconfirmed", dropped
+
+
+def test_a_mapping_naming_a_field_by_anything_but_text_is_a_422(api, importer):
+    imp = importer.upload("pupils", data(SDS))
+    r = api.put(f"/api/imports/{imp['id']}/mapping", {"mapping": {**imp["suggested_mapping"], "Gender": ["gender"]},
+                                                      "date_orders": {"Birthdate": "month_first"}})
+    assert r.status_code == 422 and r.data["errors"][0]["code"] == "invalid_type", r.body

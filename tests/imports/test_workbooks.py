@@ -126,3 +126,20 @@ def test_a_shared_strings_bomb_is_refused_before_it_is_read(api, importer):
     fine = importer.upload("pupils", excel_like([HEADER] + [[str(c) if c else "" for c in r] for r in ROWS]),
                            filename="ok.xlsx")
     assert fine["status"] == "mapping" and fine["rows_total"] == 3  # shared strings, as Excel writes them
+
+
+def test_a_few_bytes_asking_for_the_whole_grid_are_refused_and_the_worker_lives(api, importer):
+    """Cells at A1, B1 and Excel's far corner XFD1048576: the reader would
+    build a 16,384 x 1,048,576 grid (512 GiB) and abort its process. It reads
+    in a capped child process: that child dies alone, the import fails saying
+    why, and the worker goes on (another import straight after)."""
+    book = Workbook()
+    sheet = book.active
+    sheet["A1"], sheet["B1"], sheet["XFD1048576"] = "First name", "Surname", 1
+    out = io.BytesIO()
+    book.save(out)
+    assert len(out.getvalue()) < 10_000
+    imp = importer.upload("pupils", out.getvalue(), filename="corner.xlsx")
+    assert imp["status"] == "failed" and imp["error"]["code"] == "spreadsheet_file", imp
+    assert "more memory or time" in imp["error"]["message"]
+    assert importer.upload("pupils", xlsx([HEADER] + ROWS), filename="next.xlsx")["status"] == "mapping"
