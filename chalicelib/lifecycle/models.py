@@ -42,6 +42,8 @@ class Rollover(Model):
     keep_registration_groups = UnicodeAttribute(default="no")  # yes | no
     requested_by = UnicodeAttribute()
     requested_at = NumberAttribute()
+    #: this request's run: its pupils' records are keyed by it (two runs in one second stay apart)
+    run_id = UnicodeAttribute(null=True)
     applied_at = NumberAttribute(null=True)
     #: {"moved": n, "left": n, "memberships_ended": n}; undo: {"restored": n, "changed_since": [ids]}
     counts = JSONAttribute(null=True)
@@ -74,4 +76,4 @@ KEEP_RECORDS_DAYS = 31
 
 def rollover_key(r):
     """The records of one run of a rollover."""
-    return f"{r.school_id}#{r.academic_year}#{int(r.requested_at)}"
+    return f"{r.school_id}#{r.academic_year}#{r.run_id or int(r.requested_at)}"

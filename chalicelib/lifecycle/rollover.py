@@ -10,6 +10,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from ..accounts.models import School
 from ..core import audit
 from ..core.clock import iso
+from ..core.db import new_id
 from ..core.errors import ApiError, FieldError, validation_failed
 from ..core.queue import enqueue
 from ..membership.bookkeeping import live
@@ -120,7 +121,7 @@ def request(caller, body, now=None):
                  status=RolloverStatus.SCHEDULED if scheduled else RolloverStatus.QUEUED,
                  on=(day or today).isoformat(), due=DUE, final_year=final_year,
                  keep_registration_groups="yes" if keep else "no", requested_by=caller.user_id,
-                 requested_at=int(now), queued_at=None if scheduled else int(now), version=1)
+                 requested_at=int(now), run_id=new_id(), queued_at=None if scheduled else int(now), version=1)
     _refuse_a_second_in_a_year(caller.school_id, day or today, r.academic_year)
     try:
         r.save(condition=Rollover.academic_year.does_not_exist() | Rollover.status.is_in(*REOPENED),
