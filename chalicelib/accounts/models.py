@@ -65,6 +65,8 @@ class User(Model):
     first_name = UnicodeAttribute()
     surname = UnicodeAttribute()
     job_role = UnicodeAttribute(null=True)
+    #: the source system's id (a OneRoster sourcedId): what a sync matches first
+    external_id = UnicodeAttribute(null=True)
     user_group = UnicodeAttribute()
     email_verified = BooleanAttribute(default=False)
     #: "invited" until they set a password, then "active"; "disabled" (by a

@@ -10,6 +10,13 @@ from ..core.errors import FieldError, not_found, validation_failed
 from ..core.text import fold
 from ..membership.bookkeeping import forget_member
 from ..membership.models import Machine
+from ..roster.validation import clean_text
+
+
+def machine_cleaners(today=None, date_orders=None):
+    """{field: cleaner} of a machine (imported; a form takes a name only)."""
+    return {"name": lambda v: clean_text(v, "name", 100, required=True),
+            "location": lambda v: clean_text(v, "location", 100)}
 
 
 def machine_json(m):

@@ -21,6 +21,9 @@ def _change_of(record, rules):
 
 def _staged(imp):
     """The staging file's records (a generator), or 409 now unless the import waits."""
+    if imp.kind not in KINDS:  # a bundle: its parts hold the changes
+        raise ApiError("conflict", f"A bundle's changes are in its parts: "
+                       f"{', '.join(f'{k} {i}' for k, i in (imp.parts or {}).items())}.")
     if imp.status not in (Status.REVIEW, Status.HELD):
         raise ApiError("conflict", f"The changes of an import are shown while it waits (in review or held); "
                        f"this one is {imp.status}.")

@@ -198,16 +198,18 @@ KINDS = {
                   on_roll=lambda v: v.get("status") != "disabled",
                   leaves=lambda v: v.get("status") != "disabled" and v.get("source") == Source.IMPORT,
                   fetch=_fetcher(User, "user_id", staff_records.FIELDS + ("status",))),
-    "machines": Kind("machines", RowRules("machine", "name", "duplicate_name", "name", validation.machine_cleaners),
+    "machines": Kind("machines", RowRules("machine", "name", "duplicate_name", "name", machine_records.machine_cleaners),
                      _load_machines, _write_machine, fetch=_fetcher(Machine, "machine_id", ("name", "location"))),
 }
 NAMES = tuple(KINDS)
+#: a zip of a roster's CSV files (OneRoster, SDS), read as one import of each kind (bundling.py)
+BUNDLE = "bundle"
+UPLOADS = NAMES + (BUNDLE,)
 
 
-def get(name):
-    """The kind called ``name``, or 422 naming the kinds there are."""
-    kind = KINDS.get(name)
-    if kind is None:
-        raise validation_failed([FieldError("kind", "invalid_choice", f"Use one of: {', '.join(NAMES)}.")],
-                                f"kind must be one of: {', '.join(NAMES)}.")
-    return kind
+def get(name, kinds=NAMES):
+    """The kind called ``name`` (one of ``kinds``), or 422 naming them."""
+    if name not in kinds:
+        raise validation_failed([FieldError("kind", "invalid_choice", f"Use one of: {', '.join(kinds)}.")],
+                                f"kind must be one of: {', '.join(kinds)}.")
+    return KINDS.get(name)

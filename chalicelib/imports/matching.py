@@ -52,6 +52,7 @@ class ExistingIndex:
     rules: RowRules
     by_id: dict = field(default_factory=dict)
     by_unique: dict = field(default_factory=dict)  # UPN or email -> Existing
+    by_external: dict = field(default_factory=dict)  # the source system's id -> Existing
     by_name: dict = field(default_factory=dict)  # (first, surname, dob) -> [Existing]
     by_names: dict = field(default_factory=dict)  # (first, surname) -> [Existing]
 
@@ -61,6 +62,8 @@ class ExistingIndex:
         unique = values.get(self.rules.unique_field)
         if unique:
             self.by_unique[unique] = rec
+        if values.get("external_id"):
+            self.by_external[values["external_id"]] = rec
         if self.rules.match_by_name:
             self.by_name.setdefault(name_key(values), []).append(rec)
             self.by_names.setdefault(name_key(values)[:2], []).append(rec)
@@ -79,6 +82,9 @@ class ExistingIndex:
         raw_id = (values.get(self.rules.id_field) or "").strip() if self.rules.id_field else ""
         if raw_id in self.by_id:
             named.add(raw_id)
+        external = (values.get("external_id") or "").strip()
+        if external in self.by_external:
+            named.add(self.by_external[external].id)
         if self.rules.match_by_name:
             same = self.by_names.get((fold(values.get("first_name")), fold(values.get("surname"))), [])
             if len(same) == 1:

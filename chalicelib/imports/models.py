@@ -53,7 +53,7 @@ class Import(Model):
     school_id = UnicodeAttribute(hash_key=True)
     #: time-ordered (hex milliseconds + random), so a reverse query is newest first
     import_id = UnicodeAttribute(range_key=True)
-    kind = UnicodeAttribute()  # pupils | staff | machines
+    kind = UnicodeAttribute()  # pupils | staff | machines | bundle
     source = UnicodeAttribute(default="upload")  # upload | drop
     filename = UnicodeAttribute()
     s3_key = UnicodeAttribute()
@@ -102,6 +102,11 @@ class Import(Model):
     commit_progress = JSONAttribute(null=True)  # created, refused, group deltas so far
     #: the school's pupil epoch, read just before the roster this import was checked against
     pupil_epoch = NumberAttribute(null=True)
+    #: a bundle (kind "bundle", bundling.py): what it holds ({flavour, files, orgs}), and its
+    #: parts, {kind: import id}; a part names its bundle
+    bundle = JSONAttribute(null=True)
+    parts = JSONAttribute(null=True)
+    parent_id = UnicodeAttribute(null=True)
     #: DynamoDB TTL: the import and its rows go after the school's retention
     #: period (keep_imports_days, default 90); their audit entries stay.
     ttl = NumberAttribute(null=True)

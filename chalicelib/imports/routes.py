@@ -14,6 +14,7 @@ from .models import STATUSES
 bp = Blueprint(__name__)
 TAG = "imports"
 KIND = string(enum=list(kinds.NAMES))
+UPLOAD_KIND = string(enum=list(kinds.UPLOADS))
 IMPORT = obj(["id", "kind", "status", "rows_processed"], id=string(), kind=string(), source=string(),
              filename=string(), status=string(enum=list(STATUSES)),
              rows_processed=integer(), rows_total=integer(nullable=True),
@@ -28,6 +29,10 @@ IMPORT = obj(["id", "kind", "status", "rows_processed"], id=string(), kind=strin
              result={"type": "object", "nullable": True}, error={"type": "object", "nullable": True},
              hold={"type": "object", "nullable": True, "description": "why a drop is held (or was discarded)"},
              decided_by=string(nullable=True, description="who approved or discarded a held drop"),
+             bundle={"type": "object", "nullable": True,
+                     "description": "a bundle's {flavour, files, orgs: [{sourcedId, name, type, users}]}"},
+             parts={"type": "object", "nullable": True, "description": "a bundle's {kind: import id}"},
+             part_of=string(nullable=True, description="the bundle this import is part of"),
              fields={"type": "array"}, created_at=string(), updated_at=string())
 ROW = obj(["row", "values", "errors"], row=integer(), values={"type": "object"},
           errors=array({"type": "object"}), status=string())
@@ -49,7 +54,7 @@ def template(ctx):
 
 @route(bp, "/imports", "POST", summary="Start an import: returns a presigned S3 upload", tag=TAG,
        permission="manage_roster", verified=True, status=201,
-       body=obj(["kind", "filename"], kind=KIND, filename=string(200)),
+       body=obj(["kind", "filename"], kind=UPLOAD_KIND, filename=string(200)),
        response=obj(["import_id", "upload"], import_id=string(), max_bytes=integer(), expires_in=integer(),
                     upload=obj(["url", "fields"], url=string(), fields={"type": "object"})))
 def start(ctx):
@@ -72,11 +77,15 @@ def get_import(ctx, import_id):
 
 @route(bp, "/imports/{import_id}/mapping", "PUT", summary="Match columns to fields, then validate", tag=TAG,
        permission="manage_roster", response=IMPORT,
-       body=obj(["mapping"], mapping={"type": "object", "description": "{column: field}"},
+       body=obj([], mapping={"type": "object", "description": "{column: field} (not for a bundle)"},
                 date_orders={"type": "object", "description": "{date column: day_first | month_first | iso}: "
-                             "required for a column whose values read only month first"}))
+                             "required for a column whose values read only month first"},
+                org=string(description="a bundle: the sourcedId of the school in it to import"),
+                grades_as=string(enum=["year", "us_grade"], description="a bundle: grades 01-13 as Years "
+                                 "1-13 (year, the default) or as US grades (us_grade: the year is grade + 1)")))
 def put_mapping(ctx, import_id):
-    return service.set_mapping(ctx.caller, import_id, ctx.body["mapping"], ctx.body.get("date_orders"))
+    return service.set_mapping(ctx.caller, import_id, ctx.body.get("mapping"), ctx.body.get("date_orders"),
+                               body=ctx.body)
 
 
 @route(bp, "/imports/{import_id}/rows", "GET", summary="Rows with problems (paged)", tag=TAG,

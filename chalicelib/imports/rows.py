@@ -50,7 +50,7 @@ class RowResult:
 #: distinct values remembered per field (names, dates and groups repeat)
 CACHE_SIZE = 20_000
 #: fields whose values rarely repeat in a file: not worth remembering
-UNCACHED = {"upn", "email", "pupil_id"}
+UNCACHED = {"upn", "email", "pupil_id", "external_id"}
 _NEVER = {}  # the "cache" of an UNCACHED field: always empty
 _MISS = object()
 
@@ -312,6 +312,13 @@ class RowChecker:
         applied to neither."""
         unique = result.cleaned.get(self.unique_field)
         holder = self.existing.by_unique.get(unique) if unique else None
+        external = result.cleaned.get("external_id")
+        by_source = self.existing.by_external.get(external) if external else None
+        if by_source is not None:  # the source system's id first (a UPN or email may be corrected there)
+            if holder is not None and holder.id != by_source.id:
+                return self._conflict(result, f"its external id is {_called(by_source)}'s, but its "
+                                      f"{self.unique_label} is {_called(holder)}'s")
+            return by_source
         at, cells = self.id_at, result._cells
         raw_id = cells[at].strip() if at is not None and cells is not None and at < len(cells) else ""
         if raw_id:
@@ -347,6 +354,10 @@ class RowChecker:
         if unique and held and held != unique:  # a namesake, or a mistyped UPN: never overwrite one with the other
             return self._conflict(result, f"its name and date of birth match {_called(match)}, whose "
                                   f"{self.unique_label} is {held}, not {unique}")
+        external, held = result.cleaned.get("external_id"), match.values.get("external_id") if match else None
+        if external and held and held != external:  # a namesake the source system tells apart
+            return self._conflict(result, f"its name and date of birth match {_called(match)}, whose "
+                                  f"external id is {held}, not {external}")
         return match
 
     def _conflict(self, result, what):

@@ -11,7 +11,7 @@ from ..core.csv_export import to_csv
 from ..core.db import Tx, new_id
 from ..core.maps import plain
 from ..core.errors import ApiError, FieldError, not_found, validation_failed
-from . import committing, kinds, storage
+from . import bundling, committing, kinds, storage
 from .acting import actor_for, ceiling_for
 from .messages import Action, Step
 from .models import Import, ImportRow, RowStatus, Source, Status
@@ -29,7 +29,7 @@ HELD_DAYS = 27
 
 def start_upload(caller, kind, filename, now=None):
     now = now or time.time()
-    kinds.get(kind)  # 422 unless it is one
+    kinds.get(kind, kinds.UPLOADS)  # 422 unless it is one
     import_id = new_import_id(now)
     key = storage.upload_key(caller.school_id, import_id)
     Import(school_id=caller.school_id, import_id=import_id, kind=kind, source=Source.UPLOAD,
@@ -40,11 +40,20 @@ def start_upload(caller, kind, filename, now=None):
             "max_bytes": config.UPLOAD_MAX_BYTES, "expires_in": config.UPLOAD_EXPIRES_SECONDS}
 
 
-def set_mapping(caller, import_id, mapping, date_orders=None):
+def set_mapping(caller, import_id, mapping, date_orders=None, body=None):
     imp = get(caller.school_id, import_id)
+    bundling.refuse_on_part(imp, "match the columns of")
     if imp.status not in (Status.MAPPING, Status.REVIEW):
         raise ApiError("conflict", f"This import is {imp.status}; columns can be matched only "
                        "after the file is read and before it is imported.")
+    if imp.kind == kinds.BUNDLE:
+        return _set_choice(caller, imp, body or {})
+    if not isinstance(mapping, dict):
+        raise validation_failed([FieldError("mapping", "required", "Send the mapping: {column: field}.")])
+    unknown = sorted(set(body or {}) - {"mapping", "date_orders"})
+    if unknown:
+        raise validation_failed([FieldError(f, "unknown_field", f"'{f}' is for a bundle; this import is of "
+                                            f"{imp.kind}.") for f in unknown])
     header = [c["name"] for c in imp.columns or []]
     errors = check_mapping(kinds.KINDS[imp.kind], header, mapping)
     order_errors, orders = check_date_orders(kinds.KINDS[imp.kind], imp.columns or [], mapping, date_orders)
@@ -59,6 +68,19 @@ def set_mapping(caller, import_id, mapping, date_orders=None):
         raise ApiError("conflict", "Someone else changed this import just now; reload it.")
     remember_mapping(caller, imp.kind, clean, orders)
     enqueue(Step(Action.VALIDATE, caller.school_id, import_id, run))
+    return as_json(imp)
+
+
+def _set_choice(caller, imp, body):
+    """A bundle's mapping step: which school of it, and how its grades read."""
+    choice = bundling.check_choice(imp, body)
+    run = (imp.run or 0) + 1
+    if not transition(imp, Status.VALIDATING, expect=(Status.MAPPING, Status.REVIEW),
+                      condition=Import.run == (imp.run or 0), mapping=choice, run=run, summary=None,
+                      rows_processed=0, validated_by=caller.user_id):
+        raise ApiError("conflict", "Someone else changed this import just now; reload it.")
+    remember_mapping(caller, kinds.BUNDLE, choice)
+    enqueue(Step(Action.VALIDATE, caller.school_id, imp.import_id, run))
     return as_json(imp)
 
 
@@ -186,6 +208,7 @@ def _accept_fix(caller, imp, item, result):
 
 def request_commit(caller, import_id):
     imp = get(caller.school_id, import_id)
+    bundling.refuse_on_part(imp, "import")
     if imp.status != Status.REVIEW:
         raise ApiError("conflict", f"Only an import in review can be imported; this one is {imp.status}.")
     if not transition(imp, Status.COMMITTING, expect=Status.REVIEW, rows_processed=0,
@@ -197,10 +220,12 @@ def request_commit(caller, import_id):
 
 def complete(caller, import_id):
     imp = get(caller.school_id, import_id)
+    bundling.refuse_on_part(imp, "complete")
     if imp.status not in (Status.REVIEW, Status.COMMITTED, Status.DONE, Status.FAILED):
         raise ApiError("conflict", f"This import is {imp.status}; wait for it to finish first.")
     if imp.status != Status.DONE:
         transition(imp, Status.DONE)
+        bundling.finish(imp)
         tidy_files(imp)
     return as_json(imp)
 
@@ -276,6 +301,7 @@ def discard(caller, import_id):
     if not transition(imp, Status.DISCARDED, expect=Status.HELD, decided_by=caller.user_id):
         raise ApiError("conflict", "This import was approved or discarded just now; reload it.")
     audit.write(audit.entry(caller, "discard", "import", import_id, {"status": "held"}, {"status": "discarded"}))
+    bundling.finish(imp, Status.DISCARDED)
     tidy_files(imp)
     return as_json(imp)
 
@@ -284,6 +310,6 @@ def _held(caller, import_id, what):
     imp = get(caller.school_id, import_id)
     if imp.status != Status.HELD:
         raise ApiError("conflict", f"Only a held import can be {what}d; this one is {imp.status}.")
-    if kinds.KINDS[imp.kind].ceiling:
+    if imp.kind == kinds.BUNDLE or kinds.KINDS[imp.kind].ceiling:  # (a bundle holds staff)
         caller.require("manage_settings")
     return imp

@@ -52,7 +52,7 @@ def as_json(imp):
         "date_orders": imp.date_orders or {},
         "file_format": imp.file_format, "sheet": imp.sheet, "sheets": imp.sheets,
         "summary": imp.summary, "result": imp.result, "error": imp.error, "hold": imp.hold,
-        "decided_by": imp.decided_by,
+        "decided_by": imp.decided_by, "bundle": imp.bundle, "parts": imp.parts, "part_of": imp.parent_id,
     }
     kind = KINDS.get(imp.kind)
     if kind is not None:
@@ -64,7 +64,7 @@ def as_json(imp):
 def list_imports(school_id, limit, state):
     start = {"school_id": {"S": state["school_id"]}, "import_id": {"S": state["import_id"]}} if state else None
     items = list(Import.query(school_id, scan_index_forward=False, limit=limit, page_size=limit,
-                              last_evaluated_key=start))
+                              last_evaluated_key=start, filter_condition=Import.parent_id.does_not_exist()))
     nxt = encode_cursor({"school_id": school_id, "import_id": items[-1].import_id}) \
         if len(items) == limit else None
     return {"items": [as_json(i) for i in items], "next": nxt}

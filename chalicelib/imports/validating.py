@@ -9,7 +9,7 @@ from ..accounts.models import School
 from ..core import config
 from ..core.db import new_id
 from ..membership.system import pupil_epoch
-from . import columns, lines, sniff, storage, workbook
+from . import bundling, columns, lines, sniff, storage, workbook
 from .workbook import Format
 from .acting import actor_for, ceiling_for
 from .kinds import KINDS
@@ -27,6 +27,8 @@ MAX_HEADER_JSON = 100_000
 #: Characters of each cell kept on a refused row (a hostile 1 MB cell would
 #: not fit in a DynamoDB item; the row is refused for its length anyway).
 STORED_CELL_CHARS = 1000
+#: a zip under one of these names is a workbook (if it is damaged, it says so), never a bundle
+WORKBOOK_NAMES = (".xlsx", ".xlsm", ".xlsb", ".ods")
 
 
 def open_records(imp):
@@ -75,6 +77,10 @@ def sniff_file(imp):
     try:
         sample = storage.read_start(imp.s3_key, min(sniff.SAMPLE_BYTES, max(1, size)), imp.etag) if size else b""
         fmt = workbook.format_of(sample)
+        if fmt == Format.BUNDLE and not imp.filename.lower().endswith(WORKBOOK_NAMES):
+            return bundling.sniff(imp)  # (a zip named as a workbook is read as one: a damaged one says so)
+        if fmt == Format.BUNDLE:
+            fmt = Format.XLSX
         if fmt != Format.CSV:
             return _sniff_workbook(imp, fmt)
         dialect = sniff.sniff(sample, complete=size <= sniff.SAMPLE_BYTES)

@@ -20,16 +20,13 @@ from enum import StrEnum
 import python_calamine
 
 from ..core import config
-from . import sandbox
+from . import sandbox, zips
 from .sniff import clean_header
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
 #: at most this many members in a workbook (a real one has a few dozen)
 MAX_MEMBERS = 1000
-#: a member inflating more than this many times its stored size (over MIN_RATIO_BYTES) is a bomb
-MAX_RATIO = 100
-MIN_RATIO_BYTES = 1 << 20
 #: rows of the sheet looked through for the header row
 HEADER_SEARCH_ROWS = 20
 
@@ -39,6 +36,7 @@ class Format(StrEnum):
     XLSX = "xlsx"  # also .xlsm and .xlsb: a zip with xl/
     ODS = "ods"
     XLS = "xls"  # an OLE compound file
+    BUNDLE = "zip"  # any other zip: a roster bundle of CSV files (bundle.py), not a workbook
 
 
 class Unreadable(Exception):
@@ -61,35 +59,22 @@ def format_of(sample):
             return Format.XLSX
         if b"opendocument.spreadsheet" in sample:
             return Format.ODS
+        return Format.BUNDLE
     return Format.CSV
 
 
 def check_zip(fileobj, max_total=None, max_members=MAX_MEMBERS):
     """Refuse (Unreadable ``spreadsheet_file``) a zip-based file whose
-    members could exhaust memory or point outside it: too many members, a
-    path with ``..`` or from the root, a member over the upload cap once
-    inflated, all over ``max_total`` (10x the cap), or a ratio over 100:1."""
-    cap = config.UPLOAD_MAX_BYTES
-    max_total = max_total or 10 * cap
+    members could exhaust memory or point outside it (zips.unsafe: too many
+    members, a path outside it, over ``max_total`` (10x the cap) inflated,
+    a ratio over 100:1), or whose shared strings would."""
+    max_total = max_total or 10 * config.UPLOAD_MAX_BYTES
     try:
-        members = zipfile.ZipFile(fileobj).infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        why = zips.unsafe(zips.members(fileobj), max_members, max_total, max_total)
+    except zips.Damaged as exc:
         raise Unreadable("spreadsheet_file", f"This workbook is damaged ({exc}). {SAVE_AS}") from None
-    if len(members) > max_members:
-        raise Unreadable("spreadsheet_file", f"This file holds {len(members):,} parts; a workbook has a few "
-                         f"dozen. {SAVE_AS}")
-    total = 0
-    for m in members:
-        name = m.filename.replace("\\", "/")
-        if name.startswith("/") or ".." in name.split("/") or (len(name) > 1 and name[1] == ":"):
-            raise Unreadable("spreadsheet_file", f"A part of this file is named '{name[:80]}', outside it. {SAVE_AS}")
-        total += m.file_size
-        if m.file_size > max_total or total > max_total:
-            raise Unreadable("spreadsheet_file", f"This workbook unpacks to more than {max_total // 1048576} MB. "
-                             f"Split it, or {SAVE_AS[0].lower()}{SAVE_AS[1:]}")
-        if m.file_size > MIN_RATIO_BYTES and m.file_size > MAX_RATIO * max(1, m.compress_size):
-            raise Unreadable("spreadsheet_file", f"A part of this workbook unpacks to {m.file_size // m.compress_size:,} "
-                             f"times its size, which no real spreadsheet does. {SAVE_AS}")
+    if why:
+        raise Unreadable("spreadsheet_file", f"We will not open this workbook: {why}. {SAVE_AS}")
     _refuse_repeated_text(zipfile.ZipFile(fileobj), max_total)
     fileobj.seek(0)
 

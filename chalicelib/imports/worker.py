@@ -10,8 +10,8 @@ from ..core import audit
 from ..core.log import logger
 from ..lifecycle import running
 from ..lifecycle.rollover import RolloverStep
-from . import messages, reports
-from .kinds import KINDS
+from . import bundling, messages, reports
+from .kinds import BUNDLE, KINDS, UPLOADS
 from .messages import Action, Drop, Upload
 from .models import DROP_CREATOR, Import, Source, Status
 from .service import commit_file
@@ -24,7 +24,7 @@ from ..roster.fields import DATE_FIELDS
 
 def handle_message(message):
     """One queue message (its JSON body): what became of each thing in it."""
-    found = messages.parse(message, KINDS) if isinstance(message, dict) else []
+    found = messages.parse(message, UPLOADS) if isinstance(message, dict) else []
     if not found and not (isinstance(message, dict) and ("Records" in message or "Event" in message)):
         logger.warning("unrecognised import message ignored")  # (its body may name people: not logged)
     return [_handle(f) for f in found] or ["ignored"]
@@ -93,6 +93,7 @@ def _supersede_held(newer):
                                                  "approved: it was discarded, and the newer one is read instead."}):
             audit.write(audit.entry(audit.Actor(older.school_id), "discard", "import", older.import_id,
                                     {"status": "held"}, {"status": "discarded", "superseded_by": newer.import_id}))
+            bundling.finish(older, Status.DISCARDED)
             tidy_files(older)
 
 
@@ -100,6 +101,13 @@ def _run_drop(school, imp):
     """Sniff, map, validate, commit; resumes from where a dead run stopped."""
     if imp.status == Status.SNIFFING and not sniff_file(imp):
         return "failed"
+    if imp.status == Status.MAPPING and imp.kind == BUNDLE:
+        choice = _drop_choice(school, imp)
+        if choice is None:
+            fail(imp, "no_mapping", "This bundle holds several schools and none is chosen for drops yet. Import "
+                 "one bundle through the console first, to say which school is yours.")
+            return "failed"
+        transition(imp, Status.VALIDATING, mapping=choice, run=1)
     if imp.status == Status.MAPPING:
         mapping, orders = _drop_mapping(school, imp)
         if mapping is None:
@@ -113,18 +121,49 @@ def _run_drop(school, imp):
                  "the console once to say which way round they are.")
             return "failed"
         transition(imp, Status.VALIDATING, mapping=mapping, date_orders=orders, run=1)
-    if imp.status == Status.VALIDATING and not validate_file(imp):
+    if imp.status == Status.VALIDATING and not _validate(imp):
         return "failed"
     if imp.status == Status.REVIEW:
-        hold = hold_reason(school, imp.summary or {})
+        hold = _hold(school, imp)
         if hold:
             transition(imp, Status.HELD, expect=Status.REVIEW, hold=hold)
             return "held"
         transition(imp, Status.COMMITTING, expect=Status.REVIEW, commit_started_at=int(time.time()))
     if imp.status == Status.COMMITTING:
-        commit_file(imp)
-        transition(imp, Status.DONE)
+        _commit(imp)
+        _finish(imp)
     return "imported"
+
+
+def _validate(imp):
+    return bundling.validate(imp, validate_file) if imp.kind == BUNDLE else validate_file(imp)
+
+
+def _commit(imp):
+    return bundling.commit(imp, commit_file) if imp.kind == BUNDLE else commit_file(imp)
+
+
+def _finish(imp):
+    transition(imp, Status.DONE)
+    if imp.kind == BUNDLE:
+        bundling.finish(imp)
+
+
+def _hold(school, imp):
+    """Why a validated drop waits for a person: a bundle's, the first of its parts'."""
+    summaries = (imp.summary or {}).get("parts", {}).values() if imp.kind == BUNDLE else [imp.summary or {}]
+    return next((hold for hold in (hold_reason(school, s or {}) for s in summaries) if hold), None)
+
+
+def _drop_choice(school, imp):
+    """A bundle drop's school and grades: as a person last chose them (if that
+    school is in this bundle), or the bundle's one school, read as years."""
+    remembered = (school.import_mappings or {}).get(BUNDLE) or {}
+    orgs = {o["sourcedId"] for o in (imp.bundle or {}).get("orgs") or []}
+    if remembered.get("org") in orgs:
+        return remembered
+    suggested = imp.suggested_mapping or {}
+    return suggested if suggested.get("org") else None
 
 
 def _drop_mapping(school, imp):
@@ -170,12 +209,12 @@ def _on_step(step):
     if imp.run != step.run:
         return "stale"
     if step.action == Action.VALIDATE and imp.status == Status.VALIDATING:
-        validate_file(imp)
+        _validate(imp)
         return "validated"
     if step.action == Action.COMMIT and imp.status == Status.COMMITTING:
-        commit_file(imp)
+        _commit(imp)
         if imp.source == Source.DROP:  # an approved drop: over, and reported
-            transition(imp, Status.DONE)
+            _finish(imp)
             _report(imp)
         return "committed"
     return "duplicate"
@@ -183,7 +222,7 @@ def _on_step(step):
 
 def fail_from_message(message, error):
     """The last delivery failed too: say so on the import before the DLQ."""
-    for found in messages.parse(message, KINDS) if isinstance(message, dict) else []:
+    for found in messages.parse(message, UPLOADS) if isinstance(message, dict) else []:
         try:
             imp = Import.get(found.school_id, found.import_id)
         except DoesNotExist:

@@ -6,8 +6,8 @@ import maps straight back)."""
 
 FIELDS = {
     "pupils": ["first_name", "surname", "date_of_birth", "gender", "year_group",
-               "registration_group", "upn", "pupil_id"],
-    "staff": ["first_name", "surname", "email", "job_role", "user_group"],
+               "registration_group", "upn", "pupil_id", "external_id"],
+    "staff": ["first_name", "surname", "email", "job_role", "user_group", "external_id"],
     "machines": ["name", "location"],
 }
 
@@ -45,6 +45,10 @@ _SURNAME = (
     ("Preferred Surname", "Preferred Last Name"),
 )
 
+#: the source system's own id, as our exports head it (a bundle fills it from sourcedId; another
+#: system's id column in a plain file is never guessed to be it)
+_EXTERNAL_ID = (("External ID",),)
+
 SYNONYMS = {
     "pupils": {
         "first_name": _FIRST_NAME,
@@ -63,6 +67,7 @@ SYNONYMS = {
         ),
         "upn": (("UPN", "Unique Pupil Number", "Unique Pupil Number (UPN)", "Pupil UPN"),),
         "pupil_id": (("Pupil ID", "schoolroll ID", "System ID"),),
+        "external_id": _EXTERNAL_ID,
     },
     "staff": {
         "first_name": _FIRST_NAME,
@@ -80,6 +85,7 @@ SYNONYMS = {
             ("User group", "Access Group"),
             ("Group",),
         ),
+        "external_id": _EXTERNAL_ID,
     },
     "machines": {
         "name": (
@@ -104,4 +110,6 @@ def field_headers(kind: str) -> dict[str, str]:
     names = {field: header for (header, _example), field in zip(TEMPLATES[known_kind(kind)], FIELDS[kind])}
     if "pupil_id" in FIELDS[kind]:
         names["pupil_id"] = "Pupil ID"
+    if "external_id" in FIELDS[kind]:
+        names["external_id"] = "External ID"
     return names

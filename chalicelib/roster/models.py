@@ -36,6 +36,8 @@ class Pupil(Model):
     year_group = UnicodeAttribute()
     registration_group = UnicodeAttribute(null=True)
     upn = UnicodeAttribute(null=True)
+    #: the source system's id (a OneRoster sourcedId): what a sync matches first
+    external_id = UnicodeAttribute(null=True)
     #: PupilStatus: "left" when a full drop no longer names them, or set by hand (never deleted)
     status = UnicodeAttribute(default="active")
     left_on = UnicodeAttribute(null=True)  # ISO date, while left

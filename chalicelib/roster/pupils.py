@@ -21,7 +21,7 @@ from .models import Pupil, PupilStatus, Source, UniqueKey
 from .validation import clean_pupil, clean_status, clean_year_group
 
 FIELDS = ("first_name", "surname", "date_of_birth", "gender", "year_group",
-          "registration_group", "upn")
+          "registration_group", "upn", "external_id")
 #: whether they are on roll: set by hand (PATCH), by a full drop, or by a file naming them again
 STATUS_FIELDS = ("status", "left_on")
 

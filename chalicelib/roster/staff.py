@@ -26,7 +26,7 @@ from .pupils import conflict, require_version, sent_changes
 from .models import Source
 from .validation import clean_staff
 
-FIELDS = ("first_name", "surname", "email", "job_role", "user_group")
+FIELDS = ("first_name", "surname", "email", "job_role", "user_group", "external_id")
 STATUSES = ("invited", "active", "disabled")
 
 

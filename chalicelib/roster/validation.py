@@ -12,6 +12,7 @@ Cells starting with ``=``, ``+``, ``-`` or ``@`` are kept as typed: they are
 stored as text, and whoever exports them to a spreadsheet must escape them.
 """
 import calendar
+import functools
 import re
 
 from datetime import date, datetime
@@ -72,6 +73,10 @@ def clean_text(value, field, max_length, required=False):
     if len(text) > max_length:
         return None, too_long(field, text, max_length)
     return text, None
+
+
+#: the source system's id (a OneRoster ``sourcedId``): what a sync matches first
+clean_external_id = functools.partial(clean_text, field="external_id", max_length=255)
 
 
 # -- dates -----------------------------------------------------------------
@@ -344,7 +349,7 @@ def pupil_cleaners(today=None, date_orders=None):
         "gender": clean_gender,
         "year_group": clean_year_group,
         "registration_group": lambda v: clean_text(v, "registration_group", 50),
-        "upn": clean_upn,
+        "upn": clean_upn, "external_id": clean_external_id,
     }
 
 
@@ -354,6 +359,7 @@ _STAFF_CLEANERS = {
     "email": clean_email,
     "job_role": lambda v: clean_text(v, "job_role", 100),
     "user_group": lambda v: clean_text(v, "user_group", 100),
+    "external_id": clean_external_id,
 }
 
 
@@ -389,11 +395,4 @@ def clean_staff(data, partial=False):
 
 
 def staff_cleaners(today=None, date_orders=None):
-    """{field: cleaner} of a staff member."""
-    return dict(_STAFF_CLEANERS)
-
-
-def machine_cleaners(today=None, date_orders=None):
-    """{field: cleaner} of a machine (imported; a form takes a name only)."""
-    return {"name": lambda v: clean_text(v, "name", 100, required=True),
-            "location": lambda v: clean_text(v, "location", 100)}
+    return dict(_STAFF_CLEANERS)  # {field: cleaner} of a staff member

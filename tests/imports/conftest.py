@@ -95,3 +95,25 @@ def roster_writes(calls):
     names = {config.table_name(t) for t in ("pupils", "uniques", "users", "logins")}
     return [(op, tables_of(params)) for op, params in calls
             if op in DYNAMO_WRITES and tables_of(params) & names]
+
+
+def bundle(name, replace=None, drop=(), folder=""):
+    """The zip of the bundle in tests/data/bundles/<name> (each file as
+    written there), with ``replace`` {file: text} and without ``drop``;
+    ``folder``: the files under a folder inside the zip, as a zipped export is."""
+    import io
+    import os
+    import zipfile
+    root = os.path.join(os.path.dirname(__file__), "..", "data", "bundles", name)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as book:
+        for file in sorted(os.listdir(root)):
+            if file not in drop and file not in (replace or {}):
+                book.write(os.path.join(root, file), folder + file)
+        for file, text in (replace or {}).items():
+            book.writestr(folder + file, text)
+    return out.getvalue()
+
+
+def bundle_file(name, file):
+    return data(f"bundles/{name}/{file}").decode()

@@ -25,8 +25,8 @@ def header_of(name):
 
 def test_fields_and_required():
     assert FIELDS["pupils"] == ["first_name", "surname", "date_of_birth", "gender", "year_group",
-                                "registration_group", "upn", "pupil_id"]
-    assert FIELDS["staff"] == ["first_name", "surname", "email", "job_role", "user_group"]
+                                "registration_group", "upn", "pupil_id", "external_id"]
+    assert FIELDS["staff"] == ["first_name", "surname", "email", "job_role", "user_group", "external_id"]
     assert FIELDS["machines"] == ["name", "location"]
     for kind, required in REQUIRED.items():
         assert required <= set(FIELDS[kind])

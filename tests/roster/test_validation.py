@@ -474,7 +474,7 @@ def test_pupil_full_record_from_csv_strings():
     assert cleaned == {
         "first_name": "Zoë", "surname": "O'Brien Smith", "date_of_birth": "2014-12-10",
         "gender": "F", "year_group": "6", "registration_group": "6L",
-        "upn": "X940123425001",
+        "upn": "X940123425001", "external_id": None,
     }
 
 
@@ -494,7 +494,7 @@ def test_pupil_optional_fields_default_to_none():
     cleaned, errors = clean_pupil(data, today=TODAY)
     assert errors == []
     assert set(cleaned) == {"first_name", "surname", "date_of_birth", "gender",
-                            "year_group", "registration_group", "upn"}
+                            "year_group", "registration_group", "upn", "external_id"}
     assert cleaned["gender"] is None and cleaned["registration_group"] is None
 
 
@@ -502,7 +502,7 @@ def test_pupil_empty_reports_every_required_field():
     cleaned, errors = clean_pupil({}, today=TODAY)
     assert codes(errors) == {"first_name": "required", "surname": "required",
                              "date_of_birth": "required", "year_group": "required"}
-    assert cleaned == {"gender": None, "registration_group": None, "upn": None}
+    assert cleaned == {"gender": None, "registration_group": None, "upn": None, "external_id": None}
 
 
 def test_pupil_collects_all_errors_not_just_the_first():
@@ -515,7 +515,7 @@ def test_pupil_collects_all_errors_not_just_the_first():
         "gender": "invalid_gender", "year_group": "invalid_year_group",
         "registration_group": "too_long", "upn": "upn_check_letter",
     }
-    assert cleaned == {}
+    assert cleaned == {"external_id": None}
     assert all(isinstance(e.as_dict()["message"], str) for e in errors)
 
 
@@ -598,7 +598,7 @@ def test_staff_full_record():
     cleaned, errors = clean_staff(valid_staff())
     assert errors == []
     assert cleaned == {"first_name": "Grace", "surname": "Hopper", "email": "grace@oak.sch.uk",
-                       "job_role": "Head of Computing", "user_group": "Admin Team"}
+                       "job_role": "Head of Computing", "user_group": "Admin Team", "external_id": None}
 
 
 @pytest.mark.parametrize("blank", [None, "", "  "])
@@ -617,7 +617,7 @@ def test_staff_missing_user_group_and_job_role():
 def test_staff_empty_reports_every_required_field():
     cleaned, errors = clean_staff({})
     assert codes(errors) == {"first_name": "required", "surname": "required", "email": "required"}
-    assert cleaned == {"job_role": None, "user_group": "Teachers"}
+    assert cleaned == {"job_role": None, "user_group": "Teachers", "external_id": None}
 
 
 def test_staff_collects_all_errors():
@@ -654,7 +654,7 @@ def test_module_imports_no_aws():
                 imported.update(alias.name.split(".")[0] for alias in node.names)
             elif isinstance(node, ast.ImportFrom):
                 imported.add("." * node.level + (node.module or "").split(".")[0])
-    assert imported <= {"calendar", "re", "unicodedata", "datetime", "stdnum", "..core", "..accounts", ".cleaning", ".dates"}, imported
+    assert imported <= {"calendar", "functools", "re", "unicodedata", "datetime", "stdnum", "..core", "..accounts", ".cleaning", ".dates"}, imported
 
 
 def test_fast_check_letter_agrees_with_stdnum_and_the_dfe_rule():
