@@ -13,7 +13,9 @@ TAG = "groups"
 GROUP = obj(["id", "name", "priority", "member_type", "shared", "member_count"], id=string(), name=string(),
             system=string(nullable=True), priority=string(enum=list(rules.PRIORITIES)),
             member_type=string(enum=list(rules.MEMBER_TYPES)), shared=boolean(),
-            owner_id=string(nullable=True), member_count=integer(), version=integer(nullable=True))
+            owner_id=string(nullable=True), member_count=integer(), version=integer(nullable=True),
+            kind=string(enum=["system", "teacher", "class"]), co_owner_ids=array(string()),
+            external_id=string(nullable=True), ended_at=string(nullable=True, format="date-time"))
 MEMBER = obj(["id", "kind", "name", "until"], id=string(), kind=string(enum=["pupil", "staff", "machine"]),
              name=string(), until=string(nullable=True, format="date-time"))
 MACHINE = obj(["id", "name"], id=string(), name=string(), location=string(nullable=True))

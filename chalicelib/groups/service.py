@@ -5,6 +5,7 @@ import time
 
 from pynamodb.exceptions import DoesNotExist
 
+from ..core.clock import iso
 from ..core.db import Tx, TxFailed, new_id
 from ..core.errors import ApiError, FieldError, not_found, validation_failed
 from ..core.text import fold
@@ -13,13 +14,16 @@ from ..membership import rules, system
 from ..membership.bookkeeping import group_key
 from ..membership.models import SYSTEM, Group, Membership
 from ..roster.models import UniqueKey
+from .classes import CLASS
 
 
 def as_json(g):
     return {"id": g.group_id, "name": g.name, "system": g.system, "priority": g.priority or "low",
             "member_type": g.member_type or "user", "shared": bool(g.shared) if not g.system else True,
             "owner_id": g.owner_id, "member_count": max(0, int(g.member_count or 0)),
-            "version": g.version}
+            "version": g.version, "kind": "system" if g.system else (g.kind or "teacher"),
+            "co_owner_ids": list(g.co_owner_ids or []), "external_id": g.external_id,
+            "ended_at": iso(g.ended_at)}
 
 
 def get_visible(caller, group_id):
@@ -103,7 +107,11 @@ def update(caller, group_id, body):
     old_name = g.name
     before = snapshot(g)
     tx = Tx()
-    if "name" in body and body["name"] is not None:
+    if "name" in body and body["name"] is not None and g.kind == CLASS and body["name"].strip() != g.name:
+        message = "A class group is named as its class is in the MIS; rename the class there."
+        raise ApiError("validation_failed", message,
+                       errors=[{"field": "name", "code": "class_group", "message": message}])
+    if "name" in body and body["name"] is not None and g.kind != CLASS:
         name = body["name"].strip()
         if not name:
             raise validation_failed([FieldError("name", "required", "Give the group a name.")])

@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from ..accounts.permissions import ADMIN_GROUP, FALLBACK_GROUP
 from ..core import config
+from ..groups.classes import MisClass
 from ..roster.validation import clean_upn
 from . import zips
 
@@ -240,6 +241,47 @@ def _person(r, role, born, grades_as):
         email = username
     return "staff", {**name, "email": email, "job_role": _title(role.role),
                      "user_group": _STAFF_ROLES.get(kind, FALLBACK_GROUP)}
+
+
+def classes(book, info, org):
+    """Each active class of ``org`` (a MisClass) with its active enrollments, or None
+    when the bundle has no classes.csv (its classes are then left alone)."""
+    if "classes.csv" not in info.files:
+        return None
+    found = {}
+    for r in _rows(book, info.files["classes.csv"]):
+        school = r.get("schoolsourcedid") or r.get("orgsourcedid") or ""
+        if _active(r) and r.get("sourcedid") and (not org or not school or school == org):
+            found[r["sourcedid"]] = MisClass(r["sourcedid"], class_name(r))
+    primary = {}
+    for r in _rows(book, info.files["enrollments.csv"]) if "enrollments.csv" in info.files else ():
+        cls, user = found.get(r.get("classsourcedid") or ""), r.get("usersourcedid") or ""
+        if cls is None or not user or not _active(r):
+            continue
+        role = (r.get("role") or "").strip().lower()
+        if role == STUDENT:
+            cls.pupils.append(user)
+        elif role in _STAFF_ROLES and user not in cls.teachers:
+            cls.teachers.append(user)
+            if (r.get("primary") or "").strip().lower() == "true" and cls.external_id not in primary:
+                primary[cls.external_id] = user
+    for cls in found.values():
+        if cls.external_id in primary:
+            cls.teachers.remove(primary[cls.external_id])
+            cls.teachers.insert(0, primary[cls.external_id])
+        cls.pupils = list(dict.fromkeys(cls.pupils))
+    return list(found.values())
+
+
+def class_name(r):
+    """A class group's name: its title, with its code and period when given."""
+    title = (r.get("title") or "").strip()
+    code = (r.get("classcode") or r.get("code") or "").strip()
+    period = (r.get("periods") or "").strip()
+    extra = [code] if code and code != title else []
+    extra += [f"period {period}"] if period else []
+    name = title or code or r.get("sourcedid")
+    return f"{name} ({', '.join(extra)})" if extra and title else name
 
 
 def _demographics(book, info):

@@ -19,7 +19,9 @@ from ..core import config
 from ..core.clients import client as s3
 from ..core.errors import ApiError, FieldError, validation_failed
 from ..roster.fields import field_headers
+from ..groups import classes as class_groups
 from . import bundle, storage
+from .acting import actor_for
 from .bundle import GradesAs
 from .models import Import, Status
 from .store import fail, tidy_files, transition
@@ -99,6 +101,11 @@ def validate(imp, validate_part):
         fail(imp, "file_changed", "This file was replaced while we were reading it. Upload it again (once) "
              "to import it.")
         return False
+    try:
+        classes = _classes(imp)
+    except bundle.Unreadable as exc:
+        fail(imp, exc.code, exc.message)
+        return False
     parts = {}
     for kind in PARTS:
         if files.get(kind) is None:
@@ -111,9 +118,31 @@ def validate(imp, validate_part):
             return False
         parts[kind] = part.import_id
     summaries = {k: Import.get(imp.school_id, i, consistent_read=True).summary for k, i in parts.items()}
-    summary = {**_totals(summaries.values()), "parts": summaries, "skipped": skipped}
+    summary = {**_totals(summaries.values()), "parts": summaries, "skipped": skipped,
+               "classes": _class_review(imp.school_id, classes)}
     return transition(imp, Status.REVIEW, expect=Status.VALIDATING, condition=Import.run == imp.run,
                       summary=summary, parts=parts, rows_processed=summary.get("rows", 0))
+
+
+def _classes(imp):
+    """The bundle's classes (MisClass) of the chosen school, or None when it has no classes.csv."""
+    with _opened(imp) as (book, info):
+        return bundle.classes(book, info, (imp.mapping or {}).get("org"))
+
+
+#: classes the review lists by name (the counts cover them all)
+REVIEW_CLASSES = 200
+
+
+def _class_review(school_id, classes):
+    """What the commit will do to the school's class groups, for the review."""
+    if classes is None:
+        return None
+    held = class_groups.class_groups(school_id)
+    return {**class_groups.preview(school_id, classes, held),
+            "items": [{"name": c.name, "external_id": c.external_id, "pupils": len(c.pupils),
+                       "teachers": len(c.teachers), "new": c.external_id not in held}
+                      for c in classes[:REVIEW_CLASSES]]}
 
 
 def _write_parts(imp, org, grades_as):
@@ -201,7 +230,10 @@ def commit(imp, commit_part):
         if part.status == Status.COMMITTING:
             commit_part(part)
         results[kind] = part.result
+    classes = _classes(imp)
     result = {**_totals(results.values()), "parts": results}
+    if classes is not None:  # (a bundle without classes.csv leaves the class groups alone)
+        result["classes"] = class_groups.sync(actor_for(imp), imp.school_id, classes).as_dict()
     transition(imp, Status.COMMITTED, expect=Status.COMMITTING, result=result, rows_processed=imp.rows_total or 0)
     return result
 

@@ -4,7 +4,7 @@ System groups (a year, a registration group, All pupils, All staff) live as
 names and member counts on one ``Group`` item per school (``SYSTEM``); their
 members are read from the roster's own indexes, so they are always in step.
 """
-from pynamodb.attributes import BooleanAttribute, MapAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
+from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -27,6 +27,14 @@ class Group(Model):
     member_count = NumberAttribute(default=0)
     created_at = NumberAttribute(null=True)
     version = VersionAttribute(null=True)
+    #: "class" for a class group (made and kept in step by a roster bundle); None otherwise
+    kind = UnicodeAttribute(null=True)
+    #: a class group's class in the MIS (its sourcedId)
+    external_id = UnicodeAttribute(null=True)
+    #: a class group's other teachers: they may change it as its owner may
+    co_owner_ids = ListAttribute(of=UnicodeAttribute, null=True)
+    #: set when a class group's class is gone from the MIS (kept, with the members added by hand)
+    ended_at = NumberAttribute(null=True)
     #: On the school's one SYSTEM item only: {group id: member count} and
     #: {group id: {"name", "kind", "value"}} of its system groups, so a roster
     #: write or an import flush updates every count in one UpdateItem.

@@ -85,12 +85,19 @@ def can_see(caller, group):
         return False
     if group.system:
         return caller.has("view_roster")
-    return bool(group.shared) or group.owner_id == caller.user_id
+    return bool(group.shared) or owns(caller, group)
+
+
+def owns(caller, group):
+    """The group's owner, or one of a class group's other teachers."""
+    return group.owner_id == caller.user_id or caller.user_id in (group.co_owner_ids or ())
 
 
 def can_edit(caller, group):
-    """Rename, re-prioritise, share or delete: the owner or manage_settings."""
-    return not group.system and (group.owner_id == caller.user_id or caller.has("manage_settings"))
+    """Rename, re-prioritise, share or delete: an owner or manage_settings.
+    (A class group whose teachers are not on the roster has no owner: the
+    school's admins hold it.)"""
+    return not group.system and (owns(caller, group) or caller.has("manage_settings"))
 
 
 def parse_until(value, now):

@@ -110,3 +110,24 @@ def test_a_damaged_zip_or_member_is_refused():
         opened(b"PK\x03\x04" + b"\x00" * 40)
     with pytest.raises(bundle.Unreadable, match="UTF-8"):
         opened(zipped({"users.csv": b"sourcedId,role\r\n\xff\xfe,student\r\n"}))
+
+
+def test_classes_of_the_chosen_school_with_the_primary_teacher_first_and_active_enrollments_only():
+    book, info = opened(bundle_zip("oneroster_1_2"))
+    found = {c.external_id: (c.name, c.teachers, c.pupils) for c in bundle.classes(book, info, "org-oak")}
+    assert found == {"cls-1": ("3 Maths (3MA, period 2)", ["tch-1", "tch-2"], ["stu-1", "stu-2", "stu-6"]),
+                     "cls-2": ("Reception Robins (RR)", ["tch-2"], ["stu-3"])}
+    assert [c.external_id for c in bundle.classes(book, info, "org-birch")] == ["cls-b"]
+    enrollments = bundle_file("oneroster_1_2", "enrollments.csv").replace("cls-1,org-oak,tch-1,teacher,true",
+                                                                         "cls-1,org-oak,tch-1,teacher,false")
+    enrollments = enrollments.replace("cls-1,org-oak,tch-2,teacher,false", "cls-1,org-oak,tch-2,teacher,true")
+    book, info = opened(bundle_zip("oneroster_1_2", replace={"enrollments.csv": enrollments}))
+    assert bundle.classes(book, info, "org-oak")[0].teachers == ["tch-2", "tch-1"]
+
+
+def test_sds_classes_are_read_by_org_and_a_bundle_without_classes_has_none():
+    book, info = opened(bundle_zip("sds_v2_1"))
+    assert [(c.name, c.teachers, c.pupils) for c in bundle.classes(book, info, "100")] == \
+        [("9 English (9EN)", ["t-1"], ["s-1"])]
+    book, info = opened(bundle_zip("oneroster_1_1"))
+    assert bundle.classes(book, info, "sch-1") is None

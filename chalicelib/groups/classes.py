@@ -1,0 +1,206 @@
+"""Class groups: the MIS's classes as groups teachers can use, made and kept
+in step by a roster bundle (issue 18).
+
+A class group is found again by its class's sourcedId (its ``external_id``;
+its id is made from it, so two syncs at once make one group). It is owned by
+its primary teacher and shared with its other teachers (co-owners); one
+whose teachers are not on the roster has no owner, so the school's admins
+hold it. Its pupils are the class's enrolled pupils: a sync adds and removes
+only the memberships a sync added (``added_by`` is ``MIS``), so the pupils a
+teacher added by hand stay. A class gone from the MIS is ended, not deleted.
+Every write is conditional and each sync safe to repeat."""
+import hashlib
+import time
+from dataclasses import dataclass, field
+
+from ..accounts.models import User
+from ..core import audit
+from ..core.db import Tx, TxFailed
+from ..membership.bookkeeping import as_read, full_name, group_key
+from ..membership.models import Group, Membership
+from ..roster.models import Pupil
+
+CLASS = "class"
+#: ``added_by`` of a membership a sync made
+MIS = "mis"
+#: memberships in one transaction, beside the group's count and the audit entry
+PER_TX = 45
+
+
+@dataclass
+class MisClass:
+    """A class as the MIS has it: its people by their MIS ids (sourcedIds),
+    the primary teacher first."""
+    external_id: str
+    name: str
+    teachers: list = field(default_factory=list)
+    pupils: list = field(default_factory=list)
+
+
+@dataclass
+class SyncResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    ended: int = 0
+    members_added: int = 0
+    members_removed: int = 0
+    #: enrolled pupils who are not on the roll (refused, or not in the bundle)
+    pupils_unmatched: int = 0
+
+    def as_dict(self):
+        return dict(self.__dict__)
+
+
+def class_group_id(school_id, external_id):
+    return "cls-" + hashlib.sha1(f"{school_id}#{external_id}".encode("utf-8")).hexdigest()[:20]
+
+
+def class_groups(school_id):
+    """{external id: Group} of the school's class groups (one key query)."""
+    return {g.external_id: g for g in Group.query(school_id, filter_condition=Group.kind == CLASS)}
+
+
+def preview(school_id, classes, held=None):
+    """What a sync would do to the school's classes, for the review:
+    {classes, new, ended, pupils} (pupils: enrollments of pupils)."""
+    held = class_groups(school_id) if held is None else held
+    wanted = {c.external_id for c in classes}
+    return {"classes": len(classes), "new": len(wanted - set(held)),
+            "ended": sum(1 for k, g in held.items() if k not in wanted and g.ended_at is None),
+            "pupils": sum(len(c.pupils) for c in classes)}
+
+
+def sync(actor, school_id, classes, now=None):
+    """Bring the school's class groups in step with ``classes`` (MisClass)."""
+    now = int(now or time.time())
+    pupils, staff = _people(school_id)
+    held = class_groups(school_id)
+    result = SyncResult()
+    for cls in classes:
+        teachers = [staff[t] for t in cls.teachers if t in staff]
+        wanted = {}
+        for p in cls.pupils:
+            if p in pupils:
+                wanted[pupils[p][0]] = pupils[p][1]
+            else:
+                result.pupils_unmatched += 1
+        group = _put_group(actor, school_id, cls, held.get(cls.external_id), teachers, now, result)
+        _sync_members(actor, group, wanted, now, result)
+    gone = [g for k, g in held.items() if k not in {c.external_id for c in classes} and g.ended_at is None]
+    for group in gone:
+        _end(actor, group, now)
+        _sync_members(actor, group, {}, now, result)
+        result.ended += 1
+    return result
+
+
+def _people(school_id):
+    """({MIS id: (pupil id, name)} of pupils on roll, {MIS id: user id} of staff)."""
+    pupils = {p.external_id: (p.pupil_id, full_name(p.attribute_values))
+              for p in Pupil.query(school_id, attributes_to_get=["pupil_id", "external_id", "first_name",
+                                                                 "surname", "status"])
+              if p.external_id and (p.status or "active") == "active"}
+    staff = {u.external_id: u.user_id
+             for u in User.query(school_id, attributes_to_get=["user_id", "external_id"]) if u.external_id}
+    return pupils, staff
+
+
+def snapshot(g):
+    return {"name": g.name, "owner_id": g.owner_id, "co_owner_ids": list(g.co_owner_ids or []),
+            "ended_at": g.ended_at}
+
+
+def _put_group(actor, school_id, cls, group, teachers, now, result):
+    """The class's group, made or brought up to date (name, teachers, not ended)."""
+    owner, co_owners = (teachers[0], teachers[1:]) if teachers else (None, [])
+    if group is None:
+        group = Group(school_id=school_id, group_id=class_group_id(school_id, cls.external_id), kind=CLASS,
+                      external_id=cls.external_id, name=cls.name, owner_id=owner, co_owner_ids=co_owners,
+                      shared=True, priority="low", member_type="user", member_count=0, created_at=now)
+        tx = Tx()
+        tx.put("group", group, condition=Group.group_id.does_not_exist())
+        audit.stage(tx, audit.entry(actor, "create", "group", group.group_id, {}, snapshot(group), now))
+        try:
+            tx.commit()
+            result.created += 1
+            return group
+        except TxFailed:  # made by a sync at the same moment: brought up to date below
+            group = Group.get(school_id, group.group_id, consistent_read=True)
+    before = snapshot(group)
+    group.name, group.owner_id, group.co_owner_ids, group.ended_at = cls.name, owner, co_owners, None
+    if snapshot(group) == before:
+        result.unchanged += 1
+        return group
+    tx = Tx()
+    tx.update("group", group, [Group.name.set(cls.name), Group.owner_id.set(owner),
+                               Group.co_owner_ids.set(co_owners), Group.ended_at.remove()],
+              condition=Group.group_id.exists(), add_version_condition=False)
+    audit.stage(tx, audit.entry(actor, "update", "group", group.group_id, before, snapshot(group), now))
+    tx.commit()
+    result.updated += 1
+    return group
+
+
+def _end(actor, group, now):
+    before = snapshot(group)
+    group.ended_at = now
+    tx = Tx()
+    tx.update("group", group, [Group.ended_at.set(now)], condition=Group.group_id.exists(),
+              add_version_condition=False)
+    audit.stage(tx, audit.entry(actor, "update", "group", group.group_id, before, snapshot(group), now))
+    tx.commit()
+
+
+def _sync_members(actor, group, wanted, now, result):
+    """Add the wanted pupils who are not members; remove the members a sync
+    added who are no longer wanted. Hand-added members are never touched."""
+    key = group_key(group.school_id, group.group_id)
+    current = {m.member_id: m for m in Membership.query(key)}
+    adds = [Membership(group_key=key, member_id=i, school_id=group.school_id, group_id=group.group_id,
+                       member_key=f"{group.school_id}#{i}", kind="pupil", name=name, added_by=MIS, added_at=now)
+            for i, name in wanted.items() if i not in current]
+    removes = [m for i, m in current.items() if m.added_by == MIS and i not in wanted]
+    for start in range(0, len(adds), PER_TX):
+        result.members_added += _write(actor, group, adds[start:start + PER_TX], [], now)
+    for start in range(0, len(removes), PER_TX):
+        result.members_removed += _write(actor, group, [], removes[start:start + PER_TX], now)
+
+
+def _write(actor, group, adds, removes, now):
+    """One transaction of memberships put or deleted, the group's count and
+    an audit entry; if another write got there first, each alone (one that
+    fails then has been made or removed meanwhile). Returns how many held."""
+    if _commit(actor, group, adds, removes, now):
+        return len(adds) + len(removes)
+    done = 0
+    for m in adds:
+        done += _commit(actor, group, [m], [], now)
+    for m in removes:
+        done += _commit(actor, group, [], [m], now)
+    return done
+
+
+def _commit(actor, group, adds, removes, now):
+    tx = Tx()
+    for m in adds:
+        tx.put(f"add:{m.member_id}", m, condition=Membership.member_id.does_not_exist())
+        tx.check(f"pupil:{m.member_id}", Pupil, group.school_id, m.member_id,
+                 condition=Pupil.status.does_not_exist() | (Pupil.status == "active"))
+    for m in removes:
+        tx.delete(f"remove:{m.member_id}", Membership(group_key=m.group_key, member_id=m.member_id),
+                  condition=(Membership.added_by == MIS) & as_read(m), add_version_condition=False)
+    counted = len(adds) - sum(1 for m in removes if m.away_since is None)
+    if counted:
+        tx.update("count", Group(school_id=group.school_id, group_id=group.group_id),
+                  [Group.member_count.add(counted)], condition=Group.group_id.exists(), add_version_condition=False)
+    if adds:
+        change = ("add", {}, {"members": [m.member_id for m in adds], "by": MIS})
+    else:
+        change = ("delete", {"members": [m.member_id for m in removes], "by": MIS}, {})
+    audit.stage(tx, audit.entry(actor, change[0], "membership", group.group_id, *change[1:], now))
+    try:
+        tx.commit()
+        return True
+    except TxFailed:
+        return False
