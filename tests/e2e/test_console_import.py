@@ -152,3 +152,30 @@ def test_a_month_first_date_column_is_asked_about_before_any_row_is_read(stack, 
     page.get_by_text(re.compile("7 created")).wait_for(timeout=30000)
     pupils = {p["first_name"]: p["date_of_birth"] for p in requests.get(f"{base}/api/pupils", headers=auth).json()["items"]}
     assert pupils["Arjun"] == "2013-12-19" and pupils["Farah"] == "2014-04-02"
+
+
+def test_a_roster_bundle_asks_for_its_school_and_shows_its_classes(stack, page):  # noqa: F811
+    from tests.imports.conftest import bundle
+    base, auth = _on_import_screen(stack, page, "head@rowan-bundle.sch.uk")
+    page.get_by_label("Roster bundle (OneRoster or School Data Sync .zip)", exact=True).check()
+    assert page.get_by_role("link", name=re.compile("CSV template")).is_hidden()
+    page.get_by_label("CSV file").set_input_files({"name": "oneroster.zip", "mimeType": "application/zip",
+                                                   "buffer": bundle("oneroster_1_2")})
+    page.get_by_role("button", name="Upload").click()
+    page.get_by_role("button", name="Check rows").wait_for(timeout=30000)
+    assert "OneRoster 1.2 bundle" in page.locator("main").inner_text()
+    page.get_by_role("button", name="Check rows").click()
+    page.get_by_text("Choose the school to import.").wait_for()
+    page.get_by_label(re.compile("Oakfield Primary")).check()
+    page.shot("bundle-choice")
+    page.get_by_role("button", name="Check rows").click()
+    classes = page.locator("table.bundle-classes")
+    classes.wait_for(timeout=30000)
+    assert "3 Maths (3MA, period 2)" in classes.inner_text() and "Reception Robins (RR)" in classes.inner_text()
+    assert "Staff: 4 new" in page.locator(".bundle-parts").inner_text()
+    page.shot("bundle-review")
+    page.get_by_role("button", name="Import Data").click()
+    page.get_by_text(re.compile("Classes: 2 made")).wait_for(timeout=30000)
+    groups = requests.get(f"{base}/api/groups", headers=auth).json()["items"]
+    assert sorted(g["name"] for g in groups if g["kind"] == "class") == ["3 Maths (3MA, period 2)",
+                                                                         "Reception Robins (RR)"]

@@ -4,7 +4,7 @@ import requests
 import pytest
 
 from tests.e2e.helpers import School, wait
-from tests.imports.conftest import data
+from tests.imports.conftest import bundle, bundle_file, data
 from tests.imports.test_workbooks import HEADER, ROWS, xlsx
 
 pytestmark = pytest.mark.e2e
@@ -18,7 +18,8 @@ def upload(school, body, filename):
 
 
 def check_and_commit(school, imp, **body):
-    r = school.call("PUT", f"/api/imports/{imp['id']}/mapping", json={"mapping": imp["suggested_mapping"], **body})
+    choice = body if imp["kind"] == "bundle" else {"mapping": imp["suggested_mapping"], **body}
+    r = school.call("PUT", f"/api/imports/{imp['id']}/mapping", json=choice)
     assert r.status_code == 200, r.text
     checked = school.http.wait_import(school.token, imp["id"], "review")
     assert school.call("POST", f"/api/imports/{imp['id']}/commit").ok
@@ -60,3 +61,53 @@ def test_an_xlsx_uploaded_and_dropped_over_http(stack):
                                if i["filename"] == "night.xlsx" and i["status"] == "done"), None))
     assert (night["result"]["updated"], night["result"]["unchanged"]) == (1, 2), night
     assert school.pupils()["Ada"]["registration_group"] == "5C"
+
+
+def bundle_upload(school, body, filename="roster.zip"):
+    started = school.call("POST", "/api/imports", json={"kind": "bundle", "filename": filename}).json()
+    up = started["upload"]
+    assert requests.post(up["url"], data=up["fields"], files={"file": (filename, body)}).status_code < 300
+    return school.http.wait_import(school.token, started["import_id"], "mapping")
+
+
+def class_groups(school):
+    return {g["external_id"]: g for g in school.get("/api/groups")["items"] if g["kind"] == "class"}
+
+
+def test_a_oneroster_bundle_uploaded_then_dropped_over_http(stack):
+    school = School(stack, "elm-oneroster")
+    imp = bundle_upload(school, bundle("oneroster_1_2"))
+    assert imp["bundle"]["flavour"] == "oneroster_1.2" and imp["file_format"] == "zip"
+    checked = check_and_commit(school, imp, org="org-oak")
+    assert (checked["summary"]["create"], checked["summary"]["classes"]["classes"]) == (8, 2), checked["summary"]
+    pupils = {p["external_id"]: (p["first_name"], p["year_group"], p["date_of_birth"]) for p in school.pupils().values()}
+    assert pupils == {"stu-1": ("Amara", "3", "2018-03-14"), "stu-2": ("Ben", "3", "2017-11-02"),
+                      "stu-3": ("Chloé", "R", "2021-06-30"), "stu-4": ("Dev", "6", "2015-01-09")}
+    staff = {s["external_id"]: s for s in school.get("/api/staff?limit=100")["items"] if s.get("external_id")}
+    assert {k: s["user_group"] for k, s in staff.items()} == {
+        "tch-1": "Teachers", "tch-2": "Teachers", "adm-1": "Admin Team", "aide-1": "TAs"}
+    groups = class_groups(school)
+    assert (groups["cls-1"]["owner_id"], groups["cls-1"]["co_owner_ids"], groups["cls-1"]["member_count"]) == \
+        (staff["tch-1"]["id"], [staff["tch-2"]["id"]], 2)
+
+    # the nightly drop of the same bundle with one class renamed changes just that
+    classes = bundle_file("oneroster_1_2", "classes.csv").replace("Reception Robins", "Reception Wrens")
+    school.nights += 1
+    school.s3.put_object(Bucket=school.bucket, Key=f"drop/{school.id}/bundle/night.zip",
+                         Body=bundle("oneroster_1_2", replace={"classes.csv": classes}))
+    night = wait(lambda: next((i for i in school.get("/api/imports?limit=5")["items"]
+                               if i["filename"] == "night.zip" and i["status"] in ("done", "held", "failed")), None))
+    assert night["status"] == "done", night
+    assert night["result"]["unchanged"] == 8 and night["result"]["classes"]["updated"] == 1, night["result"]
+    assert night["result"]["classes"]["unchanged"] == 1
+    assert class_groups(school)["cls-2"]["name"] == "Reception Wrens (RR)"
+
+
+def test_an_sds_bundle_with_us_grades_over_http(stack):
+    school = School(stack, "elm-sds-bundle")
+    imp = bundle_upload(school, bundle("sds_v2_1"), "sds.zip")
+    assert imp["bundle"]["flavour"] == "sds_v2.1"
+    check_and_commit(school, imp, org="100", grades_as="us_grade")
+    pupils = {p["external_id"]: p["year_group"] for p in school.pupils().values()}
+    assert (pupils["s-1"], pupils["s-2"]) == ("10", "11")
+    assert [g["name"] for g in class_groups(school).values()] == ["9 English (9EN)"]

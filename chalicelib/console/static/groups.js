@@ -64,7 +64,8 @@
   }
 
   function canEdit(g) {
-    return !!g && !g.system && ((SR.me && SR.me.user && g.owner_id === SR.me.user.id) || SR.can("manage_settings"));
+    const me = SR.me && SR.me.user && SR.me.user.id;
+    return !!g && !g.system && ((me && (g.owner_id === me || (g.co_owner_ids || []).indexOf(me) >= 0)) || SR.can("manage_settings"));
   }
 
   // Type-ahead over GET /people (add_any_user): 300 ms debounce, 1+ characters.
@@ -272,6 +273,7 @@
       const b = el("button", { type: "button", class: "group-button", "data-group-id": g.id,
         "aria-pressed": g.id === state.selected ? "true" : "false", onclick: () => select(g.id) },
       el("span", { class: "group-name" }, g.name),
+      g.kind === "class" ? el("span", { class: "group-kind note" }, g.ended_at ? " class, ended" : " class") : null,
       el("span", { class: "group-count" }, g.member_count + (g.member_count === 1 ? " member" : " members")));
       b.addEventListener("dragover", (ev) => { ev.preventDefault(); ev.dataTransfer.dropEffect = "copy"; b.classList.add("drop"); });
       b.addEventListener("dragleave", () => b.classList.remove("drop"));

@@ -4,7 +4,8 @@
 (function () {
   "use strict";
   const el = SR.el;
-  const KINDS = [["pupils", "Pupils"], ["staff", "Staff"], ["machines", "Machines"]];
+  const KINDS = [["pupils", "Pupils"], ["staff", "Staff"], ["machines", "Machines"],
+    ["bundle", "Roster bundle (OneRoster or School Data Sync .zip)"]];
   const STEPS = ["Choose a file", "Match columns", "Check and fix", "Import"];
   const POLL_MS = 700;
   const MAX_ROWS = 500;
@@ -66,6 +67,7 @@
           el("button", { type: "button", onclick: () => { history.replaceState(null, "", "#/import"); chooseFile(); } },
             "Import another file"));
         }
+        if (imp.status === "mapping" && imp.kind === "bundle") return SR.bundleChoice(imp, { step, poll, alive, showImport });
         if (imp.status === "mapping") return mapColumns(imp);
         if (imp.status === "review" || imp.status === "committed") return review(imp);
         if (imp.status === "done") {
@@ -132,6 +134,8 @@
 
         async function loadTemplate() {
           const k = kind();
+          template.hidden = k === "bundle";
+          if (k === "bundle") return; // (a bundle is the MIS's own export: no template)
           template.textContent = "Download the " + KINDS.find((x) => x[0] === k)[1].toLowerCase() + " CSV template";
           template.removeAttribute("download");
           template.setAttribute("href", "#");
@@ -155,14 +159,14 @@
         }
         template.addEventListener("click", (ev) => { if (!template.hasAttribute("download")) ev.preventDefault(); });
 
-        const fileInput = el("input", { type: "file", id: "import-file", accept: ".csv,.txt,text/csv,.xlsx,.xlsm,.xlsb,.xls,.ods" });
+        const fileInput = el("input", { type: "file", id: "import-file", accept: ".csv,.txt,text/csv,.xlsx,.xlsm,.xlsb,.xls,.ods,.zip" });
         const chosen = el("p", { class: "chosen", "aria-live": "polite" }, "No file chosen yet.");
         fileInput.addEventListener("change", () => {
           const f = fileInput.files[0];
           chosen.textContent = f ? "Chosen: " + f.name + " (" + Math.max(1, Math.round(f.size / 1024)) + " KB)" : "No file chosen yet.";
         });
         const drop = el("div", { class: "drop-zone" },
-          el("label", { for: "import-file" }, "CSV file or spreadsheet (.xlsx, .xls, .ods)"), fileInput,
+          el("label", { for: "import-file" }, "CSV file, spreadsheet (.xlsx, .xls, .ods) or roster bundle (.zip)"), fileInput,
           el("p", {}, "…or drag the file and drop it here."), chosen);
         ["dragenter", "dragover"].forEach((t) => drop.addEventListener(t, (ev) => { ev.preventDefault(); drop.classList.add("over"); }));
         ["dragleave", "drop"].forEach((t) => drop.addEventListener(t, () => drop.classList.remove("over")));
@@ -320,6 +324,7 @@
         const status = el("p", { role: "status" });
         const error = el("p", { class: "error", role: "alert" });
         const rowsHolder = el("div", {});
+        const bundleEl = el("div", { class: "bundle-review" });
         const importBtn = el("button", { type: "button" }, "Import Data");
         const completeBtn = el("button", { type: "button", class: "secondary" }, "Complete");
 
@@ -334,36 +339,47 @@
               (r.unchanged || 0) + " unchanged, " + (r.refused || 0) + " refused.";
           }
           importBtn.hidden = i.status !== "review";
+          if (i.kind === "bundle") bundleEl.replaceChildren(...SR.bundleReview(i));
         }
 
         async function refresh() {
           try { const i = await SR.api("GET", "/imports/" + id); if (alive()) showSummary(i); } catch (e) { /* keep what we show */ }
         }
 
+        // A bundle's rows are its parts' (staff, pupils), each fixed as its own file's.
         async function loadRows(i) {
-          const page = await SR.api("GET", "/imports/" + id + "/rows?only=errors&limit=" + MAX_ROWS);
+          if (i.kind !== "bundle") return rowsHolder.replaceChildren(await rowsOf(i, id, "Rows with problems"));
+          const sections = [];
+          for (const [kind, partId] of Object.entries(i.parts || {})) {
+            const part = await SR.api("GET", "/imports/" + encodeURIComponent(partId));
+            sections.push(await rowsOf(part, encodeURIComponent(partId), (kind === "staff" ? "Staff" : "Pupils") + " with problems"));
+          }
+          rowsHolder.replaceChildren(...sections);
+        }
+
+        async function rowsOf(i, importId, heading) {
+          const page = await SR.api("GET", "/imports/" + importId + "/rows?only=errors&limit=" + MAX_ROWS);
           const items = page.items || [];
           if (!items.length) {
-            rowsHolder.replaceChildren(el("p", { class: "ok" }, "No rows have problems."));
-            return;
+            return el("p", { class: "ok" }, i.part_of ? heading.replace(" with problems", "") + ": no rows have problems." : "No rows have problems.");
           }
           const names = (i.fields || []).map((f) => f.name);
           const seen = new Set();
           items.forEach((r) => Object.keys(r.values || {}).forEach((k) => seen.add(k)));
           const cols = names.filter((n) => seen.has(n)).concat([...seen].filter((n) => names.indexOf(n) < 0));
           const more = Math.max(0, ((i.summary && i.summary.errors) || 0) - items.length);
-          rowsHolder.replaceChildren(
-            el("h3", {}, "Rows with problems"),
+          return el("section", {},
+            el("h3", {}, heading),
             el("p", {}, "Correct the values and save each row; rows left with problems are not imported."),
             el("div", { class: "table-scroll" }, el("table", { class: "error-rows" },
               el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Row"), cols.map((c) => el("th", { scope: "col" }, c)),
                 el("th", { scope: "col" }, "Problems"), el("th", { scope: "col" }, ""))),
-              el("tbody", {}, items.map((r) => errorRow(r, cols))))),
+              el("tbody", {}, items.map((r) => errorRow(r, cols, importId))))),
             page.next || more ? el("p", { class: "note" }, (more ? plural(more, "more row") + " with problems " + (more === 1 ? "is" : "are") : "More rows with problems are") +
               " not shown. Fix these, then reload the page to see the next ones.") : "");
         }
 
-        function errorRow(r, cols) {
+        function errorRow(r, cols, importId) {
           const inputs = {};
           const problems = el("td", { class: "problems" });
           const state = el("span", { class: "row-state", role: "status" });
@@ -386,7 +402,7 @@
             Object.entries(inputs).forEach(([c, input]) => { values[c] = input.value; });
             save.disabled = true; state.textContent = "Saving…";
             try {
-              const out = await SR.api("PATCH", "/imports/" + id + "/rows/" + r.row, { values });
+              const out = await SR.api("PATCH", "/imports/" + importId + "/rows/" + r.row, { values });
               if (!(out.errors || []).length) {
                 tr.classList.remove("has-error");
                 showErrors([]);
@@ -435,7 +451,7 @@
         });
 
         showSummary(imp);
-        step(imp.status === "committed" ? 4 : 2, summaryEl, resultEl, rowsHolder,
+        step(imp.status === "committed" ? 4 : 2, summaryEl, resultEl, bundleEl, rowsHolder,
           el("div", { class: "toolbar" }, importBtn, completeBtn), status, error);
         try { await loadRows(imp); } catch (e) { rowsHolder.replaceChildren(el("p", { class: "error", role: "alert" }, e.message)); }
       }
