@@ -25,6 +25,8 @@ CLASS = "class"
 MIS = "mis"
 #: memberships in one transaction, beside the group's count and the audit entry
 PER_TX = 45
+#: tries of a transaction that clashed with another write to the same group
+TRIES = 4
 
 
 @dataclass
@@ -99,10 +101,11 @@ def _people(school_id):
     """({MIS id: (pupil id, name)} of pupils on roll, {MIS id: user id} of staff)."""
     pupils = {p.external_id: (p.pupil_id, full_name(p.attribute_values))
               for p in Pupil.query(school_id, attributes_to_get=["pupil_id", "external_id", "first_name",
-                                                                 "surname", "status"])
+                                                                 "surname", "status"], consistent_read=True)
               if p.external_id and (p.status or "active") == "active"}
     staff = {u.external_id: u.user_id
-             for u in User.query(school_id, attributes_to_get=["user_id", "external_id"]) if u.external_id}
+             for u in User.query(school_id, attributes_to_get=["user_id", "external_id"], consistent_read=True)
+             if u.external_id}
     return pupils, staff
 
 
@@ -182,6 +185,19 @@ def _write(actor, group, adds, removes, now):
 
 
 def _commit(actor, group, adds, removes, now):
+    for attempt in range(TRIES):
+        try:
+            _tx(actor, group, adds, removes, now).commit()
+            return True
+        except TxFailed as exc:
+            if exc.failed or not exc.conflict:
+                return False  # a condition: made or removed meanwhile, or the pupil left
+            time.sleep(0.05 * 2 ** attempt)  # another write to the group's count at the same moment
+    return False
+
+
+def _tx(actor, group, adds, removes, now):
+    """Memberships put or deleted, the group's count and an audit entry, together."""
     tx = Tx()
     for m in adds:
         tx.put(f"add:{m.member_id}", m, condition=Membership.member_id.does_not_exist())
@@ -189,7 +205,8 @@ def _commit(actor, group, adds, removes, now):
                  condition=Pupil.status.does_not_exist() | (Pupil.status == "active"))
     for m in removes:
         tx.delete(f"remove:{m.member_id}", Membership(group_key=m.group_key, member_id=m.member_id),
-                  condition=(Membership.added_by == MIS) & as_read(m), add_version_condition=False)
+                  condition=(Membership.added_by == MIS) & as_read(m) & Membership.member_id.exists(),
+                  add_version_condition=False)
     counted = len(adds) - sum(1 for m in removes if m.away_since is None)
     if counted:
         tx.update("count", Group(school_id=group.school_id, group_id=group.group_id),
@@ -199,8 +216,4 @@ def _commit(actor, group, adds, removes, now):
     else:
         change = ("delete", {"members": [m.member_id for m in removes], "by": MIS}, {})
     audit.stage(tx, audit.entry(actor, change[0], "membership", group.group_id, *change[1:], now))
-    try:
-        tx.commit()
-        return True
-    except TxFailed:
-        return False
+    return tx

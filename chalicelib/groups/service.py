@@ -125,7 +125,10 @@ def update(caller, group_id, body):
     after = snapshot(g)
     if before == after:
         return as_json(g)
-    tx.put("group", g)
+    # only what changed, on condition of the version read: never the whole item back (its member
+    # count, or a class group's teachers, move under writes that do not bump the version)
+    tx.update("group", g, [getattr(Group, f).set(getattr(g, f)) for f in ("name", "priority", "shared")
+                           if before[f] != after[f]])
     audit.stage(tx, audit.entry(caller, "update", "group", g.group_id, before, after))
     try:
         tx.commit()
@@ -148,7 +151,8 @@ def delete(caller, group_id):
             batch.delete(Membership(group_key=key, member_id=m.member_id))
     tx = Tx()
     tx.delete("group", g, add_version_condition=False)
-    tx.delete("name", _name_claim(g.school_id, g.owner_id, g.name), add_version_condition=False)
+    if g.kind != CLASS:  # (a class group claims no name: its owner's own group of that name keeps its claim)
+        tx.delete("name", _name_claim(g.school_id, g.owner_id, g.name), add_version_condition=False)
     audit.stage(tx, audit.entry(caller, "delete", "group", g.group_id,
                                 {**snapshot(g), "members": len(members)}, {}))
     tx.commit()

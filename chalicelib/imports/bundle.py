@@ -9,6 +9,7 @@ Everything the files mean is decided here; nothing here touches AWS."""
 import csv
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -246,15 +247,17 @@ def _person(r, role, born, grades_as):
 def classes(book, info, org):
     """Each active class of ``org`` (a MisClass) with its active enrollments, or None
     when the bundle has no classes.csv (its classes are then left alone)."""
-    if "classes.csv" not in info.files:
-        return None
+    if "classes.csv" not in info.files or "enrollments.csv" not in info.files:
+        return None  # (a class without its enrollments would lose its pupils and teachers)
     found = {}
     for r in _rows(book, info.files["classes.csv"]):
         school = r.get("schoolsourcedid") or r.get("orgsourcedid") or ""
         if _active(r) and r.get("sourcedid") and (not org or not school or school == org):
             found[r["sourcedid"]] = MisClass(r["sourcedid"], class_name(r))
     primary = {}
-    for r in _rows(book, info.files["enrollments.csv"]) if "enrollments.csv" in info.files else ():
+    if not found:
+        return None  # (no class of this school: an export without classes ends none)
+    for r in _rows(book, info.files["enrollments.csv"]):
         cls, user = found.get(r.get("classsourcedid") or ""), r.get("usersourcedid") or ""
         if cls is None or not user or not _active(r):
             continue
@@ -347,7 +350,8 @@ def _records(book, member):
             reader = csv.reader(text)
             yield [h.strip().lower() for h in next(reader, [])]
             yield from reader
-    except (csv.Error, UnicodeDecodeError, zipfile.BadZipFile, OSError, EOFError) as exc:
+    except (csv.Error, UnicodeDecodeError, zipfile.BadZipFile, OSError, EOFError, zlib.error, RuntimeError,
+            NotImplementedError) as exc:  # (RuntimeError: encrypted; NotImplementedError: a compression we lack)
         raise Unreadable(f"{member.rsplit('/', 1)[-1]} can't be read as a CSV in UTF-8 ({exc}). "
                          "Export the bundle again.") from None
 

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 
 from pynamodb.exceptions import DoesNotExist
 
+from ..accounts.models import User
 from ..core import config
 from ..core.clients import client as s3
 from ..core.errors import ApiError, FieldError, validation_failed
@@ -154,9 +155,12 @@ def _write_parts(imp, org, grades_as):
         writers[kind] = csv.writer(spools[kind])
         writers[kind].writerow([headers[f] for f in PART_FIELDS[kind]])
     counts = dict.fromkeys(PARTS, 0)
+    known = _known_staff(imp.school_id)
 
     def add(kind, values):
         counts[kind] += 1
+        if kind == "staff" and (values.get("external_id") in known or values.get("email", "").lower() in known):
+            values = {**values, "user_group": "", "job_role": ""}  # (blank: what the school set stays)
         writers[kind].writerow([values.get(f, "") for f in PART_FIELDS[kind]])
 
     try:
@@ -166,6 +170,15 @@ def _write_parts(imp, org, grades_as):
     finally:
         for spool in spools.values():
             spool.close()
+
+
+def _known_staff(school_id):
+    """The school's staff by MIS id and email (lower case): a bundle gives a
+    user group and role only to someone new, never changes one a school set."""
+    known = set()
+    for u in User.query(school_id, attributes_to_get=["user_id", "email", "external_id"], consistent_read=True):
+        known.update(v for v in (u.external_id, (u.email or "").lower()) if v)
+    return known
 
 
 def _upload(imp, kind, spool):

@@ -16,6 +16,7 @@ A kind declares:
   ceiling (``ceiling``), and ``leavers``: what a full drop does to the
   records no row of it named (pupils: they leave, unless added by hand).
 """
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -213,3 +214,16 @@ def get(name, kinds=NAMES):
         raise validation_failed([FieldError("kind", "invalid_choice", f"Use one of: {', '.join(kinds)}.")],
                                 f"kind must be one of: {', '.join(kinds)}.")
     return KINDS.get(name)
+
+
+#: a bundle's part: fields the bundle may have no data for, whose blank cell keeps what is held
+#: (an identifier that is not a UPN, no demographics.csv; a known colleague's role and user group)
+PART_KEEPS_BLANK = {"pupils": ("upn", "gender", "external_id"), "staff": ("job_role", "user_group", "external_id")}
+
+
+def rules_of(imp):
+    """How an import's rows are checked: its kind's rules, and for a
+    bundle's part, blanks that keep what is held."""
+    rules = KINDS[imp.kind].rules
+    extra = PART_KEEPS_BLANK.get(imp.kind, ()) if imp.parent_id else ()
+    return dataclasses.replace(rules, blank_means_default=tuple(rules.blank_means_default) + extra) if extra else rules

@@ -120,7 +120,7 @@ def fix_row(caller, import_id, row, values, now=None):
     _check_fix(kind, values)
     merged = {**item.values, **{k: (v or "") for k, v in values.items()}}
     existing = kind.load(caller.school_id)
-    checker = RowChecker(kind.rules, {f: f for f in merged}, list(merged), existing, new_id,
+    checker = RowChecker(kinds.rules_of(imp), {f: f for f in merged}, list(merged), existing, new_id,
                          date_orders=field_date_orders(imp))
     result = checker.check(item.row, [merged[f] for f in merged])
     if kind.ceiling:
@@ -280,6 +280,7 @@ def approve(caller, import_id):
     does, with the school's rights: so a staff file, which can change who
     holds which rights, needs manage_settings to approve)."""
     imp = get(caller.school_id, import_id)
+    bundling.refuse_on_part(imp, "approve")
     if imp.status == Status.COMMITTING and imp.decided_by == caller.user_id and imp.source == Source.DROP:
         enqueue(Step(Action.COMMIT, caller.school_id, import_id, imp.run))  # again: the first enqueue may have failed
         return as_json(imp)
@@ -308,6 +309,7 @@ def discard(caller, import_id):
 
 def _held(caller, import_id, what):
     imp = get(caller.school_id, import_id)
+    bundling.refuse_on_part(imp, what)
     if imp.status != Status.HELD:
         raise ApiError("conflict", f"Only a held import can be {what}d; this one is {imp.status}.")
     if imp.kind == kinds.BUNDLE or kinds.KINDS[imp.kind].ceiling:  # (a bundle holds staff)

@@ -12,7 +12,7 @@ from ..membership.system import pupil_epoch
 from . import bundling, columns, lines, sniff, storage, workbook
 from .workbook import Format
 from .acting import actor_for, ceiling_for
-from .kinds import KINDS
+from .kinds import KINDS, rules_of
 from .mapping import field_date_orders
 from .models import Import, ImportRow, RowStatus, Source, Status
 from .profile import ColumnProfile
@@ -79,6 +79,10 @@ def sniff_file(imp):
         fmt = workbook.format_of(sample)
         if fmt == Format.BUNDLE and not imp.filename.lower().endswith(WORKBOOK_NAMES):
             return bundling.sniff(imp)  # (a zip named as a workbook is read as one: a damaged one says so)
+        if imp.kind == bundling.KIND:
+            fail(imp, "bundle_unreadable", "A roster bundle is a zip of its CSV files (users.csv and the rest); "
+                 "this file is not one. Import a single CSV or spreadsheet as pupils or staff.")
+            return False
         if fmt == Format.BUNDLE:
             fmt = Format.XLSX
         if fmt != Format.CSV:
@@ -140,7 +144,7 @@ def validate_file(imp):
     header, records = open_records(imp)
     epoch = pupil_epoch(imp.school_id) if kind.bulk_new else None  # before the roster: see committing.py
     existing = kind.load(imp.school_id)
-    checker = RowChecker(kind.rules, imp.mapping, header, existing, new_id, date_orders=field_date_orders(imp))
+    checker = RowChecker(rules_of(imp), imp.mapping, header, existing, new_id, date_orders=field_date_orders(imp))
     within_rights = ceiling_for(actor_for(imp, imp.validated_by), existing) if kind.ceiling else None
     spool = storage.Spool()
     bad_rows = RowBuffer()

@@ -102,3 +102,14 @@ def test_a_bundle_without_classes_leaves_the_class_groups_alone(api, importer, a
     imp, done = imported(api, importer, bundle("oneroster_1_2", drop=("classes.csv", "enrollments.csv")))
     assert imp["summary"]["classes"] is None and "classes" not in done["result"]
     assert {g["ended_at"] for g in class_groups(api).values()} == {None}
+
+
+def test_a_bundle_without_enrollments_or_with_no_class_of_the_school_ends_none(api, importer, admin):
+    imported(api, importer, bundle("oneroster_1_2"))
+    _imp, done = imported(api, importer, bundle("oneroster_1_2", drop=("enrollments.csv",)))
+    assert "classes" not in done["result"]
+    header = bundle_file("oneroster_1_2", "classes.csv").splitlines()[0] + "\n"
+    _imp, done = imported(api, importer, bundle("oneroster_1_2", replace={"classes.csv": header}))
+    assert "classes" not in done["result"]
+    groups = class_groups(api)
+    assert {g["ended_at"] for g in groups.values()} == {None} and groups["cls-1"]["member_count"] == 2

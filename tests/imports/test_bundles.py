@@ -122,3 +122,31 @@ def test_a_bundle_drop_of_one_school_runs_hands_off_and_of_several_uses_the_scho
     assert again["status"] == "done" and again["result"]["unchanged"] == 3, again  # Ella, Lena, and Hari (a second role)
     pupils, _staff = records(api)
     assert "stu-5" in pupils and "stu-1" not in pupils
+
+
+def test_a_later_bundle_keeps_what_the_school_set_and_what_it_has_no_data_for(api, importer):
+    """A known colleague's user group and role are the school's (a bundle sets
+    them only for someone new); a blank identifier or no demographics.csv
+    never wipes a pupil's UPN or sex."""
+    importer.commit(choose(api, importer, importer.upload("bundle", bundle("oneroster_1_2")), org="org-oak"))
+    pupils, staff = records(api)
+    hopper = staff["tch-1"]
+    r = api.patch(f"/api/staff/{hopper['id']}", {"user_group": "SLTs", "job_role": "Deputy head",
+                                                 "version": hopper["version"]})
+    assert r.status_code == 200, r.body
+    users = bundle_file("oneroster_1_2", "users.csv").replace("T940123420111", "")
+    demographics = "sourcedId,status,dateLastModified,birthDate,sex\n" + "\n".join(
+        f"{k},active,,{p['date_of_birth']}," for k, p in pupils.items()) + "\n"
+    imp = choose(api, importer, importer.upload("bundle", bundle(
+        "oneroster_1_2", replace={"users.csv": users, "demographics.csv": demographics})), org="org-oak")
+    assert (imp["summary"]["update"], imp["summary"]["unchanged"], imp["summary"]["errors"]) == (0, 8, 0), imp
+    importer.commit(imp)
+    after, staff = records(api)
+    assert (staff["tch-1"]["user_group"], staff["tch-1"]["job_role"]) == ("SLTs", "Deputy head")
+    assert (after["stu-1"]["upn"], after["stu-1"]["gender"]) == (pupils["stu-1"]["upn"], "F")
+
+
+def test_a_csv_uploaded_as_a_bundle_fails_saying_what_a_bundle_is(api, importer):
+    imp = importer.upload("bundle", bundle_file("oneroster_1_2", "users.csv").encode(), filename="users.csv")
+    assert imp["status"] == "failed" and imp["error"]["code"] == "bundle_unreadable", imp
+    assert "zip" in imp["error"]["message"]
