@@ -115,5 +115,16 @@ def bundle(name, replace=None, drop=(), folder=""):
     return out.getvalue()
 
 
+def zipped(members, compress=None):
+    """A zip of {name: text or bytes}, as written (deflated unless ``compress`` says)."""
+    import io
+    import zipfile
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED if compress is None else compress) as book:
+        for name, body in members.items():
+            book.writestr(name, body)
+    return out.getvalue()
+
+
 def bundle_file(name, file):
     return data(f"bundles/{name}/{file}").decode()

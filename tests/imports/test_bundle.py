@@ -1,13 +1,12 @@
 """Reading a roster bundle (issue 18): flavours, schools, the join of users,
 roles and demographics into our fields, grades as years, unsafe zips."""
 import io
-import zipfile
 
 import pytest
 
 from chalicelib.imports import bundle
 from chalicelib.imports.bundle import Flavour, GradesAs
-from tests.imports.conftest import bundle as bundle_zip, bundle_file, upn
+from tests.imports.conftest import bundle as bundle_zip, bundle_file, upn, zipped
 
 
 def opened(data):
@@ -77,14 +76,6 @@ def test_sds_reads_grade_from_roles_and_birth_dates_by_user_sourced_id():
         ("s-1", "Year 9", "2012-10-10"), ("s-2", "Year 10", "2011-12-01")]
     assert [(s["email"], s["user_group"]) for s in people.staff] == [
         ("tlane@ashtree.sch.uk", "Teachers"), ("uford.staff@ashtree.sch.uk", "Admin Team")]
-
-
-def zipped(members, compress=zipfile.ZIP_DEFLATED):
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", compress) as book:
-        for name, text in members.items():
-            book.writestr(name, text)
-    return out.getvalue()
 
 
 USERS = bundle_file("oneroster_1_1", "users.csv")

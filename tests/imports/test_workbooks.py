@@ -2,13 +2,12 @@
 from its first visible sheet: dates as dates, whole numbers without ".0",
 a formula's saved value; a damaged or hostile workbook is refused clearly."""
 import io
-import zipfile
 from datetime import date, datetime
 
 import pytest
 from openpyxl import Workbook
 
-from tests.imports.conftest import upn
+from tests.imports.conftest import upn, zipped
 
 
 def xlsx(rows, title="Pupils", before=None):
@@ -77,14 +76,6 @@ def test_the_first_sheet_with_a_header_row_is_read(api, importer):
     assert imp["sheet"] == "Pupils" and imp["sheets"] == ["Notes", "Pupils"] and imp["rows_total"] == 3
     notes_only = importer.upload("pupils", xlsx([["Nothing here"]]), filename="n.xlsx")
     assert notes_only["status"] == "failed" and notes_only["error"]["code"] == "no_data_rows"
-
-
-def zipped(members, compress=zipfile.ZIP_DEFLATED):
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", compress) as z:
-        for name, body in members.items():
-            z.writestr(name, body)
-    return out.getvalue()
 
 
 CONTENT_TYPES = "<?xml version='1.0'?><Types xmlns='http://schemas.openxmlformats.org/package/2006/content-types'/>"
