@@ -98,15 +98,27 @@ def sync(actor, school_id, classes, now=None):
 
 
 def _people(school_id):
-    """({MIS id: (pupil id, name)} of pupils on roll, {MIS id: user id} of staff)."""
-    pupils = {p.external_id: (p.pupil_id, full_name(p.attribute_values))
-              for p in Pupil.query(school_id, attributes_to_get=["pupil_id", "external_id", "first_name",
-                                                                 "surname", "status"], consistent_read=True)
-              if p.external_id and (p.status or "active") == "active"}
-    staff = {u.external_id: u.user_id
-             for u in User.query(school_id, attributes_to_get=["user_id", "external_id"], consistent_read=True)
-             if u.external_id}
+    """({MIS id: (pupil id, name)} of pupils on roll, {MIS id: user id} of
+    staff). An MIS id two records hold names neither: a class is never
+    handed to whoever copied a teacher's id onto their own record."""
+    pupils = _unique((p.external_id, (p.pupil_id, full_name(p.attribute_values)))
+                     for p in Pupil.query(school_id, attributes_to_get=["pupil_id", "external_id", "first_name",
+                                                                        "surname", "status"], consistent_read=True)
+                     if p.external_id and (p.status or "active") == "active")
+    staff = _unique((u.external_id, u.user_id)
+                    for u in User.query(school_id, attributes_to_get=["user_id", "external_id"], consistent_read=True)
+                    if u.external_id)
     return pupils, staff
+
+
+def _unique(pairs):
+    """{key: value} of the keys that came once."""
+    found, twice = {}, set()
+    for key, value in pairs:
+        if key in found:
+            twice.add(key)
+        found[key] = value
+    return {k: v for k, v in found.items() if k not in twice}
 
 
 def snapshot(g):

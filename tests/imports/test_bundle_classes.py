@@ -113,3 +113,16 @@ def test_a_bundle_without_enrollments_or_with_no_class_of_the_school_ends_none(a
     assert "classes" not in done["result"]
     groups = class_groups(api)
     assert {g["ended_at"] for g in groups.values()} == {None} and groups["cls-1"]["member_count"] == 2
+
+
+def test_a_copied_mis_id_never_hands_a_class_to_whoever_copied_it(api, importer, admin, member):
+    imported(api, importer, bundle("oneroster_1_2"))
+    other = member(admin, "Teachers")
+    csv = f"First name,Surname,Email,External ID\n{other['first_name']},{other['surname']},{other['email']},tch-1\n"
+    done = importer.full("staff", csv.encode())
+    assert (done["result"]["updated"], done["summary"]["errors"]) == (0, 1), done["summary"]  # Grace holds it
+    (refused,) = importer.rows(done)
+    assert refused["errors"][0]["code"] == "identity_conflict", refused
+    imported(api, importer, bundle("oneroster_1_2"))
+    maths = class_groups(api)["cls-1"]
+    assert other["id"] not in [maths["owner_id"]] + maths["co_owner_ids"], maths
