@@ -158,6 +158,7 @@ class RowChecker:
         # pupils: (hash, line) pairs, 16 bytes a row; repeats are found after the pass
         self.repeats = RepeatFinder() if rules.big_files else None
         self.seen_targets = {}  # record id -> first line
+        self.seen_external = {}  # external id -> first line (a source system's id names one record)
 
     def values_of(self, cells):
         return {f: (cells[i] if i < len(cells) else "") for f, i in self.columns}
@@ -240,6 +241,8 @@ class RowChecker:
         for name in self.rules.blank_means_default:
             if name in cleaned and not cleaned[name]:
                 cleaned.pop(name)
+        if not errors and self._repeated_external(result):
+            return result
         if not errors:
             if self.existing.by_id or self.id_at is not None:
                 self._classify(result)
@@ -257,6 +260,19 @@ class RowChecker:
                 result.action = "create"
                 result.target_id = self.new_id()
         return result
+
+    def _repeated_external(self, result):
+        """A second row with the same external id is refused: the first stands."""
+        external = result.cleaned.get("external_id")
+        if not external:
+            return False
+        first = self.seen_external.setdefault(external, result.line)
+        if first == result.line:
+            return False
+        result.errors.append(FieldError("external_id", "duplicate_external_id",
+                                        f"This external id ({external}) is already on row {first} of this file; "
+                                        "the first row stands. Fix or remove one of them."))
+        return True
 
     def duplicate_error(self, value, first_line):
         return FieldError(self.unique_field, self.duplicate_code,

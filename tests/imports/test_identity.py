@@ -85,3 +85,18 @@ def test_a_row_counts_once_however_often_it_is_fixed_and_a_failed_fix_puts_it_ba
     assert (summary["valid"], summary["errors"], summary["create"]) == (2, 1, 2)
     assert importer.commit(imp)["result"]["created"] == 2
     assert "Bad Date" not in pupils_by_name(api)
+
+
+def test_a_second_row_with_the_same_external_id_is_refused_and_the_first_stands(api, importer):
+    """Two rows a source system gives one id are one person at most: the
+    second is refused, for a new school and for one with pupils already."""
+    csv = ("First name,Surname,Date of birth,Year group,External ID\n"
+           "Ada,Lovelace,10/12/2015,4,mis-1\nAda,Byron,10/12/2015,4,mis-1\nAlan,Turing,23/06/2015,4,mis-2\n")
+    imp = importer.map(importer.upload("pupils", csv.encode()))
+    assert (imp["summary"]["valid"], imp["summary"]["errors"]) == (2, 1), imp["summary"]
+    (refused,) = importer.rows(imp)
+    assert refused["row"] == 3 and refused["errors"][0]["code"] == "duplicate_external_id"
+    assert "row 2" in refused["errors"][0]["message"]
+    importer.commit(imp)
+    again = importer.map(importer.upload("pupils", csv.encode()))  # now matched: the repeat still refused
+    assert (again["summary"]["unchanged"], again["summary"]["errors"]) == (2, 1), again["summary"]
