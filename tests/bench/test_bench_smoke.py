@@ -4,7 +4,7 @@ import pytest
 
 
 @pytest.mark.parametrize("name", ["fig_validation", "fig_cold_start", "fig_sweep", "fig_requests", "fig_memory",
-                                  "fig_rollover", "fig_held_diff", "fig_xlsx"])
+                                  "fig_rollover", "fig_held_diff", "fig_xlsx", "fig_bundle"])
 def test_quick_run_reports_figures(name):
     import importlib
     module = importlib.import_module(f"bench.{name}")
