@@ -12,6 +12,7 @@ from ..lifecycle.rollover import RolloverStep
 
 
 class Action(StrEnum):
+    SNIFF = "sniff"  # read again, from another sheet of a workbook
     VALIDATE = "validate"
     COMMIT = "commit"
 

@@ -88,6 +88,12 @@ def put_mapping(ctx, import_id):
                                body=ctx.body)
 
 
+@route(bp, "/imports/{import_id}/sheet", "PUT", summary="Read a workbook from another of its sheets", tag=TAG,
+       permission="manage_roster", response=IMPORT, body=obj(["sheet"], sheet=string(200)))
+def put_sheet(ctx, import_id):
+    return service.choose_sheet(ctx.caller, import_id, ctx.body["sheet"])
+
+
 @route(bp, "/imports/{import_id}/rows", "GET", summary="Rows with problems (paged)", tag=TAG,
        permission="manage_roster",
        query={"only": (string(enum=["errors", "all"]), "errors (default): rows still refused; all: "

@@ -71,6 +71,29 @@ def set_mapping(caller, import_id, mapping, date_orders=None, body=None):
     return as_json(imp)
 
 
+def choose_sheet(caller, import_id, sheet):
+    """Read a workbook again from another of its sheets: its columns are
+    sniffed anew and the import comes back to mapping (nothing was checked)."""
+    imp = get(caller.school_id, import_id)
+    bundling.refuse_on_part(imp, "choose the sheet of")
+    if imp.status not in (Status.MAPPING, Status.REVIEW):
+        raise ApiError("conflict", f"This import is {imp.status}; a sheet can be chosen only after the file is "
+                       "read and before it is imported.")
+    names = list(imp.sheets or [])
+    if not names:
+        raise validation_failed([FieldError("sheet", "not_a_workbook", "This file is a CSV: it has no sheets.")])
+    if sheet not in names:
+        raise validation_failed([FieldError("sheet", "invalid_choice",
+                                            f"This workbook's sheets are: {', '.join(names)}.")])
+    run = (imp.run or 0) + 1
+    if not transition(imp, Status.SNIFFING, expect=(Status.MAPPING, Status.REVIEW),
+                      condition=Import.run == (imp.run or 0), sheet=sheet, run=run, mapping=None, summary=None,
+                      columns=None, suggested_mapping=None, rows_processed=0):
+        raise ApiError("conflict", "Someone else changed this import just now; reload it.")
+    enqueue(Step(Action.SNIFF, caller.school_id, imp.import_id, run))
+    return as_json(imp)
+
+
 def _set_choice(caller, imp, body):
     """A bundle's mapping step: which school of it, and how its grades read."""
     choice = bundling.check_choice(imp, body)

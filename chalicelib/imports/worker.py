@@ -208,6 +208,9 @@ def _on_step(step):
         return "ignored"
     if imp.run != step.run:
         return "stale"
+    if step.action == Action.SNIFF and imp.status == Status.SNIFFING:
+        sniff_file(imp)
+        return "sniffed"
     if step.action == Action.VALIDATE and imp.status == Status.VALIDATING:
         _validate(imp)
         return "validated"

@@ -179,3 +179,19 @@ def test_a_roster_bundle_asks_for_its_school_and_shows_its_classes(stack, page):
     groups = requests.get(f"{base}/api/groups", headers=auth).json()["items"]
     assert sorted(g["name"] for g in groups if g["kind"] == "class") == ["3 Maths (3MA, period 2)",
                                                                          "Reception Robins (RR)"]
+
+
+def test_another_sheet_of_a_workbook_is_chosen_on_the_mapping_step(stack, page):  # noqa: F811
+    from tests.imports.test_workbooks import HEADER, ROWS, xlsx
+    _on_import_screen(stack, page, "head@rowan-sheets.sch.uk")
+    book = xlsx([HEADER] + ROWS, before=[["Name", "Notes"], ["a", "b"]])
+    page.get_by_label("Pupils", exact=True).check()
+    page.get_by_label("CSV file").set_input_files({"name": "both.xlsx", "buffer": book,
+                                                   "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
+    page.get_by_role("button", name="Upload").click()
+    page.get_by_label("Sheet:").wait_for(timeout=30000)
+    assert page.get_by_label("Sheet:").input_value() == "Notes"
+    page.get_by_label("Sheet:").select_option("Pupils")
+    page.get_by_label("Field for column Date of birth").wait_for(timeout=30000)
+    assert page.get_by_label("Sheet:").input_value() == "Pupils"
+    assert page.get_by_label("Field for column Date of birth").input_value() == "date_of_birth"

@@ -78,6 +78,25 @@ def test_the_first_sheet_with_a_header_row_is_read(api, importer):
     assert notes_only["status"] == "failed" and notes_only["error"]["code"] == "no_data_rows"
 
 
+def test_the_admin_may_choose_another_sheet_and_it_is_read_from_the_start(api, importer, pump):
+    from tests.imports.conftest import drain
+    staff_sheet = [["First name", "Surname", "Email"], ["Tess", "Teacher", "tess@oak.sch.uk"]]
+    imp = importer.upload("staff", xlsx([HEADER] + ROWS, before=staff_sheet), filename="both.xlsx")
+    assert (imp["sheet"], imp["sheets"]) == ("Notes", ["Notes", "Pupils"])  # (the first with a header row)
+    r = api.put(f"/api/imports/{imp['id']}/sheet", {"sheet": "Staff list"})
+    assert r.status_code == 422 and "Notes, Pupils" in r.data["errors"][0]["message"], r.body
+    assert api.put(f"/api/imports/{imp['id']}/sheet", {"sheet": "Pupils", "x": 1}).status_code == 422
+    r = api.put(f"/api/imports/{imp['id']}/sheet", {"sheet": "Pupils"})
+    assert r.status_code == 200 and r.data["status"] == "sniffing", r.body
+    drain(pump)
+    again = importer.get(imp["id"])
+    assert (again["status"], again["sheet"], again["rows_total"]) == ("mapping", "Pupils", 3), again
+    assert "Date of birth" in [c["name"] for c in again["columns"]]
+    csv = importer.upload("pupils", "First name,Surname\nA,B\n".encode())
+    r = api.put(f"/api/imports/{csv['id']}/sheet", {"sheet": "Pupils"})
+    assert r.status_code == 422 and r.data["errors"][0]["code"] == "not_a_workbook", r.body
+
+
 CONTENT_TYPES = "<?xml version='1.0'?><Types xmlns='http://schemas.openxmlformats.org/package/2006/content-types'/>"
 
 

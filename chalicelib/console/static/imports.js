@@ -305,7 +305,18 @@
             check.disabled = false;
           }
         });
-        step(1,
+        // A workbook of several sheets: another may be read instead (its columns read again).
+        const sheetPicker = (imp.sheets || []).length > 1 ? el("p", {}, el("label", { for: "import-sheet" }, "Sheet: "),
+          el("select", { id: "import-sheet", onchange: async (ev) => {
+            error.textContent = ""; ev.target.disabled = true;
+            try {
+              await SR.api("PUT", "/imports/" + encodeURIComponent(imp.id) + "/sheet", { sheet: ev.target.value });
+              status.textContent = "Reading the sheet…";
+              const next = await poll(imp.id, ["mapping"], status);
+              if (alive()) showImport(next);
+            } catch (e) { if (alive()) { error.textContent = e.message; ev.target.disabled = false; } }
+          } }, imp.sheets.map((name) => el("option", { value: name, selected: name === imp.sheet }, name)))) : null;
+        step(1, sheetPicker || "",
           el("p", {}, "Tell us which field each column of " + (imp.filename || "your file") +
             (imp.sheet ? ", sheet " + imp.sheet + "," : "") + " holds" +
             (imp.rows_total ? " (" + plural(imp.rows_total, "row") + ")" : "") + "."),
