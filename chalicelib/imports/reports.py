@@ -70,17 +70,30 @@ def tell_admins(imp, school=None):
     return queued
 
 
+#: what a bundle's result says of its class groups
+CLASS_COUNTS = (("created", "made"), ("updated", "changed"), ("ended", "ended (gone from the MIS)"))
+
+
 def _counts(imp):
     result = imp.result or {}
-    return [f"{result[key]:,} {label}" for key, label in COUNTS if result.get(key)]
+    counts = [f"{result[key]:,} {label}" for key, label in COUNTS if result.get(key)]
+    classes = result.get("classes") or {}
+    counts += [f"{classes[key]:,} class groups {label}" for key, label in CLASS_COUNTS if classes.get(key)]
+    return counts
 
 
 def _refused(imp):
     """The first refused rows by line and problem, without their cells: an
-    email travels further than the console (the values are there)."""
-    rows = ImportRow.query(import_key(imp.school_id, imp.import_id), limit=FIRST_REFUSED,
-                           filter_condition=(ImportRow.run == imp.run) & (ImportRow.status == RowStatus.ERROR))
-    return [f"Row {int(r.row)}: " + "; ".join(_problem(e) for e in (r.errors or [])) for r in rows]
+    email travels further than the console (the values are there). A
+    bundle's are its parts' (staff, then pupils), named by file and row."""
+    sources = [(f"{kind.capitalize()} row", import_id) for kind, import_id in (imp.parts or {}).items()] \
+        or [("Row", imp.import_id)]
+    lines = []
+    for label, import_id in sources:
+        rows = ImportRow.query(import_key(imp.school_id, import_id), limit=FIRST_REFUSED,
+                               filter_condition=(ImportRow.run == imp.run) & (ImportRow.status == RowStatus.ERROR))
+        lines += [f"{label} {int(r.row)}: " + "; ".join(_problem(e) for e in (r.errors or [])) for r in rows]
+    return lines[:FIRST_REFUSED]
 
 
 def _problem(error):

@@ -150,3 +150,15 @@ def test_a_csv_uploaded_as_a_bundle_fails_saying_what_a_bundle_is(api, importer)
     imp = importer.upload("bundle", bundle_file("oneroster_1_2", "users.csv").encode(), filename="users.csv")
     assert imp["status"] == "failed" and imp["error"]["code"] == "bundle_unreadable", imp
     assert "zip" in imp["error"]["message"]
+
+
+def test_a_bundle_drops_report_names_its_parts_refused_rows_and_its_classes(api, importer, pump, admin, mailbox):
+    importer.commit(choose(api, importer, importer.upload("bundle", bundle("oneroster_1_2")), org="org-oak"))
+    demographics = bundle_file("oneroster_1_2", "demographics.csv").replace("2018-03-14", "2018-02-30")
+    classes = bundle_file("oneroster_1_2", "classes.csv").replace("Reception Robins", "Reception Wrens")
+    night = drop(api, pump, admin, bundle("oneroster_1_2", replace={"demographics.csv": demographics,
+                                                                    "classes.csv": classes}), "night.zip")
+    assert night["status"] == "done" and night["summary"]["errors"] == 1, night
+    (report,) = [m for m in mailbox(to=admin["email"]) if "roster import" in (m.subject or "")]
+    assert "Pupils row 2: date of birth: invalid date" in report.body, report.body
+    assert "1 class groups changed" in report.body and "Okafor" not in report.body
