@@ -217,6 +217,7 @@ BODIES = {
     ("PATCH", "/api/pupils/{pupil_id}"): lambda w: {"version": 1, "registration_group": "Moved by A"},
     ("PATCH", "/api/staff/{user_id}"): lambda w: {"version": 1, "job_role": "Changed by A"},
     ("PUT", "/api/imports/{import_id}/mapping"): lambda w: {"mapping": w.a.review_import["mapping"]},
+    ("PUT", "/api/imports/{import_id}/sheet"): lambda w: {"sheet": "Sheet1"},
     ("PATCH", "/api/imports/{import_id}/rows/{row}"): lambda w: {"values": {"surname": "Fixedbya"}},
     ("PUT", "/api/user-groups/{name}"): lambda w: {"permissions": ["create_groups"]},
 }

@@ -77,6 +77,7 @@ POST    /api/imports                                      .   Y   Y   Y   .   . 
 GET     /api/imports                                      .   Y   Y   Y   .   .   .   `manage_roster`
 GET     /api/imports/{import_id}                          .   Y   Y   Y   .   .   .   `manage_roster`
 PUT     /api/imports/{import_id}/mapping                  .   Y   Y   Y   .   .   .   `manage_roster`
+PUT     /api/imports/{import_id}/sheet                    .   Y   Y   Y   .   .   .   `manage_roster`
 GET     /api/imports/{import_id}/rows                     .   Y   Y   Y   .   .   .   `manage_roster`
 PATCH   /api/imports/{import_id}/rows/{row}               .   Y   Y   Y   .   .   .   `manage_roster` [2]
 GET     /api/imports/{import_id}/errors.csv               .   Y   Y   Y   .   .   .   `manage_roster`
@@ -279,6 +280,19 @@ def _import_in_review(w):
     return spare
 
 
+def _workbook_in_mapping(w):
+    """A workbook of two sheets at its mapping step (read again after each choice of sheet)."""
+    from tests.imports.test_workbooks import HEADER, ROWS, xlsx
+    book = getattr(w, "workbook_import", None)
+    if book is not None:
+        w.env.drain()  # (a sheet chosen: read again, back to mapping)
+        book = w.env.get_import(w.school.token, book["id"])
+    if book is None or book["status"] != "mapping":
+        data = xlsx([HEADER] + ROWS, before=[["Name", "Note"], ["a", "b"]])
+        book = w.workbook_import = w.env.upload(w.school.token, "pupils", data, "both.xlsx")
+    return book
+
+
 def _held_import(w, fresh=True):
     """An import waiting as a held drop does (a new one for each approve or
     discard, which end it): a file checked to review, then set held."""
@@ -409,6 +423,8 @@ REQUESTS = {
     ("GET", "/api/imports/{import_id}"): lambda w, c: (f"/api/imports/{w.school.committed_import['id']}", None),
     ("PUT", "/api/imports/{import_id}/mapping"): lambda w, c: (
         f"/api/imports/{w.school.review_import['id']}/mapping", {"mapping": w.school.review_import["mapping"]}),
+    ("PUT", "/api/imports/{import_id}/sheet"): lambda w, c: (
+        f"/api/imports/{_workbook_in_mapping(w)['id']}/sheet", {"sheet": "Pupils"}),
     ("GET", "/api/imports/{import_id}/rows"): lambda w, c: (
         f"/api/imports/{w.school.review_import['id']}/rows?only=all", None),
     ("PATCH", "/api/imports/{import_id}/rows/{row}"): lambda w, c: (
