@@ -89,7 +89,8 @@ def sync(actor, school_id, classes, now=None):
                 result.pupils_unmatched += 1
         group = _put_group(actor, school_id, cls, held.get(cls.external_id), teachers, now, result)
         _sync_members(actor, group, wanted, now, result)
-    gone = [g for k, g in held.items() if k not in {c.external_id for c in classes} and g.ended_at is None]
+    wanted_ids = {c.external_id for c in classes}
+    gone = [g for k, g in held.items() if k not in wanted_ids and g.ended_at is None]
     for group in gone:
         _end(actor, group, now)
         _sync_members(actor, group, {}, now, result)

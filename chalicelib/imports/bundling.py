@@ -94,18 +94,14 @@ def validate(imp, validate_part):
     moves to review with their summaries."""
     choice = imp.mapping or {}
     try:
-        files, skipped = _write_parts(imp, choice.get("org"), GradesAs(choice.get("grades_as") or GradesAs.YEAR))
+        files, skipped, classes = _write_parts(imp, choice.get("org"),
+                                               GradesAs(choice.get("grades_as") or GradesAs.YEAR))
     except bundle.Unreadable as exc:
         fail(imp, exc.code, exc.message)
         return False
     except storage.FileChanged:
         fail(imp, "file_changed", "This file was replaced while we were reading it. Upload it again (once) "
              "to import it.")
-        return False
-    try:
-        classes = _classes(imp)
-    except bundle.Unreadable as exc:
-        fail(imp, exc.code, exc.message)
         return False
     parts = {}
     for kind in PARTS:
@@ -147,7 +143,8 @@ def _class_review(school_id, classes):
 
 
 def _write_parts(imp, org, grades_as):
-    """{kind: (S3 key, ETag)} of each part's CSV (None for a kind with nobody), and who was left out."""
+    """{kind: (S3 key, ETag)} of each part's CSV (None for a kind with nobody), who was left out, and
+    the classes (read in the same pass over the zip)."""
     headers = field_headers("pupils") | field_headers("staff")
     spools, writers = {}, {}
     for kind in PARTS:
@@ -166,7 +163,8 @@ def _write_parts(imp, org, grades_as):
     try:
         with _opened(imp) as (book, info):
             skipped = bundle.people(book, info, org, grades_as, on_person=add).skipped
-        return {kind: _upload(imp, kind, spools[kind]) if counts[kind] else None for kind in PARTS}, skipped
+            classes = bundle.classes(book, info, org)
+        return {kind: _upload(imp, kind, spools[kind]) if counts[kind] else None for kind in PARTS}, skipped, classes
     finally:
         for spool in spools.values():
             spool.close()
