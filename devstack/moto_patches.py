@@ -1,13 +1,21 @@
-"""Make moto's TransactWriteItems cost what DynamoDB's does.
+"""Make moto's TransactWriteItems and Query cost what DynamoDB's do.
 
 moto 5 deep-copies every table a transaction touches so it can roll back,
 which makes each transaction cost O(table size): 500 transactions over a
 50,000-item table take minutes, where DynamoDB takes milliseconds. This swaps
 the whole-table copy for an undo log of the items the transaction touches.
 Semantics are unchanged: all writes happen, or none do, and the cancellation
-reasons are the same. Applied by the tests and by the local moto server.
+reasons are the same.
+
+moto 5 also answers a Query on a table's key by sorting every item of the
+table and keeping the partition's (O(table) a query, where DynamoDB's is
+O(result)): a query of one group's members in a table of 200,000 took a
+third of a second. A Query on a table's own key now reads its partition only;
+its results, order and pages are moto's own. Applied by the tests and by the
+local moto server.
 """
 import copy
+import threading
 
 _applied = False
 
@@ -52,7 +60,38 @@ def apply():
                 raise
 
     DynamoDBBackend.transact_write_items = transact_write_items
+    _partition_queries()
     _applied = True
+
+
+_querying = threading.local()
+
+
+def _partition_queries():
+    """Table.query on the table's own key sees only the partition's items:
+    moto's all_items() (the whole table, sorted) is swapped, for this thread
+    and this call only, for the partition's."""
+    from moto.dynamodb.models.table import Table
+    original_query, original_all_items = Table.query, Table.all_items
+
+    def query(self, hash_key, *args, **kwargs):
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        if index_name or hash_key is None or not self.range_key_attr:
+            return original_query(self, hash_key, *args, **kwargs)
+        _querying.partition = (self, hash_key)
+        try:
+            return original_query(self, hash_key, *args, **kwargs)
+        finally:
+            _querying.partition = None
+
+    def all_items(self):
+        partition = getattr(_querying, "partition", None)
+        if partition is None or partition[0] is not self:
+            return original_all_items(self)
+        bucket = self.items.get(partition[1]) or {}
+        return sorted(bucket.values(), key=lambda item: item.range_key)
+
+    Table.query, Table.all_items = query, all_items
 
 
 class _no_table_copies:

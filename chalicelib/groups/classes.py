@@ -25,6 +25,9 @@ CLASS = "class"
 MIS = "mis"
 #: memberships in one transaction, beside the group's count and the audit entry
 PER_TX = 45
+#: memberships in the transaction that makes a class group, beside the group
+#: and its two audit entries (DynamoDB takes 100 items in one)
+PER_NEW_GROUP = 96
 #: tries of a transaction that clashed with another write to the same group
 TRIES = 4
 
@@ -87,7 +90,10 @@ def sync(actor, school_id, classes, now=None):
                 wanted[pupils[p][0]] = pupils[p][1]
             else:
                 result.pupils_unmatched += 1
-        group = _put_group(actor, school_id, cls, held.get(cls.external_id), teachers, now, result)
+        group = held.get(cls.external_id)
+        if group is None and _create(actor, school_id, cls, teachers, wanted, now, result):
+            continue
+        group = _put_group(actor, school_id, cls, group, teachers, now, result)
         _sync_members(actor, group, wanted, now, result)
     wanted_ids = {c.external_id for c in classes}
     gone = [g for k, g in held.items() if k not in wanted_ids and g.ended_at is None]
@@ -127,13 +133,54 @@ def snapshot(g):
             "ended_at": g.ended_at}
 
 
+def _new_group(school_id, cls, teachers, member_count, now):
+    owner, co_owners = (teachers[0], teachers[1:]) if teachers else (None, [])
+    return Group(school_id=school_id, group_id=class_group_id(school_id, cls.external_id), kind=CLASS,
+                 external_id=cls.external_id, name=cls.name, owner_id=owner, co_owner_ids=co_owners,
+                 shared=True, priority="low", member_type="user", member_count=member_count, created_at=now)
+
+
+def _membership(group, member_id, name, now):
+    return Membership(group_key=group_key(group.school_id, group.group_id), member_id=member_id,
+                      school_id=group.school_id, group_id=group.group_id, member_key=f"{group.school_id}#{member_id}",
+                      kind="pupil", name=name, added_by=MIS, added_at=now)
+
+
+def _create(actor, school_id, cls, teachers, wanted, now, result):
+    """A class seen for the first time: its group and its first pupils in one
+    transaction (a class of up to PER_NEW_GROUP pupils is one write, which is
+    what keeps a first bundle of thousands of classes quick). Its pupils were
+    read on roll a moment ago and the group is new, so the memberships need no
+    condition of their own. False if a sync at the same moment made it first."""
+    members = list(wanted.items())
+    first, rest = members[:PER_NEW_GROUP], members[PER_NEW_GROUP:]
+    group = _new_group(school_id, cls, teachers, len(first), now)
+    adds = [_membership(group, i, name, now) for i, name in first]
+    tx = Tx()
+    tx.put("group", group, condition=Group.group_id.does_not_exist())
+    for m in adds:
+        tx.put_as_is(f"add:{m.member_id}", m)
+    audit.stage(tx, audit.entry(actor, "create", "group", group.group_id, {}, snapshot(group), now), "audit:group")
+    if adds:
+        audit.stage(tx, audit.entry(actor, "add", "membership", group.group_id, {},
+                                    {"members": [m.member_id for m in adds], "by": MIS}, now), "audit:members")
+    try:
+        tx.commit()
+    except TxFailed:
+        return False
+    result.created += 1
+    result.members_added += len(adds)
+    for start in range(0, len(rest), PER_TX):
+        chunk = [_membership(group, i, name, now) for i, name in rest[start:start + PER_TX]]
+        result.members_added += _write(actor, group, chunk, [], now)
+    return True
+
+
 def _put_group(actor, school_id, cls, group, teachers, now, result):
     """The class's group, made or brought up to date (name, teachers, not ended)."""
     owner, co_owners = (teachers[0], teachers[1:]) if teachers else (None, [])
     if group is None:
-        group = Group(school_id=school_id, group_id=class_group_id(school_id, cls.external_id), kind=CLASS,
-                      external_id=cls.external_id, name=cls.name, owner_id=owner, co_owner_ids=co_owners,
-                      shared=True, priority="low", member_type="user", member_count=0, created_at=now)
+        group = _new_group(school_id, cls, teachers, 0, now)
         tx = Tx()
         tx.put("group", group, condition=Group.group_id.does_not_exist())
         audit.stage(tx, audit.entry(actor, "create", "group", group.group_id, {}, snapshot(group), now))
@@ -173,9 +220,7 @@ def _sync_members(actor, group, wanted, now, result):
     added who are no longer wanted. Hand-added members are never touched."""
     key = group_key(group.school_id, group.group_id)
     current = {m.member_id: m for m in Membership.query(key)}
-    adds = [Membership(group_key=key, member_id=i, school_id=group.school_id, group_id=group.group_id,
-                       member_key=f"{group.school_id}#{i}", kind="pupil", name=name, added_by=MIS, added_at=now)
-            for i, name in wanted.items() if i not in current]
+    adds = [_membership(group, i, name, now) for i, name in wanted.items() if i not in current]
     removes = [m for i, m in current.items() if m.added_by == MIS and i not in wanted]
     for start in range(0, len(adds), PER_TX):
         result.members_added += _write(actor, group, adds[start:start + PER_TX], [], now)

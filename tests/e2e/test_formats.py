@@ -116,3 +116,36 @@ def test_an_sds_bundle_with_us_grades_over_http(stack):
     pupils = {p["external_id"]: p["year_group"] for p in school.pupils().values()}
     assert (pupils["s-1"], pupils["s-2"]) == ("10", "11")
     assert [g["name"] for g in class_groups(school).values()] == ["9 English (9EN)"]
+
+
+def test_a_clever_bundle_uploaded_then_dropped_over_http(stack):
+    """Clever's SFTP set (schools, students, teachers, staff, sections, enrollments), its staff at this
+    test's own addresses; the nightly drop of it with one pupil moved between sections changes just that."""
+    own = {f: bundle_file("clever", f).replace("maple-clever.sch.uk", "elm-clever.sch.uk")
+           for f in ("teachers.csv", "staff.csv")}
+    school = School(stack, "elm-clever")
+    imp = bundle_upload(school, bundle("clever", replace=own), "clever.zip")
+    assert imp["bundle"]["flavour"] == "clever" and [o["sourcedId"] for o in imp["bundle"]["orgs"]] == [
+        "sch-maple", "sch-cedar"]
+    checked = check_and_commit(school, imp, org="sch-maple", grades_as="us_grade")
+    assert (checked["summary"]["create"], checked["summary"]["errors"]) == (7, 1), checked["summary"]
+    pupils = {p["external_id"]: (p["first_name"], p["date_of_birth"], p["year_group"]) for p in school.pupils().values()}
+    assert pupils == {"S100": ("Ania", "2017-12-19", "4"), "S101": ("Kwame", "2021-04-02", "1"),
+                      "S102": ("Lucía", "2014-09-30", "7")}
+    staff = {s["external_id"]: s for s in school.get("/api/staff?limit=100")["items"] if s.get("external_id")}
+    assert {k: s["user_group"] for k, s in staff.items()} == {
+        "T1": "Teachers", "T2": "Teachers", "F1": "Admin Team", "F3": "TAs"}
+    groups = class_groups(school)
+    assert {k: (g["owner_id"], g["member_count"]) for k, g in groups.items()} == {
+        "SEC1": (staff["T1"]["id"], 2), "SEC2": (staff["T2"]["id"], 1), "SEC3": (None, 1)}
+
+    moved = bundle_file("clever", "enrollments.csv").replace("sch-maple,SEC1,S102", "sch-maple,SEC2,S102")
+    school.nights += 1
+    school.s3.put_object(Bucket=school.bucket, Key=f"drop/{school.id}/bundle/night.zip",
+                         Body=bundle("clever", replace={**own, "enrollments.csv": moved}))
+    night = wait(lambda: next((i for i in school.get("/api/imports?limit=5")["items"]
+                               if i["filename"] == "night.zip" and i["status"] in ("done", "held", "failed")), None))
+    assert night["status"] == "done", night
+    classes = night["result"]["classes"]
+    assert (night["result"]["unchanged"], classes["members_added"], classes["members_removed"]) == (7, 1, 1), night
+    assert {k: g["member_count"] for k, g in class_groups(school).items()} == {"SEC1": 1, "SEC2": 2, "SEC3": 1}
