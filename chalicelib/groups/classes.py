@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..accounts.models import User
+from ..accounts.permissions import rights_beyond
 from ..core import audit
 from ..core.db import Tx, TxFailed
 from ..membership.bookkeeping import as_read, full_name, group_key
@@ -30,6 +31,10 @@ PER_TX = 45
 PER_NEW_GROUP = 96
 #: tries of a transaction that clashed with another write to the same group
 TRIES = 4
+#: what building the same groups by hand takes: making groups, putting anyone
+#: in them, and reaching groups that are not one's own (a sync hands classes
+#: to their teachers and changes groups teachers hold)
+SYNC_RIGHTS = ("create_groups", "add_any_user", "view_all_groups")
 
 
 @dataclass
@@ -55,6 +60,21 @@ class SyncResult:
 
     def as_dict(self):
         return dict(self.__dict__)
+
+
+def rights_missing(caller):
+    """The rights ``caller`` lacks to sync class groups (none for a holder of
+    manage_settings, or for a drop, which acts as the school)."""
+    return rights_beyond(caller.permissions, SYNC_RIGHTS)
+
+
+def left_alone(missing):
+    """A bundle's classes, not synced because whoever imports it lacks ``missing``."""
+    names = ", ".join(f"'{m}'" for m in missing)
+    return {"left_alone": True, "missing": list(missing),
+            "message": f"The class groups are left as they are: making them from the MIS needs {names}, which "
+                       "you do not hold. The pupils and staff are imported; someone who holds them (or "
+                       "'manage_settings') can import the bundle again to bring the classes in."}
 
 
 def class_group_id(school_id, external_id):

@@ -116,7 +116,7 @@ def validate(imp, validate_part):
         parts[kind] = part.import_id
     summaries = {k: Import.get(imp.school_id, i, consistent_read=True).summary for k, i in parts.items()}
     summary = {**_totals(summaries.values()), "parts": summaries, "skipped": skipped,
-               "classes": _class_review(imp.school_id, classes)}
+               "classes": _class_review(imp, classes)}
     return transition(imp, Status.REVIEW, expect=Status.VALIDATING, condition=Import.run == imp.run,
                       summary=summary, parts=parts, rows_processed=summary.get("rows", 0))
 
@@ -131,12 +131,15 @@ def _classes(imp):
 REVIEW_CLASSES = 200
 
 
-def _class_review(school_id, classes):
-    """What the commit will do to the school's class groups, for the review."""
+def _class_review(imp, classes):
+    """What the commit will do to the school's class groups, for the review
+    (and, when whoever checked the bundle may not sync them, that it won't)."""
     if classes is None:
         return None
-    held = class_groups.class_groups(school_id)
-    return {**class_groups.preview(school_id, classes, held),
+    held = class_groups.class_groups(imp.school_id)
+    missing = class_groups.rights_missing(actor_for(imp))
+    return {**class_groups.preview(imp.school_id, classes, held),
+            **(class_groups.left_alone(missing) if missing else {}),
             "items": [{"name": c.name, "external_id": c.external_id, "pupils": len(c.pupils),
                        "teachers": len(c.teachers), "new": c.external_id not in held}
                       for c in classes[:REVIEW_CLASSES]]}
@@ -244,7 +247,10 @@ def commit(imp, commit_part):
     classes = _classes(imp)
     result = {**_totals(results.values()), "parts": results}
     if classes is not None:  # (a bundle without classes.csv leaves the class groups alone)
-        result["classes"] = class_groups.sync(actor_for(imp), imp.school_id, classes).as_dict()
+        actor = actor_for(imp)
+        missing = class_groups.rights_missing(actor)
+        result["classes"] = class_groups.left_alone(missing) if missing else \
+            class_groups.sync(actor, imp.school_id, classes).as_dict()
     transition(imp, Status.COMMITTED, expect=Status.COMMITTING, result=result, rows_processed=imp.rows_total or 0)
     return result
 

@@ -126,3 +126,24 @@ def test_a_copied_mis_id_never_hands_a_class_to_whoever_copied_it(api, importer,
     imported(api, importer, bundle("oneroster_1_2"))
     maths = class_groups(api)["cls-1"]
     assert other["id"] not in [maths["owner_id"]] + maths["co_owner_ids"], maths
+
+
+def test_a_roster_clerk_without_group_rights_imports_the_people_but_leaves_the_classes(api, importer, admin, member):
+    """Syncing classes hands pupils to teachers' groups: it takes the rights building them by hand
+    takes (create_groups, add_any_user, view_all_groups), not manage_roster alone."""
+    r = api.put("/api/user-groups/Roster%20Office", {"permissions": ["view_roster", "manage_roster"]})
+    assert r.status_code in (200, 201), r.body
+    clerk = member(admin, user_group="Roster Office")
+    imp = choose(api, importer, importer.upload("bundle", bundle("oneroster_1_2"), token=clerk["token"]),
+                 token=clerk["token"], org="org-oak")
+    review = imp["summary"]["classes"]
+    assert review["left_alone"] and review["missing"] == ["add_any_user", "create_groups", "view_all_groups"]
+    assert review["classes"] == 2  # (what it would do is still shown)
+    done = importer.commit(imp, token=clerk["token"])
+    assert done["status"] == "committed" and done["result"]["classes"]["left_alone"], done["result"]
+    assert class_groups(api) == {}
+    pupils, _staff = records(api)
+    assert len(pupils) == 4
+    # the school's admin imports it again: the classes come in
+    _imp, again = imported(api, importer, bundle("oneroster_1_2"))
+    assert again["result"]["classes"]["created"] == 2

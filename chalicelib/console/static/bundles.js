@@ -63,6 +63,7 @@
         el("p", {}, plural(c.classes, "class", "classes") + " (" + c.new + " new" +
           (c.ended ? ", " + c.ended + " no longer in the MIS: they will be ended" : "") + ") with " +
           plural(c.pupils, "pupil enrolment") + ". Each becomes a group of its teachers."),
+        c.left_alone ? el("p", { class: "warning", role: "status" }, c.message) : "",
         el("table", { class: "bundle-classes" },
           el("thead", {}, el("tr", {}, ["Class", "Teachers", "Pupils", ""].map((h) => el("th", { scope: "col" }, h)))),
           el("tbody", {}, (c.items || []).map((x) => el("tr", {}, el("th", { scope: "row" }, x.name),
@@ -70,7 +71,9 @@
         c.classes > (c.items || []).length ? el("p", { class: "note" }, "The first " + c.items.length + " are listed.") : "");
     }
     const r = (i.result || {}).classes;
-    if (r) {
+    if (r && r.left_alone) {
+      nodes.push(el("p", { class: "warning" }, r.message));
+    } else if (r) {
       nodes.push(el("p", { class: "ok" }, "Classes: " + r.created + " made, " + r.updated + " updated, " + r.ended +
         " ended; " + r.members_added + " pupils added and " + r.members_removed + " taken out." +
         (r.pupils_unmatched ? " " + plural(r.pupils_unmatched, "enrolment") + " of pupils not on roll left out." : "")));
