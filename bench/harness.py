@@ -25,10 +25,13 @@ class Calls:
         self._cls = botocore.client.BaseClient
         self._real = self._cls._make_api_call
         self.ops = []
+        #: DynamoDB items put, updated, deleted or checked (a transaction's or a batch's each count)
+        self.items = 0
         calls = self
 
         def counting(client, operation, params):
             calls.ops.append((client.meta.service_model.service_name, operation))
+            calls.items += _items_written(operation, params)
             return calls._real(client, operation, params)
         self._cls._make_api_call = counting
 
@@ -37,9 +40,18 @@ class Calls:
 
     def clear(self):
         self.ops.clear()
+        self.items = 0
 
     def close(self):
         self._cls._make_api_call = self._real
+
+
+def _items_written(operation, params):
+    if operation == "TransactWriteItems":
+        return len(params.get("TransactItems") or ())
+    if operation == "BatchWriteItem":
+        return sum(len(requests) for requests in (params.get("RequestItems") or {}).values())
+    return 1 if operation in ("PutItem", "UpdateItem", "DeleteItem") else 0
 
 
 class Client:

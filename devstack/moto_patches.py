@@ -68,9 +68,10 @@ _querying = threading.local()
 
 
 def _partition_queries():
-    """Table.query on the table's own key sees only the partition's items:
+    """Table.query on the table's own key sees only the partition's items,
+    and, for a page after the first, only those past the page's start key:
     moto's all_items() (the whole table, sorted) is swapped, for this thread
-    and this call only, for the partition's."""
+    and this call only, for them (sorted once by their plain key values)."""
     from moto.dynamodb.models.table import Table
     original_query, original_all_items = Table.query, Table.all_items
 
@@ -78,7 +79,9 @@ def _partition_queries():
         index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
         if index_name or hash_key is None or not self.range_key_attr:
             return original_query(self, hash_key, *args, **kwargs)
-        _querying.partition = (self, hash_key)
+        start = args[3] if len(args) > 3 else kwargs.get("exclusive_start_key")
+        forward = args[4] if len(args) > 4 else kwargs.get("scan_index_forward", True)
+        _querying.partition = (self, hash_key, start, forward is not False)
         try:
             return original_query(self, hash_key, *args, **kwargs)
         finally:
@@ -88,10 +91,29 @@ def _partition_queries():
         partition = getattr(_querying, "partition", None)
         if partition is None or partition[0] is not self:
             return original_all_items(self)
-        bucket = self.items.get(partition[1]) or {}
-        return sorted(bucket.values(), key=lambda item: item.range_key)
+        _table, hash_key, start, forward = partition
+        return _page_of(self, list((self.items.get(hash_key) or {}).values()), start, forward)
 
     Table.query, Table.all_items = query, all_items
+
+
+def _page_of(table, items, start, forward):
+    """The partition's items in key order, past ``start`` (the page's
+    ExclusiveStartKey) in the query's direction; moto's own order and
+    skipping then see the same items they would have kept."""
+    import bisect
+
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    types = {item.range_key.type for item in items}
+    if not items or len(types) != 1 or types - {"S", "N"}:
+        return sorted(items, key=lambda item: item.range_key)
+    items.sort(key=lambda item: item.range_key.cast_value)
+    after = (start or {}).get(table.range_key_attr)
+    if after is None:
+        return items
+    keys = [item.range_key.cast_value for item in items]
+    value = DynamoType(after).cast_value
+    return items[bisect.bisect_right(keys, value):] if forward else items[:bisect.bisect_left(keys, value)]
 
 
 class _no_table_copies:

@@ -17,6 +17,7 @@ from ..accounts.models import User
 from ..accounts.permissions import rights_beyond
 from ..core import audit
 from ..core.db import Tx, TxFailed
+from ..core.spill import Spill
 from ..membership.bookkeeping import as_read, full_name, group_key
 from ..membership.models import Group, Membership
 from ..roster.models import Pupil
@@ -86,36 +87,49 @@ def class_groups(school_id):
     return {g.external_id: g for g in Group.query(school_id, filter_condition=Group.kind == CLASS)}
 
 
-def preview(school_id, classes, held=None):
-    """What a sync would do to the school's classes, for the review:
-    {classes, new, ended, pupils} (pupils: enrollments of pupils)."""
+def preview(school_id, classes, held=None, listed=0):
+    """What a sync would do to the school's classes, for the review, in one
+    pass over ``classes``: ({classes, new, ended, pupils, live}, the first
+    ``listed`` classes). (pupils: enrollments of pupils; live: the school's
+    class groups not ended, before the sync.)"""
     held = class_groups(school_id) if held is None else held
-    wanted = {c.external_id for c in classes}
-    return {"classes": len(classes), "new": len(wanted - set(held)),
-            "ended": sum(1 for k, g in held.items() if k not in wanted and g.ended_at is None),
-            "pupils": sum(len(c.pupils) for c in classes)}
+    counts, wanted, first = {"classes": 0, "new": 0, "pupils": 0}, set(), []
+    for cls in classes:
+        counts["classes"] += 1
+        counts["new"] += cls.external_id not in held
+        counts["pupils"] += len(cls.pupils)
+        wanted.add(cls.external_id)
+        if len(first) < listed:
+            first.append(cls)
+    live = [k for k, g in held.items() if g.ended_at is None]
+    counts["live"] = len(live)
+    counts["ended"] = sum(1 for k in live if k not in wanted)
+    return counts, first
 
 
 def sync(actor, school_id, classes, now=None):
-    """Bring the school's class groups in step with ``classes`` (MisClass)."""
+    """Bring the school's class groups in step with ``classes`` (MisClass,
+    read once, one at a time)."""
     now = int(now or time.time())
-    pupils, staff = _people(school_id)
     held = class_groups(school_id)
-    result = SyncResult()
-    for cls in classes:
-        teachers = [staff[t] for t in cls.teachers if t in staff]
-        wanted = {}
-        for p in cls.pupils:
-            if p in pupils:
-                wanted[pupils[p][0]] = pupils[p][1]
-            else:
-                result.pupils_unmatched += 1
-        group = held.get(cls.external_id)
-        if group is None and _create(actor, school_id, cls, teachers, wanted, now, result):
-            continue
-        group = _put_group(actor, school_id, cls, group, teachers, now, result)
-        _sync_members(actor, group, wanted, now, result)
-    wanted_ids = {c.external_id for c in classes}
+    result, wanted_ids = SyncResult(), set()
+    with _pupils_on_roll(school_id) as pupils:
+        staff = _staff_ids(school_id)
+        for cls in classes:
+            wanted_ids.add(cls.external_id)
+            teachers = [staff[t] for t in cls.teachers if t in staff]
+            wanted = {}
+            for p in cls.pupils:
+                found = pupils.get(p)
+                if len(found) == 1:  # (an MIS id two records hold names neither)
+                    wanted[found[0][0]] = found[0][1]
+                else:
+                    result.pupils_unmatched += 1
+            group = held.get(cls.external_id)
+            if group is None and _create(actor, school_id, cls, teachers, wanted, now, result):
+                continue
+            group = _put_group(actor, school_id, cls, group, teachers, now, result)
+            _sync_members(actor, group, wanted, now, result)
     gone = [g for k, g in held.items() if k not in wanted_ids and g.ended_at is None]
     for group in gone:
         _end(actor, group, now)
@@ -124,18 +138,24 @@ def sync(actor, school_id, classes, now=None):
     return result
 
 
-def _people(school_id):
-    """({MIS id: (pupil id, name)} of pupils on roll, {MIS id: user id} of
-    staff). An MIS id two records hold names neither: a class is never
-    handed to whoever copied a teacher's id onto their own record."""
-    pupils = _unique((p.external_id, (p.pupil_id, full_name(p.attribute_values)))
-                     for p in Pupil.query(school_id, attributes_to_get=["pupil_id", "external_id", "first_name",
-                                                                        "surname", "status"], consistent_read=True)
-                     if p.external_id and (p.status or "active") == "active")
-    staff = _unique((u.external_id, u.user_id)
-                    for u in User.query(school_id, attributes_to_get=["user_id", "external_id"], consistent_read=True)
-                    if u.external_id)
-    return pupils, staff
+def _pupils_on_roll(school_id):
+    """{MIS id: [(pupil id, name)]} of the pupils on roll, on disk (a
+    school's roll is as big as a bundle: core.spill)."""
+    pupils = Spill(2)
+    for p in Pupil.query(school_id, attributes_to_get=["pupil_id", "external_id", "first_name", "surname", "status"],
+                         consistent_read=True):
+        if p.external_id and (p.status or "active") == "active":
+            pupils.add(p.external_id, p.pupil_id, full_name(p.attribute_values))
+    return pupils
+
+
+def _staff_ids(school_id):
+    """{MIS id: user id} of the staff. An MIS id two records hold names
+    neither: a class is never handed to whoever copied a teacher's id onto
+    their own record."""
+    return _unique((u.external_id, u.user_id)
+                   for u in User.query(school_id, attributes_to_get=["user_id", "external_id"], consistent_read=True)
+                   if u.external_id)
 
 
 def _unique(pairs):

@@ -116,15 +116,9 @@ def validate(imp, validate_part):
         parts[kind] = part.import_id
     summaries = {k: Import.get(imp.school_id, i, consistent_read=True).summary for k, i in parts.items()}
     summary = {**_totals(summaries.values()), "parts": summaries, "skipped": skipped,
-               "classes": _class_review(imp, classes)}
+               "classes": classes}
     return transition(imp, Status.REVIEW, expect=Status.VALIDATING, condition=Import.run == imp.run,
                       summary=summary, parts=parts, rows_processed=summary.get("rows", 0))
-
-
-def _classes(imp):
-    """The bundle's classes (MisClass) of the chosen school, or None when it has no classes.csv."""
-    with _opened(imp) as (book, info):
-        return bundle.classes(book, info, (imp.mapping or {}).get("org"))
 
 
 #: classes the review lists by name (the counts cover them all)
@@ -138,16 +132,30 @@ def _class_review(imp, classes):
         return None
     held = class_groups.class_groups(imp.school_id)
     missing = class_groups.rights_missing(actor_for(imp))
-    return {**class_groups.preview(imp.school_id, classes, held),
-            **(class_groups.left_alone(missing) if missing else {}),
+    counts, first = class_groups.preview(imp.school_id, classes, held, listed=REVIEW_CLASSES)
+    return {**counts, **(class_groups.left_alone(missing) if missing else {}),
             "items": [{"name": c.name, "external_id": c.external_id, "pupils": len(c.pupils),
-                       "teachers": len(c.teachers), "new": c.external_id not in held}
-                      for c in classes[:REVIEW_CLASSES]]}
+                       "teachers": len(c.teachers), "new": c.external_id not in held} for c in first]}
+
+
+def _sync_classes(imp):
+    """The commit's class groups: synced from the bundle's classes of the
+    chosen school (None when it has none: they are left alone), or left
+    alone when whoever pressed Import lacks the rights a sync takes."""
+    with _opened(imp) as (book, info):
+        classes = bundle.classes(book, info, (imp.mapping or {}).get("org"))
+        if classes is None:
+            return None
+        actor = actor_for(imp)
+        missing = class_groups.rights_missing(actor)
+        if missing:
+            return class_groups.left_alone(missing)
+        return class_groups.sync(actor, imp.school_id, classes).as_dict()
 
 
 def _write_parts(imp, org, grades_as):
     """{kind: (S3 key, ETag)} of each part's CSV (None for a kind with nobody), who was left out, and
-    the classes (read in the same pass over the zip)."""
+    the review of its classes (read while the zip is open)."""
     headers = field_headers("pupils") | field_headers("staff")
     spools, writers = {}, {}
     for kind in PARTS:
@@ -166,7 +174,7 @@ def _write_parts(imp, org, grades_as):
     try:
         with _opened(imp) as (book, info):
             skipped = bundle.people(book, info, org, grades_as, on_person=add).skipped
-            classes = bundle.classes(book, info, org)
+            classes = _class_review(imp, bundle.classes(book, info, org))
         return {kind: _upload(imp, kind, spools[kind]) if counts[kind] else None for kind in PARTS}, skipped, classes
     finally:
         for spool in spools.values():
@@ -244,13 +252,10 @@ def commit(imp, commit_part):
         if part.status == Status.COMMITTING:
             commit_part(part)
         results[kind] = part.result
-    classes = _classes(imp)
     result = {**_totals(results.values()), "parts": results}
-    if classes is not None:  # (a bundle without classes.csv leaves the class groups alone)
-        actor = actor_for(imp)
-        missing = class_groups.rights_missing(actor)
-        result["classes"] = class_groups.left_alone(missing) if missing else \
-            class_groups.sync(actor, imp.school_id, classes).as_dict()
+    classes = _sync_classes(imp)
+    if classes is not None:  # (a bundle without classes leaves the class groups alone)
+        result["classes"] = classes
     transition(imp, Status.COMMITTED, expect=Status.COMMITTING, result=result, rows_processed=imp.rows_total or 0)
     return result
 

@@ -10,6 +10,7 @@ month first is passed on marked, to be refused showing what it held."""
 import re
 
 from ..accounts.permissions import FALLBACK_GROUP
+from ..core.spill import Spill
 from ..groups.classes import MisClass
 from ..roster.validation import clean_upn
 from .bundle_files import GradesAs, Org, People, header, rows, sex, split, staff_group, year_group
@@ -51,10 +52,12 @@ def people(book, info, org, grades_as=GradesAs.YEAR, on_person=None):
     (``on_person(kind, values)`` for each, in file order, when given)."""
     out = People()
     emit = on_person or (lambda kind, values: (out.pupils if kind == "pupils" else out.staff).append(values))
-    seen = set()  # a person is on a file once for each of their schools
+    seen = set()  # (staff: a person is on a file once for each of their schools, and maybe on both)
     for r in _of_school(book, info, STUDENTS, org, out):
-        if _once(seen, "s", r.get("student_id"), out):
+        if (r.get("student_id") or "").strip():  # (one twice is refused as a duplicate_external_id)
             emit("pupils", _pupil(r, grades_as))
+        else:
+            out.skip("no_id")
     teachers = set()
     for r in _of_school(book, info, TEACHERS, org, out):
         if _once(seen, "t", r.get("teacher_id"), out):
@@ -72,25 +75,39 @@ def people(book, info, org, grades_as=GradesAs.YEAR, on_person=None):
 
 
 def classes(book, info, org):
-    """Each section of ``org`` (a MisClass) with its teachers and enrolled
-    students, or None without sections.csv and enrollments.csv."""
+    """The sections of ``org`` (an iterable of MisClass, read again on each
+    pass, while the zip is open) with their teachers and enrolled students,
+    or None without sections.csv and enrollments.csv or a section of ``org``."""
     if SECTIONS not in info.files or ENROLLMENTS not in info.files:
         return None
-    found = {}
-    for r in rows(book, info.files[SECTIONS]):
-        section = (r.get("section_id") or "").strip()
-        if section and (not org or not r.get("school_id") or r["school_id"] == org):
-            teachers = [r.get(c, "").strip() for c in ["teacher_id"] + CO_TEACHERS]
-            found[section] = MisClass(section, _section_name(r), teachers=list(dict.fromkeys(t for t in teachers if t)))
-    if not found:
+    if next(_sections_of(book, info, org), None) is None:
         return None
-    for r in rows(book, info.files[ENROLLMENTS]):
-        cls, student = found.get((r.get("section_id") or "").strip()), (r.get("student_id") or "").strip()
-        if cls is not None and student:
-            cls.pupils.append(student)
-    for cls in found.values():
-        cls.pupils = list(dict.fromkeys(cls.pupils))
-    return list(found.values())
+    return _Sections(book, info, org)
+
+
+def _sections_of(book, info, org):
+    for r in rows(book, info.files[SECTIONS]):
+        if (r.get("section_id") or "").strip() and (not org or not r.get("school_id") or r["school_id"] == org):
+            yield r
+
+
+class _Sections:
+    """Each section with its students from enrollments.csv, joined on disk."""
+
+    def __init__(self, book, info, org):
+        self._book, self._info, self._org = book, info, org
+
+    def __iter__(self):
+        with Spill() as enrolled:
+            for r in rows(self._book, self._info.files[ENROLLMENTS]):
+                section, student = (r.get("section_id") or "").strip(), (r.get("student_id") or "").strip()
+                if section and student:
+                    enrolled.add(section, student)
+            for r in _sections_of(self._book, self._info, self._org):
+                section = r["section_id"].strip()
+                teachers = [(r.get(c) or "").strip() for c in ["teacher_id"] + CO_TEACHERS]
+                yield MisClass(section, _section_name(r), teachers=list(dict.fromkeys(t for t in teachers if t)),
+                               pupils=list(dict.fromkeys(s for (s,) in enrolled.get(section))))
 
 
 def _rows_of(book, info, file):

@@ -3,7 +3,9 @@
 A drop runs hands-off unless it would do more than a school expects of a
 night: mark more than ``leaver_threshold`` % of those on roll as leavers,
 or change more than ``update_threshold`` % of them (a file of the wrong
-year, a mapping gone wrong); or the school holds every drop
+year, a mapping gone wrong), or end more than ``leaver_threshold`` % of its
+class groups (a bundle exported for one year group, or before the
+timetable was in); or the school holds every drop
 (``drop_mode: review``). A held drop has written nothing; a person approves
 or discards it.
 """
@@ -32,4 +34,16 @@ def hold_reason(school, summary):
         return {"code": "too_many_updates",
                 "message": f"This file would change {changed} of {on_roll}, more than your school's "
                            f"{update_limit}%. Check it is this year's file, then approve or discard it."}
+    return None
+
+
+def classes_hold_reason(school, classes):
+    """{"code", "message"} when a bundle drop would end more of the school's
+    class groups than its leaver threshold allows, else None."""
+    ended, live = int((classes or {}).get("ended") or 0), int((classes or {}).get("live") or 0)
+    limit = _setting(school.leaver_threshold, DEFAULT_LEAVER_THRESHOLD)
+    if ended and ended * 100 > limit * live:
+        return {"code": "too_many_classes_ended",
+                "message": f"This bundle would end {ended} of your {live} class groups, more than your school's "
+                           f"{limit}%. Check the export holds every class, then approve or discard it."}
     return None

@@ -4,6 +4,7 @@ flavour, schools, people and classes, the files joined by ``sourcedId``.
 ``demographics.csv`` and ``roles.csv`` are held."""
 from dataclasses import dataclass
 
+from ..core.spill import Spill
 from ..groups.classes import MisClass
 from ..roster.validation import clean_upn
 from .bundle_files import (NOT_IMPORTED, STAFF_ROLES, STUDENT, Flavour, GradesAs, Org, People, Unreadable, active,
@@ -55,12 +56,13 @@ def _user_orgs(book, info):
             if active(r):
                 yield r.get("sourcedid"), split(r.get("orgsourcedids"))
         return
-    roles = {}
-    for user, role in _roles(book, info):
-        roles.setdefault(user, []).append(role.org)
-    for r in rows(book, info.files[USERS]):
-        if active(r):
-            yield r.get("sourcedid"), roles.get(r.get("sourcedid")) or split(r.get("primaryorgsourcedid"))
+    with Spill() as roles:
+        for user, role in _roles(book, info):
+            roles.add(user, role.org)
+        for r in rows(book, info.files[USERS]):
+            if active(r):
+                user = r.get("sourcedid") or ""
+                yield user, [org for (org,) in roles.get(user)] or split(r.get("primaryorgsourcedid"))
 
 
 @dataclass(frozen=True)
@@ -85,31 +87,36 @@ def _roles(book, info):
 def people(book, info, org, grades_as=GradesAs.YEAR, on_person=None):
     """Every active user of ``org`` as a pupil or staff record in our
     fields (``on_person(kind, values)`` is called for each, in file order,
-    when given, and nothing is held; else they are gathered in People)."""
+    when given, and nothing is held; else they are gathered in People).
+    Roles and demographics are joined to users on disk (core.spill)."""
     out = People()
     emit = on_person or (lambda kind, values: (out.pupils if kind == "pupils" else out.staff).append(values))
-    born = _demographics(book, info)
-    roles = {}
-    for user, role in _roles(book, info):
-        if not org or role.org == org:
-            held = roles.get(user)
-            if held is None or (role.primary and not held.primary):
-                roles[user] = role
     by_roles = info.flavour in (Flavour.ONEROSTER_1_2, Flavour.SDS_2) and "roles.csv" in info.files
-    for r in rows(book, info.files[USERS]):
-        user = r.get("sourcedid") or ""
-        role = roles.get(user) if by_roles else _Role(r.get("role") or "", "", "", True)
-        if not active(r) or not user:
-            out.skip("inactive")
-        elif role is None or (not by_roles and org and org not in split(r.get("orgsourcedids"))):
-            out.skip("other_school")
-        else:
-            kind, values = _person(r, role, born.get(user, ("", "")), grades_as)
-            if kind is None:
-                out.skip(role.role.lower() or "no_role")
+    with Spill(2) as born, Spill(4) as roles:
+        _demographics(book, info, born)
+        for user, role in _roles(book, info):
+            if not org or role.org == org:
+                roles.add(user, role.role, role.org, role.grade, int(role.primary))
+        for r in rows(book, info.files[USERS]):
+            user = r.get("sourcedid") or ""
+            role = _role_of(roles.get(user)) if by_roles else _Role(r.get("role") or "", "", "", True)
+            if not active(r) or not user:
+                out.skip("inactive")
+            elif role is None or (not by_roles and org and org not in split(r.get("orgsourcedids"))):
+                out.skip("other_school")
             else:
-                emit(kind, values)
+                kind, values = _person(r, role, next(iter(born.get(user)), ("", "")), grades_as)
+                if kind is None:
+                    out.skip(role.role.lower() or "no_role")
+                else:
+                    emit(kind, values)
     return out
+
+
+def _role_of(found):
+    """A user's role at the school: the first primary one, else the first."""
+    roles = [_Role(role, org, grade, bool(primary)) for role, org, grade, primary in found]
+    return next((r for r in roles if r.primary), roles[0] if roles else None)
 
 
 def _person(r, role, born, grades_as):
@@ -134,35 +141,56 @@ def _person(r, role, born, grades_as):
 
 
 def classes(book, info, org):
-    """Each active class of ``org`` (a MisClass) with its active enrollments, or None
-    when the bundle has no classes.csv (its classes are then left alone)."""
+    """The active classes of ``org`` (an iterable of MisClass, read again on
+    each pass, while the zip is open) with their active enrollments, or None
+    when the bundle has no classes.csv or enrollments.csv, or no class of
+    ``org``: its class groups are then left alone."""
     if "classes.csv" not in info.files or "enrollments.csv" not in info.files:
         return None  # (a class without its enrollments would lose its pupils and teachers)
-    found = {}
+    if next(_classes_of(book, info, org), None) is None:
+        return None  # (no class of this school: an export without classes ends none)
+    return _Classes(book, info, org)
+
+
+def _classes_of(book, info, org):
     for r in rows(book, info.files["classes.csv"]):
         school = r.get("schoolsourcedid") or r.get("orgsourcedid") or ""
         if active(r) and r.get("sourcedid") and (not org or not school or school == org):
-            found[r["sourcedid"]] = MisClass(r["sourcedid"], class_name(r))
-    primary = {}
-    if not found:
-        return None  # (no class of this school: an export without classes ends none)
-    for r in rows(book, info.files["enrollments.csv"]):
-        cls, user = found.get(r.get("classsourcedid") or ""), r.get("usersourcedid") or ""
-        if cls is None or not user or not active(r):
-            continue
-        role = (r.get("role") or "").strip().lower()
+            yield r
+
+
+class _Classes:
+    """A bundle's classes, each with its teachers (the primary first) and
+    pupils from enrollments.csv, joined on disk: one class held at a time."""
+
+    def __init__(self, book, info, org):
+        self._book, self._info, self._org = book, info, org
+
+    def __iter__(self):
+        with Spill(3) as enrolled:
+            for r in rows(self._book, self._info.files["enrollments.csv"]):
+                user = r.get("usersourcedid") or ""
+                if user and r.get("classsourcedid") and active(r):
+                    enrolled.add(r["classsourcedid"], user, (r.get("role") or "").strip().lower(),
+                                 int((r.get("primary") or "").strip().lower() == "true"))
+            for r in _classes_of(self._book, self._info, self._org):
+                yield _class(r, enrolled.get(r["sourcedid"]))
+
+
+def _class(r, enrolled):
+    cls = MisClass(r["sourcedid"], class_name(r))
+    primary = None
+    for user, role, is_primary in enrolled:
         if role == STUDENT:
             cls.pupils.append(user)
         elif role in STAFF_ROLES and user not in cls.teachers:
             cls.teachers.append(user)
-            if (r.get("primary") or "").strip().lower() == "true" and cls.external_id not in primary:
-                primary[cls.external_id] = user
-    for cls in found.values():
-        if cls.external_id in primary:
-            cls.teachers.remove(primary[cls.external_id])
-            cls.teachers.insert(0, primary[cls.external_id])
-        cls.pupils = list(dict.fromkeys(cls.pupils))
-    return list(found.values())
+            primary = primary or (user if is_primary else None)
+    if primary:
+        cls.teachers.remove(primary)
+        cls.teachers.insert(0, primary)
+    cls.pupils = list(dict.fromkeys(cls.pupils))
+    return cls
 
 
 def class_name(r):
@@ -176,12 +204,10 @@ def class_name(r):
     return f"{name} ({', '.join(extra)})" if extra and title else name
 
 
-def _demographics(book, info):
-    """{user sourcedId: (birth date, sex)} from demographics.csv."""
-    born = {}
+def _demographics(book, info, born):
+    """Each user's (birth date, sex) from demographics.csv, added to ``born``."""
     if "demographics.csv" in info.files:
         for r in rows(book, info.files["demographics.csv"]):
             user = r.get("usersourcedid") or r.get("sourcedid")
             if user and active(r):
-                born[user] = ((r.get("birthdate") or "").strip(), sex(r.get("sex")))
-    return born
+                born.add(user, (r.get("birthdate") or "").strip(), sex(r.get("sex")))

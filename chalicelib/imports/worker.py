@@ -15,7 +15,7 @@ from .kinds import BUNDLE, KINDS, UPLOADS
 from .messages import Action, Drop, Upload
 from .models import DROP_CREATOR, Import, Source, Status
 from .service import commit_file
-from .holds import hold_reason
+from .holds import classes_hold_reason, hold_reason
 from .store import expires_at, fail, tidy_files, transition
 from .validating import sniff_file, validate_file
 from ..roster.dates import DateOrder
@@ -152,7 +152,10 @@ def _finish(imp):
 def _hold(school, imp):
     """Why a validated drop waits for a person: a bundle's, the first of its parts'."""
     summaries = (imp.summary or {}).get("parts", {}).values() if imp.kind == BUNDLE else [imp.summary or {}]
-    return next((hold for hold in (hold_reason(school, s or {}) for s in summaries) if hold), None)
+    hold = next((hold for hold in (hold_reason(school, s or {}) for s in summaries) if hold), None)
+    if hold is None and imp.kind == BUNDLE:
+        hold = classes_hold_reason(school, (imp.summary or {}).get("classes"))
+    return hold
 
 
 def _drop_choice(school, imp):

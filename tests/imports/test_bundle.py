@@ -109,11 +109,13 @@ def test_classes_of_the_chosen_school_with_the_primary_teacher_first_and_active_
     assert found == {"cls-1": ("3 Maths (3MA, period 2)", ["tch-1", "tch-2"], ["stu-1", "stu-2", "stu-6"]),
                      "cls-2": ("Reception Robins (RR)", ["tch-2"], ["stu-3"])}
     assert [c.external_id for c in bundle.classes(book, info, "org-birch")] == ["cls-b"]
+    classes = bundle.classes(book, info, "org-oak")
+    assert [c.external_id for c in classes] == [c.external_id for c in classes] == ["cls-1", "cls-2"]  # (read again)
     enrollments = bundle_file("oneroster_1_2", "enrollments.csv").replace("cls-1,org-oak,tch-1,teacher,true",
                                                                          "cls-1,org-oak,tch-1,teacher,false")
     enrollments = enrollments.replace("cls-1,org-oak,tch-2,teacher,false", "cls-1,org-oak,tch-2,teacher,true")
     book, info = opened(bundle_zip("oneroster_1_2", replace={"enrollments.csv": enrollments}))
-    assert bundle.classes(book, info, "org-oak")[0].teachers == ["tch-2", "tch-1"]
+    assert next(iter(bundle.classes(book, info, "org-oak"))).teachers == ["tch-2", "tch-1"]
 
 
 def test_sds_classes_are_read_by_org_and_a_bundle_without_classes_has_none():

@@ -4,7 +4,8 @@ review; kept in step by a later bundle without touching what a teacher
 added by hand; a class gone is ended, not deleted."""
 from tests.conftest import PASSWORD, link_token
 from tests.imports.conftest import bundle, bundle_file
-from tests.imports.test_bundles import choose, records
+from tests.imports.conftest import drain
+from tests.imports.test_bundles import choose, drop, records
 
 
 def sign_in(api, mailbox, email):
@@ -147,3 +148,19 @@ def test_a_roster_clerk_without_group_rights_imports_the_people_but_leaves_the_c
     # the school's admin imports it again: the classes come in
     _imp, again = imported(api, importer, bundle("oneroster_1_2"))
     assert again["result"]["classes"]["created"] == 2
+
+
+def test_a_bundle_drop_that_would_end_many_class_groups_waits_for_a_person(api, importer, pump, admin):
+    """An export of one year group's classes, or one from before the timetable was in, must not end
+    every other class overnight: past the leaver threshold the drop is held, nothing written."""
+    imported(api, importer, bundle("oneroster_1_2"))
+    classes = "\n".join(line for line in bundle_file("oneroster_1_2", "classes.csv").splitlines()
+                         if not line.startswith("cls-2,")) + "\n"
+    held = drop(api, pump, admin, bundle("oneroster_1_2", replace={"classes.csv": classes}), "night.zip")
+    assert held["status"] == "held" and held["hold"]["code"] == "too_many_classes_ended", held
+    assert "1 of your 2 class groups" in held["hold"]["message"]
+    assert class_groups(api)["cls-2"]["ended_at"] is None
+    assert api.post(f"/api/imports/{held['id']}/approve").status_code == 200
+    drain(pump)
+    assert importer.get(held["id"])["result"]["classes"]["ended"] == 1
+    assert class_groups(api)["cls-2"]["ended_at"] is not None
