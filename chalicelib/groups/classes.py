@@ -27,9 +27,10 @@ CLASS = "class"
 MIS = "mis"
 #: memberships in one transaction, beside the group's count and the audit entry
 PER_TX = 45
-#: memberships in the transaction that makes a class group, beside the group
-#: and its two audit entries (DynamoDB takes 100 items in one)
-PER_NEW_GROUP = 96
+#: memberships in the transaction that makes a class group, each with its
+#: pupil's check, beside the group and its two audit entries (DynamoDB takes
+#: 100 items in one): most classes are one write
+PER_NEW_GROUP = 48
 #: tries of a transaction that clashed with another write to the same group
 TRIES = 4
 #: what building the same groups by hand takes: making groups, putting anyone
@@ -109,7 +110,9 @@ def preview(school_id, classes, held=None, listed=0):
 
 def sync(actor, school_id, classes, now=None):
     """Bring the school's class groups in step with ``classes`` (MisClass,
-    read once, one at a time)."""
+    read once, one at a time). (``now``, whole seconds, is what the groups
+    and memberships record; audit entries keep their own, to the
+    millisecond, so they list in the order they happened.)"""
     now = int(now or time.time())
     held = class_groups(school_id)
     result, wanted_ids = SyncResult(), set()
@@ -142,10 +145,14 @@ def _pupils_on_roll(school_id):
     """{MIS id: [(pupil id, name)]} of the pupils on roll, on disk (a
     school's roll is as big as a bundle: core.spill)."""
     pupils = Spill(2)
-    for p in Pupil.query(school_id, attributes_to_get=["pupil_id", "external_id", "first_name", "surname", "status"],
-                         consistent_read=True):
-        if p.external_id and (p.status or "active") == "active":
-            pupils.add(p.external_id, p.pupil_id, full_name(p.attribute_values))
+    try:
+        for p in Pupil.query(school_id, attributes_to_get=["pupil_id", "external_id", "first_name", "surname",
+                                                           "status"], consistent_read=True):
+            if p.external_id and (p.status or "active") == "active":
+                pupils.add(p.external_id, p.pupil_id, full_name(p.attribute_values))
+    except BaseException:
+        pupils.close()
+        raise
     return pupils
 
 
@@ -180,6 +187,10 @@ def _new_group(school_id, cls, teachers, member_count, now):
                  shared=True, priority="low", member_type="user", member_count=member_count, created_at=now)
 
 
+#: a pupil on roll, as a transaction checks it beside her membership
+_ON_ROLL = Pupil.status.does_not_exist() | (Pupil.status == "active")
+
+
 def _membership(group, member_id, name, now):
     return Membership(group_key=group_key(group.school_id, group.group_id), member_id=member_id,
                       school_id=group.school_id, group_id=group.group_id, member_key=f"{group.school_id}#{member_id}",
@@ -189,9 +200,11 @@ def _membership(group, member_id, name, now):
 def _create(actor, school_id, cls, teachers, wanted, now, result):
     """A class seen for the first time: its group and its first pupils in one
     transaction (a class of up to PER_NEW_GROUP pupils is one write, which is
-    what keeps a first bundle of thousands of classes quick). Its pupils were
-    read on roll a moment ago and the group is new, so the memberships need no
-    condition of their own. False if a sync at the same moment made it first."""
+    what keeps a first bundle of thousands of classes quick), each membership
+    new and each pupil still on roll as it is written. False when any of that
+    fails (a sync at the same moment made the group, a pupil left, a
+    membership outlived a deleted group): the group is then made and filled
+    the careful way, one condition at a time."""
     members = list(wanted.items())
     first, rest = members[:PER_NEW_GROUP], members[PER_NEW_GROUP:]
     group = _new_group(school_id, cls, teachers, len(first), now)
@@ -199,11 +212,12 @@ def _create(actor, school_id, cls, teachers, wanted, now, result):
     tx = Tx()
     tx.put("group", group, condition=Group.group_id.does_not_exist())
     for m in adds:
-        tx.put_as_is(f"add:{m.member_id}", m)
-    audit.stage(tx, audit.entry(actor, "create", "group", group.group_id, {}, snapshot(group), now), "audit:group")
+        tx.put(f"add:{m.member_id}", m, condition=Membership.member_id.does_not_exist())
+        tx.check(f"pupil:{m.member_id}", Pupil, school_id, m.member_id, condition=_ON_ROLL)
+    audit.stage(tx, audit.entry(actor, "create", "group", group.group_id, {}, snapshot(group)), "audit:group")
     if adds:
         audit.stage(tx, audit.entry(actor, "add", "membership", group.group_id, {},
-                                    {"members": [m.member_id for m in adds], "by": MIS}, now), "audit:members")
+                                    {"members": [m.member_id for m in adds], "by": MIS}), "audit:members")
     try:
         tx.commit()
     except TxFailed:
@@ -223,7 +237,7 @@ def _put_group(actor, school_id, cls, group, teachers, now, result):
         group = _new_group(school_id, cls, teachers, 0, now)
         tx = Tx()
         tx.put("group", group, condition=Group.group_id.does_not_exist())
-        audit.stage(tx, audit.entry(actor, "create", "group", group.group_id, {}, snapshot(group), now))
+        audit.stage(tx, audit.entry(actor, "create", "group", group.group_id, {}, snapshot(group)))
         try:
             tx.commit()
             result.created += 1
@@ -239,7 +253,7 @@ def _put_group(actor, school_id, cls, group, teachers, now, result):
     tx.update("group", group, [Group.name.set(cls.name), Group.owner_id.set(owner),
                                Group.co_owner_ids.set(co_owners), Group.ended_at.remove()],
               condition=Group.group_id.exists(), add_version_condition=False)
-    audit.stage(tx, audit.entry(actor, "update", "group", group.group_id, before, snapshot(group), now))
+    audit.stage(tx, audit.entry(actor, "update", "group", group.group_id, before, snapshot(group)))
     tx.commit()
     result.updated += 1
     return group
@@ -251,7 +265,7 @@ def _end(actor, group, now):
     tx = Tx()
     tx.update("group", group, [Group.ended_at.set(now)], condition=Group.group_id.exists(),
               add_version_condition=False)
-    audit.stage(tx, audit.entry(actor, "update", "group", group.group_id, before, snapshot(group), now))
+    audit.stage(tx, audit.entry(actor, "update", "group", group.group_id, before, snapshot(group)))
     tx.commit()
 
 
@@ -299,8 +313,7 @@ def _tx(actor, group, adds, removes, now):
     tx = Tx()
     for m in adds:
         tx.put(f"add:{m.member_id}", m, condition=Membership.member_id.does_not_exist())
-        tx.check(f"pupil:{m.member_id}", Pupil, group.school_id, m.member_id,
-                 condition=Pupil.status.does_not_exist() | (Pupil.status == "active"))
+        tx.check(f"pupil:{m.member_id}", Pupil, group.school_id, m.member_id, condition=_ON_ROLL)
     for m in removes:
         tx.delete(f"remove:{m.member_id}", Membership(group_key=m.group_key, member_id=m.member_id),
                   condition=(Membership.added_by == MIS) & as_read(m) & Membership.member_id.exists(),
@@ -313,5 +326,5 @@ def _tx(actor, group, adds, removes, now):
         change = ("add", {}, {"members": [m.member_id for m in adds], "by": MIS})
     else:
         change = ("delete", {"members": [m.member_id for m in removes], "by": MIS}, {})
-    audit.stage(tx, audit.entry(actor, change[0], "membership", group.group_id, *change[1:], now))
+    audit.stage(tx, audit.entry(actor, change[0], "membership", group.group_id, *change[1:]))
     return tx

@@ -80,8 +80,8 @@ STUDENT = "student"
 
 
 def staff_group(role):
-    """The user group of a staff role as the MIS names it (unknown: Teachers)."""
-    return STAFF_ROLES.get("".join(role.split()).lower(), FALLBACK_GROUP)
+    """The user group of a role in OneRoster's vocabulary (unknown: Teachers)."""
+    return STAFF_ROLES.get(role.strip().lower(), FALLBACK_GROUP)
 
 
 def year_group(grade, grades_as=GradesAs.YEAR):

@@ -141,14 +141,17 @@ def _class_review(imp, classes):
 def _sync_classes(imp):
     """The commit's class groups: synced from the bundle's classes of the
     chosen school (None when it has none: they are left alone), or left
-    alone when whoever pressed Import lacks the rights a sync takes."""
+    alone when the review said so (whoever checked it lacked the rights a
+    sync takes: the commit does what the review showed) or whoever pressed
+    Import lacks them."""
     with _opened(imp) as (book, info):
         classes = bundle.classes(book, info, (imp.mapping or {}).get("org"))
         if classes is None:
             return None
+        reviewed = ((imp.summary or {}).get("classes") or {})
         actor = actor_for(imp)
-        missing = class_groups.rights_missing(actor)
-        if missing:
+        missing = sorted(set(reviewed.get("missing") or ()) | set(class_groups.rights_missing(actor)))
+        if missing or reviewed.get("left_alone"):
             return class_groups.left_alone(missing)
         return class_groups.sync(actor, imp.school_id, classes).as_dict()
 

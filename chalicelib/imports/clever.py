@@ -8,6 +8,7 @@ specification writes birth dates month first (``MM/DD/YYYY``): that is the
 file format, not a guess, so they are read so, and a date that can't be read
 month first is passed on marked, to be refused showing what it held."""
 import re
+from datetime import date
 
 from ..accounts.permissions import FALLBACK_GROUP
 from ..core.spill import Spill
@@ -66,7 +67,7 @@ def people(book, info, org, grades_as=GradesAs.YEAR, on_person=None):
             emit("staff", values)
     for r in _of_school(book, info, STAFF, org, out):
         values = _staff(r, "staff_id", "staff_email", r.get("title") or r.get("role") or r.get("department") or "Staff",
-                        staff_group(r.get("role") or ""))
+                        _group_of(r.get("role") or ""))
         if values["email"] and values["email"].lower() in teachers:
             out.skip("also_a_teacher")  # (Clever lists a teacher who is staff too on both files)
         elif _once(seen, "f", r.get("staff_id"), out):
@@ -86,8 +87,12 @@ def classes(book, info, org):
 
 
 def _sections_of(book, info, org):
+    """The rows of sections.csv of ``org``, each section once (the first row)."""
+    seen = set()
     for r in rows(book, info.files[SECTIONS]):
-        if (r.get("section_id") or "").strip() and (not org or not r.get("school_id") or r["school_id"] == org):
+        school, section = (r.get("school_id") or "").strip(), (r.get("section_id") or "").strip()
+        if section and section not in seen and (not org or not school or school == org):
+            seen.add(section)
             yield r
 
 
@@ -110,6 +115,15 @@ class _Sections:
                                pupils=list(dict.fromkeys(s for (s,) in enrolled.get(section))))
 
 
+def _group_of(role):
+    """A staff.csv Role's user group. Clever's Role is the district's own
+    words ("Administrator" is as often the office as the head), so it never
+    makes an admin: assistants are TAs, everyone else Teachers, until the
+    school sets their group (a later bundle keeps what it set)."""
+    group = staff_group(role)
+    return group if group == "TAs" else FALLBACK_GROUP
+
+
 def _rows_of(book, info, file):
     return rows(book, info.files[file]) if file in info.files else iter(())
 
@@ -129,6 +143,7 @@ def _once(seen, kind, person, out):
         out.skip("no_id")
         return False
     if (kind, person) in seen:
+        out.skip("listed_again")  # (the same person on the file again, for another of their schools)
         return False
     seen.add((kind, person))
     return True
@@ -161,11 +176,13 @@ def month_first(cell):
     found = _MONTH_FIRST.match(text)
     if found:
         month, day, year = (int(g) for g in found.groups())
-        if 1 <= month <= 12 and 1 <= day <= 31:
-            return f"{year:04d}-{month:02d}-{day:02d}"
+        try:
+            return date(year, month, day).isoformat()
+        except ValueError:
+            pass
     elif not text or re.match(r"^\d{4}-\d{2}-\d{2}$", text):
         return text
-    return f"{text} (Clever writes MM/DD/YYYY)"
+    return f"{text} (not a month-first date; write it as YYYY-MM-DD)"
 
 
 def _section_name(r):

@@ -105,7 +105,7 @@ def people(book, info, org, grades_as=GradesAs.YEAR, on_person=None):
             elif role is None or (not by_roles and org and org not in split(r.get("orgsourcedids"))):
                 out.skip("other_school")
             else:
-                kind, values = _person(r, role, next(iter(born.get(user)), ("", "")), grades_as)
+                kind, values = _person(r, role, (born.get(user) or [("", "")])[-1], grades_as)  # (the last row)
                 if kind is None:
                     out.skip(role.role.lower() or "no_role")
                 else:
@@ -153,9 +153,12 @@ def classes(book, info, org):
 
 
 def _classes_of(book, info, org):
+    """The active rows of classes.csv of ``org``, each class once (the first row)."""
+    seen = set()
     for r in rows(book, info.files["classes.csv"]):
-        school = r.get("schoolsourcedid") or r.get("orgsourcedid") or ""
-        if active(r) and r.get("sourcedid") and (not org or not school or school == org):
+        school = (r.get("schoolsourcedid") or r.get("orgsourcedid") or "").strip()
+        if active(r) and r.get("sourcedid") and r["sourcedid"] not in seen and (not org or not school or school == org):
+            seen.add(r["sourcedid"])
             yield r
 
 

@@ -134,7 +134,7 @@ def test_a_clever_bundle_uploaded_then_dropped_over_http(stack):
                       "S102": ("Lucía", "2014-09-30", "7")}
     staff = {s["external_id"]: s for s in school.get("/api/staff?limit=100")["items"] if s.get("external_id")}
     assert {k: s["user_group"] for k, s in staff.items()} == {
-        "T1": "Teachers", "T2": "Teachers", "F1": "Admin Team", "F3": "TAs"}
+        "T1": "Teachers", "T2": "Teachers", "F1": "Teachers", "F3": "TAs"}
     groups = class_groups(school)
     assert {k: (g["owner_id"], g["member_count"]) for k, g in groups.items()} == {
         "SEC1": (staff["T1"]["id"], 2), "SEC2": (staff["T2"]["id"], 1), "SEC3": (None, 1)}

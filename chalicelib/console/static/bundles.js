@@ -60,10 +60,11 @@
     const c = s.classes;
     if (c) {
       nodes.push(el("h3", {}, "Classes"),
-        el("p", {}, plural(c.classes, "class", "classes") + " (" + c.new + " new" +
-          (c.ended ? ", " + c.ended + " no longer in the MIS: they will be ended" : "") + ") with " +
-          plural(c.pupils, "pupil enrolment") + ". Each becomes a group of its teachers."),
-        c.left_alone ? el("p", { class: "warning", role: "status" }, c.message) : "",
+        c.left_alone ? el("p", { class: "warning", role: "status" }, plural(c.classes, "class", "classes") +
+          " in the bundle. " + c.message) :
+          el("p", {}, plural(c.classes, "class", "classes") + " (" + c.new + " new" +
+            (c.ended ? ", " + c.ended + " no longer in the MIS: they will be ended" : "") + ") with " +
+            plural(c.pupils, "pupil enrolment") + ". Each becomes a group of its teachers."),
         el("table", { class: "bundle-classes" },
           el("thead", {}, el("tr", {}, ["Class", "Teachers", "Pupils", ""].map((h) => el("th", { scope: "col" }, h)))),
           el("tbody", {}, (c.items || []).map((x) => el("tr", {}, el("th", { scope: "row" }, x.name),
