@@ -20,7 +20,7 @@ from ..core.db import Tx, TxFailed
 from ..core.spill import Spill
 from ..membership.bookkeeping import as_read, full_name, group_key
 from ..membership.models import Group, Membership
-from ..roster.models import Pupil
+from ..roster.models import ON_ROLL, Pupil
 
 CLASS = "class"
 #: ``added_by`` of a membership a sync made
@@ -187,10 +187,6 @@ def _new_group(school_id, cls, teachers, member_count, now):
                  shared=True, priority="low", member_type="user", member_count=member_count, created_at=now)
 
 
-#: a pupil on roll, as a transaction checks it beside her membership
-_ON_ROLL = Pupil.status.does_not_exist() | (Pupil.status == "active")
-
-
 def _membership(group, member_id, name, now):
     return Membership(group_key=group_key(group.school_id, group.group_id), member_id=member_id,
                       school_id=group.school_id, group_id=group.group_id, member_key=f"{group.school_id}#{member_id}",
@@ -213,7 +209,7 @@ def _create(actor, school_id, cls, teachers, wanted, now, result):
     tx.put("group", group, condition=Group.group_id.does_not_exist())
     for m in adds:
         tx.put(f"add:{m.member_id}", m, condition=Membership.member_id.does_not_exist())
-        tx.check(f"pupil:{m.member_id}", Pupil, school_id, m.member_id, condition=_ON_ROLL)
+        tx.check(f"pupil:{m.member_id}", Pupil, school_id, m.member_id, condition=ON_ROLL)
     audit.stage(tx, audit.entry(actor, "create", "group", group.group_id, {}, snapshot(group)), "audit:group")
     if adds:
         audit.stage(tx, audit.entry(actor, "add", "membership", group.group_id, {},
@@ -313,7 +309,7 @@ def _tx(actor, group, adds, removes, now):
     tx = Tx()
     for m in adds:
         tx.put(f"add:{m.member_id}", m, condition=Membership.member_id.does_not_exist())
-        tx.check(f"pupil:{m.member_id}", Pupil, group.school_id, m.member_id, condition=_ON_ROLL)
+        tx.check(f"pupil:{m.member_id}", Pupil, group.school_id, m.member_id, condition=ON_ROLL)
     for m in removes:
         tx.delete(f"remove:{m.member_id}", Membership(group_key=m.group_key, member_id=m.member_id),
                   condition=(Membership.added_by == MIS) & as_read(m) & Membership.member_id.exists(),

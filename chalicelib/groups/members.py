@@ -21,7 +21,7 @@ from ..core.text import fold
 from ..membership import rules
 from ..membership.bookkeeping import as_read, group_key, live
 from ..membership.models import EXPIRING, Group, Machine, Membership
-from ..roster.models import Pupil
+from ..roster.models import ON_ROLL, Pupil
 from .service import get_visible
 
 MAX_MEMBERS_PER_CALL = 100
@@ -204,7 +204,6 @@ def _renew_ended(g, memberships, existing):
 #: memberships in one transaction, each with a check that its pupil is still on roll,
 #: beside the group's count and the audit entry (at most 100 items)
 MEMBERS_PER_TX = 45
-_ON_ROLL = Pupil.status.does_not_exist() | (Pupil.status == "active")
 
 
 def _write_memberships(caller, g, memberships, new_items, until, now, kinds, aside):
@@ -220,7 +219,7 @@ def _write_memberships(caller, g, memberships, new_items, until, now, kinds, asi
             tx.put(f"member:{m.member_id}", m,
                    condition=Membership.away_since.exists() if m.member_id in aside else None)
             if kinds[m.member_id] == "pupil":
-                tx.check(f"pupil:{m.member_id}", Pupil, g.school_id, m.member_id, condition=_ON_ROLL)
+                tx.check(f"pupil:{m.member_id}", Pupil, g.school_id, m.member_id, condition=ON_ROLL)
         if start == 0 and new_items:
             tx.update("count", Group(school_id=g.school_id, group_id=g.group_id),
                       [Group.member_count.add(new_items)], add_version_condition=False)

@@ -97,6 +97,15 @@ def year_group(grade, grades_as=GradesAs.YEAR):
     return grade or ""
 
 
+def class_title(title, code, period, fallback):
+    """A class group's name: its title, with its code and period when given."""
+    title, code, period = (title or "").strip(), (code or "").strip(), (period or "").strip()
+    extra = [code] if code and code != title else []
+    extra += [f"period {period}"] if period else []
+    name = title or code or fallback
+    return f"{name} ({', '.join(extra)})" if extra and title else name
+
+
 def sex(value):
     text = (value or "").strip().lower()
     return {"male": "M", "m": "M", "female": "F", "f": "F"}.get(text, "")

@@ -14,7 +14,7 @@ from ..accounts.permissions import FALLBACK_GROUP
 from ..core.spill import Spill
 from ..groups.classes import MisClass
 from ..roster.validation import clean_upn
-from .bundle_files import GradesAs, Org, People, header, rows, sex, split, staff_group, year_group
+from .bundle_files import GradesAs, Org, People, class_title, header, rows, sex, split, staff_group, year_group
 
 STUDENTS, TEACHERS, STAFF = "students.csv", "teachers.csv", "staff.csv"
 SCHOOLS, SECTIONS, ENROLLMENTS = "schools.csv", "sections.csv", "enrollments.csv"
@@ -186,10 +186,5 @@ def month_first(cell):
 
 
 def _section_name(r):
-    title = (r.get("name") or r.get("course_name") or "").strip()
-    code = (r.get("section_number") or "").strip()
-    period = (r.get("period") or "").strip()
-    extra = [code] if code and code != title else []
-    extra += [f"period {period}"] if period else []
-    name = title or code or r.get("section_id")
-    return f"{name} ({', '.join(extra)})" if extra and title else name
+    return class_title(r.get("name") or r.get("course_name"), r.get("section_number"), r.get("period"),
+                       r.get("section_id"))

@@ -8,7 +8,7 @@ from ..core.spill import Spill
 from ..groups.classes import MisClass
 from ..roster.validation import clean_upn
 from .bundle_files import (NOT_IMPORTED, STAFF_ROLES, STUDENT, Flavour, GradesAs, Org, People, Unreadable, active,
-                           header, rows, sex, split, staff_group, role_title, year_group)
+                           header, rows, sex, split, staff_group, role_title, year_group, class_title)
 
 USERS = "users.csv"
 
@@ -198,13 +198,7 @@ def _class(r, enrolled):
 
 def class_name(r):
     """A class group's name: its title, with its code and period when given."""
-    title = (r.get("title") or "").strip()
-    code = (r.get("classcode") or r.get("code") or "").strip()
-    period = (r.get("periods") or "").strip()
-    extra = [code] if code and code != title else []
-    extra += [f"period {period}"] if period else []
-    name = title or code or r.get("sourcedid")
-    return f"{name} ({', '.join(extra)})" if extra and title else name
+    return class_title(r.get("title"), r.get("classcode") or r.get("code"), r.get("periods"), r.get("sourcedid"))
 
 
 def _demographics(book, info, born):

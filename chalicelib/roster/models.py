@@ -65,6 +65,10 @@ class Pupil(Model):
     by_leaving = index("pupils-by-leaving", "leaver_key", UnicodeAttribute, "left_on")
 
 
+#: a pupil on roll, as a transaction checks it beside a membership it writes
+ON_ROLL = Pupil.status.does_not_exist() | (Pupil.status == "active")
+
+
 class UniqueKey(Model):
     """Claims a value (a UPN) within a school. Put with a does-not-exist
     condition in the same transaction as the record that holds it."""
