@@ -149,3 +149,24 @@ def test_a_clever_bundle_uploaded_then_dropped_over_http(stack):
     classes = night["result"]["classes"]
     assert (night["result"]["unchanged"], classes["members_added"], classes["members_removed"]) == (7, 1, 1), night
     assert {k: g["member_count"] for k, g in class_groups(school).items()} == {"SEC1": 1, "SEC2": 2, "SEC3": 1}
+
+
+def test_a_oneroster_1_1_bundle_over_http(stack):
+    """OneRoster 1.1: role and grades on users.csv, sex and birth date in demographics.csv, one school
+    (chosen for you); a disabled user left out; imported again, nothing changes."""
+    users = bundle_file("oneroster_1_1", "users.csv").replace("elmgrove.sch.uk", "elm-oneroster-11.sch.uk")
+    school = School(stack, "elm-oneroster-11")
+    imp = bundle_upload(school, bundle("oneroster_1_1", replace={"users.csv": users}), "or11.zip")
+    assert imp["bundle"]["flavour"] == "oneroster_1.1" and imp["suggested_mapping"]["org"] == "sch-1", imp
+    checked = check_and_commit(school, imp, org="sch-1")
+    assert checked["summary"]["skipped"] == {"inactive": 1}, checked["summary"]
+    pupils = {p["external_id"]: (p["first_name"], p["date_of_birth"], p["gender"], p["year_group"])
+              for p in school.pupils().values()}
+    assert pupils == {"p-100": ("Mo", "2016-04-01", "M", "5"), "p-101": ("Nia", "2016-07-22", "F", "5"),
+                      "p-102": ("Ola", "2020-01-15", None, "1")}
+    staff = [s for s in school.get("/api/staff?limit=100")["items"] if s.get("external_id")]
+    assert [(s["external_id"], s["email"], s["user_group"]) for s in staff] == [
+        ("t-200", "p.quinn@elm-oneroster-11.sch.uk", "Teachers")]
+    again = check_and_commit(school, bundle_upload(school, bundle("oneroster_1_1", replace={"users.csv": users}),
+                                                   "or11.zip"), org="sch-1")
+    assert (again["summary"]["create"], again["summary"]["update"], again["summary"]["unchanged"]) == (0, 0, 4)
