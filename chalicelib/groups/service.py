@@ -8,12 +8,14 @@ from pynamodb.exceptions import DoesNotExist
 from ..core.clock import iso
 from ..core.db import Tx, TxFailed, new_id
 from ..core.errors import ApiError, FieldError, not_found, validation_failed
+from ..core.maps import plain
 from ..core.text import fold
 from ..core import audit
 from ..membership import rules, system
 from ..membership.bookkeeping import group_key
 from ..membership.models import SYSTEM, Group, Membership
 from ..roster.models import UniqueKey
+from ..roster.settings import YEAR_GROUPS
 from .classes import CLASS
 
 
@@ -72,11 +74,33 @@ def _name_taken(name):
                              "message": f"You already have a group called '{name}'."}])
 
 
+def _squeezed(name):
+    return fold(name).replace(" ", "")
+
+
+def _refuse_system_name(school_id, name):
+    """422 for a teacher group named as a system group is or could be (All
+    pupils, All staff, any year; the school's registration groups), case and
+    spaces ignored: a teacher dragging pupils into "Year 5" must get the year."""
+    wanted = _squeezed(name)
+    reserved = {_squeezed(n) for n in rules.SYSTEM_NAMES} | {_squeezed(rules.year_name(y)) for y in YEAR_GROUPS}
+    if wanted not in reserved:
+        try:
+            item = Group.get(school_id, SYSTEM, attributes_to_get=["meta"])
+            reserved = {_squeezed((info or {}).get("name")) for info in plain(item.meta).values()}
+        except DoesNotExist:
+            reserved = set()
+    if wanted in reserved:
+        message = f"'{name}' is the name of one of the school's own groups; choose another."
+        raise validation_failed([FieldError("name", "system_name", message)])
+
+
 def create(caller, body, now=None):
     now = now or time.time()
     name = (body["name"] or "").strip()
     if not name:
         raise validation_failed([FieldError("name", "required", "Give the group a name.")])
+    _refuse_system_name(caller.school_id, name)
     g = Group(school_id=caller.school_id, group_id=new_id(), name=name, priority=body.get("priority") or "low",
               member_type=body.get("member_type") or "user", shared=bool(body.get("shared", True)),
               owner_id=caller.user_id, member_count=0, created_at=int(now))
@@ -116,6 +140,7 @@ def update(caller, group_id, body):
         if not name:
             raise validation_failed([FieldError("name", "required", "Give the group a name.")])
         if fold(name) != fold(old_name):
+            _refuse_system_name(g.school_id, name)
             tx.delete("old_name", _name_claim(g.school_id, g.owner_id, old_name), add_version_condition=False)
             tx.put("name", _name_claim(g.school_id, g.owner_id, name), condition=UniqueKey.key.does_not_exist())
         g.name = name

@@ -29,6 +29,10 @@ def reg_group_id(registration_group):
     return "sys-reg-" + hashlib.sha1(fold(registration_group).encode("utf-8")).hexdigest()[:12]
 
 
+#: names no teacher group may take, whatever the roster holds (folded)
+SYSTEM_NAMES = ("All pupils", "All staff")
+
+
 def year_name(year):
     return {"N1": "Nursery 1", "N2": "Nursery 2", "R": "Reception"}.get(year, f"Year {year}")
 
@@ -100,22 +104,30 @@ def can_edit(caller, group):
     return not group.system and (owns(caller, group) or caller.has("manage_settings"))
 
 
-def parse_until(value, now):
-    """(epoch seconds or None, FieldError or None). ISO-8601 with an offset."""
+#: how far ahead a time the API takes may be (an ``until``): a school year or
+#: five, never 9999 (a time past year 9999 breaks every read that shows it)
+MAX_AHEAD_SECONDS = 5 * 366 * 86400
+
+
+def parse_until(value, now, field="until"):
+    """(epoch seconds or None, FieldError or None). ISO-8601 with an offset,
+    after ``now`` and within MAX_AHEAD_SECONDS of it."""
     if value is None:
         return None, None
     if not isinstance(value, str):
-        return None, FieldError("until", "invalid_date", "Send an ISO-8601 date-time with an offset, or null.")
+        return None, FieldError(field, "invalid_date", "Send an ISO-8601 date-time with an offset, or null.")
     try:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None, FieldError("until", "invalid_date",
+        epoch = int(moment.timestamp()) if moment.tzinfo is not None else None
+    except (ValueError, OverflowError):  # (OverflowError: a year-9999 time with a negative offset)
+        return None, FieldError(field, "invalid_date",
                                 "Use an ISO-8601 date-time with an offset, e.g. 2026-11-24T15:30:00+00:00.")
-    if moment.tzinfo is None:
-        return None, FieldError("until", "invalid_date",
+    if epoch is None:
+        return None, FieldError(field, "invalid_date",
                                 "Add the timezone offset (e.g. +00:00), so we know which 3:30pm you mean.")
-    epoch = int(moment.timestamp())
     if epoch <= now:
-        return None, FieldError("until", "until_in_past", "That time has already passed; choose a later one.")
+        return None, FieldError(field, "until_in_past", "That time has already passed; choose a later one.")
+    if epoch > now + MAX_AHEAD_SECONDS:
+        return None, FieldError(field, "too_far_ahead", "Choose a time within five years, or none (until removed).")
     return epoch, None
 
