@@ -22,6 +22,8 @@ class School(Model):
     #: or update more than update_threshold % of them, is held for a person
     #: to approve; drop_mode "review" holds every drop.
     leaver_threshold = NumberAttribute(default=10)
+    #: A teacher group holds at most this many members (adding more is a 422 group_full).
+    max_group_members = NumberAttribute(default=300)
     update_threshold = NumberAttribute(default=75)
     drop_mode = UnicodeAttribute(default="auto")  # auto | review
     #: who hears how each drop went: always | problems_only | never

@@ -22,6 +22,7 @@ from ..membership import rules
 from ..membership.bookkeeping import as_read, group_key, live
 from ..membership.models import EXPIRING, Group, Machine, Membership
 from ..roster.models import ON_ROLL, Pupil
+from ..roster.settings import max_group_members
 from .service import get_visible
 
 MAX_MEMBERS_PER_CALL = 100
@@ -124,8 +125,12 @@ def add_members(caller, group_id, body, now=None):
     # one set aside (its pupil left, and is back while it was not given back) is counted again
     aside = {i for i, m in existing.items() if m.away_since is not None and i not in ended}
     kinds = {i: found[i][0] for i in ids}
-    _write_memberships(caller, g, [m for m in memberships if m.member_id not in ended],
-                       len([i for i in ids if i not in existing]) + len(aside), until, now, kinds, aside)
+    new_items = len([i for i in ids if i not in existing]) + len(aside)
+    cap = max_group_members(caller.school)
+    if new_items and int(g.member_count or 0) + new_items > cap:
+        raise _full_error(cap, int(g.member_count or 0))
+    _write_memberships(caller, g, [m for m in memberships if m.member_id not in ended], new_items, until, now,
+                       kinds, aside, existing, cap)
     _renew_ended(g, [m for m in memberships if m.member_id in ended], existing)
     added = len(ids) - live_before
     return {"added": added, "updated": len(ids) - added, "until": iso(until),
@@ -206,23 +211,48 @@ def _renew_ended(g, memberships, existing):
 MEMBERS_PER_TX = 45
 
 
-def _write_memberships(caller, g, memberships, new_items, until, now, kinds, aside):
+def _as_read(member_id, existing, aside):
+    """The condition a membership's put holds to: as it was read (new, still
+    here, or still set aside), so the count the put goes with is exact even
+    when two people add the same pupil at once."""
+    if member_id in aside:
+        return Membership.away_since.exists()
+    if member_id in existing:
+        return Membership.member_id.exists() & Membership.away_since.does_not_exist()
+    return Membership.member_id.does_not_exist()
+
+
+def _full_error(cap, held=None):
+    """422 group_full naming how many more fit (``held``: the group's count as
+    read; None when it filled up meanwhile)."""
+    fit = None if held is None else max(0, cap - held)
+    message = (f"This group filled up just now (it holds at most {cap} members); reload it to see how many "
+               "fit." if fit is None else f"This group holds at most {cap} members; {fit} more fit." if fit
+               else f"This group is full: it holds at most {cap} members.")
+    return ApiError("validation_failed", message,
+                    errors=[{"field": "member_ids", "code": "group_full", "message": message}], fit=fit)
+
+
+def _write_memberships(caller, g, memberships, new_items, until, now, kinds, aside, existing, cap):
     """Put memberships in transactions, each with its audit entry (who added
-    whom, until when) and, in the first, the group's count of new items. A
-    pupil who left since she was read fails it (422 pupil_left): nobody is
-    added to a group as they leave. ``aside``: ids whose membership was set
-    aside, replaced only if still so (it is counted again)."""
+    whom, until when) and, in the first, the group's count of new items, on
+    condition the group has room (at most ``cap``). Each put holds to the
+    membership as it was read. A pupil who left since she was read fails it
+    (422 pupil_left): nobody is added to a group as they leave. ``aside``:
+    ids whose membership was set aside, replaced only if still so (it is
+    counted again)."""
     for start in range(0, len(memberships), MEMBERS_PER_TX):
         chunk = memberships[start:start + MEMBERS_PER_TX]
         tx = Tx()
         for m in chunk:
-            tx.put(f"member:{m.member_id}", m,
-                   condition=Membership.away_since.exists() if m.member_id in aside else None)
+            tx.put(f"member:{m.member_id}", m, condition=_as_read(m.member_id, existing, aside))
             if kinds[m.member_id] == "pupil":
                 tx.check(f"pupil:{m.member_id}", Pupil, g.school_id, m.member_id, condition=ON_ROLL)
         if start == 0 and new_items:
             tx.update("count", Group(school_id=g.school_id, group_id=g.group_id),
-                      [Group.member_count.add(new_items)], add_version_condition=False)
+                      [Group.member_count.add(new_items)],
+                      condition=Group.member_count.does_not_exist() | (Group.member_count <= cap - new_items),
+                      add_version_condition=False)
         audit.stage(tx, audit.entry(caller, "add", "membership", g.group_id, {},
                                     {"members": [m.member_id for m in chunk], "until": iso(until)}, now))
         try:
@@ -231,6 +261,8 @@ def _write_memberships(caller, g, memberships, new_items, until, now, kinds, asi
             left = sorted(label.split(":", 1)[1] for label in exc.failed if label.startswith("pupil:"))
             if left:
                 raise _leavers_error(left)
+            if "count" in exc.failed:
+                raise _full_error(cap)
             raise ApiError("conflict", "Someone changed this group's members just now; try again.")
 
 

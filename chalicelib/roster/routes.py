@@ -249,7 +249,9 @@ SYNC_SETTINGS = dict(
                                description="Erase leavers this many years after they left (default 6; null: never)"),
     final_year=string(enum=list(settings.YEAR_GROUPS), nullable=True,
                       description="The year group pupils leave from at the rollover (6, 11, 13...)"),
-    keep_registration_groups=boolean(description="The rollover keeps registration groups (default: clears them)"))
+    keep_registration_groups=boolean(description="The rollover keeps registration groups (default: clears them)"),
+    max_group_members=integer(minimum=1, maximum=5000, description="A teacher group holds at most this many "
+                              "members (default 300)"))
 SETTINGS = obj(["name", "timezone", "mark_leavers", "keep_imports_days", "invite_hours", "idle_minutes",
                 "require_mfa_for"], name=string(200),
                timezone=string(64), mark_leavers=boolean(), keep_imports_days=KEEP_IMPORTS,

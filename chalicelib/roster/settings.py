@@ -10,7 +10,7 @@ from ..core import audit
 
 FIELDS = ("name", "timezone", "mark_leavers", "keep_imports_days", "invite_hours", "idle_minutes",
           "require_mfa_for", "leaver_threshold", "update_threshold", "drop_mode", "sync_report",
-          "keep_leavers_years", "final_year", "keep_registration_groups")
+          "keep_leavers_years", "final_year", "keep_registration_groups", "max_group_members")
 #: settings where null means something (keep leavers forever; no final year yet)
 NULLABLE = ("keep_leavers_years", "final_year")
 YEAR_GROUPS = ("N1", "N2", "R", *(str(n) for n in range(1, 15)))
@@ -26,7 +26,10 @@ WHOLE_NUMBERS = (
     ("leaver_threshold", 0, 100, "Hold a drop that would mark more than this percentage (0 to 100) as leavers."),
     ("update_threshold", 0, 100, "Hold a drop that would change more than this percentage (0 to 100)."),
     ("keep_leavers_years", 1, 25, "Keep leavers for a whole number of years from 1 to 25, or null for ever."),
+    ("max_group_members", 1, 5000, "A group holds a whole number of members from 1 to 5000."),
 )
+#: a teacher group's members at most, unless the school says otherwise
+DEFAULT_MAX_GROUP_MEMBERS = 300
 
 
 def as_json(school):
@@ -38,7 +41,12 @@ def as_json(school):
             "update_threshold": int(_or(school.update_threshold, 75)),
             "drop_mode": school.drop_mode or "auto", "sync_report": school.sync_report or "problems_only",
             "keep_leavers_years": keep_leavers_years(school), "final_year": school.final_year,
-            "keep_registration_groups": bool(school.keep_registration_groups)}
+            "keep_registration_groups": bool(school.keep_registration_groups),
+            "max_group_members": max_group_members(school)}
+
+
+def max_group_members(school):
+    return int(_or(getattr(school, "max_group_members", None), DEFAULT_MAX_GROUP_MEMBERS))
 
 
 def keep_leavers_years(school):

@@ -6,6 +6,10 @@ import pytest
 from tests.groups.test_groups import later, pupils  # noqa: F401 - a fixture
 
 
+def count_of(api, group):
+    return next(g["member_count"] for g in api.get("/api/groups").data["items"] if g["id"] == group["id"])
+
+
 @pytest.mark.parametrize("until", ["9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+00:00", "2400-01-01T00:00:00Z"])
 def test_a_time_out_of_range_is_a_422_and_saves_nothing(api, admin, pupils, until):  # noqa: F811
     group = api.post("/api/groups", {"name": "G"}).data
@@ -32,3 +36,38 @@ def test_a_teacher_group_cannot_take_a_system_groups_name(api, admin, pupils, na
     r = api.patch(f"/api/groups/{group['id']}", {"name": name})
     assert r.status_code == 422 and r.data["errors"][0]["code"] == "system_name", r.body
     assert api.post("/api/groups", {"name": "5B readers"}).status_code == 201  # (a name that only starts alike)
+
+
+def test_a_full_group_refuses_more_naming_how_many_fit(api, admin, pupils):  # noqa: F811
+    """(A group's cap is the school's max_group_members, default 300; here 2.)"""
+    assert api.get("/api/settings").data["max_group_members"] == 300
+    assert api.patch("/api/settings", {"max_group_members": 2}).status_code == 200
+    group = api.post("/api/groups", {"name": "G"}).data
+    path = f"/api/groups/{group['id']}/members"
+    assert api.post(path, {"member_ids": [pupils[0]["id"]]}).status_code == 200
+    r = api.post(path, {"member_ids": [pupils[1]["id"], pupils[2]["id"]]})
+    assert r.status_code == 422 and r.data["errors"][0]["code"] == "group_full" and r.data["fit"] == 1, r.body
+    assert [m["id"] for m in api.get(path).data["items"]] == [pupils[0]["id"]]  # (nothing of the refused call)
+    assert api.post(path, {"member_ids": [pupils[0]["id"], pupils[1]["id"]]}).status_code == 200  # a renewal + 1
+    assert count_of(api, group) == 2
+    r = api.post(path, {"member_ids": [pupils[2]["id"]]})
+    assert r.status_code == 422 and r.data["fit"] == 0
+    assert api.patch("/api/settings", {"max_group_members": 0}).status_code == 422
+
+
+def test_two_adds_of_the_same_pupil_at_once_count_her_once(api, admin, pupils, monkeypatch):  # noqa: F811
+    """The second add read her as new; its put, on condition she is still new, fails, and the count with it."""
+    from chalicelib.groups import members as group_members
+    group = api.post("/api/groups", {"name": "G"}).data
+    path = f"/api/groups/{group['id']}/members"
+    real = group_members._lookup
+
+    def raced(school_id, key, ids, member_type):
+        found, existing = real(school_id, key, ids, member_type)
+        monkeypatch.setattr(group_members, "_lookup", real)
+        assert api.post(path, {"member_ids": ids}).status_code == 200  # the other teacher, first
+        return found, existing
+    monkeypatch.setattr(group_members, "_lookup", raced)
+    r = api.post(path, {"member_ids": [pupils[0]["id"]]})
+    assert r.status_code == 409, r.body
+    assert count_of(api, group) == 1

@@ -17,10 +17,14 @@ Typical use::
 import contextlib
 import itertools
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 import requests
 
 from tests.conftest import PASSWORD, Api, link_token, sent_emails
+
+#: a private group's member's end: within the five years an until may be ahead
+PRIVATE_UNTIL = f"{datetime.now(timezone.utc).year + 3}-01-01T15:30:00+00:00"
 
 
 @dataclass
@@ -264,7 +268,7 @@ def build_school(env, tag, la, year_group, registration_group):
     env.add_members(tok, s.machine_group["id"], [s.machines[0]["id"]])
     s.private_group = env.group(s.teacher["token"], f"{tag} Quiet Watch", shared=False)
     env.add_members(s.teacher["token"], s.private_group["id"], [s.pupils[1]["id"]],
-                    until="2099-01-01T15:30:00+00:00")
+                    until=PRIVATE_UNTIL)
     # Imports: one committed, one in review with refused rows.
     committed = env.import_to_review(tok, "pupils", pupils_csv([
         (f"{tag}Imported", f"{tag}first", "01/02/2015", "F", year_group, registration_group, upn(la, 10)),
