@@ -16,7 +16,7 @@ from ..core import audit
 from ..core.clock import iso
 from ..core.db import Tx, TxFailed, batch_get
 from ..core.errors import ApiError, FieldError, not_found, validation_failed
-from ..core.paging import name_search, parse_limit
+from ..core.paging import decode_cursor, encode_cursor, name_search, parse_limit, query_page
 from ..core.text import fold
 from ..membership import rules
 from ..membership.bookkeeping import as_read, group_key, live
@@ -33,22 +33,58 @@ def member_json(kind, member_id, name, until=None):
 
 
 def list_members(caller, group_id, query, now=None):
+    """A page of a group's current members, with ``next`` for the rest;
+    ``q``: those whose first name or surname starts so. A system group's
+    come from the roster's own indexes in name order; a teacher group's
+    (at most the school's cap) by name within the page."""
     now = now or time.time()
     g = get_visible(caller, group_id)
     limit = parse_limit(query, default=500, maximum=1000)
+    state = decode_cursor(query.get("next"), g.school_id)
+    q = fold(query.get("q") or "")
     if g.system in ("year", "reg", "all_pupils"):
-        index, value = {"year": (Pupil.by_year, f"{g.school_id}#{g.system_value}"),
-                        "reg": (Pupil.by_reg, f"{g.school_id}#{fold(g.system_value)}"),
-                        "all_pupils": (Pupil.by_name, g.school_id)}[g.system]
-        people = index.query(value, filter_condition=Pupil.status == "active", limit=limit)
-        return {"items": [member_json("pupil", p.pupil_id, f"{p.first_name} {p.surname}") for p in people]}
-    if g.system == "all_staff":
-        return {"items": [member_json("staff", u.user_id, f"{u.first_name} {u.surname}")
-                          for u in User.by_name.query(g.school_id, limit=limit)]}
-    members = Membership.query(group_key(g.school_id, g.group_id), filter_condition=live(now), limit=limit)
-    items = [member_json(m.kind, m.member_id, m.name, m.until) for m in members]
-    items.sort(key=lambda m: fold(m["name"]))
-    return {"items": items}
+        people, nxt = _system_pupils(g, q, limit, state)
+        items = [member_json("pupil", p.pupil_id, f"{p.first_name} {p.surname}") for p in people]
+    elif g.system == "all_staff":
+        people, nxt = (name_search(User, g.school_id, q, limit, state, ["school_id", "user_id"]) if q else
+                       query_page(User, "by_name", g.school_id, None, limit, state,
+                                  ["school_id", "user_id", "sort_name"]))
+        items = [member_json("staff", u.user_id, f"{u.first_name} {u.surname}") for u in people]
+    else:
+        key = group_key(g.school_id, g.group_id)
+        if q:  # (a teacher group is at most the school's cap: searched whole)
+            found = [m for m in Membership.query(key, filter_condition=live(now))
+                     if any(w.startswith(q) for w in _name_words(m.name))]
+            members, nxt = found[:limit], None
+        else:
+            members, nxt = query_page(Membership, None, key, None, limit, state, ["group_key", "member_id"],
+                                      live(now))
+        items = sorted((member_json(m.kind, m.member_id, m.name, m.until) for m in members),
+                       key=lambda m: fold(m["name"]))
+    return {"items": items, "next": encode_cursor(nxt)}
+
+
+def _name_words(name):
+    """A member's name as searched: its whole (first name first) and each later word on."""
+    words = fold(name).split()
+    return [" ".join(words[i:]) for i in range(len(words))]
+
+
+def _system_pupils(g, q, limit, state):
+    """(a page of a year, registration or All pupils group's pupils on roll, next state)."""
+    on_roll = Pupil.status == "active"
+    if g.system == "year":
+        where, index, value, keys = Pupil.year_group == g.system_value, "by_year", \
+            f"{g.school_id}#{g.system_value}", ["school_id", "pupil_id", "year_key", "sort_name"]
+    elif g.system == "reg":
+        where, index, value, keys = Pupil.reg_key == f"{g.school_id}#{fold(g.system_value)}", "by_reg", \
+            f"{g.school_id}#{fold(g.system_value)}", ["school_id", "pupil_id", "reg_key", "sort_name"]
+    else:
+        where, index, value, keys = None, "by_name", g.school_id, ["school_id", "pupil_id", "sort_name"]
+    if q:
+        return name_search(Pupil, g.school_id, q, limit, state, ["school_id", "pupil_id"],
+                           on_roll if where is None else on_roll & where)
+    return query_page(Pupil, index, value, None, limit, state, keys, on_roll)
 
 
 def _lookup(school_id, group_key_value, member_ids, member_type):

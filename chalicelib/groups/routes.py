@@ -51,8 +51,10 @@ def delete_group(ctx, group_id):
 
 @route(bp, "/groups/{group_id}/members", "GET", summary="A group's current members", tag=TAG,
        permission="view_roster",
-       query={"limit": (integer(minimum=1, maximum=1000), "At most this many (default 500)")},
-       response=obj(["items"], items=array(MEMBER)))
+       query={"limit": (integer(minimum=1, maximum=1000), "At most this many (default 500)"),
+              "next": (string(), "Cursor from the previous page's 'next'"),
+              "q": (string(100), "Only members whose first name or surname starts so")},
+       response=obj(["items", "next"], items=array(MEMBER), next=string(nullable=True)))
 def list_members(ctx, group_id):
     return members.list_members(ctx.caller, group_id, ctx.query)
 

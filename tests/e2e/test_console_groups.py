@@ -58,6 +58,13 @@ def test_groups_drag_a_pupil_for_a_while_then_it_expires(stack, page):  # noqa: 
     first = members.locator("li.member").first
     first.wait_for()
     assert members.locator("li.member").count() == 2
+    # find within the group by name, then all of it again
+    from playwright.sync_api import expect
+    page.get_by_label("Find in this group").fill("bir")
+    expect(members.locator("li.member")).to_have_count(1)
+    assert members.locator("li.member .member-name").inner_text() == "Ben Birch"
+    page.get_by_label("Find in this group").fill("")
+    expect(members.locator("li.member")).to_have_count(2)
     name = first.locator(".member-name").inner_text()
     member_id = first.get_attribute("data-member-id")
     assert "until removed" in first.inner_text()

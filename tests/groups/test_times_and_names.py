@@ -71,3 +71,35 @@ def test_two_adds_of_the_same_pupil_at_once_count_her_once(api, admin, pupils, m
     r = api.post(path, {"member_ids": [pupils[0]["id"]]})
     assert r.status_code == 409, r.body
     assert count_of(api, group) == 1
+
+
+def test_every_member_list_pages_with_next_and_searches_by_name(api, admin, pupils, member):  # noqa: F811
+    member(admin, first_name="Ann", surname="Teacher")
+    groups = {g["name"]: g for g in api.get("/api/groups").data["items"]}
+
+    def all_of(group, limit, q=""):
+        seen, cursor = [], None
+        while True:
+            r = api.get(f"/api/groups/{group['id']}/members?limit={limit}" + (f"&q={q}" if q else "") +
+                        (f"&next={cursor}" if cursor else ""))
+            assert r.status_code == 200, r.body
+            seen += [m["name"] for m in r.data["items"]]
+            cursor = r.data["next"]
+            if not cursor:
+                return seen
+    assert all_of(groups["All pupils"], 2) == ["Ann Smith", "Ben Smith", "Cat Smith"]
+    assert all_of(groups["Year 5"], 1) == ["Ann Smith", "Ben Smith"]
+    assert all_of(groups["5B"], 1) == ["Ann Smith"]
+    assert all_of(groups["All staff"], 1) == ["Ada Admin", "Ann Teacher"]
+    assert all_of(groups["All pupils"], 5, q="ben") == ["Ben Smith"]
+    assert all_of(groups["Year 5"], 5, q="smi") == ["Ann Smith", "Ben Smith"]
+    assert all_of(groups["All staff"], 5, q="ann") == ["Ann Teacher"]
+    club = api.post("/api/groups", {"name": "Club"}).data
+    api.post(f"/api/groups/{club['id']}/members", {"member_ids": [p["id"] for p in pupils]})
+    assert sorted(all_of(club, 2)) == ["Ann Smith", "Ben Smith", "Cat Smith"]
+    assert all_of(club, 5, q="cat") == ["Cat Smith"] and all_of(club, 5, q="smith") == [
+        "Ann Smith", "Ben Smith", "Cat Smith"]
+    # a cursor is for the list that gave it out: another group's is a 400
+    first = api.get(f"/api/groups/{groups['All pupils']['id']}/members?limit=1").data["next"]
+    r = api.get(f"/api/groups/{club['id']}/members?limit=1&next={first}")
+    assert r.status_code == 400 and r.data["code"] == "bad_cursor"

@@ -8,7 +8,15 @@
   const el = SR.el;
   const REFRESH_MS = 5000;
 
-  const state = { groups: [], selected: null, members: [], membersKey: "", timer: null, expiryTimer: null, root: null };
+  const state = { groups: [], selected: null, members: [], membersKey: "", next: null, q: "", timer: null, expiryTimer: null,
+    root: null };
+  // a page of members; a refresh reads again as many as are shown (up to the API's 1,000)
+  const PAGE = 500, MOST = 1000;
+
+  function membersPath(id, limit, cursor) {
+    return "/groups/" + encodeURIComponent(id) + "/members?limit=" + limit +
+      (state.q ? "&q=" + encodeURIComponent(state.q) : "") + (cursor ? "&next=" + encodeURIComponent(cursor) : "");
+  }
 
   // ---- time helpers
   function tz() { return (SR.me && SR.me.school && SR.me.school.timezone) || undefined; }
@@ -239,16 +247,44 @@
 
   async function loadMembers(force) {
     if (!state.selected) { state.members = []; renderMembers(); return; }
-    const id = state.selected;
-    let items;
-    try { items = (await SR.api("GET", "/groups/" + encodeURIComponent(id) + "/members")).items; }
+    const id = state.selected, q = state.q;
+    let page;
+    try { page = await SR.api("GET", membersPath(id, Math.min(MOST, Math.max(PAGE, state.members.length)))); }
     catch (e) { if (id === state.selected) showMembersError(e); return; }
-    if (id !== state.selected) return;
-    const key = JSON.stringify(items);
+    if (id !== state.selected || q !== state.q) return;
+    const key = JSON.stringify(page);
     if (!force && key === state.membersKey) { pruneExpired(); return; }
     state.membersKey = key;
-    state.members = items;
+    state.members = page.items;
+    state.next = page.next;
     renderMembers();
+  }
+
+  async function showMore() {
+    const id = state.selected, q = state.q;
+    let page;
+    try { page = await SR.api("GET", membersPath(id, PAGE, state.next)); }
+    catch (e) { SR.toast(e.message); return; }
+    if (id !== state.selected || q !== state.q) return;
+    state.members = state.members.concat(page.items);
+    state.next = page.next;
+    state.membersKey = "";
+    renderMembers();
+  }
+
+  function findInGroup() {
+    let timer = null;
+    const input = el("input", { type: "search", id: "find-in-group", "aria-label": "Find in this group",
+      placeholder: "Find in this group", autocomplete: "off" });
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        state.q = input.value.trim();
+        state.members = []; state.next = null; state.membersKey = "";
+        loadMembers(true);
+      }, 250);
+    });
+    return input;
   }
 
   function pruneExpired() {
@@ -320,7 +356,10 @@
       });
       return li;
     });
-    panel.replaceChildren(rows.length ? el("ul", { class: "members" }, rows) : el("p", {}, "No members yet."));
+    const empty = state.q ? "Nobody in this group is called “" + state.q + "”." : "No members yet.";
+    panel.replaceChildren(rows.length ? el("ul", { class: "members" }, rows) : el("p", {}, empty),
+      state.next ? el("button", { type: "button", class: "secondary", id: "members-more", onclick: showMore },
+        "Show more (" + rows.length + " of " + (group.member_count || "more") + " shown)") : "");
     scheduleExpiry();
   }
 
@@ -334,7 +373,9 @@
 
   async function select(id) {
     state.selected = id;
-    state.members = []; state.membersKey = "";
+    state.members = []; state.membersKey = ""; state.next = null; state.q = "";
+    const find = state.root && state.root.querySelector("#find-in-group");
+    if (find) find.value = "";
     history.replaceState(null, "", "#/groups/" + encodeURIComponent(id));
     state.groupsKey = "";
     renderList();
@@ -378,6 +419,7 @@
             el("div", { class: "groups-head" }, el("h3", { id: "members-title" }, "Members"),
               el("div", { id: "group-tools", class: "group-tools" })),
             SR.can("add_any_user") ? addAnyone() : null,
+            findInGroup(),
             el("div", { id: "group-members", "aria-live": "polite" }))));
       await loadGroups();
       renderMembers();
