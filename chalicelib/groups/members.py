@@ -16,7 +16,7 @@ from ..core import audit
 from ..core.clock import iso
 from ..core.db import Tx, TxFailed, batch_get
 from ..core.errors import ApiError, FieldError, not_found, validation_failed
-from ..core.paging import decode_cursor, encode_cursor, name_search, parse_limit, query_page
+from ..core.paging import bad_cursor, decode_cursor, encode_cursor, name_search, parse_limit, query_page
 from ..core.text import fold
 from ..membership import rules
 from ..membership.bookkeeping import as_read, group_key, live
@@ -52,16 +52,29 @@ def list_members(caller, group_id, query, now=None):
         items = [member_json("staff", u.user_id, f"{u.first_name} {u.surname}") for u in people]
     else:
         key = group_key(g.school_id, g.group_id)
-        if q:  # (a teacher group is at most the school's cap: searched whole)
-            found = [m for m in Membership.query(key, filter_condition=live(now))
-                     if any(w.startswith(q) for w in _name_words(m.name))]
-            members, nxt = found[:limit], None
+        if q:  # (a teacher group is at most the school's cap: searched whole, in name order, paged by place)
+            skip = _search_place(state, key)
+            found = sorted((m for m in Membership.query(key, filter_condition=live(now))
+                            if any(w.startswith(q) for w in _name_words(m.name))), key=lambda m: fold(m.name))
+            members = found[skip:skip + limit]
+            nxt = {"group_key": key, "skip": skip + limit} if skip + limit < len(found) else None
         else:
             members, nxt = query_page(Membership, None, key, None, limit, state, ["group_key", "member_id"],
                                       live(now))
         items = sorted((member_json(m.kind, m.member_id, m.name, m.until) for m in members),
                        key=lambda m: fold(m["name"]))
     return {"items": items, "next": encode_cursor(nxt)}
+
+
+def _search_place(state, key):
+    """How many of a teacher group's search results earlier pages showed
+    (a cursor of this group's search, or a 400)."""
+    if state is None:
+        return 0
+    if set(state) != {"group_key", "skip"} or state["group_key"] != key or not isinstance(state["skip"], int) \
+            or isinstance(state["skip"], bool) or state["skip"] < 0:
+        raise bad_cursor()
+    return state["skip"]
 
 
 def _name_words(name):
@@ -138,7 +151,8 @@ def record_id(kind, record):
 
 def add_members(caller, group_id, body, now=None):
     """Add (or renew) up to MAX_MEMBERS_PER_CALL members, each until
-    ``until`` or until removed; all or none."""
+    ``until`` or until removed: all or none of each MEMBERS_PER_TX (a call
+    refused part way has written, and counted, its first transactions)."""
     now = now or time.time()
     g = get_visible(caller, group_id)
     _refuse_system(g)
@@ -165,8 +179,8 @@ def add_members(caller, group_id, body, now=None):
     cap = max_group_members(caller.school)
     if new_items and int(g.member_count or 0) + new_items > cap:
         raise _full_error(cap, int(g.member_count or 0))
-    _write_memberships(caller, g, [m for m in memberships if m.member_id not in ended], new_items, until, now,
-                       kinds, aside, existing, cap)
+    _write_memberships(caller, g, [m for m in memberships if m.member_id not in ended], until, now, kinds, aside,
+                       existing, cap)
     _renew_ended(g, [m for m in memberships if m.member_id in ended], existing)
     added = len(ids) - live_before
     return {"added": added, "updated": len(ids) - added, "until": iso(until),
@@ -245,6 +259,8 @@ def _renew_ended(g, memberships, existing):
 #: memberships in one transaction, each with a check that its pupil is still on roll,
 #: beside the group's count and the audit entry (at most 100 items)
 MEMBERS_PER_TX = 45
+#: tries of a transaction that clashed with another write to the group's count
+TRIES = 3
 
 
 def _as_read(member_id, existing, aside):
@@ -269,37 +285,49 @@ def _full_error(cap, held=None):
                     errors=[{"field": "member_ids", "code": "group_full", "message": message}], fit=fit)
 
 
-def _write_memberships(caller, g, memberships, new_items, until, now, kinds, aside, existing, cap):
-    """Put memberships in transactions, each with its audit entry (who added
-    whom, until when) and, in the first, the group's count of new items, on
-    condition the group has room (at most ``cap``). Each put holds to the
-    membership as it was read. A pupil who left since she was read fails it
-    (422 pupil_left): nobody is added to a group as they leave. ``aside``:
-    ids whose membership was set aside, replaced only if still so (it is
-    counted again)."""
+def _write_memberships(caller, g, memberships, until, now, kinds, aside, existing, cap):
+    """Put memberships in transactions of MEMBERS_PER_TX, each with its audit
+    entry (who added whom, until when) and the group's count of its own new
+    items, on condition the group is there and has room for them (at most
+    ``cap``): an add of more than one transaction that stops part way has
+    counted exactly what it wrote. Each put holds to the membership as it
+    was read. A pupil who left since she was read fails it (422
+    pupil_left): nobody is added to a group as they leave. ``aside``: ids
+    whose membership was set aside, replaced only if still so (it is
+    counted again). A clash with another write to the group's count is
+    tried again."""
     for start in range(0, len(memberships), MEMBERS_PER_TX):
         chunk = memberships[start:start + MEMBERS_PER_TX]
-        tx = Tx()
-        for m in chunk:
-            tx.put(f"member:{m.member_id}", m, condition=_as_read(m.member_id, existing, aside))
-            if kinds[m.member_id] == "pupil":
-                tx.check(f"pupil:{m.member_id}", Pupil, g.school_id, m.member_id, condition=ON_ROLL)
-        if start == 0 and new_items:
-            tx.update("count", Group(school_id=g.school_id, group_id=g.group_id),
-                      [Group.member_count.add(new_items)],
-                      condition=Group.member_count.does_not_exist() | (Group.member_count <= cap - new_items),
-                      add_version_condition=False)
-        audit.stage(tx, audit.entry(caller, "add", "membership", g.group_id, {},
-                                    {"members": [m.member_id for m in chunk], "until": iso(until)}, now))
-        try:
-            tx.commit()
-        except TxFailed as exc:
-            left = sorted(label.split(":", 1)[1] for label in exc.failed if label.startswith("pupil:"))
-            if left:
-                raise _leavers_error(left)
-            if "count" in exc.failed:
-                raise _full_error(cap)
-            raise ApiError("conflict", "Someone changed this group's members just now; try again.")
+        new = sum(1 for m in chunk if m.member_id not in existing or m.member_id in aside)
+        for attempt in range(TRIES):
+            try:
+                _chunk_tx(caller, g, chunk, new, until, now, kinds, aside, existing, cap).commit()
+                break
+            except TxFailed as exc:
+                left = sorted(label.split(":", 1)[1] for label in exc.failed if label.startswith("pupil:"))
+                if left:
+                    raise _leavers_error(left)
+                if "count" in exc.failed:
+                    raise _full_error(cap)
+                if exc.failed or not exc.conflict or attempt == TRIES - 1:
+                    raise ApiError("conflict", "Someone changed this group's members just now; try again.")
+                time.sleep(0.05 * 2 ** attempt)
+
+
+def _chunk_tx(caller, g, chunk, new, until, now, kinds, aside, existing, cap):
+    tx = Tx()
+    for m in chunk:
+        tx.put(f"member:{m.member_id}", m, condition=_as_read(m.member_id, existing, aside))
+        if kinds[m.member_id] == "pupil":
+            tx.check(f"pupil:{m.member_id}", Pupil, g.school_id, m.member_id, condition=ON_ROLL)
+    if new:
+        tx.update("count", Group(school_id=g.school_id, group_id=g.group_id), [Group.member_count.add(new)],
+                  condition=Group.group_id.exists() & (Group.member_count.does_not_exist() |
+                                                       (Group.member_count <= cap - new)),
+                  add_version_condition=False)
+    audit.stage(tx, audit.entry(caller, "add", "membership", g.group_id, {},
+                                {"members": [m.member_id for m in chunk], "until": iso(until)}, now))
+    return tx
 
 
 def remove_member(caller, group_id, member_id, now=None):

@@ -2,6 +2,7 @@
 read (404 for what the caller may not see), create, rename, share, delete.
 Members are in members.py, machines in machines.py."""
 import time
+import unicodedata
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -15,7 +16,6 @@ from ..membership import rules, system
 from ..membership.bookkeeping import group_key
 from ..membership.models import SYSTEM, Group, Membership
 from ..roster.models import UniqueKey
-from ..roster.settings import YEAR_GROUPS
 from .classes import CLASS
 
 
@@ -75,19 +75,26 @@ def _name_taken(name):
 
 
 def _squeezed(name):
-    return fold(name).replace(" ", "")
+    """A name as compared with the system groups': its letters and digits only, folded."""
+    return "".join(c for c in fold(name) if c.isalnum())
 
 
 def _refuse_system_name(school_id, name):
-    """422 for a teacher group named as a system group is or could be (All
-    pupils, All staff, any year; the school's registration groups), case and
-    spaces ignored: a teacher dragging pupils into "Year 5" must get the year."""
+    """422 for a teacher group named as one of the school's system groups
+    (All pupils, All staff, and each year and registration group it has
+    pupils in), case, spaces and punctuation ignored: a teacher dragging
+    pupils into "Year 5" must get the year."""
+    if any(unicodedata.category(c) == "Cf" for c in name):  # (invisible characters: a name as it looks)
+        raise validation_failed([FieldError("name", "invalid_characters",
+                                            "Group names can't hold invisible characters.")])
     wanted = _squeezed(name)
-    reserved = {_squeezed(n) for n in rules.SYSTEM_NAMES} | {_squeezed(rules.year_name(y)) for y in YEAR_GROUPS}
+    reserved = {_squeezed(n) for n in rules.SYSTEM_NAMES}
     if wanted not in reserved:
         try:
-            item = Group.get(school_id, SYSTEM, attributes_to_get=["meta"])
-            reserved = {_squeezed((info or {}).get("name")) for info in plain(item.meta).values()}
+            item = Group.get(school_id, SYSTEM, attributes_to_get=["meta", "counts"])
+            counts = plain(item.counts) or {}
+            reserved = {_squeezed((info or {}).get("name")) for gid, info in (plain(item.meta) or {}).items()
+                        if int(counts.get(gid) or 0) > 0}
         except DoesNotExist:
             reserved = set()
     if wanted in reserved:

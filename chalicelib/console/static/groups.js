@@ -249,11 +249,13 @@
     if (!state.selected) { state.members = []; renderMembers(); return; }
     const id = state.selected, q = state.q;
     let page;
+    if (!force && state.members.length > MOST) { pruneExpired(); return; }
     try { page = await SR.api("GET", membersPath(id, Math.min(MOST, Math.max(PAGE, state.members.length)))); }
     catch (e) { if (id === state.selected) showMembersError(e); return; }
     if (id !== state.selected || q !== state.q) return;
     const key = JSON.stringify(page);
-    if (!force && key === state.membersKey) { pruneExpired(); return; }
+    // (more than a page shown: a refresh would drop the rest; the shown ones still leave as they expire)
+    if (!force && (key === state.membersKey || state.members.length > MOST)) { pruneExpired(); return; }
     state.membersKey = key;
     state.members = page.items;
     state.next = page.next;
@@ -359,7 +361,7 @@
     const empty = state.q ? "Nobody in this group is called “" + state.q + "”." : "No members yet.";
     panel.replaceChildren(rows.length ? el("ul", { class: "members" }, rows) : el("p", {}, empty),
       state.next ? el("button", { type: "button", class: "secondary", id: "members-more", onclick: showMore },
-        "Show more (" + rows.length + " of " + (group.member_count || "more") + " shown)") : "");
+        state.q ? "Show more" : "Show more (" + rows.length + " of " + group.member_count + " shown)") : "");
     scheduleExpiry();
   }
 
