@@ -19,7 +19,7 @@ from ..core.errors import ApiError, FieldError, not_found, validation_failed
 from ..core.paging import bad_cursor, decode_cursor, encode_cursor, name_search, parse_limit, query_page
 from ..core.text import fold
 from ..membership import rules
-from ..membership.bookkeeping import as_read, group_key, live
+from ..membership.bookkeeping import as_read, current, group_key, live
 from ..membership.models import EXPIRING, Group, Machine, Membership
 from ..roster.models import ON_ROLL, Pupil
 from ..roster.settings import max_group_members
@@ -28,8 +28,8 @@ from .service import get_visible
 MAX_MEMBERS_PER_CALL = 100
 
 
-def member_json(kind, member_id, name, until=None):
-    return {"id": member_id, "kind": kind, "name": name, "until": iso(until)}
+def member_json(kind, member_id, name, until=None, starts=None):
+    return {"id": member_id, "kind": kind, "name": name, "until": iso(until), "from": iso(starts)}
 
 
 def list_members(caller, group_id, query, now=None):
@@ -52,18 +52,27 @@ def list_members(caller, group_id, query, now=None):
         items = [member_json("staff", u.user_id, f"{u.first_name} {u.surname}") for u in people]
     else:
         key = group_key(g.school_id, g.group_id)
+        shown = live(now) if _flag(query, "scheduled") else current(now)
         if q:  # (a teacher group is at most the school's cap: searched whole, in name order, paged by place)
             skip = _search_place(state, key)
-            found = sorted((m for m in Membership.query(key, filter_condition=live(now))
+            found = sorted((m for m in Membership.query(key, filter_condition=shown)
                             if any(w.startswith(q) for w in _name_words(m.name))), key=lambda m: fold(m.name))
             members = found[skip:skip + limit]
             nxt = {"group_key": key, "skip": skip + limit} if skip + limit < len(found) else None
         else:
-            members, nxt = query_page(Membership, None, key, None, limit, state, ["group_key", "member_id"],
-                                      live(now))
-        items = sorted((member_json(m.kind, m.member_id, m.name, m.until) for m in members),
+            members, nxt = query_page(Membership, None, key, None, limit, state, ["group_key", "member_id"], shown)
+        items = sorted((member_json(m.kind, m.member_id, m.name, m.until, m.starts) for m in members),
                        key=lambda m: fold(m["name"]))
     return {"items": items, "next": encode_cursor(nxt)}
+
+
+def _flag(query, name):
+    value = (query or {}).get(name)
+    if value in (None, "", "false"):
+        return False
+    if value == "true":
+        return True
+    raise ApiError("bad_request", f"{name} must be true or false.")
 
 
 def _search_place(state, key):
@@ -132,7 +141,7 @@ def _visible_elsewhere(caller, school_id, target_group_id, kind, record, now):
         return (record.status or "active") == "active"  # All pupils is visible to all staff
     if kind == "staff" and caller.has("view_all_groups"):
         return True  # All staff
-    memberships = Membership.by_member.query(f"{school_id}#{record_id(kind, record)}", filter_condition=live(now))
+    memberships = Membership.by_member.query(f"{school_id}#{record_id(kind, record)}", filter_condition=current(now))
     group_ids = [m.group_id for m in memberships if m.group_id != target_group_id]
     if not group_ids:
         return False
@@ -156,7 +165,7 @@ def add_members(caller, group_id, body, now=None):
     now = now or time.time()
     g = get_visible(caller, group_id)
     _refuse_system(g)
-    ids, until = _members_asked(body, now)
+    ids, until, starts = _members_asked(body, now)
     key = group_key(g.school_id, g.group_id)
     found, existing = _lookup(g.school_id, key, ids, g.member_type)
     _refuse_unknown(g, ids, found)
@@ -166,7 +175,8 @@ def add_members(caller, group_id, body, now=None):
     live_before = sum(1 for m in existing.values() if (m.until is None or m.until > now) and m.away_since is None)
     memberships = [Membership(group_key=key, member_id=i, school_id=g.school_id, group_id=g.group_id,
                               member_key=f"{g.school_id}#{i}", kind=found[i][0], name=found[i][1], until=until,
-                              expiring=EXPIRING if until else None, added_by=caller.user_id, added_at=int(now))
+                              starts=starts, expiring=EXPIRING if until else None, added_by=caller.user_id,
+                              added_at=int(now))
                    for i in ids]
     # An ended membership the sweep hasn't removed yet may go any moment: it
     # is renewed only on condition it is still the one read (the sweep's own
@@ -183,8 +193,8 @@ def add_members(caller, group_id, body, now=None):
                        existing, cap)
     _renew_ended(g, [m for m in memberships if m.member_id in ended], existing)
     added = len(ids) - live_before
-    return {"added": added, "updated": len(ids) - added, "until": iso(until),
-            "members": [member_json(found[i][0], i, found[i][1], until) for i in ids]}
+    return {"added": added, "updated": len(ids) - added, "until": iso(until), "from": iso(starts),
+            "members": [member_json(found[i][0], i, found[i][1], until, starts) for i in ids]}
 
 
 def _refuse_system(g):
@@ -195,7 +205,7 @@ def _refuse_system(g):
 
 
 def _members_asked(body, now):
-    """(distinct member ids, until) from an add request, or 422."""
+    """(distinct member ids, until, starts) from an add request, or 422."""
     ids = body.get("member_ids") or []
     if not ids or len(ids) > MAX_MEMBERS_PER_CALL or not all(isinstance(i, str) and i for i in ids):
         raise validation_failed([FieldError("member_ids", "invalid_choice",
@@ -203,7 +213,10 @@ def _members_asked(body, now):
     until, problem = rules.parse_until(body.get("until"), now)
     if problem:
         raise validation_failed([problem])
-    return list(dict.fromkeys(ids)), until
+    starts, problem = rules.parse_from(body.get("from"), now, until)
+    if problem:
+        raise validation_failed([problem])
+    return list(dict.fromkeys(ids)), until, starts
 
 
 def _refuse_unknown(g, ids, found):

@@ -17,7 +17,8 @@ GROUP = obj(["id", "name", "priority", "member_type", "shared", "member_count"],
             kind=string(enum=["system", "teacher", "class"]), co_owner_ids=array(string()),
             external_id=string(nullable=True), ended_at=string(nullable=True, format="date-time"))
 MEMBER = obj(["id", "kind", "name", "until"], id=string(), kind=string(enum=["pupil", "staff", "machine"]),
-             name=string(), until=string(nullable=True, format="date-time"))
+             name=string(), until=string(nullable=True, format="date-time"),
+             **{"from": string(nullable=True, format="date-time")})
 MACHINE = obj(["id", "name"], id=string(), name=string(), location=string(nullable=True))
 
 
@@ -53,7 +54,9 @@ def delete_group(ctx, group_id):
        permission="view_roster",
        query={"limit": (integer(minimum=1, maximum=1000), "At most this many (default 500)"),
               "next": (string(), "Cursor from the previous page's 'next'"),
-              "q": (string(100), "Only members whose first name or surname starts so")},
+              "q": (string(100), "Only members whose first name or surname starts so"),
+              "scheduled": (string(enum=["true", "false"]), "true: a teacher group's members still to start "
+                            "too (each with its 'from')")},
        response=obj(["items", "next"], items=array(MEMBER), next=string(nullable=True)))
 def list_members(ctx, group_id):
     return members.list_members(ctx.caller, group_id, ctx.query)
@@ -62,9 +65,13 @@ def list_members(ctx, group_id):
 @route(bp, "/groups/{group_id}/members", "POST", summary="Add members, until a time or until removed",
        tag=TAG, permission="view_roster", body=obj(["member_ids"], member_ids=array(string(), maxItems=100),
                          until=string(nullable=True, format="date-time",
-                                      description="ISO-8601 with offset; null = until removed")),
+                                      description="ISO-8601 with offset; null = until removed"),
+                         **{"from": string(nullable=True, format="date-time",
+                                           description="ISO-8601 with offset; null or passed = from now. "
+                                           "Before it the member is in no read of the group")}),
        response=obj(["added", "updated", "members"], added=integer(), updated=integer(),
-                    until=string(nullable=True), members=array(MEMBER)))
+                    until=string(nullable=True), members=array(MEMBER),
+                    **{"from": string(nullable=True)}))
 def add_members(ctx, group_id):
     return members.add_members(ctx.caller, group_id, ctx.body)
 

@@ -17,8 +17,15 @@ def group_key(school_id, group_id):
 
 def live(now):
     """The filter for memberships that have not ended at ``now`` (and whose
-    pupil has not left)."""
+    pupil has not left): current ones and those still to start (what a
+    leaver's or the rollover's bookkeeping must reach)."""
     return (Membership.until.does_not_exist() | (Membership.until > int(now))) & here()
+
+
+def current(now):
+    """The filter for memberships in force at ``now``: live and started (what
+    every read of a group's members shows)."""
+    return live(now) & (Membership.starts.does_not_exist() | (Membership.starts <= int(now)))
 
 
 def here():

@@ -66,6 +66,9 @@ class Membership(Model):
     kind = UnicodeAttribute()  # pupil | staff | machine
     name = UnicodeAttribute()
     until = NumberAttribute(null=True)  # epoch seconds UTC; None = until removed
+    #: epoch seconds UTC the membership starts (a lesson's start); None = from when added. Before it the
+    #: member is in no read of the group (it needs no job: reads filter on it)
+    starts = NumberAttribute(null=True)
     expiring = UnicodeAttribute(null=True)
     added_by = UnicodeAttribute()
     added_at = NumberAttribute()

@@ -109,6 +109,20 @@ def can_edit(caller, group):
 MAX_AHEAD_SECONDS = 5 * 366 * 86400
 
 
+def parse_from(value, now, until=None):
+    """(epoch seconds or None, FieldError or None) of a membership's start:
+    None (from now) for null or a time passed; before ``until``; within
+    MAX_AHEAD_SECONDS."""
+    if value is None:
+        return None, None
+    starts, problem = parse_until(value, now, field="from")
+    if problem is not None and problem.code == "until_in_past":
+        return None, None  # (a lesson that has begun: from now)
+    if problem is None and until is not None and starts >= until:
+        problem = FieldError("from", "from_after_until", "A membership must start before it ends.")
+    return (None, problem) if problem else (starts, None)
+
+
 def parse_until(value, now, field="until"):
     """(epoch seconds or None, FieldError or None). ISO-8601 with an offset,
     after ``now`` and within MAX_AHEAD_SECONDS of it."""

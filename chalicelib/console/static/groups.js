@@ -14,18 +14,23 @@
   const PAGE = 500, MOST = 1000;
 
   function membersPath(id, limit, cursor) {
+    const group = state.groups.find((g) => g.id === id);
     return "/groups/" + encodeURIComponent(id) + "/members?limit=" + limit +
+      (group && !group.system ? "&scheduled=true" : "") +
       (state.q ? "&q=" + encodeURIComponent(state.q) : "") + (cursor ? "&next=" + encodeURIComponent(cursor) : "");
   }
 
   // ---- time helpers
   function tz() { return (SR.me && SR.me.school && SR.me.school.timezone) || undefined; }
-  function showUntil(until) {
-    if (!until) return "until removed";
+  function when(at) {
     try {
-      return "until " + new Intl.DateTimeFormat("en-GB", { timeZone: tz(), dateStyle: "medium", timeStyle: "short" })
-        .format(new Date(until));
-    } catch (e) { return "until " + until; }
+      return new Intl.DateTimeFormat("en-GB", { timeZone: tz(), dateStyle: "medium", timeStyle: "short" })
+        .format(new Date(at));
+    } catch (e) { return at; }
+  }
+  function showUntil(until, from) {
+    const starts = from && Date.parse(from) > Date.now() ? "from " + when(from) + " " : "";
+    return starts + (until ? "until " + when(until) : "until removed");
   }
   const pad = (n) => String(Math.floor(Math.abs(n))).padStart(2, "0");
   // ISO-8601 with the browser's local offset, e.g. 2024-05-01T15:30:00+01:00
@@ -187,16 +192,35 @@
       pick,
       el("fieldset", {}, el("legend", {}, "Keep them in the group"),
         radio("how", "removed", "Until removed", true),
+        radio("how", "today", "Until the end of today", false),
         radio("how", "time", "Until a time today", false, inp({ type: "time", name: "time", "aria-label": "Time today" })),
+        radio("how", "lesson", "For a lesson today, from", false, el("span", {},
+          inp({ type: "time", name: "lesson_from", "aria-label": "Lesson starts" }), " to ",
+          inp({ type: "time", name: "lesson_until", "aria-label": "Lesson ends" }))),
         radio("how", "days", "For N days", false, inp({ type: "number", name: "days", min: "1", max: "365", value: "1", "aria-label": "Number of days" })),
         radio("how", "date", "Until a date", false, inp({ type: "date", name: "date", "aria-label": "Date" }))),
     ], "Add", async (f) => {
       const v = new FormData(f);
       const group = target || v.get("group");
       if (!group) throw new Error("Choose a group.");
-      let until = null;
+      let until = null, from = null;
       const how = v.get("how");
-      if (how === "time") {
+      const today = (text, what) => {
+        const m = /^(\d\d):(\d\d)$/.exec(text || "");
+        if (!m) throw new Error("Enter the time the " + what + ".");
+        const d = new Date(); d.setHours(+m[1], +m[2], 0, 0);
+        return d;
+      };
+      if (how === "today") {
+        const d = new Date(); d.setHours(23, 59, 0, 0);
+        until = isoLocal(d);
+      } else if (how === "lesson") {
+        const starts = today(v.get("lesson_from"), "lesson starts"), ends = today(v.get("lesson_until"), "lesson ends");
+        if (ends <= starts) throw new Error("The lesson must end after it starts.");
+        if (ends <= new Date()) throw new Error("That lesson is over.");
+        from = starts > new Date() ? isoLocal(starts) : null;
+        until = isoLocal(ends);
+      } else if (how === "time") {
         const m = /^(\d\d):(\d\d)$/.exec(v.get("time") || "");
         if (!m) throw new Error("Enter a time.");
         const d = new Date(); d.setHours(+m[1], +m[2], 0, 0);
@@ -213,8 +237,11 @@
         if (d <= new Date()) throw new Error("That date has already passed.");
         until = isoLocal(d);
       }
-      await SR.api("POST", "/groups/" + encodeURIComponent(group) + "/members", { member_ids: [member.id], until });
-      SR.toast(member.name + " added to " + ((state.groups.find((g) => g.id === group) || {}).name || "the group") + ".");
+      await SR.api("POST", "/groups/" + encodeURIComponent(group) + "/members",
+        from ? { member_ids: [member.id], until, from } : { member_ids: [member.id], until });
+      SR.toast(member.name + (from ? " will be in " : " added to ") +
+        ((state.groups.find((g) => g.id === group) || {}).name || "the group") +
+        (from ? " from " + from.slice(11, 16) + "." : "."));
       await loadGroups();
       if (group === state.selected) await loadMembers(true);
     });
@@ -296,10 +323,13 @@
 
   function scheduleExpiry() {
     clearTimeout(state.expiryTimer);
-    const next = state.members.filter((m) => m.until && live(m)).map((m) => Date.parse(m.until));
+    const next = state.members.filter((m) => m.until && live(m)).map((m) => Date.parse(m.until))
+      .concat(state.members.filter((m) => m.from && Date.parse(m.from) > Date.now()).map((m) => Date.parse(m.from)));
     if (!next.length) return;
     const wait = Math.min(...next) - Date.now() + 50;
-    if (wait < 2147483647) state.expiryTimer = setTimeout(() => { if (alive()) { pruneExpired(); loadGroups().catch(() => {}); } }, wait);
+    if (wait < 2147483647) state.expiryTimer = setTimeout(() => {
+      if (alive()) { renderMembers(); pruneExpired(); loadGroups().catch(() => {}); }  // (a lesson begun: its label)
+    }, wait);
   }
 
   function alive() { return state.root && state.root.isConnected; }
@@ -345,7 +375,7 @@
       const li = el("li", { class: "member", draggable: "true", "data-member-id": m.id, oncontextmenu: (ev) => openMenu(ev, m) },
         el("span", { class: "member-name" }, m.name),
         el("span", { class: "member-kind" }, m.kind),
-        el("span", { class: "member-until" }, showUntil(m.until)),
+        el("span", { class: "member-until" }, showUntil(m.until, m.from)),
         el("span", { class: "member-actions" },
           el("button", { type: "button", class: "secondary", onclick: () => howLongDialog(m, null),
             "aria-label": "Add " + m.name + " to group…" }, "Add to group…"),
