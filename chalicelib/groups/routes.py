@@ -6,7 +6,7 @@ from ..core.http import route
 from ..core.log import logger, start_request
 from ..core.schema import array, boolean, integer, obj, string
 from ..membership import rules
-from . import machines, members, service
+from . import listing, machines, members, service
 
 bp = Blueprint(__name__)
 TAG = "groups"
@@ -59,7 +59,7 @@ def delete_group(ctx, group_id):
                             "too (each with its 'from')")},
        response=obj(["items", "next"], items=array(MEMBER), next=string(nullable=True)))
 def list_members(ctx, group_id):
-    return members.list_members(ctx.caller, group_id, ctx.query)
+    return listing.list_members(ctx.caller, group_id, ctx.query)
 
 
 @route(bp, "/groups/{group_id}/members", "POST", summary="Add members, until a time or until removed",
@@ -88,7 +88,7 @@ def remove_member(ctx, group_id, member_id):
                                          "limit": (integer(minimum=1, maximum=50), "Default 20")},
        response=obj(["items"], items=array(MEMBER)))
 def find_people(ctx):
-    return members.people(ctx.caller, ctx.query)
+    return listing.people(ctx.caller, ctx.query)
 
 
 @route(bp, "/machines", "POST", summary="Add a machine", tag="machines", permission="manage_roster",

@@ -1,6 +1,6 @@
 """Teacher-made groups and the system groups, as the API shows them: list,
 read (404 for what the caller may not see), create, rename, share, delete.
-Members are in members.py, machines in machines.py."""
+Members are read in listing.py and changed in members.py, machines in machines.py."""
 import time
 import unicodedata
 

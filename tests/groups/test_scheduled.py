@@ -20,9 +20,10 @@ def at(epoch):
 
 
 def test_a_lesson_long_membership_is_seen_only_during_the_lesson(api, admin, pupils, monkeypatch):  # noqa: F811
-    from chalicelib.groups import members as group_members
+    from chalicelib.groups import listing, members as group_members
     clock = Clock(time.time())
     monkeypatch.setattr(group_members, "time", clock)
+    monkeypatch.setattr(listing, "time", clock)
     group = api.post("/api/groups", {"name": "Lesson"}).data
     path = f"/api/groups/{group['id']}/members"
     start, end = int(clock.now) + 3600, int(clock.now) + 7200

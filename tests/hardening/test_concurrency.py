@@ -178,15 +178,15 @@ def count_of(api, group_id):
 
 
 def listed(caller, group_id, at):
-    from chalicelib.groups import members as group_members
-    return sorted(m["id"] for m in group_members.list_members(caller, group_id, {}, now=at)["items"])
+    from chalicelib.groups import listing, members as group_members
+    return sorted(m["id"] for m in listing.list_members(caller, group_id, {}, now=at)["items"])
 
 
 def test_membership_renewed_while_the_sweep_runs(api, admin, faults, monkeypatch):
     """Five memberships have ended. The sweep reads them; one is renewed after
     that read, another just before the sweep's delete of it is sent. Both
     survive with their new end, the other three go, the count is right."""
-    from chalicelib.groups import members as group_members
+    from chalicelib.groups import listing, members as group_members
     from chalicelib.membership.models import Membership
     ids, gid = ending_soon(api, 5, "Booster", live=2)
     caller, at = caller_for(api.token), time.time() + 3600
@@ -232,7 +232,7 @@ def test_membership_renewed_while_the_sweep_runs(api, admin, faults, monkeypatch
 
 def test_ended_membership_removed_by_hand_before_the_sweep_keeps_the_count(api, admin):
     """The sweep and a teacher both 'remove' an ended membership: counted once."""
-    from chalicelib.groups import members as group_members
+    from chalicelib.groups import listing, members as group_members
     ids, gid = ending_soon(api, 2, "Short", live=1)
     caller, at = caller_for(api.token), time.time() + 3600
     group_members.remove_member(caller, gid, ids[0], now=at)  # by hand, after it ended
@@ -241,7 +241,7 @@ def test_ended_membership_removed_by_hand_before_the_sweep_keeps_the_count(api, 
 
 
 def test_sweep_deletes_between_a_renewals_read_and_its_write(api, admin, faults):
-    from chalicelib.groups import members as group_members
+    from chalicelib.groups import listing, members as group_members
     ids, gid = ending_soon(api, 2, "Window")
     caller, at = caller_for(api.token), time.time() + 3600
     box = {}
