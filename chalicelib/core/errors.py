@@ -24,6 +24,7 @@ ERROR_CODES = {
     "duplicate_email": (409, "Another staff member in the school has that email."),
     "cannot_delete_self": (409, "Nobody can delete their own account."),
     "last_admin": (409, "The school must keep at least one enabled Admin Team member."),
+    "last_owner": (409, "A group always keeps an owner with no end: name another first."),
     "cannot_disable_self": (409, "Nobody can disable their own account."),
     "cannot_reset_own_mfa": (409, "Nobody resets their own two-factor (turn it off with a code instead)."),
     "cannot_change_own_email": (409, "Nobody changes their own sign-in address here; another admin does."),

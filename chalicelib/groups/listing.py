@@ -27,7 +27,7 @@ def list_members(caller, group_id, query, now=None):
     come from the roster's own indexes in name order; a teacher group's
     (at most the school's cap) by name within the page."""
     now = now or time.time()
-    g = get_visible(caller, group_id)
+    g = get_visible(caller, group_id, now)
     limit = parse_limit(query, default=500, maximum=1000)
     state = decode_cursor(query.get("next"), g.school_id)
     q = fold(query.get("q") or "")
@@ -41,7 +41,7 @@ def list_members(caller, group_id, query, now=None):
         items = [member_json("staff", u.user_id, f"{u.first_name} {u.surname}") for u in people]
     else:
         key = group_key(g.school_id, g.group_id)
-        shown = live(now) if _flag(query, "scheduled") else current(now)
+        shown = live(now) if flag(query, "scheduled") else current(now)
         if q:  # (a teacher group is at most the school's cap: searched whole, in name order, paged by place)
             skip = _search_place(state, key)
             found = sorted((m for m in Membership.query(key, filter_condition=shown)
@@ -55,7 +55,7 @@ def list_members(caller, group_id, query, now=None):
     return {"items": items, "next": encode_cursor(nxt)}
 
 
-def _flag(query, name):
+def flag(query, name):
     value = (query or {}).get(name)
     if value in (None, "", "false"):
         return False

@@ -65,7 +65,7 @@ def _visible_elsewhere(caller, school_id, target_group_id, kind, record, now):
     if not group_ids:
         return False
     for g in Group.batch_get([(school_id, gid) for gid in group_ids]):
-        if rules.can_see(caller, g):
+        if rules.can_see(caller, g, now):
             return True
     return False
 
@@ -82,8 +82,9 @@ def add_members(caller, group_id, body, now=None):
     ``until`` or until removed: all or none of each MEMBERS_PER_TX (a call
     refused part way has written, and counted, its first transactions)."""
     now = now or time.time()
-    g = get_visible(caller, group_id)
+    g = get_visible(caller, group_id, now)
     _refuse_system(g)
+    _refuse_viewer(caller, g, now)
     ids, until, starts = _members_asked(body, now)
     key = group_key(g.school_id, g.group_id)
     found, existing = _lookup(g.school_id, key, ids, g.member_type)
@@ -114,6 +115,13 @@ def add_members(caller, group_id, body, now=None):
     added = len(ids) - live_before
     return {"added": added, "updated": len(ids) - added, "until": iso(until), "from": iso(starts),
             "members": [member_json(found[i][0], i, found[i][1], until, starts) for i in ids]}
+
+
+def _refuse_viewer(caller, g, now):
+    """403 for a caller who sees the group but may not change its members (a named viewer)."""
+    if not rules.can_change_members(caller, g, now):
+        raise ApiError("permission_denied", "You can see this group's members but not change them: ask one of "
+                       "its owners to make you a teacher of it.", permission="group_teacher")
 
 
 def _refuse_system(g):
@@ -264,8 +272,9 @@ def _chunk_tx(caller, g, chunk, new, until, now, kinds, aside, existing, cap):
 
 def remove_member(caller, group_id, member_id, now=None):
     now = now or time.time()
-    g = get_visible(caller, group_id)
+    g = get_visible(caller, group_id, now)
     _refuse_system(g)
+    _refuse_viewer(caller, g, now)
     key = group_key(g.school_id, g.group_id)
     try:
         m = Membership.get(key, member_id, consistent_read=True)

@@ -6,7 +6,7 @@ from ..core.http import route
 from ..core.log import logger, start_request
 from ..core.schema import array, boolean, integer, obj, string
 from ..membership import rules
-from . import listing, machines, members, service
+from . import listing, machines, members, service, staff
 
 bp = Blueprint(__name__)
 TAG = "groups"
@@ -15,7 +15,13 @@ GROUP = obj(["id", "name", "priority", "member_type", "shared", "member_count"],
             member_type=string(enum=list(rules.MEMBER_TYPES)), shared=boolean(),
             owner_id=string(nullable=True), member_count=integer(), version=integer(nullable=True),
             kind=string(enum=["system", "teacher", "class"]), co_owner_ids=array(string()),
-            external_id=string(nullable=True), ended_at=string(nullable=True, format="date-time"))
+            external_id=string(nullable=True), ended_at=string(nullable=True, format="date-time"),
+            unowned_since=string(nullable=True, format="date-time"),
+            role=string(nullable=True, enum=[r.value for r in rules.Role], description="the caller's role on it"))
+PERSON = obj(["user_id", "name", "role", "until"], user_id=string(), name=string(),
+             role=string(enum=[r.value for r in rules.Role]), until=string(nullable=True, format="date-time"),
+             disabled=boolean())
+PEOPLE = obj(["items"], items=array(PERSON))
 MEMBER = obj(["id", "kind", "name", "until"], id=string(), kind=string(enum=["pupil", "staff", "machine"]),
              name=string(), until=string(nullable=True, format="date-time"),
              **{"from": string(nullable=True, format="date-time")})
@@ -31,10 +37,41 @@ def create_group(ctx):
     return service.create(ctx.caller, ctx.body)
 
 
-@route(bp, "/groups", "GET", summary="The groups the caller can see, with member counts", tag=TAG,
+@route(bp, "/groups", "GET", summary="The groups the caller can see, with member counts and the caller's role",
+       tag=TAG, query={"mine": (string(enum=["true", "false"]), "true: only groups the caller has a role on"),
+                       "unowned": (string(enum=["true", "false"]), "true: groups whose owner left with nobody "
+                                   "to pass them to (manage_settings), to hand on")},
        response=obj(["items"], items=array(GROUP)))
 def list_groups(ctx):
-    return service.list_groups(ctx.caller)
+    return service.list_groups(ctx.caller, mine=listing.flag(ctx.query, "mine"),
+                               unowned=listing.flag(ctx.query, "unowned"))
+
+
+@route(bp, "/groups/{group_id}/staff", "GET", summary="The staff on a group, with their roles", tag=TAG,
+       response=PEOPLE)
+def list_group_staff(ctx, group_id):
+    return staff.list_staff(ctx.caller, group_id)
+
+
+@route(bp, "/groups/{group_id}/staff/{user_id}", "PUT", summary="Give a colleague a role on a group (owners)",
+       tag=TAG, body=obj(["role"], role=string(enum=[r.value for r in rules.Role]),
+                         until=string(nullable=True, format="date-time",
+                                      description="ISO-8601 with offset; null = until removed")),
+       response=PERSON)
+def set_group_staff(ctx, group_id, user_id):
+    return staff.set_role(ctx.caller, group_id, user_id, ctx.body)
+
+
+@route(bp, "/groups/{group_id}/staff/{user_id}", "DELETE", summary="Take a colleague off a group (owners; "
+       "anyone, themselves)", tag=TAG, response=obj(["removed"], removed=string()))
+def remove_group_staff(ctx, group_id, user_id):
+    return staff.remove_role(ctx.caller, group_id, user_id)
+
+
+@route(bp, "/groups/{group_id}/transfer", "POST", summary="Hand a group to another owner (owners, or "
+       "manage_settings)", tag=TAG, body=obj(["to"], to=string(100)), response=PEOPLE)
+def transfer_group(ctx, group_id):
+    return staff.transfer(ctx.caller, group_id, ctx.body)
 
 
 @route(bp, "/groups/{group_id}", "PATCH", summary="Rename, re-prioritise or (un)share a group", tag=TAG,

@@ -14,21 +14,23 @@ from ..core.text import fold
 from ..core import audit
 from ..membership import rules, system
 from ..membership.bookkeeping import group_key
-from ..membership.models import SYSTEM, Group, Membership
-from ..roster.models import UniqueKey
+from ..membership.models import SYSTEM, Group, GroupName, Membership, name_claim
 from .classes import CLASS
 
 
-def as_json(g):
-    return {"id": g.group_id, "name": g.name, "system": g.system, "priority": g.priority or "low",
+def as_json(g, caller=None, now=None):
+    """A group as the API shows it; with ``caller``, their role on it (owner,
+    teacher, viewer or null)."""
+    role = rules.role_of(caller, g, now) if caller is not None else None
+    return {"role": role.value if role else None, "id": g.group_id, "name": g.name, "system": g.system, "priority": g.priority or "low",
             "member_type": g.member_type or "user", "shared": bool(g.shared) if not g.system else True,
             "owner_id": g.owner_id, "member_count": max(0, int(g.member_count or 0)),
             "version": g.version, "kind": "system" if g.system else (g.kind or "teacher"),
             "co_owner_ids": list(g.co_owner_ids or []), "external_id": g.external_id,
-            "ended_at": iso(g.ended_at)}
+            "ended_at": iso(g.ended_at), "unowned_since": iso(getattr(g, "unowned_since", None))}
 
 
-def get_visible(caller, group_id):
+def get_visible(caller, group_id, now=None):
     """The group, or 404 when it does not exist in the school or is hidden."""
     if group_id.startswith("sys-"):
         try:
@@ -42,19 +44,28 @@ def get_visible(caller, group_id):
             g = Group.get(caller.school_id, group_id)
         except DoesNotExist:
             g = None
-    if g is None or g.group_id == SYSTEM or not rules.can_see(caller, g):
+    if g is None or g.group_id == SYSTEM or not rules.can_see(caller, g, now):
         raise not_found("group")
     return g
 
 
-def list_groups(caller):
+def list_groups(caller, mine=False, unowned=False, now=None):
+    """The groups the caller can see (``mine``: those they have a role on;
+    ``unowned``: those whose owner left with nobody to pass them to, for
+    manage_settings holders to hand on), each with the caller's role: one
+    Query of the school's groups."""
+    now = time.time() if now is None else now
+    if unowned:
+        caller.require("manage_settings")
     items = []
     for g in Group.query(caller.school_id):
         items += system.virtual_groups(g) if g.group_id == SYSTEM else [g]
-    items = [g for g in items if rules.can_see(caller, g) and (not g.system or (g.member_count or 0) > 0)]
+    items = [g for g in items if rules.can_see(caller, g, now) and (not g.system or (g.member_count or 0) > 0)
+             and not (mine and rules.role_of(caller, g, now) is None)
+             and not (unowned and getattr(g, "unowned_since", None) is None)]
     order = {"all_pupils": 0, "all_staff": 1, "year": 2, "reg": 3, None: 4}
     items.sort(key=lambda g: (order.get(g.system, 4), _year_order(g), fold(g.name)))
-    return {"items": [as_json(g) for g in items]}
+    return {"items": [as_json(g, caller, now) for g in items]}
 
 
 def _year_order(g):
@@ -62,10 +73,6 @@ def _year_order(g):
         return 0
     value = g.system_value or ""
     return {"N1": -3, "N2": -2, "R": -1}.get(value, int(value) if value.isdigit() else 99)
-
-
-def _name_claim(school_id, owner_id, name):
-    return UniqueKey(school_id=school_id, key=f"group-name#{owner_id}#{fold(name)}", owner_id=owner_id)
 
 
 def _name_taken(name):
@@ -110,10 +117,10 @@ def create(caller, body, now=None):
     _refuse_system_name(caller.school_id, name)
     g = Group(school_id=caller.school_id, group_id=new_id(), name=name, priority=body.get("priority") or "low",
               member_type=body.get("member_type") or "user", shared=bool(body.get("shared", True)),
-              owner_id=caller.user_id, member_count=0, created_at=int(now))
+              owner_id=caller.user_id, member_count=0, created_at=int(now), staff={}, staff_version=0)
     tx = Tx()
     tx.put("group", g, condition=Group.group_id.does_not_exist())
-    tx.put("name", _name_claim(caller.school_id, caller.user_id, name), condition=UniqueKey.key.does_not_exist())
+    tx.put("name", name_claim(caller.school_id, caller.user_id, name), condition=GroupName.key.does_not_exist())
     audit.stage(tx, audit.entry(caller, "create", "group", g.group_id, {}, snapshot(g), now))
     try:
         tx.commit()
@@ -121,7 +128,7 @@ def create(caller, body, now=None):
         if "name" in exc.failed:
             raise _name_taken(name)
         raise
-    return as_json(g)
+    return as_json(g, caller, now)
 
 
 def snapshot(g):
@@ -148,15 +155,15 @@ def update(caller, group_id, body):
             raise validation_failed([FieldError("name", "required", "Give the group a name.")])
         if fold(name) != fold(old_name):
             _refuse_system_name(g.school_id, name)
-            tx.delete("old_name", _name_claim(g.school_id, g.owner_id, old_name), add_version_condition=False)
-            tx.put("name", _name_claim(g.school_id, g.owner_id, name), condition=UniqueKey.key.does_not_exist())
+            tx.delete("old_name", name_claim(g.school_id, g.owner_id, old_name), add_version_condition=False)
+            tx.put("name", name_claim(g.school_id, g.owner_id, name), condition=GroupName.key.does_not_exist())
         g.name = name
     for field in ("priority", "shared"):
         if field in body and body[field] is not None:
             setattr(g, field, body[field])
     after = snapshot(g)
     if before == after:
-        return as_json(g)
+        return as_json(g, caller)
     # only what changed, on condition of the version read: never the whole item back (its member
     # count, or a class group's teachers, move under writes that do not bump the version)
     tx.update("group", g, [getattr(Group, f).set(getattr(g, f)) for f in ("name", "priority", "shared")
@@ -168,7 +175,7 @@ def update(caller, group_id, body):
         if "name" in exc.failed:
             raise _name_taken(g.name)
         raise ApiError("conflict", "This group changed while saving; reload it.")
-    return as_json(g)
+    return as_json(g, caller)
 
 
 def delete(caller, group_id):
@@ -184,7 +191,7 @@ def delete(caller, group_id):
     tx = Tx()
     tx.delete("group", g, add_version_condition=False)
     if g.kind != CLASS:  # (a class group claims no name: its owner's own group of that name keeps its claim)
-        tx.delete("name", _name_claim(g.school_id, g.owner_id, g.name), add_version_condition=False)
+        tx.delete("name", name_claim(g.school_id, g.owner_id, g.name), add_version_condition=False)
     audit.stage(tx, audit.entry(caller, "delete", "group", g.group_id,
                                 {**snapshot(g), "members": len(members)}, {}))
     tx.commit()

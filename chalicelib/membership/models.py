@@ -9,6 +9,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from ..core.db import index, meta
+from ..core.text import fold
 
 
 class Group(Model):
@@ -33,6 +34,14 @@ class Group(Model):
     external_id = UnicodeAttribute(null=True)
     #: a class group's other teachers: they may change it as its owner may
     co_owner_ids = ListAttribute(of=UnicodeAttribute, null=True)
+    #: staff named on the group besides its owner: {user id: {"role": owner | teacher | viewer,
+    #: "until": epoch seconds or absent}}, so a list of groups says each caller's role with no more reads
+    staff = MapAttribute(null=True)
+    #: set when its owner was disabled or deleted with no other owner to pass it to: the group goes on
+    #: working, listed for the school's admins (manage_settings) to hand on
+    unowned_since = NumberAttribute(null=True)
+    #: bumped by each change of ``staff``: a change holds to the roles it read
+    staff_version = NumberAttribute(null=True)
     #: set when a class group's class is gone from the MIS (kept, with the members added by hand)
     ended_at = NumberAttribute(null=True)
     #: On the school's one SYSTEM item only: {group id: member count} and
@@ -43,6 +52,20 @@ class Group(Model):
 
 
 SYSTEM = "~system"
+
+
+class GroupName(Model):
+    """A teacher group's name, claimed under its first owner in the school's
+    table of unique values (as a UPN is): nobody has two groups of one name.
+    A hand-over moves the claim with the group."""
+    Meta = meta("uniques")
+    school_id = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)
+    owner_id = UnicodeAttribute()
+
+
+def name_claim(school_id, owner_id, name):
+    return GroupName(school_id=school_id, key=f"group-name#{owner_id}#{fold(name)}", owner_id=owner_id)
 
 
 class ExpiryIndex(GlobalSecondaryIndex):

@@ -1,10 +1,13 @@
 """Pure rules for groups: system group ids, member-count deltas, who sees
 which group, and reading an ``until``. No AWS."""
 import hashlib
+import time
 from datetime import datetime
+from enum import Enum
 from typing import NamedTuple
 
 from ..core.errors import FieldError
+from ..core.maps import plain
 from ..core.text import fold
 
 ALL_PUPILS, ALL_STAFF = "sys-all-pupils", "sys-all-staff"
@@ -77,31 +80,74 @@ def merge(*deltas):
     return {g: v for g, v in out.items() if v.count}
 
 
-def can_see(caller, group):
+class Role(str, Enum):
+    """What a named member of staff may do with a teacher group: an owner
+    edits, shares, deletes and manages members; a teacher adds and removes
+    members; a viewer sees them."""
+    OWNER = "owner"
+    TEACHER = "teacher"
+    VIEWER = "viewer"
+
+
+def staff_roles(group, now):
+    """{user id: Role} of the staff named on a group, current at ``now``
+    (a role whose until has passed is in none): its owner and a class
+    group's other teachers as owners, then each named role."""
+    out = {}
+    for user_id, entry in (plain(getattr(group, "staff", None)) or {}).items():
+        entry = plain(entry)
+        if entry.get("until") is None or entry["until"] > now:
+            out[user_id] = Role(entry["role"])
+    for user_id in group.co_owner_ids or ():
+        out[user_id] = Role.OWNER
+    if group.owner_id and getattr(group, "unowned_since", None) is None:
+        out[group.owner_id] = Role.OWNER
+    return out
+
+
+def role_of(caller, group, now=None):
+    """The caller's Role on a teacher group, or None (a system group: None)."""
+    if group.system:
+        return None
+    return staff_roles(group, time.time() if now is None else now).get(caller.user_id)
+
+
+def can_see(caller, group, now=None):
     """Year, registration and All pupils groups: staff who may see the roster
     (view_roster; not Governors by default). All staff: holders of
-    view_all_groups. A teacher group: its owner, anyone when shared, and
-    holders of view_all_groups. (A group's members are roster data: listing
-    or changing them needs view_roster too.)"""
+    view_all_groups. A teacher group: staff with a role on it, anyone when
+    shared, and holders of view_all_groups. (A group's members are roster
+    data: listing or changing them needs view_roster too, whatever the role.)"""
     if caller.has("view_all_groups"):
         return True
     if group.system == "all_staff":
         return False
     if group.system:
         return caller.has("view_roster")
-    return bool(group.shared) or owns(caller, group)
+    return bool(group.shared) or role_of(caller, group, now) is not None
 
 
-def owns(caller, group):
-    """The group's owner, or one of a class group's other teachers."""
-    return group.owner_id == caller.user_id or caller.user_id in (group.co_owner_ids or ())
+def can_change_members(caller, group, now=None):
+    """Add or remove a teacher group's members: its owners and teachers; a
+    named viewer may not; anyone else who sees it may (a shared group is
+    every teacher's, as it was before roles)."""
+    role = role_of(caller, group, now)
+    if caller.has("view_all_groups") or caller.has("manage_settings") or role in (Role.OWNER, Role.TEACHER):
+        return True
+    return role is None and can_see(caller, group, now)
 
 
-def can_edit(caller, group):
+def owns(caller, group, now=None):
+    """An owner of the group: its first owner, a class group's other teachers,
+    or staff named owner."""
+    return role_of(caller, group, now) is Role.OWNER
+
+
+def can_edit(caller, group, now=None):
     """Rename, re-prioritise, share or delete: an owner or manage_settings.
     (A class group whose teachers are not on the roster has no owner: the
     school's admins hold it.)"""
-    return not group.system and (owns(caller, group) or caller.has("manage_settings"))
+    return not group.system and (owns(caller, group, now) or caller.has("manage_settings"))
 
 
 #: how far ahead a time the API takes may be (an ``until``): a school year or

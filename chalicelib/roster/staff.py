@@ -18,7 +18,7 @@ from ..core.errors import ApiError, not_found, validation_failed
 from ..core.paging import decode_cursor, encode_cursor, name_search, parse_limit, query_page
 from ..core.text import fold, sort_keys
 from ..notify.outbox import new_message
-from ..membership import rules as group_rules
+from ..membership import handover, rules as group_rules
 from ..membership import system as system_groups
 from ..membership.bookkeeping import forget_member, member_renamed
 from ..core import audit
@@ -247,6 +247,7 @@ def delete(caller, user_id, now=None):
             raise last_admin()
         raise not_found("staff member")
     forget_member(caller.school_id, user.user_id)
+    handover.hand_over(caller, caller.school_id, user.user_id, now)
     return {"deleted": user.user_id}
 
 

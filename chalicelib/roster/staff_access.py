@@ -16,6 +16,7 @@ from ..accounts.models import Login, User
 from ..core import audit
 from ..core.db import Tx, TxFailed
 from ..core.errors import ApiError
+from ..membership import handover
 from .pupils import conflict
 from .staff import admin_delta, as_json, counts_as_admin, get, last_admin, require_within
 
@@ -42,8 +43,9 @@ def disable(caller, user_id, now=None, by_sync=False):
     if user_id == caller.user_id:
         raise ApiError("cannot_disable_self", "You cannot disable your own account. Ask another admin.")
     user = _target(caller, user_id)
-    if user.status == "disabled":
-        return as_json(user, caller.school)  # again: nothing to change
+    if user.status == "disabled":  # again: nothing to change but a hand-over a first try stopped before
+        handover.hand_over(caller, caller.school_id, user.user_id, now)
+        return as_json(user, caller.school)
     before = user.status
     tx = Tx()
     marked = User.disabled_by_sync.set(True) if by_sync else User.disabled_by_sync.remove()
@@ -57,6 +59,7 @@ def disable(caller, user_id, now=None, by_sync=False):
                                 {"status": before}, {"status": "disabled"}, now))
     _commit(tx)
     user.status = "disabled"
+    handover.hand_over(caller, caller.school_id, user.user_id, now)
     return as_json(user, caller.school)
 
 

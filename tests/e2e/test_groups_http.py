@@ -52,3 +52,34 @@ def test_a_lesson_long_membership_over_http(stack):
     assert [m["id"] for m in school.get(path)["items"]] == [pupil["id"]]  # during
     time.sleep(max(0, now + 6.5 - time.time()))
     assert school.get(path + "?scheduled=true")["items"] == []  # after (the sweep's schedule aside)
+
+
+def test_a_group_shared_by_its_owners_over_http(stack):
+    """Two teachers on one class; a viewer refused a change; the last owner
+    stays; a disabled owner's group passes to the co-owner."""
+    school = School(stack, "elm-share")
+    http = school.http
+    pupil = school.call("POST", "/api/pupils", json={"first_name": "Ria", "surname": "Shared",
+                                                      "date_of_birth": "01/02/2015", "year_group": "5"}).json()
+    (owner, owner_token), (co, co_token), (viewer, viewer_token) = (
+        http.staff(school.token, f"{who}@elm-share.sch.uk", "Teachers") for who in ("owner", "co", "viewer"))
+    group = http.call("POST", "/api/groups", owner_token, json={"name": "Maths 5X", "shared": False}).json()
+    base = f"/api/groups/{group['id']}"
+    for person, role in ((co, "teacher"), (viewer, "viewer")):
+        r = http.call("PUT", f"{base}/staff/{person['id']}", owner_token, json={"role": role})
+        assert r.status_code == 200 and r.json()["role"] == role, r.text
+    assert http.call("POST", f"{base}/members", co_token, json={"member_ids": [pupil["id"]]}).status_code == 200
+    seen = http.call("GET", f"{base}/members", owner_token).json()["items"]
+    assert [m["id"] for m in seen] == [pupil["id"]]
+    r = http.call("DELETE", f"{base}/members/{pupil['id']}", viewer_token)
+    assert r.status_code == 403 and r.json()["code"] == "permission_denied", r.text
+    mine = http.call("GET", "/api/groups?mine=true", viewer_token).json()["items"]
+    assert [(g["name"], g["role"]) for g in mine] == [("Maths 5X", "viewer")]
+    r = http.call("DELETE", f"{base}/staff/{owner['id']}", owner_token)
+    assert r.status_code == 409 and r.json()["code"] == "last_owner", r.text
+    # a co-owner, then the first owner disabled: the group is the co-owner's
+    assert http.call("PUT", f"{base}/staff/{co['id']}", owner_token, json={"role": "owner"}).status_code == 200
+    assert school.call("POST", f"/api/staff/{owner['id']}/disable", json={}).status_code == 200
+    people = http.call("GET", f"{base}/staff", co_token).json()["items"]
+    assert [(p["user_id"], p["role"]) for p in people] == [(co["id"], "owner"), (viewer["id"], "viewer")]
+    assert http.call("PATCH", base, co_token, json={"name": "Maths 5X (Ms Co)"}).status_code == 200

@@ -173,6 +173,14 @@ def _b_session(w):
 
 #: Paths with more than one parameter, or whose parameter is not an id.
 COMBOS = {
+    "/api/groups/{group_id}/staff/{user_id}": [
+        ("B's shared group, B's teacher", lambda w: {"group_id": w.b.shared_group["id"], "user_id": w.b.teacher["id"]}),
+        ("B's private group, B's admin", lambda w: {"group_id": w.b.private_group["id"],
+                                                    "user_id": w.b.admin["user_id"]}),
+        ("A's group, B's teacher", lambda w: {"group_id": w.a.shared_group["id"], "user_id": w.b.teacher["id"]}),
+        ("A's group, B's admin", lambda w: {"group_id": w.a.shared_group["id"], "user_id": w.b.admin["user_id"]}),
+        ("missing, missing", lambda w: {"group_id": MISSING, "user_id": MISSING}),
+    ],
     "/api/groups/{group_id}/members/{member_id}": [
         ("B's group, B's pupil", lambda w: {"group_id": w.b.shared_group["id"], "member_id": w.b.pupils[0]["id"]}),
         ("B's group, B's teacher", lambda w: {"group_id": w.b.shared_group["id"], "member_id": w.b.teacher["id"]}),
@@ -220,6 +228,8 @@ BODIES = {
     ("PUT", "/api/imports/{import_id}/sheet"): lambda w: {"sheet": "Sheet1"},
     ("PATCH", "/api/imports/{import_id}/rows/{row}"): lambda w: {"values": {"surname": "Fixedbya"}},
     ("PUT", "/api/user-groups/{name}"): lambda w: {"permissions": ["create_groups"]},
+    ("PUT", "/api/groups/{group_id}/staff/{user_id}"): lambda w: {"role": "owner"},
+    ("POST", "/api/groups/{group_id}/transfer"): lambda w: {"to": w.a.teacher["id"]},
 }
 
 #: Query values aimed at B's data, for list and search routes.
@@ -235,6 +245,7 @@ QUERY = {
     "limit": [("the largest page", lambda w: "500")],
     "kind": [("pupils", lambda w: "pupils")],
     "only": [("all rows", lambda w: "all")],
+    "mine": [("only the caller's", lambda w: "true")],
     # the audit log's filters, aimed at B's records and people
     "entity": [("pupil records", lambda w: "pupil")],
     "record_id": [("B's pupil", lambda w: w.b.pupils[0]["id"])],
@@ -446,6 +457,9 @@ BODY_REFS = [
     Case("POST", "/api/groups/{group_id}/members", "A's machine group, B's machine in member_ids",
          params=lambda w: {"group_id": w.a.machine_group["id"]},
          body=lambda w: {"member_ids": [w.b.machines[1]["id"]]}, expect="unknown_member"),
+    Case("POST", "/api/groups/{group_id}/transfer", "A's group handed to B's teacher",
+         params=lambda w: {"group_id": w.a.shared_group["id"]},
+         body=lambda w: {"to": w.b.teacher["id"]}, expect="no_such_colleague"),
     Case("POST", "/api/staff", "B's teacher's email",
          body=lambda w: {"first_name": "Copy", "surname": "Cat", "email": w.b.teacher["email"]},
          expect="email_taken"),
@@ -473,6 +487,9 @@ def test_b_ids_in_bodies_are_refused(world, case):
         assert r.status_code == 422 and r.data["code"] == "validation_failed", r.body
         assert {e["code"] for e in r.data["errors"]} == {"unknown_member"}
         assert w.env.api.get("/api/groups", token=w.a.token).data["items"] == groups_before  # counts unchanged
+    elif case.expect == "no_such_colleague":
+        assert r.status_code == 404 and r.data["code"] == "not_found", r.body
+        assert w.env.api.get("/api/groups", token=w.a.token).data["items"] == groups_before  # owner unchanged
     elif case.expect == "email_taken":
         # Emails are unique across the service (they sign in): the answer
         # says only that, nothing of the school or person holding it.

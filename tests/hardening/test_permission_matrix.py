@@ -94,6 +94,10 @@ DELETE  /api/groups/{group_id}                            .   Y   Y   .   .   . 
 GET     /api/groups/{group_id}/members                    Y   Y   Y   Y   Y   Y   .   `view_roster`; can see the group [5]
 POST    /api/groups/{group_id}/members                    Y   Y   Y   Y   Y   Y   .   `view_roster`; can see the group [5]; adding anyone needs `add_any_user` [6]
 DELETE  /api/groups/{group_id}/members/{member_id}        Y   Y   Y   Y   Y   Y   .   `view_roster`; can see the group [5]
+GET     /api/groups/{group_id}/staff                      Y   Y   Y   Y   Y   Y   Y   signed in; can see the group [5]
+PUT     /api/groups/{group_id}/staff/{user_id}            .   Y   Y   .   .   .   .   the group's owner, or `manage_settings` [4] [11]
+DELETE  /api/groups/{group_id}/staff/{user_id}            .   Y   Y   .   .   .   .   the group's owner, or `manage_settings` [4] [11]
+POST    /api/groups/{group_id}/transfer                   .   Y   Y   .   .   .   .   the group's owner, or `manage_settings` [4] [11]
 GET     /api/people                                       Y   .   Y   Y   .   .   .   `add_any_user`
 POST    /api/rollover                                     .   Y   Y   .   .   .   .   `manage_settings` [1]
 GET     /api/rollover                                     .   Y   Y   .   .   .   .   `manage_settings`
@@ -150,6 +154,11 @@ FOOTNOTES = {
        "member stays (409 `last_admin`).",
     10: "A held drop of staff also needs `manage_settings` (a drop acts with the school's rights, so it "
         "may change who holds which rights). The table's target is a held pupils drop.",
+    11: "A group's owners (its first owner, and staff named owner) share it: a colleague named teacher "
+        "may add and remove its members, a viewer only see them (a 403 on any change, even of a shared "
+        "group). The colleague must hold `view_roster` (422 `cannot_see_pupils`): a role never gives it. "
+        "A group always keeps an owner with no end (409 `last_owner`); anyone named may take themselves "
+        "off. The table's target is a shared group owned by another teacher.",
 }
 
 
@@ -263,6 +272,15 @@ def world():
 
 def _fresh_pupil(w):
     return w.env.pupil(w.school.token, "Cedarfresh", w.unique("Pupil"), year_group="4")
+
+
+def _shared_with_someone(w):
+    """The path of a colleague's role on a fresh group of the owner's (to take off)."""
+    group, colleague = w.env.group(w.owner["token"], w.unique("Cedar shared ")), _fresh_staff(w)
+    path = f"/api/groups/{group['id']}/staff/{colleague['id']}"
+    r = w.env.api.put(path, {"role": "teacher"}, token=w.owner["token"])
+    assert r.status_code == 200, r.body
+    return path
 
 
 def _fresh_staff(w):
@@ -453,6 +471,13 @@ REQUESTS = {
     ("DELETE", "/api/groups/{group_id}/members/{member_id}"): lambda w, c: (
         f"/api/groups/{w.target_group['id']}/members/{_member_to_remove(w)}", None),
     ("GET", "/api/people"): lambda w, c: ("/api/people?q=cedar", None),
+    ("GET", "/api/groups/{group_id}/staff"): lambda w, c: (f"/api/groups/{w.target_group['id']}/staff", None),
+    ("PUT", "/api/groups/{group_id}/staff/{user_id}"): lambda w, c: (
+        f"/api/groups/{w.target_group['id']}/staff/{_fresh_staff(w)['id']}", {"role": "teacher"}),
+    ("DELETE", "/api/groups/{group_id}/staff/{user_id}"): lambda w, c: (_shared_with_someone(w), None),
+    ("POST", "/api/groups/{group_id}/transfer"): lambda w, c: (
+        f"/api/groups/{w.env.group(w.owner['token'], w.unique('Cedar handed '))['id']}/transfer",
+        {"to": _fresh_staff(w)["id"]}),
     ("POST", "/api/rollover"): lambda w, c: (_rollover_ready(w), {"dry_run": True}),
     ("GET", "/api/rollover"): lambda w, c: ("/api/rollover", None),
     ("POST", "/api/rollover/cancel"): lambda w, c: (_scheduled_rollover(w), None),

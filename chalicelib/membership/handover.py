@@ -1,0 +1,78 @@
+"""A leaving owner's groups handed on. When a member of staff is disabled or
+deleted, each teacher group whose first owner they are passes to the longest
+standing other owner with no end; with none, it is marked unowned (it goes
+on working) for the school's admins to hand on. Audited, and safe to run
+again: a group already handed on is not theirs any more."""
+import time
+
+from ..core import audit
+from ..core.db import Tx, TxFailed
+from ..core.maps import plain
+from .models import SYSTEM, Group, GroupName, name_claim
+
+CLASS = "class"  # (a class group's teachers come from the MIS: the class sync keeps them)
+
+
+def heirs(entries, leaving):
+    """Named owners with no end besides ``leaving``, longest standing first."""
+    return sorted((uid for uid, e in entries.items() if uid != leaving and e.get("role") == "owner"
+                   and e.get("until") is None), key=lambda uid: entries[uid].get("at", 0))
+
+
+def hand_over(actor, school_id, user_id, now=None):
+    """Pass on every group ``user_id`` is the first owner of: one Query of
+    the school's groups. Returns {"handed_over": n, "unowned": n}."""
+    now = time.time() if now is None else now
+    counts = {"handed_over": 0, "unowned": 0}
+    for g in Group.query(school_id, filter_condition=Group.owner_id == user_id):
+        if g.group_id == SYSTEM or g.system or g.kind == CLASS or g.unowned_since is not None:
+            continue
+        entries = {uid: plain(e) for uid, e in (plain(g.staff) or {}).items()}
+        entries.pop(user_id, None)
+        for heir in heirs(entries, user_id):
+            if _pass_to(actor, g, entries, heir, now):
+                counts["handed_over"] += 1
+                break
+        else:
+            if _mark_unowned(actor, g, now):
+                counts["unowned"] += 1
+    return counts
+
+
+def _held(g):
+    version = Group.staff_version.does_not_exist() if g.staff_version is None else \
+        Group.staff_version == int(g.staff_version)
+    return Group.group_id.exists() & (Group.owner_id == g.owner_id) & version
+
+
+def _pass_to(actor, g, entries, heir, now):
+    """The heir becomes the first owner (the name claim moves with the group);
+    False if they already have a group of that name, or the group moved."""
+    rest = {uid: e for uid, e in entries.items() if uid != heir}
+    tx = Tx()
+    tx.update("group", Group(school_id=g.school_id, group_id=g.group_id),
+              [Group.owner_id.set(heir), Group.staff.set(rest), Group.staff_version.set(int(g.staff_version or 0) + 1)],
+              condition=_held(g), add_version_condition=False)
+    tx.delete("old_name", name_claim(g.school_id, g.owner_id, g.name), add_version_condition=False)
+    tx.put("name", name_claim(g.school_id, heir, g.name), condition=GroupName.key.does_not_exist())
+    audit.stage(tx, audit.entry(actor, "handed_over", "group_staff", g.group_id, {"owner_id": g.owner_id},
+                                {"owner_id": heir}, now))
+    try:
+        tx.commit()
+        return True
+    except TxFailed:
+        return False
+
+
+def _mark_unowned(actor, g, now):
+    tx = Tx()
+    tx.update("group", Group(school_id=g.school_id, group_id=g.group_id),
+              [Group.unowned_since.set(int(now)), Group.staff_version.set(int(g.staff_version or 0) + 1)],
+              condition=_held(g), add_version_condition=False)
+    audit.stage(tx, audit.entry(actor, "unowned", "group_staff", g.group_id, {"owner_id": g.owner_id},
+                                {"owner_id": None}, now))
+    try:
+        tx.commit()
+        return True
+    except TxFailed:
+        return False
