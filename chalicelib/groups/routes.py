@@ -6,7 +6,7 @@ from ..core.http import route
 from ..core.log import logger, start_request
 from ..core.schema import array, boolean, integer, obj, string
 from ..membership import rules
-from . import listing, machines, members, service, staff
+from . import ending, listing, machines, members, service, staff
 
 bp = Blueprint(__name__)
 TAG = "groups"
@@ -16,7 +16,7 @@ GROUP = obj(["id", "name", "priority", "member_type", "shared", "member_count"],
             owner_id=string(nullable=True), member_count=integer(), version=integer(nullable=True),
             kind=string(enum=["system", "teacher", "class"]), co_owner_ids=array(string()),
             external_id=string(nullable=True), ended_at=string(nullable=True, format="date-time"),
-            unowned_since=string(nullable=True, format="date-time"),
+            unowned_since=string(nullable=True, format="date-time"), ends_at=string(nullable=True, format="date-time"),
             role=string(nullable=True, enum=[r.value for r in rules.Role], description="the caller's role on it"))
 PERSON = obj(["user_id", "name", "role", "until"], user_id=string(), name=string(),
              role=string(enum=[r.value for r in rules.Role]), until=string(nullable=True, format="date-time"),
@@ -31,7 +31,9 @@ MACHINE = obj(["id", "name"], id=string(), name=string(), location=string(nullab
 @route(bp, "/groups", "POST", summary="Create a group", tag=TAG, permission="create_groups", status=201,
        body=obj(["name"], name=string(100), priority=string(enum=list(rules.PRIORITIES)),
                 member_type=string(enum=list(rules.MEMBER_TYPES)),
-                shared=boolean(description="false = revoke this group for other teachers")),
+                shared=boolean(description="false = revoke this group for other teachers"),
+                ends_at=string(nullable=True, format="date-time", description="ISO-8601 with offset; from then the "
+                               "group is in no list and is swept; null = no end")),
        response=GROUP)
 def create_group(ctx):
     return service.create(ctx.caller, ctx.body)
@@ -75,7 +77,9 @@ def transfer_group(ctx, group_id):
 
 
 @route(bp, "/groups/{group_id}", "PATCH", summary="Rename, re-prioritise or (un)share a group", tag=TAG,
-       body=obj([], name=string(100), priority=string(enum=list(rules.PRIORITIES)), shared=boolean()),
+       body=obj([], name=string(100), priority=string(enum=list(rules.PRIORITIES)), shared=boolean(),
+                ends_at=string(nullable=True, format="date-time", description="a new end (renews an ended group "
+                               "not swept yet); null = no end")),
        response=GROUP)
 def update_group(ctx, group_id):
     return service.update(ctx.caller, group_id, ctx.body)
@@ -150,7 +154,7 @@ def delete_machine(ctx, machine_id):
 def membership_expiry_sweep(event):
     """Remove expired memberships (reads already hide them)."""
     start_request(route="schedule membership_expiry_sweep")
-    counts = members.sweep_expired()
-    if counts["removed"] or counts["skipped"]:
+    counts = {**members.sweep_expired(), **ending.sweep_ends()}
+    if any(counts.values()):
         logger.info("membership sweep ran", extra=counts)
     return counts

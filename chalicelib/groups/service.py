@@ -14,7 +14,7 @@ from ..core.text import fold
 from ..core import audit
 from ..membership import rules, system
 from ..membership.bookkeeping import group_key
-from ..membership.models import SYSTEM, Group, GroupName, Membership, name_claim
+from ..membership.models import ENDING, SYSTEM, Group, GroupName, Membership, end_actions, name_claim
 from .classes import CLASS
 
 
@@ -27,11 +27,14 @@ def as_json(g, caller=None, now=None):
             "owner_id": g.owner_id, "member_count": max(0, int(g.member_count or 0)),
             "version": g.version, "kind": "system" if g.system else (g.kind or "teacher"),
             "co_owner_ids": list(g.co_owner_ids or []), "external_id": g.external_id,
-            "ended_at": iso(g.ended_at), "unowned_since": iso(getattr(g, "unowned_since", None))}
+            "ended_at": iso(g.ended_at), "unowned_since": iso(getattr(g, "unowned_since", None)),
+            "ends_at": iso(getattr(g, "ends_at", None))}
 
 
-def get_visible(caller, group_id, now=None):
-    """The group, or 404 when it does not exist in the school or is hidden."""
+def get_visible(caller, group_id, now=None, ended_too=False):
+    """The group, or 404 when it does not exist in the school or is hidden.
+    ``ended_too``: a group past its end (not swept yet) to those who may
+    renew it (its owners, manage_settings)."""
     if group_id.startswith("sys-"):
         try:
             item = Group.get(caller.school_id, SYSTEM)
@@ -44,6 +47,9 @@ def get_visible(caller, group_id, now=None):
             g = Group.get(caller.school_id, group_id)
         except DoesNotExist:
             g = None
+    now = time.time() if now is None else now
+    if g is not None and ended_too and rules.ended(g, now) and g.closing_since is None and rules.can_edit(caller, g, now):
+        return g
     if g is None or g.group_id == SYSTEM or not rules.can_see(caller, g, now):
         raise not_found("group")
     return g
@@ -115,9 +121,11 @@ def create(caller, body, now=None):
     if not name:
         raise validation_failed([FieldError("name", "required", "Give the group a name.")])
     _refuse_system_name(caller.school_id, name)
+    ends_at = _ends_at(body, now)
     g = Group(school_id=caller.school_id, group_id=new_id(), name=name, priority=body.get("priority") or "low",
               member_type=body.get("member_type") or "user", shared=bool(body.get("shared", True)),
-              owner_id=caller.user_id, member_count=0, created_at=int(now), staff={}, staff_version=0)
+              owner_id=caller.user_id, member_count=0, created_at=int(now), staff={}, staff_version=0,
+              ends_at=ends_at, next_end=ends_at, ending=ENDING if ends_at else None)
     tx = Tx()
     tx.put("group", g, condition=Group.group_id.does_not_exist())
     tx.put("name", name_claim(caller.school_id, caller.user_id, name), condition=GroupName.key.does_not_exist())
@@ -131,14 +139,23 @@ def create(caller, body, now=None):
     return as_json(g, caller, now)
 
 
+def _ends_at(body, now):
+    """A group's end from the body (epoch seconds or None), or a 422."""
+    ends_at, problem = rules.parse_until(body.get("ends_at"), now, field="ends_at")
+    if problem:
+        raise validation_failed([problem])
+    return ends_at
+
+
 def snapshot(g):
     """What the audit log keeps of a group."""
     return {"name": g.name, "priority": g.priority, "member_type": g.member_type, "shared": bool(g.shared),
-            "owner_id": g.owner_id}
+            "owner_id": g.owner_id, "ends_at": iso(g.ends_at)}
 
 
-def update(caller, group_id, body):
-    g = get_visible(caller, group_id)
+def update(caller, group_id, body, now=None):
+    now = time.time() if now is None else now
+    g = get_visible(caller, group_id, now, ended_too=True)
     if not rules.can_edit(caller, g):
         raise ApiError("permission_denied", "Only the group's owner (or someone with 'manage_settings') "
                        "can change it.", permission="manage_settings")
@@ -161,13 +178,24 @@ def update(caller, group_id, body):
     for field in ("priority", "shared"):
         if field in body and body[field] is not None:
             setattr(g, field, body[field])
+    if "ends_at" in body:
+        g.ends_at = _ends_at(body, now)
+    elif rules.ended(g, now):
+        raise validation_failed([FieldError("ends_at", "group_ended", "This group has ended: give it a new end "
+                                            "(ends_at), or none, to renew it.")])
     after = snapshot(g)
     if before == after:
         return as_json(g, caller)
     # only what changed, on condition of the version read: never the whole item back (its member
     # count, or a class group's teachers, move under writes that do not bump the version)
-    tx.update("group", g, [getattr(Group, f).set(getattr(g, f)) for f in ("name", "priority", "shared")
-                           if before[f] != after[f]])
+    actions = [getattr(Group, f).set(getattr(g, f)) for f in ("name", "priority", "shared") if before[f] != after[f]]
+    condition = None
+    if before["ends_at"] != after["ends_at"]:  # (and the sweep's index, on the roles as read; not once closing)
+        actions += [Group.ends_at.set(g.ends_at) if g.ends_at else Group.ends_at.remove()]
+        actions += end_actions(g.ends_at, {u: plain(e) for u, e in plain(g.staff).items()})
+        condition = Group.closing_since.does_not_exist() & (
+            Group.staff_version.does_not_exist() if g.staff_version is None else Group.staff_version == g.staff_version)
+    tx.update("group", g, actions, condition=condition)
     audit.stage(tx, audit.entry(caller, "update", "group", g.group_id, before, after))
     try:
         tx.commit()

@@ -18,7 +18,7 @@ from ..core.db import Tx, TxFailed, batch_get
 from ..core.errors import ApiError, FieldError, not_found, validation_failed
 from ..core.maps import plain
 from ..membership import handover, rules
-from ..membership.models import Group, GroupName, name_claim
+from ..membership.models import Group, GroupName, end_actions, name_claim
 from .classes import CLASS
 from .service import get_visible
 
@@ -66,7 +66,7 @@ def _save(caller, g, entries, now, before, after, new_owner=None):
     the group) on condition nobody changed them since they were read."""
     version = int(g.staff_version or 0)
     held = Group.staff_version.does_not_exist() if g.staff_version is None else Group.staff_version == version
-    actions = [Group.staff.set(entries), Group.staff_version.set(version + 1)]
+    actions = [Group.staff.set(entries), Group.staff_version.set(version + 1), *end_actions(g.ends_at, entries)]
     tx = Tx()
     if new_owner is not None and (new_owner != g.owner_id or g.unowned_since is not None):
         actions += [Group.owner_id.set(new_owner), Group.unowned_since.remove()]

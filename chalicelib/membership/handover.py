@@ -8,7 +8,7 @@ import time
 from ..core import audit
 from ..core.db import Tx, TxFailed
 from ..core.maps import plain
-from .models import SYSTEM, Group, GroupName, name_claim
+from .models import SYSTEM, Group, GroupName, end_actions, name_claim
 
 CLASS = "class"  # (a class group's teachers come from the MIS: the class sync keeps them)
 
@@ -51,7 +51,8 @@ def _pass_to(actor, g, entries, heir, now):
     rest = {uid: e for uid, e in entries.items() if uid != heir}
     tx = Tx()
     tx.update("group", Group(school_id=g.school_id, group_id=g.group_id),
-              [Group.owner_id.set(heir), Group.staff.set(rest), Group.staff_version.set(int(g.staff_version or 0) + 1)],
+              [Group.owner_id.set(heir), Group.staff.set(rest), Group.staff_version.set(int(g.staff_version or 0) + 1),
+               *end_actions(g.ends_at, rest)],
               condition=_held(g), add_version_condition=False)
     tx.delete("old_name", name_claim(g.school_id, g.owner_id, g.name), add_version_condition=False)
     tx.put("name", name_claim(g.school_id, heir, g.name), condition=GroupName.key.does_not_exist())

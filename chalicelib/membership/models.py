@@ -12,6 +12,17 @@ from ..core.db import index, meta
 from ..core.text import fold
 
 
+class NextEndIndex(GlobalSecondaryIndex):
+    """Sparse: only groups with an end to come (their own ``ends_at``, or a
+    named colleague's role ending) carry ``ending``; sorted by the soonest of
+    those, so the sweep reads exactly the groups something has ended on."""
+    class Meta:
+        index_name = "groups-by-next-end"
+        projection = AllProjection()
+    ending = UnicodeAttribute(hash_key=True)
+    next_end = NumberAttribute(range_key=True)
+
+
 class Group(Model):
     Meta = meta("groups")
     school_id = UnicodeAttribute(hash_key=True)
@@ -42,6 +53,15 @@ class Group(Model):
     unowned_since = NumberAttribute(null=True)
     #: bumped by each change of ``staff``: a change holds to the roles it read
     staff_version = NumberAttribute(null=True)
+    #: epoch seconds the group ends: from then it is in no list or read, and the sweep deletes it
+    #: (renewed by a PATCH until then)
+    ends_at = NumberAttribute(null=True)
+    #: set by the sweep as it starts deleting an ended group's memberships: no renewal after
+    closing_since = NumberAttribute(null=True)
+    #: the soonest of ends_at and the named staff's untils, with ``ending``: the sweep's index
+    next_end = NumberAttribute(null=True)
+    ending = UnicodeAttribute(null=True)
+    by_next_end = NextEndIndex()
     #: set when a class group's class is gone from the MIS (kept, with the members added by hand)
     ended_at = NumberAttribute(null=True)
     #: On the school's one SYSTEM item only: {group id: member count} and
@@ -52,6 +72,17 @@ class Group(Model):
 
 
 SYSTEM = "~system"
+ENDING = "ending"
+
+
+def end_actions(ends_at, staff):
+    """The update actions that keep a group in the sweep's index at its
+    soonest end (its own, or a named role's), or out of it."""
+    from_now = [e["until"] for e in staff.values() if e.get("until") is not None]
+    soonest = min(from_now + ([ends_at] if ends_at is not None else []), default=None)
+    if soonest is None:
+        return [Group.next_end.remove(), Group.ending.remove()]
+    return [Group.next_end.set(int(soonest)), Group.ending.set(ENDING)]
 
 
 class GroupName(Model):

@@ -105,6 +105,12 @@ def staff_roles(group, now):
     return out
 
 
+def ended(group, now):
+    """A teacher group past its ``ends_at`` (hidden from every read; swept)."""
+    ends_at = getattr(group, "ends_at", None)
+    return not group.system and ends_at is not None and ends_at <= now
+
+
 def role_of(caller, group, now=None):
     """The caller's Role on a teacher group, or None (a system group: None)."""
     if group.system:
@@ -118,6 +124,8 @@ def can_see(caller, group, now=None):
     view_all_groups. A teacher group: staff with a role on it, anyone when
     shared, and holders of view_all_groups. (A group's members are roster
     data: listing or changing them needs view_roster too, whatever the role.)"""
+    if ended(group, time.time() if now is None else now):
+        return False
     if caller.has("view_all_groups"):
         return True
     if group.system == "all_staff":
