@@ -76,10 +76,9 @@
       el("label", { for: id }, label), extra || null);
   }
 
-  function canEdit(g) {
-    const me = SR.me && SR.me.user && SR.me.user.id;
-    return !!g && !g.system && ((me && (g.owner_id === me || (g.co_owner_ids || []).indexOf(me) >= 0)) || SR.can("manage_settings"));
-  }
+  function canEdit(g) { return !!g && !g.system && (g.role === "owner" || SR.can("manage_settings")); }
+  // a named viewer sees a group's members and changes none
+  const canChange = (g) => !!g && !g.system && g.role !== "viewer";
 
   // Type-ahead over GET /people (add_any_user): 300 ms debounce, 1+ characters.
   // onPick(person) is called when a match is clicked.
@@ -181,7 +180,7 @@
 
   // "How long?" — target is a group id, or null to pick one from a select.
   function howLongDialog(member, target) {
-    const choices = state.groups.filter((g) => !g.system && g.id !== (target ? null : state.selected));
+    const choices = state.groups.filter((g) => canChange(g) && g.id !== (target ? null : state.selected));
     const pick = target ? null : el("div", { class: "field" }, el("label", { for: "target-group" }, "Group"),
       el("select", { id: "target-group", name: "group", required: true },
         choices.map((g) => el("option", { value: g.id }, g.name))));
@@ -246,6 +245,9 @@
       if (group === state.selected) await loadMembers(true);
     });
   }
+
+  SR.formDialog = dialog;
+  SR.showWhen = when;
 
   // ---- right-click menu
   function closeMenu() { document.querySelectorAll(".groups-menu").forEach((m) => m.remove()); }
@@ -369,6 +371,11 @@
     const tools = state.root.querySelector("#group-tools");
     if (tools) tools.replaceChildren(canEdit(group) ? el("button", { type: "button", class: "secondary",
       onclick: () => groupDialog(state.groups.find((g) => g.id === group.id) || group) }, "Properties…") : "");
+    const people = state.root.querySelector("#group-people");
+    if (people && people.dataset.groupId !== (group ? group.id + "/" + group.role : "")) {
+      people.dataset.groupId = group ? group.id + "/" + group.role : "";
+      SR.groupPeople.render(people, group && !group.system ? group : null, () => { state.groupsKey = ""; loadGroups(); });
+    }
     if (!group) { panel.replaceChildren(el("p", {}, "Choose a group to see its members.")); return; }
     const members = state.members.filter(live);
     const rows = members.map((m) => {
@@ -379,7 +386,7 @@
         el("span", { class: "member-actions" },
           el("button", { type: "button", class: "secondary", onclick: () => howLongDialog(m, null),
             "aria-label": "Add " + m.name + " to group…" }, "Add to group…"),
-          group.system ? null : el("button", { type: "button", class: "danger", "aria-label": "Remove " + m.name,
+          !canChange(group) ? null : el("button", { type: "button", class: "danger", "aria-label": "Remove " + m.name,
             onclick: () => removeMember(group, m) }, "Remove")));
       li.addEventListener("dragstart", (ev) => {
         ev.dataTransfer.setData("application/json", JSON.stringify({ id: m.id, name: m.name }));
@@ -450,6 +457,7 @@
           el("div", {},
             el("div", { class: "groups-head" }, el("h3", { id: "members-title" }, "Members"),
               el("div", { id: "group-tools", class: "group-tools" })),
+            el("div", { id: "group-people", class: "group-people" }),
             SR.can("add_any_user") ? addAnyone() : null,
             findInGroup(),
             el("div", { id: "group-members", "aria-live": "polite" }))));
