@@ -4,7 +4,7 @@ rows imported, re-importing an unchanged file, and each hot API route."""
 GOALS = {"import 1,000 new rows": 60, "re-import 1,000 unchanged rows": 20, "GET /api/me": 1, "sign in": 3,
          "sign in with two-factor: the password": 3, "sign in with two-factor: the code": 4,
          "list a page of pupils": 3, "search pupils by name": 3, "list a group's members": 3,
-         "add members to a group": 5}
+         "add members to a group": 5, "list the caller's groups with roles": 3}
 
 
 def run(quick=False):
@@ -39,12 +39,15 @@ def run(quick=False):
             pupils = client.call("GET", "/api/pupils?limit=3").data["items"]
             group = client.call("POST", "/api/groups", {"name": "G"}).data
             client.call("POST", f"/api/groups/{group['id']}/members", {"member_ids": [pupils[0]["id"]]})
+            for n in range(20 if quick else 100):  # (a page of the caller's groups, each with her role)
+                client.call("POST", "/api/groups", {"name": f"Set {n}", "shared": n % 2 == 0})
             routes = [("GET /api/me", "GET", "/api/me", None),
                       ("list a page of pupils", "GET", "/api/pupils?limit=50", None),
                       ("search pupils by name", "GET", "/api/pupils?q=a", None),
                       ("list a group's members", "GET", f"/api/groups/{group['id']}/members", None),
                       ("add members to a group", "POST", f"/api/groups/{group['id']}/members",
-                       {"member_ids": [p["id"] for p in pupils[1:3]]})]
+                       {"member_ids": [p["id"] for p in pupils[1:3]]}),
+                      ("list the caller's groups with roles", "GET", "/api/groups?mine=true", None)]
             me = client.call("GET", "/api/me").data
             calls.clear()
             r = client.call("POST", "/api/auth/login", {"email": me["user"]["email"], "password": PASSWORD})
