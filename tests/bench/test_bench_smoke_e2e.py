@@ -4,6 +4,8 @@ mock_aws() (this test does not use the ``aws`` fixture, so nothing nests);
 the throughput figure starts the real local stack on free loopback ports."""
 import numbers
 
+import pytest
+
 KEYS = {"figure", "value", "unit", "goal", "passed"}
 
 
@@ -24,6 +26,7 @@ def test_import_end_to_end_quick():
     assert any(r["figure"].startswith("import / baseline") for r in rows)
 
 
+@pytest.mark.heavy  # (the import end to end above is the same path; `make bench` measures it whole)
 def test_throughput_quick():
     from bench import fig_throughput
     rows = fig_throughput.run(quick=True)

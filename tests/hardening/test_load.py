@@ -323,6 +323,7 @@ def verify_data(base, token, team, thorough):
     return line
 
 
+@pytest.mark.heavy  # (under `make hardening`, with the long load run)
 def test_load_fast(stack, report_figure):
     run_load(stack, FAST_CLIENTS, FAST_SECONDS, "fast", report_figure)
 
