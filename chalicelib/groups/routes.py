@@ -50,7 +50,7 @@ def list_groups(ctx):
 
 
 @route(bp, "/groups/{group_id}/staff", "GET", summary="The staff on a group, with their roles", tag=TAG,
-       response=PEOPLE)
+       permission="view_roster", response=PEOPLE)
 def list_group_staff(ctx, group_id):
     return staff.list_staff(ctx.caller, group_id)
 

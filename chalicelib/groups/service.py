@@ -159,22 +159,9 @@ def update(caller, group_id, body, now=None):
     if not rules.can_edit(caller, g):
         raise ApiError("permission_denied", "Only the group's owner (or someone with 'manage_settings') "
                        "can change it.", permission="manage_settings")
-    old_name = g.name
     before = snapshot(g)
     tx = Tx()
-    if "name" in body and body["name"] is not None and g.kind == CLASS and body["name"].strip() != g.name:
-        message = "A class group is named as its class is in the MIS; rename the class there."
-        raise ApiError("validation_failed", message,
-                       errors=[{"field": "name", "code": "class_group", "message": message}])
-    if "name" in body and body["name"] is not None and g.kind != CLASS:
-        name = body["name"].strip()
-        if not name:
-            raise validation_failed([FieldError("name", "required", "Give the group a name.")])
-        if fold(name) != fold(old_name):
-            _refuse_system_name(g.school_id, name)
-            tx.delete("old_name", name_claim(g.school_id, g.owner_id, old_name), add_version_condition=False)
-            tx.put("name", name_claim(g.school_id, g.owner_id, name), condition=GroupName.key.does_not_exist())
-        g.name = name
+    _rename(tx, g, body)
     for field in ("priority", "shared"):
         if field in body and body[field] is not None:
             setattr(g, field, body[field])
@@ -190,11 +177,9 @@ def update(caller, group_id, body, now=None):
     # count, or a class group's teachers, move under writes that do not bump the version)
     actions = [getattr(Group, f).set(getattr(g, f)) for f in ("name", "priority", "shared") if before[f] != after[f]]
     condition = None
-    if before["ends_at"] != after["ends_at"]:  # (and the sweep's index, on the roles as read; not once closing)
-        actions += [Group.ends_at.set(g.ends_at) if g.ends_at else Group.ends_at.remove()]
-        actions += end_actions(g.ends_at, {u: plain(e) for u, e in plain(g.staff).items()})
-        condition = Group.closing_since.does_not_exist() & (
-            Group.staff_version.does_not_exist() if g.staff_version is None else Group.staff_version == g.staff_version)
+    if before["ends_at"] != after["ends_at"]:
+        ends, condition = _end_change(g)
+        actions += ends
     tx.update("group", g, actions, condition=condition)
     audit.stage(tx, audit.entry(caller, "update", "group", g.group_id, before, after))
     try:
@@ -204,6 +189,35 @@ def update(caller, group_id, body, now=None):
             raise _name_taken(g.name)
         raise ApiError("conflict", "This group changed while saving; reload it.")
     return as_json(g, caller)
+
+
+def _rename(tx, g, body):
+    """Stage a teacher group's new name (its claim moves); a class group's is the MIS's."""
+    if "name" not in body or body["name"] is None:
+        return
+    name = body["name"].strip()
+    if g.kind == CLASS:
+        if name != g.name:
+            message = "A class group is named as its class is in the MIS; rename the class there."
+            raise ApiError("validation_failed", message,
+                           errors=[{"field": "name", "code": "class_group", "message": message}])
+        return
+    if not name:
+        raise validation_failed([FieldError("name", "required", "Give the group a name.")])
+    if fold(name) != fold(g.name):
+        _refuse_system_name(g.school_id, name)
+        tx.delete("old_name", name_claim(g.school_id, g.owner_id, g.name), add_version_condition=False)
+        tx.put("name", name_claim(g.school_id, g.owner_id, name), condition=GroupName.key.does_not_exist())
+    g.name = name
+
+
+def _end_change(g):
+    """(actions, condition) of a new end: the group's and the sweep's index
+    on the roles as read; never once the sweep is closing it."""
+    actions = [Group.ends_at.set(g.ends_at) if g.ends_at else Group.ends_at.remove()]
+    actions += end_actions(g.ends_at, {u: plain(e) for u, e in plain(g.staff).items()})
+    held = Group.staff_version.does_not_exist() if g.staff_version is None else Group.staff_version == g.staff_version
+    return actions, Group.closing_since.does_not_exist() & held
 
 
 def delete(caller, group_id):

@@ -19,6 +19,7 @@ from ..core.errors import ApiError, FieldError, not_found, validation_failed
 from ..core.maps import plain
 from ..membership import handover, rules
 from ..membership.models import Group, GroupName, end_actions, name_claim
+from ..roster.staff import enabled_among
 from .classes import CLASS
 from .service import get_visible
 
@@ -36,6 +37,10 @@ def _refuse_unless_owner(caller, g, now):
     if not rules.can_edit(caller, g, now):
         raise ApiError("permission_denied", "Only the group's owners (or someone with 'manage_settings') can "
                        "share it or hand it on.", permission="group_owner")
+    own = _entries(g).get(caller.user_id) or {}
+    if not caller.has("manage_settings") and own.get("until") is not None:
+        raise ApiError("permission_denied", "You own this group for a while only: its lasting owners share it "
+                       "and hand it on.", permission="group_owner")
 
 
 def _colleague(caller, user_id, field="user_id"):
@@ -107,7 +112,7 @@ def set_role(caller, group_id, user_id, body, now=None):
     before = {user_id: entries.get(user_id) or ({"role": "owner"} if user_id == g.owner_id else None)}
     new_owner = None
     if user_id == g.owner_id and (role is not rules.Role.OWNER or until is not None):
-        heirs = handover.heirs(entries, user_id)
+        heirs = handover.heirs(entries, user_id, enabled_among(g.school_id))
         if not heirs:
             raise _last_owner()
         new_owner = heirs[0]
@@ -136,7 +141,7 @@ def remove_role(caller, group_id, user_id, now=None):
     entries = _entries(g)
     new_owner = None
     if user_id == g.owner_id:
-        heirs = handover.heirs(entries, user_id)
+        heirs = handover.heirs(entries, user_id, enabled_among(g.school_id))
         if not heirs:
             raise _last_owner()
         new_owner = heirs[0]

@@ -12,7 +12,7 @@ from pynamodb.exceptions import DoesNotExist
 from ..accounts import throttle
 from ..accounts.models import Login, School, User
 from ..accounts.permissions import ADMIN_GROUP, effective_permissions
-from ..core.db import Tx, TxFailed, new_id
+from ..core.db import Tx, TxFailed, batch_get, new_id
 from ..core.maps import plain
 from ..core.errors import ApiError, not_found, validation_failed
 from ..core.paging import decode_cursor, encode_cursor, name_search, parse_limit, query_page
@@ -247,8 +247,17 @@ def delete(caller, user_id, now=None):
             raise last_admin()
         raise not_found("staff member")
     forget_member(caller.school_id, user.user_id)
-    handover.hand_over(caller, caller.school_id, user.user_id, now)
+    handover.hand_over(caller, caller.school_id, user.user_id, enabled_among(caller.school_id), now)
     return {"deleted": user.user_id}
+
+
+def enabled_among(school_id):
+    """ids -> those of them on the school's staff and not disabled: who may
+    inherit a group (a disabled or deleted colleague never does)."""
+    def usable(ids):
+        got = batch_get({i: (User, {"school_id": school_id, "user_id": i}) for i in ids})
+        return {i for i, u in got.items() if u is not None and u.status != "disabled"}
+    return usable
 
 
 def resend_invitation(caller, user_id, now=None):

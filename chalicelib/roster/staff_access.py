@@ -18,7 +18,7 @@ from ..core.db import Tx, TxFailed
 from ..core.errors import ApiError
 from ..membership import handover
 from .pupils import conflict
-from .staff import admin_delta, as_json, counts_as_admin, get, last_admin, require_within
+from .staff import admin_delta, as_json, counts_as_admin, enabled_among, get, last_admin, require_within
 
 
 def _target(caller, user_id):
@@ -44,7 +44,7 @@ def disable(caller, user_id, now=None, by_sync=False):
         raise ApiError("cannot_disable_self", "You cannot disable your own account. Ask another admin.")
     user = _target(caller, user_id)
     if user.status == "disabled":  # again: nothing to change but a hand-over a first try stopped before
-        handover.hand_over(caller, caller.school_id, user.user_id, now)
+        handover.hand_over(caller, caller.school_id, user.user_id, enabled_among(caller.school_id), now)
         return as_json(user, caller.school)
     before = user.status
     tx = Tx()
@@ -59,7 +59,7 @@ def disable(caller, user_id, now=None, by_sync=False):
                                 {"status": before}, {"status": "disabled"}, now))
     _commit(tx)
     user.status = "disabled"
-    handover.hand_over(caller, caller.school_id, user.user_id, now)
+    handover.hand_over(caller, caller.school_id, user.user_id, enabled_among(caller.school_id), now)
     return as_json(user, caller.school)
 
 

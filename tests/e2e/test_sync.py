@@ -61,6 +61,7 @@ def test_the_rollover_over_http_and_its_undo(stack):
     assert (now["Rae"]["year_group"], now["Fay"]["registration_group"], now["Sid"]["status"]) == ("R", "5A", "active")
 
 
+@pytest.mark.heavy  # (waits out the scrub schedule; tests/accounts and tests/core try the erasure and scrub in-process)
 def test_delete_erases_with_a_tombstone_and_the_schedule_scrubs_the_history(stack):
     school = School(stack, "yew-erase")
     r = school.call("POST", "/api/pupils", json={"first_name": "Zed", "surname": "Zane", "date_of_birth": "2015-03-03",

@@ -188,3 +188,27 @@ def test_a_deleted_owners_group_with_nobody_to_take_it_is_listed_for_the_admins(
     assert r.status_code == 200, r.body
     assert api.get("/api/groups?unowned=true").data["items"] == []
     assert roles(api, heir, mine=True) == {"Set 3": "owner"}
+
+
+def test_an_owner_for_a_while_can_neither_stay_for_good_nor_take_the_group(api, admin, member):
+    owner, temporary, third = member(admin), member(admin), member(admin)
+    group = private_group(api, owner)
+    assert share(api, owner, group, temporary, "owner", until=at(time.time() + 86400)).status_code == 200
+    assert share(api, temporary, group, temporary, "owner").status_code == 403
+    assert share(api, temporary, group, third, "teacher").status_code == 403
+    r = api.post(f"/api/groups/{group['id']}/transfer", {"to": temporary["id"]}, token=temporary["token"])
+    assert r.status_code == 403, r.body
+    assert roles(api, owner, mine=True) == {"Set 3": "owner"}
+
+
+def test_a_disabled_colleague_inherits_nothing_and_leaves_every_group(api, admin, member):
+    owner, co = member(admin), member(admin)
+    group = private_group(api, owner)
+    assert share(api, owner, group, co, "owner").status_code == 200
+    assert api.post(f"/api/staff/{co['id']}/disable", {}).status_code == 200
+    people = api.get(f"/api/groups/{group['id']}/staff", token=owner["token"]).data["items"]
+    assert [p["user_id"] for p in people] == [owner["id"]]  # taken off
+    r = api.delete(f"/api/groups/{group['id']}/staff/{owner['id']}", token=owner["token"])
+    assert r.status_code == 409 and r.data["code"] == "last_owner", r.body
+    assert api.post(f"/api/staff/{owner['id']}/disable", {}).status_code == 200
+    assert [g["id"] for g in api.get("/api/groups?unowned=true").data["items"]] == [group["id"]]

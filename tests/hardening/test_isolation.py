@@ -246,6 +246,7 @@ QUERY = {
     "kind": [("pupils", lambda w: "pupils")],
     "only": [("all rows", lambda w: "all")],
     "mine": [("only the caller's", lambda w: "true")],
+    "unowned": [("those left without an owner", lambda w: "true")],
     # the audit log's filters, aimed at B's records and people
     "entity": [("pupil records", lambda w: "pupil")],
     "record_id": [("B's pupil", lambda w: w.b.pupils[0]["id"])],

@@ -94,7 +94,7 @@ DELETE  /api/groups/{group_id}                            .   Y   Y   .   .   . 
 GET     /api/groups/{group_id}/members                    Y   Y   Y   Y   Y   Y   .   `view_roster`; can see the group [5]
 POST    /api/groups/{group_id}/members                    Y   Y   Y   Y   Y   Y   .   `view_roster`; can see the group [5]; adding anyone needs `add_any_user` [6]
 DELETE  /api/groups/{group_id}/members/{member_id}        Y   Y   Y   Y   Y   Y   .   `view_roster`; can see the group [5]
-GET     /api/groups/{group_id}/staff                      Y   Y   Y   Y   Y   Y   Y   signed in; can see the group [5]
+GET     /api/groups/{group_id}/staff                      Y   Y   Y   Y   Y   Y   .   `view_roster`; can see the group [5]
 PUT     /api/groups/{group_id}/staff/{user_id}            .   Y   Y   .   .   .   .   the group's owner, or `manage_settings` [4] [11]
 DELETE  /api/groups/{group_id}/staff/{user_id}            .   Y   Y   .   .   .   .   the group's owner, or `manage_settings` [4] [11]
 POST    /api/groups/{group_id}/transfer                   .   Y   Y   .   .   .   .   the group's owner, or `manage_settings` [4] [11]

@@ -221,6 +221,7 @@ def test_every_checkov_skip_names_a_check_and_a_reason(packaged):
     assert skips == 14
 
 
+@pytest.mark.heavy  # (a whole checkov run; cfn-lint and the template tests run in make test)
 def test_checkov_passes(packaged):
     """The same run as `make lint-template`: any failed check not skipped fails."""
     if not os.path.exists(CHECKOV):
