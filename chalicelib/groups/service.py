@@ -225,6 +225,9 @@ def delete(caller, group_id):
     if not rules.can_edit(caller, g):
         raise ApiError("permission_denied", "Only the group's owner (or someone with 'manage_settings') "
                        "can delete it.", permission="manage_settings")
+    if g.kind == CLASS and not caller.has("manage_settings"):
+        raise ApiError("permission_denied", "A class group comes from the MIS: it ends when the class does there "
+                       "(or someone with 'manage_settings' deletes it).", permission="manage_settings")
     key = group_key(g.school_id, g.group_id)
     members = list(Membership.query(key, attributes_to_get=["group_key", "member_id"]))
     with Membership.batch_write() as batch:

@@ -135,6 +135,9 @@ def remove_role(caller, group_id, user_id, now=None):
     g = get_visible(caller, group_id, now)
     if user_id != caller.user_id or g.system:
         _refuse_unless_owner(caller, g, now)
+    elif _leaving_widens(caller, g, now):
+        raise ApiError("permission_denied", "You see this group as a viewer: every teacher sees it, so leaving "
+                       "would let you change it. Ask one of its owners.", permission="group_owner")
     if g.kind == CLASS and user_id in {g.owner_id, *(g.co_owner_ids or ())}:
         raise validation_failed([FieldError("user_id", "class_group", "A class group's teachers come from the "
                                             "MIS; change them there.")])
@@ -151,6 +154,13 @@ def remove_role(caller, group_id, user_id, now=None):
     before = {user_id: entries.pop(user_id, None) or {"role": "owner"}}
     _save(caller, g, entries, now, before, {}, new_owner)
     return {"removed": user_id}
+
+
+def _leaving_widens(caller, g, now):
+    """A named viewer of a shared group who took herself off would be any
+    teacher, who may change its members: a viewer can't leave to do that."""
+    return (rules.role_of(caller, g, now) is rules.Role.VIEWER and bool(g.shared)
+            and not rules.can_change_members(caller, g, now))
 
 
 def transfer(caller, group_id, body, now=None):

@@ -212,3 +212,18 @@ def test_a_disabled_colleague_inherits_nothing_and_leaves_every_group(api, admin
     assert r.status_code == 409 and r.data["code"] == "last_owner", r.body
     assert api.post(f"/api/staff/{owner['id']}/disable", {}).status_code == 200
     assert [g["id"] for g in api.get("/api/groups?unowned=true").data["items"]] == [group["id"]]
+
+
+def test_a_viewer_of_a_shared_group_cannot_leave_it_to_change_it(api, admin, member, pupils):  # noqa: F811
+    owner, viewer, helper = member(admin), member(admin), member(admin)
+    group = private_group(api, owner)
+    assert share(api, owner, group, viewer, "viewer").status_code == 200
+    assert share(api, owner, group, helper, "teacher").status_code == 200
+    assert api.patch(f"/api/groups/{group['id']}", {"shared": True}, token=owner["token"]).status_code == 200
+    r = api.delete(f"/api/groups/{group['id']}/staff/{viewer['id']}", token=viewer["token"])
+    assert r.status_code == 403 and r.data["code"] == "permission_denied", r.body
+    path = f"/api/groups/{group['id']}/members"
+    assert api.post(path, {"member_ids": [pupils[0]["id"]]}, token=viewer["token"]).status_code == 403
+    # a teacher of it may go (any teacher may change a shared group), and an owner may take the viewer off
+    assert api.delete(f"/api/groups/{group['id']}/staff/{helper['id']}", token=helper["token"]).status_code == 200
+    assert api.delete(f"/api/groups/{group['id']}/staff/{viewer['id']}", token=owner["token"]).status_code == 200

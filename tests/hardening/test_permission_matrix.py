@@ -158,7 +158,7 @@ FOOTNOTES = {
         "may add and remove its members, a viewer only see them (a 403 on any change, even of a shared "
         "group). The colleague must hold `view_roster` (422 `cannot_see_pupils`): a role never gives it. "
         "A group always keeps an owner with no end (409 `last_owner`); anyone named may take themselves "
-        "off. The table's target is a shared group owned by another teacher.",
+        "off, except a viewer of a shared group (leaving would let them change it). The table's target is a shared group owned by another teacher.",
 }
 
 

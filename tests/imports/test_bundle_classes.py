@@ -57,6 +57,8 @@ def test_classes_become_groups_of_their_teachers_with_their_pupils(api, importer
     assert maths["id"] in {g["id"] for g in api.get("/api/groups", token=other["token"]).data["items"]}
     r = api.patch(f"/api/groups/{maths['id']}", {"priority": "low"}, token=other["token"])
     assert r.status_code == 403, r.body  # seen (shared) but not theirs
+    r = api.delete(f"/api/groups/{maths['id']}", token=singh)  # the MIS's class: not a teacher's to delete
+    assert r.status_code == 403 and r.data["permission"] == "manage_settings", r.body
 
     again, done = imported(api, importer, bundle("oneroster_1_2"))
     assert (again["summary"]["classes"]["new"], again["summary"]["classes"]["ended"]) == (0, 0)
