@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from ..core.maps import plain
 from ..core.errors import ApiError
+from ..core.text import fold
 
 PERMISSIONS = {
     "view_roster": "See pupils and staff.",
@@ -38,9 +39,23 @@ def standard_user_groups():
             for name, perms in STANDARD_GROUPS.items()}
 
 
+def group_named(user_groups, name):
+    """The school's own spelling of a user group ``name`` (case, accents and
+    spaces ignored: "teachers " is Teachers, never a new group), else the
+    name as sent, trimmed."""
+    if name is None:
+        return None
+    groups = user_groups or {}
+    if name in groups:
+        return name
+    folded = fold(name)
+    return next((known for known in groups if fold(known) == folded), name.strip())
+
+
 def effective_permissions(user_groups, group_name):
     """(permissions, known): an unknown group gets the Teachers group's rights."""
     groups = user_groups or {}
+    group_name = group_named(groups, group_name)
     if group_name in groups:
         return sorted(groups[group_name].get("permissions") or []), True
     fallback = groups.get(FALLBACK_GROUP) or {"permissions": STANDARD_GROUPS[FALLBACK_GROUP]}

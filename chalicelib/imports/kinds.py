@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..accounts.models import User
-from ..accounts.permissions import FALLBACK_GROUP
+from ..accounts.permissions import FALLBACK_GROUP, group_named
 from ..core.db import batch_get
 from ..core.errors import ApiError, FieldError, validation_failed
 from ..groups import machines as machine_records
@@ -152,7 +152,8 @@ def _write_pupil(caller, imp, row):
 def _write_staff(caller, imp, row):
     if row["action"] != "create":
         return _update_through(staff_records, caller, row)
-    values = {**row["values"], "user_group": row["values"].get("user_group") or FALLBACK_GROUP}
+    named = group_named(staff_records.groups_of(caller.school), row["values"].get("user_group"))
+    values = {**row["values"], "user_group": named or FALLBACK_GROUP}
     user = staff_records.new_staff(caller.school_id, values, time.time(), user_id=row["id"])
     staff_records.insert(caller, user, message_id=f"invite-{imp.import_id}-{row['row']}", retry_safe=True)
 

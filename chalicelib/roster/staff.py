@@ -11,7 +11,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from ..accounts import throttle
 from ..accounts.models import Login, School, User
-from ..accounts.permissions import ADMIN_GROUP, effective_permissions
+from ..accounts.permissions import ADMIN_GROUP, effective_permissions, group_named
 from ..core.db import Tx, TxFailed, batch_get, new_id
 from ..core.maps import plain
 from ..core.errors import ApiError, not_found, validation_failed
@@ -124,6 +124,7 @@ def create(caller, body, now=None):
     values, errors = clean_staff({f: body.get(f) for f in FIELDS})
     if errors:
         raise validation_failed(errors)
+    values["user_group"] = group_named(groups_of(caller.school), values["user_group"])
     return as_json(insert(caller, new_staff(caller.school_id, values, now, source=Source.MANUAL)), caller.school)
 
 
@@ -181,6 +182,8 @@ def update(caller, user_id, body, now=None):
     if "user_group" in values and not values["user_group"]:
         raise validation_failed([{"field": "user_group", "code": "required",
                                   "message": "Choose a user group (a staff member always has one)."}])
+    if "user_group" in values:
+        values["user_group"] = group_named(groups_of(caller.school), values["user_group"])
     if user.version != version:
         raise conflict("staff member")
     before = snapshot(user)

@@ -5,7 +5,7 @@ change to the school retries (an edit of one group replaces only that group)."""
 from pynamodb.exceptions import PutError
 
 from ..accounts.models import School
-from ..accounts.permissions import ADMIN_GROUP, PERMISSIONS, STANDARD_GROUPS
+from ..accounts.permissions import ADMIN_GROUP, PERMISSIONS, STANDARD_GROUPS, group_named
 from ..core.db import Tx, TxFailed
 from ..core.errors import ApiError, FieldError, validation_failed
 from ..core import audit
@@ -37,6 +37,17 @@ def check_permissions(name, permissions):
     return errors
 
 
+def spelling_problem(groups, name):
+    """A new group named as an existing one but for case, accents or spaces
+    ("teachers" beside Teachers) is refused: it would be two groups nobody
+    tells apart."""
+    known = group_named(groups, name)
+    if known != name and known in groups:
+        return FieldError("name", "similar_user_group", f"'{name}' is the {known} group (case and spaces are "
+                          f"ignored): change {known}, or choose a name of its own.")
+    return None
+
+
 def put_group(caller, name, permissions, attempts=3):
     errors = check_permissions(name, permissions)
     if errors:
@@ -45,6 +56,9 @@ def put_group(caller, name, permissions, attempts=3):
     for attempt in range(attempts):
         school = School.get(caller.school_id, consistent_read=True) if attempt else caller.school
         groups = groups_of(school)
+        problem = spelling_problem(groups, name)
+        if problem:
+            raise validation_failed([problem])
         before = groups.get(name)
         groups[name] = {"permissions": new, "standard": name in STANDARD_GROUPS}
         if before is not None and sorted(before.get("permissions") or []) == new:

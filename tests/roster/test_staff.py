@@ -226,3 +226,14 @@ def test_a_school_may_shorten_its_invitations(api, admin, mailbox):
     from tests.conftest import link_token
     invite = Token.get(token_hash(link_token(mail.body)))
     assert invite.kind == "invite" and abs(invite.expires_at - (clock.time() + 24 * 3600)) < 60
+
+
+def test_case_and_spaces_never_make_a_new_user_group(api, admin):
+    s = api.post("/api/staff", {**STAFF, "user_group": " teachers "}).data
+    assert (s["user_group"], s["user_group_known"]) == ("Teachers", True)
+    r = api.patch(f"/api/staff/{s['id']}", {"version": s["version"], "user_group": "governors"})
+    assert r.status_code == 200 and (r.data["user_group"], r.data["permissions"]) == ("Governors", []), r.body
+    r = api.put("/api/user-groups/teachers", {"permissions": ["view_roster"]})
+    assert r.status_code == 422 and r.data["errors"][0]["code"] == "similar_user_group", r.body
+    assert {g["name"] for g in api.get("/api/user-groups").data["items"]} == {
+        "DSLs", "School Business Manager", "Admin Team", "SLTs", "Teachers", "TAs", "Governors"}
