@@ -139,6 +139,9 @@ def test_pupils_add_edit_search_delete(stack, page):
     page.get_by_role("button", name="Save").click()
     page.get_by_role("cell", name="Zoë", exact=True).wait_for()
     assert page.locator("#date_of_birth-error").inner_text() == ""  # the old error is gone
+    # shown as the school writes them (issue 20)
+    assert page.get_by_role("cell", name="28/02/2015", exact=True).is_visible()
+    assert page.get_by_role("cell", name="Year 5", exact=True).is_visible()
     page.shot("added")
     page.get_by_label("Name starts with").fill("zoe")
     with page.expect_response(lambda r: "/api/pupils?" in r.url and "q=zoe" in r.url):

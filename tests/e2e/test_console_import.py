@@ -65,6 +65,11 @@ def test_import_pupils_and_staff_with_a_fix(stack, page):  # noqa: F811
     assert page.locator("tr.has-error").count() == 1
     dob = page.get_by_label(re.compile(r"^Row \d+ date_of_birth$"))
     assert dob.input_value() == "31/02/2015"
+    assert not page.get_by_role("button", name="Complete").is_visible()  # nothing imported yet
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download the rows with problems (CSV)").click()
+    with open(download.value.path(), encoding="utf-8-sig") as fh:
+        assert "31/02/2015" in fh.read()
     page.shot("pupils-review")
     dob.fill("28/02/2015")
     page.locator("tr.has-error").get_by_role("button", name="Save").click()
@@ -72,8 +77,9 @@ def test_import_pupils_and_staff_with_a_fix(stack, page):  # noqa: F811
     assert page.locator("tr.has-error").count() == 0
     page.shot("pupils-fixed")
     page.get_by_role("button", name="Import Data").click()
-    page.get_by_text(re.compile("3 created")).wait_for(timeout=30000)
-    assert "0 refused" in page.locator(".result").inner_text()
+    page.get_by_text(re.compile("3 imported")).wait_for(timeout=30000)
+    assert "3 new" in page.locator(".result").inner_text() and "0 not imported" in page.locator(".result").inner_text()
+    assert page.get_by_role("button", name="Complete").is_visible()
     page.shot("pupils-imported")
     assert "{" not in page.locator("main").inner_text() and "null" not in page.locator("main").inner_text()
     pupils = requests.get(f"{base}/api/pupils", headers=auth).json()["items"]
@@ -90,7 +96,7 @@ def test_import_pupils_and_staff_with_a_fix(stack, page):  # noqa: F811
     page.get_by_text("No rows have problems.").wait_for()
     page.shot("staff-review")
     page.get_by_role("button", name="Import Data").click()
-    page.get_by_text(re.compile("2 created")).wait_for(timeout=30000)
+    page.get_by_text(re.compile("2 imported")).wait_for(timeout=30000)
     page.shot("staff-imported")
     staff = requests.get(f"{base}/api/staff", headers=auth).json()["items"]
     assert sorted(s["email"] for s in staff) == ["head@oak.sch.uk", "ian@oak.sch.uk", "tess@oak.sch.uk"]
@@ -149,7 +155,7 @@ def test_a_month_first_date_column_is_asked_about_before_any_row_is_read(stack, 
     page.get_by_text("with problems.").wait_for(timeout=30000)
     assert "7 ready to import" in page.locator(".summary").inner_text()
     page.get_by_role("button", name="Import Data").click()
-    page.get_by_text(re.compile("7 created")).wait_for(timeout=30000)
+    page.get_by_text(re.compile("7 imported")).wait_for(timeout=30000)
     pupils = {p["first_name"]: p["date_of_birth"] for p in requests.get(f"{base}/api/pupils", headers=auth).json()["items"]}
     assert pupils["Arjun"] == "2013-12-19" and pupils["Farah"] == "2014-04-02"
 

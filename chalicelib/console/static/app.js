@@ -30,6 +30,20 @@
   };
 
   // ---- API: JSON in, JSON out; errors become Error(message) with .code/.status/.data
+  // A file the API answers (with the caller's token), saved by the browser.
+  SR.download = async function download(path, filename) {
+    const res = await fetch(SR.base + "api" + path, { headers: { Authorization: "Bearer " + store.getItem("token") } });
+    if (!res.ok) {
+      let data = null;
+      try { data = await res.json(); } catch (e) { data = null; }
+      throw new Error((data && data.message) || ("Something went wrong (" + res.status + ")."));
+    }
+    const url = URL.createObjectURL(await res.blob());
+    const link = el("a", { href: url, download: filename });
+    document.body.append(link); link.click(); link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  };
+
   SR.api = async function api(method, path, body) {
     const headers = { "Content-Type": "application/json" };
     const token = store.getItem("token");

@@ -5,10 +5,32 @@
   const el = SR.el;
 
   // ---------------------------------------------------------------- getting started
+  // A home for staff who don't run the roster: their groups, what ends soon,
+  // and what they can do here, with no link that ends in a permission error.
+  async function staffHome(box) {
+    const me = SR.me;
+    const groups = SR.can("view_roster") || SR.can("view_all_groups") ? (await SR.api("GET", "/groups?mine=true")).items : [];
+    const can = [];
+    if (SR.can("view_roster")) can.push(["See pupils and staff", "#/pupils"]);
+    if (SR.can("create_groups")) can.push(["Make a group and share it with colleagues", "#/groups"]);
+    else if (groups.length) can.push(["See the groups shared with you", "#/groups"]);
+    can.push(["Your account: password and two-factor sign-in", "#/account"]);
+    const mine = groups.length ? el("ul", {}, groups.map((g) => el("li", {},
+      el("a", { href: "#/groups/" + encodeURIComponent(g.id) }, g.name), " — " + g.member_count +
+      (g.member_count === 1 ? " member" : " members") + (g.role && g.role !== "owner" ? " (you: " + g.role + ")" : "") +
+      (g.ends_at ? ", ends " + new Date(g.ends_at).toLocaleString("en-GB", { timeZone: me.school.timezone || undefined }) : ""))))
+      : el("p", { class: "note" }, SR.can("view_roster") ? "None yet." : "Your user group (" + me.user_group + ") can't see " +
+        "pupils, so no group of them is shown to you. Ask an admin if you need to.");
+    box.replaceChildren(el("h2", { id: "screen-title" }, me.school.name),
+      el("h3", {}, "My groups"), mine,
+      el("h3", {}, "What you can do here"), el("ul", {}, can.map(([label, href]) => el("li", {}, el("a", { href }, label)))));
+  }
+
   SR.screen("home", {
-    title: "Getting started", nav: true,
+    title: "Home", nav: true,
     render: async function (box) {
       const me = SR.me;
+      if (!SR.can("manage_roster") && !SR.can("manage_settings")) return staffHome(box);
       const admin = SR.can("manage_settings");
       const [pupils, staff, imports, groups, settings] = await Promise.all([
         SR.can("view_roster") ? SR.api("GET", "/pupils?limit=1") : { items: [] },
@@ -53,6 +75,13 @@
     },
   });
 
+  // Dates as the school writes them (31/01/2015), years as people say them.
+  SR.schoolDate = (iso) => (/^\d{4}-\d{2}-\d{2}$/.test(iso || "") ? iso.split("-").reverse().join("/") : iso || "");
+  SR.yearName = (y) => (y ? { N1: "Nursery 1", N2: "Nursery 2", R: "Reception" }[y] || "Year " + y : "");
+  // A moment in the school's timezone: "2 Dec 2026, 09:14"
+  SR.schoolTime = (iso) => (iso ? new Date(iso).toLocaleString("en-GB", { timeZone: (SR.me.school.timezone || undefined),
+    day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit" }) : "");
+
   // "A", "A and B", "A, B and C"
   function words(names) {
     return names.length < 2 ? names.join("") : names.slice(0, -1).join(", ") + " and " + names[names.length - 1];
@@ -70,9 +99,13 @@
           el("a", { href: "#/import/" + encodeURIComponent(i.id) }, "Review it"));
       } else if (i.result) {
         const r = i.result;
-        detail = " — " + r.created + " created, " + r.updated + " updated, " + r.unchanged + " unchanged, " +
-          (r.restored ? r.restored + " back on roll, " : "") + (r.left ? r.left + " marked as leavers, " : "") +
-          (r.kept_manual ? r.kept_manual + " kept (added by hand), " : "") + r.refused + " refused";
+        const done = (r.created || 0) + (r.updated || 0) + (r.unchanged || 0) + (r.restored || 0);
+        detail = el("span", {}, " — " + done + " imported (" + r.created + " new, " + r.updated + " changed, " +
+          r.unchanged + " unchanged" + (r.restored ? ", " + r.restored + " back on roll" : "") + ")" +
+          (r.left ? ", " + r.left + " marked as leavers" : "") +
+          (r.kept_manual ? ", " + r.kept_manual + " kept (added by hand)" : "") + ", ",
+          r.refused ? el("a", { href: "#/import/" + encodeURIComponent(i.id) }, r.refused + " not imported: fix them or download them")
+            : "0 not imported");
       } else if (i.error) {
         detail = " — " + i.error.message;
       }
@@ -116,11 +149,17 @@
           state.cursors = [null]; state.page = 0; load();
         });
         const addBox = el("div");
+        const userGroups = def.fields.some(([, , type]) => type === "usergroup") ? await SR.api("GET", "/user-groups") : null;
+        const input = (id, label, type, req) => (type === "usergroup" ? SR.userGroupField(id, label, userGroups, null)
+          : SR.field(id, label, type, req ? { required: true } : {}));
         if (SR.can("manage_roster")) {
           const add = SR.form("Add a " + def.singular, def.fields.map(([id, label, type, req]) =>
-            SR.field(id, label, type, req ? { required: true } : {})), "Save", async (values, form) => {
+            input(id, label, type, req)), "Save", async (values, form) => {
             const body = {};
             def.fields.forEach(([id]) => { body[id] = values[id] === "" ? null : values[id]; });
+            for (const field of form.querySelectorAll(".user-group-field")) {
+              body[field.querySelector("select").name] = await SR.chosenUserGroup(field);
+            }
             await SR.api("POST", "/" + def.name, body);
             form.reset();
             SR.toast(def.Singular + " added.");
@@ -181,14 +220,23 @@
           const cells = def.columns.map(([id, label]) => {
             const editable = def.fields.some(([f]) => f === id);
             if (!editable) return el("td", {}, cell(r, id));
+            if (def.fields.find(([f]) => f === id)[2] === "usergroup") {
+              inputs[id] = SR.userGroupField(id, label, userGroups, r[id], label + " of " + def.label(r));
+              return el("td", {}, inputs[id]);
+            }
             inputs[id] = el("input", { value: r[id] || "", "aria-label": label + " of " + def.label(r), id: id });
             return el("td", {}, inputs[id], el("p", { class: "field-error", id: id + "-error", role: "alert" }));
           });
           const error = el("p", { class: "error", role: "alert" });
           const save = el("button", { type: "button", onclick: async () => {
             const body = { version: r.version };
-            Object.entries(inputs).forEach(([id, input]) => { body[id] = input.value === "" ? null : input.value; });
-            try { await SR.api("PATCH", "/" + def.name + "/" + r.id, body); SR.toast("Saved."); load(); }
+            try {
+              for (const [id, input] of Object.entries(inputs)) {
+                body[id] = input.matches(".user-group-field") ? await SR.chosenUserGroup(input)
+                  : input.value === "" ? null : input.value;
+              }
+              await SR.api("PATCH", "/" + def.name + "/" + r.id, body); SR.toast("Saved."); load();
+            }
             catch (e) { error.textContent = SR.showFieldErrors(tr, e) ? "Please correct the fields marked." : e.message; }
           } }, "Save");
           const cancel = el("button", { type: "button", class: "secondary", onclick: load }, "Cancel");
@@ -223,6 +271,10 @@
       ["date_of_birth", "Date of birth (dd/mm/yyyy)", "text", true], ["gender", "Gender (M/F)", "text", false],
       ["year_group", "Year group", "text", true], ["registration_group", "Registration group", "text", false],
       ["upn", "UPN (optional)", "text", false]],
+    cell: {
+      date_of_birth: (p) => SR.schoolDate(p.date_of_birth),
+      year_group: (p) => SR.yearName(p.year_group),
+    },
   });
 
   recordScreen({
@@ -233,8 +285,10 @@
     columns: [["first_name", "First name"], ["surname", "Surname"], ["email", "Email"], ["job_role", "Job role"],
       ["user_group", "User group"], ["status", "Status"], ["mfa_enabled", "Two-factor"]],
     fields: [["first_name", "First name", "text", true], ["surname", "Surname", "text", true],
-      ["email", "Email", "email", true], ["job_role", "Job role", "text", false], ["user_group", "User group", "text", false]],
+      ["email", "Email", "email", true], ["job_role", "Job role", "text", false], ["user_group", "User group", "usergroup", false]],
     cell: {
+      user_group: (s) => (s.user_group_known === false
+        ? el("span", { class: "warn" }, s.user_group + " (not one of your user groups: Teachers' rights)") : s.user_group),
       status: (s) => el("span", { class: "badge badge-" + s.status }, STATUS[s.status] || s.status || ""),
       mfa_enabled: (s) => (s.mfa_enabled ? "On" : "Off"),
     },
@@ -355,20 +409,7 @@
       localStorage.setItem("settings-reviewed:" + me.school.id, "yes");
       const [groups, settings, audit] = await Promise.all([
         SR.api("GET", "/user-groups"), SR.api("GET", "/settings"), SR.api("GET", "/audit?limit=20")]);
-      const perms = groups.permissions.map((p) => p.name);
-      const grid = el("table", {}, el("caption", {}, "User groups and their permissions"),
-        el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "User group"),
-          groups.permissions.map((p) => el("th", { scope: "col", title: p.description }, p.name)))),
-        el("tbody", {}, groups.items.map((g) => el("tr", {}, el("th", { scope: "row" }, g.name),
-          perms.map((p) => {
-            const box = el("input", { type: "checkbox", "aria-label": g.name + ": " + p, checked: g.permissions.indexOf(p) >= 0 });
-            box.addEventListener("change", async () => {
-              const chosen = perms.filter((q) => grid.querySelector('input[aria-label="' + CSS.escape(g.name + ": " + q) + '"]').checked);
-              try { await SR.api("PUT", "/user-groups/" + encodeURIComponent(g.name), { permissions: chosen }); SR.toast(g.name + " saved."); }
-              catch (e) { box.checked = !box.checked; SR.toast(e.message); }
-            });
-            return el("td", {}, box);
-          })))));
+      const grid = SR.permissionsEditor(groups, SR.refresh);
       const settingsForm = SR.form("School settings", [
         SR.field("name", "School name", "text", { value: settings.name, required: true }),
         SR.field("timezone", "Timezone", "text", { value: settings.timezone, required: true }),
@@ -388,10 +429,10 @@
       });
       const log = el("table", {}, el("caption", {}, "Audit log (latest 20)"),
         el("thead", {}, el("tr", {}, ["When", "Who", "What", "Record", "Changes"].map((h) => el("th", { scope: "col" }, h)))),
-        el("tbody", {}, audit.items.map((a) => el("tr", {}, el("td", {}, a.at), el("td", {}, a.actor_name),
+        el("tbody", {}, audit.items.map((a) => el("tr", {}, el("td", {}, SR.schoolTime(a.at)), el("td", {}, a.actor_name),
           el("td", {}, a.action + " " + a.record_type), el("td", {}, a.record_id),
           el("td", {}, Object.entries(a.changes || {}).map(([k, v]) => Array.isArray(v) ? k + ": " + (v[0] === null ? "—" : v[0]) + " → " + (v[1] === null ? "—" : v[1]) : k).join("; "))))));
-      box.replaceChildren(el("h2", { id: "screen-title" }, "Administration"), scroll(grid, "Permissions"),
+      box.replaceChildren(el("h2", { id: "screen-title" }, "Administration"), grid,
         settingsForm, scroll(log, "Audit log"));
       // From the getting-started list: straight to the two-factor choices.
       if (args && args[0] === "two-factor") {

@@ -338,6 +338,9 @@
         const bundleEl = el("div", { class: "bundle-review" });
         const importBtn = el("button", { type: "button" }, "Import Data");
         const completeBtn = el("button", { type: "button", class: "secondary" }, "Complete");
+        const downloadBtn = el("button", { type: "button", class: "secondary" }, "Download the rows with problems (CSV)");
+        downloadBtn.addEventListener("click", () => SR.download("/imports/" + id + "/errors.csv", "rows-with-problems.csv")
+          .catch((e) => { error.textContent = e.message; }));
 
         function showSummary(i) {
           const s = i.summary || {};
@@ -346,10 +349,14 @@
             plural(s.errors || 0, "row") + " with problems.";
           if (i.result) {
             const r = i.result;
-            resultEl.textContent = "Imported: " + (r.created || 0) + " created, " + (r.updated || 0) + " updated, " +
-              (r.unchanged || 0) + " unchanged, " + (r.refused || 0) + " refused.";
+            const done = (r.created || 0) + (r.updated || 0) + (r.unchanged || 0) + (r.restored || 0);
+            resultEl.textContent = done + " imported (" + (r.created || 0) + " new, " + (r.updated || 0) + " changed, " +
+              (r.unchanged || 0) + " unchanged), " + (r.refused || 0) + " not imported" +
+              (r.refused ? ": fix them below or download them." : ".");
           }
           importBtn.hidden = i.status !== "review";
+          completeBtn.hidden = !i.result;  // (nothing to complete before importing)
+          downloadBtn.hidden = !((i.result && i.result.refused) || (i.summary && i.summary.errors));
           if (i.kind === "bundle") bundleEl.replaceChildren(...SR.bundleReview(i));
         }
 
@@ -463,7 +470,7 @@
 
         showSummary(imp);
         step(imp.status === "committed" ? 4 : 2, summaryEl, resultEl, bundleEl, rowsHolder,
-          el("div", { class: "toolbar" }, importBtn, completeBtn), status, error);
+          el("div", { class: "toolbar" }, importBtn, downloadBtn, completeBtn), status, error);
         try { await loadRows(imp); } catch (e) { rowsHolder.replaceChildren(el("p", { class: "error", role: "alert" }, e.message)); }
       }
 
