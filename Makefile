@@ -12,7 +12,7 @@ CHROMIUM := /usr/bin/chromium
 
 STAGE ?= dev
 
-.PHONY: run test install install-lint browser package lint-template deploy destroy bench hardening clean help
+.PHONY: run test install install-lint browser axe package lint-template deploy destroy bench hardening clean help
 
 help:
 	@echo "make run    - install, then serve the console and API on http://127.0.0.1:$(PORT)"
@@ -39,10 +39,24 @@ browser:
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+# axe-core (the npm package, pinned) checks every console screen against WCAG 2.1 AA in the
+# browser tests; npm comes from Debian when the machine has none.
+AXE_VERSION := 4.14.1
+AXE := $(VENV)/node/node_modules/axe-core/axe.min.js
+$(AXE): | $(PY)
+	@if ! command -v npm >/dev/null; then \
+	  echo "Installing Debian's npm for axe-core"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO="sudo -n"; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
+	fi
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/node axe-core@$(AXE_VERSION)
+
+axe: $(AXE)
+
 run: install
 	$(PY) -m devstack
 
-test: install install-lint browser
+test: install install-lint browser axe
 	$(PY) -m pytest
 
 # Benchmarks print a table and write bench/results.json (minutes; not part of make test).

@@ -1,6 +1,8 @@
 """Axe-style basics on every screen, at tablet and desktop widths: every
 control has a name, text has enough contrast, nothing overflows sideways,
-and the keyboard reaches the content."""
+and the keyboard reaches the content; axe-core for WCAG 2.1 AA."""
+import os
+
 import pytest
 import requests
 
@@ -70,3 +72,42 @@ def test_keyboard_reaches_the_content_first(stack, page):
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"
+
+
+AXE = os.path.join(os.path.dirname(__file__), "..", "..", ".venv", "node", "node_modules", "axe-core", "axe.min.js")
+AXE_RUN = """async () => {
+  const found = await axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
+  return found.violations.map((v) => v.id + " (" + v.impact + "): " + v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(" | "));
+}"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_axe_finds_no_wcag_21_aa_violation_on_any_screen_with_data(stack, page, width):
+    """axe-core (make test installs the pinned npm package) on every screen
+    with pupils, staff, a group with members and an import in them."""
+    assert os.path.exists(AXE), "make test installs axe-core; run it through make"
+    page.add_init_script(path=AXE)  # (through the browser's protocol, so the console's CSP still holds for it)
+    email = f"axe{width}@oak-axe.sch.uk"
+    base, token = sign_in_as_new_school(stack, page, name="Axe School", email=email)
+    auth = {"Authorization": f"Bearer {token}"}
+    pupil_ids = []
+    for first, year, reg in (("Ann", "5", "5B"), ("Ben", "5", "5B"), ("Cy", "R", "RB")):
+        r = requests.post(f"{base}/api/pupils", headers=auth, json={
+            "first_name": first, "surname": "Lee", "date_of_birth": "01/02/2015", "year_group": year,
+            "registration_group": reg})
+        pupil_ids.append(r.json()["id"])
+    requests.post(f"{base}/api/staff", headers=auth, json={
+        "first_name": "Tia", "surname": "Teach", "email": f"tia{width}@oak-axe.sch.uk", "user_group": "Teachers"})
+    group = requests.post(f"{base}/api/groups", headers=auth, json={"name": "Set 1", "shared": False}).json()
+    requests.post(f"{base}/api/groups/{group['id']}/members", headers=auth, json={"member_ids": pupil_ids[:2]})
+    page.set_viewport_size({"width": width, "height": 900})
+    found = {}
+    for screen in SCREENS + [f"groups/{group['id']}"]:
+        page.goto(f"{base}/#/{screen}")
+        page.locator("#screen-title, h2").first.wait_for()
+        page.wait_for_timeout(400)
+        page.shot(f"axe-{screen.replace('/', '-')}-{width}")
+        problems = page.evaluate(AXE_RUN)
+        if problems:
+            found[screen] = problems
+    assert found == {}, found

@@ -28,9 +28,17 @@
         .format(new Date(at));
     } catch (e) { return at; }
   }
-  function showUntil(until, from) {
+  // "2 h 25 min left", "3 days left"
+  function timeLeft(until) {
+    const minutes = Math.max(1, Math.round((Date.parse(until) - Date.now()) / 60000));
+    if (minutes < 60) return minutes + " min left";
+    if (minutes < 48 * 60) return Math.floor(minutes / 60) + " h" + (minutes % 60 ? " " + (minutes % 60) + " min" : "") + " left";
+    return Math.round(minutes / 1440) + " days left";
+  }
+  function showUntil(until, from, system) {
+    if (system) return "";  // (a school group's members are the roster's: they have no end)
     const starts = from && Date.parse(from) > Date.now() ? "from " + when(from) + " " : "";
-    return starts + (until ? "until " + when(until) : "until removed");
+    return starts + (until ? "until " + when(until) + " (" + timeLeft(until) + ")" : "until removed");
   }
   const pad = (n) => String(Math.floor(Math.abs(n))).padStart(2, "0");
   // ISO-8601 with the browser's local offset, e.g. 2024-05-01T15:30:00+01:00
@@ -139,12 +147,13 @@
       SR.field("name", "Name", "text", { required: true, maxlength: "100", value: editing ? group.name : undefined }),
       el("div", { class: "field" }, el("label", { for: "group-priority" }, "Priority"), priority),
       typeBox,
-      el("div", { class: "choice" }, el("input", { type: "checkbox", id: "group-private", name: "private", checked: editing && !group.shared }),
-        el("label", { for: "group-private" }, "Revoke permissions to this group for other teachers?")),
+      el("fieldset", { class: "choice-list" }, el("legend", {}, "Who sees it"),
+        radio("visibility", "shared", "All staff who can see groups", !(editing && !group.shared)),
+        radio("visibility", "private", "Only me and the staff I choose", editing && !group.shared)),
       membersBox,
     ], "Save", async (f) => {
       const v = new FormData(f);
-      const body = { name: v.get("name"), priority: v.get("priority"), shared: !v.get("private") };
+      const body = { name: v.get("name"), priority: v.get("priority"), shared: v.get("visibility") !== "private" };
       if (saved) {
         saved = await SR.api("PATCH", "/groups/" + encodeURIComponent(saved.id), body);
       } else {
@@ -336,25 +345,69 @@
 
   function alive() { return state.root && state.root.isConnected; }
 
+  // "7A" before "10A"; Nursery, Reception, then Year 1 to 13
+  const natural = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
+  const SYSTEM_ORDER = { all_pupils: 0, all_staff: 1, year: 2, reg: 3 };
+  const yearRank = (name) => (/^Nursery/.test(name) ? 0 : /^Reception/.test(name) ? 1 : 2);
+  function bySchoolOrder(a, b) {
+    return (SYSTEM_ORDER[a.system] - SYSTEM_ORDER[b.system]) ||
+      (a.system === "year" ? yearRank(a.name) - yearRank(b.name) : 0) || natural.compare(a.name, b.name);
+  }
+
+  function groupButton(g) {
+    const b = el("button", { type: "button", class: "group-button", "data-group-id": g.id,
+      "aria-pressed": g.id === state.selected ? "true" : "false", onclick: () => select(g.id) },
+    el("span", { class: "group-name" }, g.name),
+    g.kind === "class" ? el("span", { class: "group-kind note" }, g.ended_at ? " class, ended" : " class") : null,
+    !g.system && !g.shared ? el("span", { class: "badge badge-private", title: "Only its people see it" }, "Private") : null,
+    g.role && g.role !== "owner" ? el("span", { class: "group-kind note" }, " you: " + g.role) : null,
+    el("span", { class: "group-count" }, g.member_count + (g.member_count === 1 ? " member" : " members")));
+    b.addEventListener("dragover", (ev) => { ev.preventDefault(); ev.dataTransfer.dropEffect = "copy"; b.classList.add("drop"); });
+    b.addEventListener("dragleave", () => b.classList.remove("drop"));
+    b.addEventListener("drop", (ev) => {
+      ev.preventDefault(); b.classList.remove("drop");
+      let member = null;
+      try { member = JSON.parse(ev.dataTransfer.getData("application/json") || "null"); } catch (e) { member = null; }
+      if (member && member.id) howLongDialog(member, g.id);
+    });
+    return el("li", {}, b);
+  }
+
+  // My groups (a role on them) first, then other teachers' shared groups,
+  // then the school's own groups, naturally sorted, in a section that folds.
   function renderList() {
     const list = state.root && state.root.querySelector("#group-list");
     if (!list) return;
-    list.replaceChildren(...state.groups.map((g) => {
-      const b = el("button", { type: "button", class: "group-button", "data-group-id": g.id,
-        "aria-pressed": g.id === state.selected ? "true" : "false", onclick: () => select(g.id) },
-      el("span", { class: "group-name" }, g.name),
-      g.kind === "class" ? el("span", { class: "group-kind note" }, g.ended_at ? " class, ended" : " class") : null,
-      el("span", { class: "group-count" }, g.member_count + (g.member_count === 1 ? " member" : " members")));
-      b.addEventListener("dragover", (ev) => { ev.preventDefault(); ev.dataTransfer.dropEffect = "copy"; b.classList.add("drop"); });
-      b.addEventListener("dragleave", () => b.classList.remove("drop"));
-      b.addEventListener("drop", (ev) => {
-        ev.preventDefault(); b.classList.remove("drop");
-        let member = null;
-        try { member = JSON.parse(ev.dataTransfer.getData("application/json") || "null"); } catch (e) { member = null; }
-        if (member && member.id) howLongDialog(member, g.id);
-      });
-      return el("li", {}, b);
-    }));
+    // (a keyboard user who chose a group stays on it when the list is drawn again)
+    const focused = list.contains(document.activeElement) ? document.activeElement.getAttribute("data-group-id") : null;
+    const mine = state.groups.filter((g) => !g.system && g.role).sort((a, b) => natural.compare(a.name, b.name));
+    const others = state.groups.filter((g) => !g.system && !g.role).sort((a, b) => natural.compare(a.name, b.name));
+    const school = state.groups.filter((g) => g.system).sort(bySchoolOrder);
+    const section = (title, groups) => [el("h4", { class: "group-section" }, title),
+      el("ul", { class: "group-list", "aria-label": title }, groups.map(groupButton))];
+    const parts = [];
+    if (mine.length || SR.can("create_groups")) {
+      parts.push(...section("My groups", mine));
+      if (!mine.length) parts.push(el("p", { class: "note" }, "None yet: + makes one, and groups colleagues share with you appear here."));
+    }
+    if (others.length) parts.push(...section("Other staff's groups", others));
+    if (school.length) {
+      const fold = el("details", { class: "school-groups", open: localStorage.getItem("groups-school-folded") !== "yes" },
+        el("summary", {}, "School groups (" + school.length + ")"),
+        el("ul", { class: "group-list", "aria-label": "School groups" }, school.map(groupButton)));
+      fold.addEventListener("toggle", () => localStorage.setItem("groups-school-folded", fold.open ? "no" : "yes"));
+      parts.push(fold);
+    }
+    if (!state.groups.length) {
+      parts.push(el("p", { class: "note" }, SR.can("view_roster") ? "No groups yet."
+        : "No groups to show: your user group (" + SR.me.user_group + ") can't see pupils, so no group of them is " +
+          "shown to you. Ask an admin if you need to."));
+    }
+    list.replaceChildren(...parts);
+    if (focused) {
+      const again = list.querySelector('[data-group-id="' + CSS.escape(focused) + '"]');
+      if (again) again.focus();
+    }
   }
 
   function showMembersError(e) {
@@ -382,10 +435,10 @@
       const li = el("li", { class: "member", draggable: "true", "data-member-id": m.id, oncontextmenu: (ev) => openMenu(ev, m) },
         el("span", { class: "member-name" }, m.name),
         el("span", { class: "member-kind" }, m.kind),
-        el("span", { class: "member-until" }, showUntil(m.until, m.from)),
+        el("span", { class: "member-until" }, showUntil(m.until, m.from, group.system)),
         el("span", { class: "member-actions" },
           el("button", { type: "button", class: "secondary", onclick: () => howLongDialog(m, null),
-            "aria-label": "Add " + m.name + " to group…" }, "Add to group…"),
+            "aria-label": "Add to group… " + m.name }, "Add to group…"),
           !canChange(group) ? null : el("button", { type: "button", class: "danger", "aria-label": "Remove " + m.name,
             onclick: () => removeMember(group, m) }, "Remove")));
       li.addEventListener("dragstart", (ev) => {
@@ -453,7 +506,7 @@
           el("div", {},
             el("div", { class: "groups-head" }, el("h3", {}, "Groups"),
               SR.can("create_groups") ? el("button", { type: "button", class: "add", "aria-label": "New group", onclick: () => groupDialog(null) }, "+") : null),
-            el("ul", { id: "group-list", class: "group-list", "aria-label": "Groups" })),
+            el("div", { id: "group-list" })),
           el("div", {},
             el("div", { class: "groups-head" }, el("h3", { id: "members-title" }, "Members"),
               el("div", { id: "group-tools", class: "group-tools" })),
