@@ -30,6 +30,11 @@
   };
 
   // ---- API: JSON in, JSON out; errors become Error(message) with .code/.status/.data
+  // "A", "A and B", "A, B and C"
+  SR.andList = (items) => (items.length < 2 ? items.join("") : items.slice(0, -1).join(", ") + " and " + items[items.length - 1]);
+  // How many rows an import's result counts as imported (new, changed, unchanged, back on roll).
+  SR.importedCount = (r) => (r.created || 0) + (r.updated || 0) + (r.unchanged || 0) + (r.restored || 0);
+
   // A file the API answers (with the caller's token), saved by the browser.
   SR.download = async function download(path, filename) {
     const res = await fetch(SR.base + "api" + path, { headers: { Authorization: "Bearer " + store.getItem("token") } });

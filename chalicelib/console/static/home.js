@@ -18,7 +18,7 @@
     const mine = groups.length ? el("ul", {}, groups.map((g) => el("li", {},
       el("a", { href: "#/groups/" + encodeURIComponent(g.id) }, g.name), " — " + g.member_count +
       (g.member_count === 1 ? " member" : " members") + (g.role && g.role !== "owner" ? " (you: " + g.role + ")" : "") +
-      (g.ends_at ? ", ends " + new Date(g.ends_at).toLocaleString("en-GB", { timeZone: me.school.timezone || undefined }) : ""))))
+      (g.ends_at ? ", ends " + SR.schoolTime(g.ends_at) : ""))))
       : el("p", { class: "note" }, SR.can("view_roster") ? "None yet." : "Your user group (" + me.user_group + ") can't see " +
         "pupils, so no group of them is shown to you. Ask an admin if you need to.");
     box.replaceChildren(el("h2", { id: "screen-title" }, me.school.name),
@@ -52,7 +52,7 @@
       if (admin) {
         const holders = groups.items.filter((g) => g.permissions.indexOf("manage_settings") >= 0).map((g) => g.name);
         const required = settings.require_mfa_for || [];
-        steps.splice(4, 0, ["Require two-factor sign-in for " + words(holders),
+        steps.splice(4, 0, ["Require two-factor sign-in for " + SR.andList(holders),
           holders.every((n) => required.indexOf(n) >= 0), "#/admin/two-factor"]);
       }
       const list = el("ol", { class: "steps" }, steps.map(([label, done, href]) =>
@@ -82,10 +82,6 @@
   SR.schoolTime = (iso) => (iso ? new Date(iso).toLocaleString("en-GB", { timeZone: (SR.me.school.timezone || undefined),
     day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit" }) : "");
 
-  // "A", "A and B", "A, B and C"
-  function words(names) {
-    return names.length < 2 ? names.join("") : names.slice(0, -1).join(", ") + " and " + names[names.length - 1];
-  }
 
   function renderImports(box, items) {
     if (!items.length) return box.replaceChildren(el("p", {}, "No imports yet."));
@@ -99,8 +95,7 @@
           el("a", { href: "#/import/" + encodeURIComponent(i.id) }, "Review it"));
       } else if (i.result) {
         const r = i.result;
-        const done = (r.created || 0) + (r.updated || 0) + (r.unchanged || 0) + (r.restored || 0);
-        detail = el("span", {}, " — " + done + " imported (" + r.created + " new, " + r.updated + " changed, " +
+        detail = el("span", {}, " — " + SR.importedCount(r) + " imported (" + r.created + " new, " + r.updated + " changed, " +
           r.unchanged + " unchanged" + (r.restored ? ", " + r.restored + " back on roll" : "") + ")" +
           (r.left ? ", " + r.left + " marked as leavers" : "") +
           (r.kept_manual ? ", " + r.kept_manual + " kept (added by hand)" : "") + ", ",

@@ -349,8 +349,7 @@
             plural(s.errors || 0, "row") + " with problems.";
           if (i.result) {
             const r = i.result;
-            const done = (r.created || 0) + (r.updated || 0) + (r.unchanged || 0) + (r.restored || 0);
-            resultEl.textContent = done + " imported (" + (r.created || 0) + " new, " + (r.updated || 0) + " changed, " +
+            resultEl.textContent = SR.importedCount(r) + " imported (" + (r.created || 0) + " new, " + (r.updated || 0) + " changed, " +
               (r.unchanged || 0) + " unchanged), " + (r.refused || 0) + " not imported" +
               (r.refused ? ": fix them below or download them." : ".");
           }

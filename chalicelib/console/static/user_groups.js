@@ -7,7 +7,7 @@
   const SR = window.SR;
   const el = SR.el;
   const NEW = "__new__";
-  let made = 0;
+  let fields = 0;  // (each field's own ids)
 
   // [short words, what it allows] for each permission the API has
   SR.PERMISSION_WORDS = {
@@ -21,12 +21,8 @@
   const words = (p) => (SR.PERMISSION_WORDS[p] || [p])[0];
   const fold = (s) => String(s || "").normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase().split(/\s+/).filter(Boolean).join(" ");
 
-  function list(items) {
-    return items.length < 2 ? items.join("") : items.slice(0, -1).join(", ") + " and " + items[items.length - 1];
-  }
-
   function rightsLine(permissions) {
-    return permissions.length ? "can " + list(permissions.map(words)) : "can sign in and see nothing of pupils";
+    return permissions.length ? "can " + SR.andList(permissions.map(words)) : "can sign in and see nothing of pupils";
   }
 
   // The user group a form chose: a new one is made first (its rights as shown).
@@ -35,8 +31,8 @@
     if (select.value !== NEW) return select.value;
     const name = field.querySelector(".new-group-name").value.trim();
     const permissions = Array.from(field.querySelectorAll(".new-group-rights input:checked")).map((b) => b.value);
-    const made = await SR.api("PUT", "/user-groups/" + encodeURIComponent(name), { permissions });
-    return made.name;
+    const group = await SR.api("PUT", "/user-groups/" + encodeURIComponent(name), { permissions });
+    return group.name;
   };
 
   // A <select> of the school's user groups (with what each may do), and for
@@ -55,7 +51,7 @@
       Object.keys(SR.PERMISSION_WORDS).filter((p) => groups.permissions.some((q) => q.name === p)).map((p) =>
         el("label", { class: "choice" }, el("input", { type: "checkbox", value: p }), " " + SR.PERMISSION_WORDS[p][0] +
           ": " + SR.PERMISSION_WORDS[p][1])));
-    const own = id + "-new-" + (++made);  // (an add form and an edit row may both be open)
+    const own = id + "-new-" + (++fields);  // (an add form and an edit row may both be open)
     const name = el("input", { class: "new-group-name", id: own, "aria-describedby": own + "-note" });
     const note = el("p", { class: "note", id: own + "-note", role: "status" });
     const fresh = el("div", { class: "new-group", hidden: true },
@@ -140,10 +136,10 @@
       lastSaved = null;
       try {
         for (const name of names) await SR.api("PUT", "/user-groups/" + encodeURIComponent(name), { permissions: before[name] });
-        SR.toast("Undone: " + list(names) + " as before.");
+        SR.toast("Undone: " + SR.andList(names) + " as before.");
       } catch (e) { SR.toast(e.message); }
       reload();
-    } }, "Undo the last permission change (" + list(names) + ")"));
+    } }, "Undo the last permission change (" + SR.andList(names) + ")"));
   }
 
   function confirmSave(groups, draft, list, reload) {
