@@ -4,6 +4,7 @@ import base64
 import json
 
 from .errors import ApiError
+from .text import search_prefixes
 
 DEFAULT_LIMIT = 50
 #: Our cursors are a few hundred characters; anything far longer is not one of ours.
@@ -121,45 +122,49 @@ def query_page(model, index, hash_value, range_condition, limit, start, key_attr
 
 
 def name_search(model, school_id, q, limit, state, base_keys, filter_condition=None):
-    """First-name-or-surname prefix search over two indexes, merged in name
-    order, each person once. ``model`` has ``sort_name`` (surname first) and
-    ``first_sort`` (first name first) on indexes ``by_name`` and ``by_first``.
+    """Name prefix search over two indexes, merged in name order, each
+    person once. ``model`` has ``sort_name`` (surname first) and
+    ``first_sort`` (first name first) on indexes ``by_name`` and
+    ``by_first``; ``q`` (folded) is read as text.search_prefixes says:
+    either name, "first surname", "surname first" or "surname, first".
 
-    Stream A finds surname matches; stream B finds first-name matches whose
-    surname does not match (A yields those), so no one appears twice, even
+    Each prefix is a stream; a stream yields only the people no earlier
+    stream matches (that one yields them), so no one appears twice, even
     across pages. The cursor holds each stream's position.
     Returns (items, next state or None).
     """
+    streams = [(chr(ord("a") + i), index, attr, prefix)
+               for i, (index, attr, prefix) in enumerate(search_prefixes(q))]
     state = state or {}
-    if set(state) - {"a", "b", "a_done", "b_done"} or \
-            not all(isinstance(state.get(k, False), bool) for k in ("a_done", "b_done")):
+    names = {s[0] for s in streams}
+    if set(state) - names - {f"{n}_done" for n in names} or \
+            not all(isinstance(state.get(f"{n}_done", False), bool) for n in names):
         raise bad_cursor()
-    streams = (
-        ("a", "by_name", "sort_name", lambda item: True),
-        ("b", "by_first", "first_sort", lambda item: not item.sort_name.startswith(q)),
-    )
-    fetched = {}
-    for name, index, sort_attr, _valid in streams:
-        if state.get(f"{name}_done"):
-            fetched[name] = []
-            continue
-        sort_key = getattr(model, sort_attr)
-        fetched[name], _ = query_page(model, index, school_id, sort_key.startswith(q), limit,
-                                      state.get(name), base_keys + [sort_attr], filter_condition)
+
+    checks = [_unclaimed(streams[:i]) for i in range(len(streams))]
+    fetched = {name: [] if state.get(f"{name}_done") else
+               query_page(model, index, school_id, getattr(model, sort_attr).startswith(prefix), limit,
+                          state.get(name), base_keys + [sort_attr], filter_condition)[0]
+               for name, index, sort_attr, prefix in streams}
     candidates = []
-    for name, _index, sort_attr, valid in streams:
-        candidates += [(getattr(i, sort_attr), name, i) for i in fetched[name] if valid(i)]
+    for (name, _index, sort_attr, _prefix), ok in zip(streams, checks):
+        candidates += [(getattr(i, sort_attr), name, i) for i in fetched[name] if ok(i)]
     page = sorted(candidates, key=lambda t: t[0])[:limit]
     taken = {id(item) for _k, _n, item in page}
     new = {}
-    for name, _index, sort_attr, valid in streams:
-        position, done = _advance(fetched[name], valid, taken, limit)
+    for (name, _index, sort_attr, _prefix), ok in zip(streams, checks):
+        position, done = _advance(fetched[name], ok, taken, limit)
         new[name] = _lek(position, base_keys + [sort_attr]) if position is not None else state.get(name)
         new[f"{name}_done"] = bool(state.get(f"{name}_done")) or done
     items = [item for _k, _n, item in page]
-    if new["a_done"] and new["b_done"]:
+    if all(new[f"{n}_done"] for n in names):
         return items, None
     return items, new
+
+
+def _unclaimed(earlier):
+    """A stream's test: an item no earlier stream's prefix matches (that one yields it)."""
+    return lambda item: not any(getattr(item, attr).startswith(prefix) for _n, _i, attr, prefix in earlier)
 
 
 def _advance(raw, valid, taken, limit):

@@ -26,6 +26,46 @@ def sort_keys(first_name, surname, record_id):
     return f"{last}{SEP}{first}{SEP}{record_id}", f"{first}{SEP}{last}{SEP}{record_id}"
 
 
+#: a query of more words than this is matched only as typed (each split of it costs two more reads)
+MAX_SPLIT_WORDS = 4
+
+
+def search_prefixes(q):
+    """The (index, sort key attribute, prefix) reads that find the people a
+    folded query ``q`` names: either name starting so, "first surname",
+    "surname first" (each split between the words) and "surname, first"."""
+    if "," in q:
+        surname, first = (" ".join(part.split()) for part in q.split(",", 1))
+        return [("by_name", "sort_name", f"{surname}{SEP}{first}" if first else surname)]
+    words = q.split()
+    whole = " ".join(words)
+    prefixes = [("by_name", "sort_name", whole), ("by_first", "first_sort", whole)]
+    if len(words) <= MAX_SPLIT_WORDS:
+        for k in range(1, len(words)):
+            split = f"{' '.join(words[:k])}{SEP}{' '.join(words[k:])}"
+            prefixes += [("by_first", "first_sort", split), ("by_name", "sort_name", split)]
+    return prefixes
+
+
+def name_matches(name, q):
+    """Whether a member shown as "First Surname" is found by the folded
+    query ``q``, as search_prefixes finds a pupil (either name, "first
+    surname", "surname first", "surname, first"); ``name`` as stored, where
+    the break between first name and surname is not known."""
+    words = fold(name).split()
+    whole = " ".join(words)
+    tails = [" ".join(words[i:]) for i in range(len(words))]
+    if "," in q:
+        surname, first = (" ".join(part.split()) for part in q.split(",", 1))
+        return any(t.startswith(surname) and (not first or whole.startswith(first))
+                   for t in tails[1:] or tails)
+    asked = q.split()
+    if any(t.startswith(" ".join(asked)) for t in tails):
+        return True
+    return any(t.startswith(" ".join(asked[:k])) and whole.startswith(" ".join(asked[k:]))
+               for k in range(1, len(asked)) for t in tails[1:])
+
+
 def email_key(text):
     """An email address as stored and compared: NFKC-normalised and case-folded,
     so 'José' written composed or decomposed (or in full-width letters) is one

@@ -10,20 +10,43 @@ from ..accounts.models import User
 from ..core.clock import iso
 from ..core.errors import ApiError, FieldError, validation_failed
 from ..core.paging import bad_cursor, decode_cursor, encode_cursor, name_search, parse_limit, query_page
-from ..core.text import fold
+from ..core.text import fold, name_matches
 from ..membership.bookkeeping import current, group_key, live
 from ..membership.models import Membership
 from ..roster.models import Pupil
 from .service import get_visible
 
 
-def member_json(kind, member_id, name, until=None, starts=None):
-    return {"id": member_id, "kind": kind, "name": name, "until": iso(until), "from": iso(starts)}
+def member_json(kind, member_id, name, until=None, starts=None, pupil=None):
+    """A member as listed; a pupil with her year and registration group, so
+    two of one name are told apart."""
+    item = {"id": member_id, "kind": kind, "name": name, "until": iso(until), "from": iso(starts)}
+    if kind == "pupil":
+        item["year_group"] = pupil.year_group if pupil else None
+        item["registration_group"] = pupil.registration_group if pupil else None
+    return item
+
+
+def pupil_json(p):
+    return member_json("pupil", p.pupil_id, f"{p.first_name} {p.surname}", pupil=p)
+
+
+def _pupils_of(school_id, members):
+    """{pupil id: Pupil (year and registration group only)} for a page of
+    memberships: a membership holds a copy of the name, not of the year,
+    which the rollover and every import change. Read by key, 100 a call."""
+    ids = [m.member_id for m in members if m.kind == "pupil"]
+    if not ids:
+        return {}
+    found = Pupil.batch_get([(school_id, i) for i in ids],
+                            attributes_to_get=["pupil_id", "year_group", "registration_group"])
+    return {p.pupil_id: p for p in found}
 
 
 def list_members(caller, group_id, query, now=None):
     """A page of a group's current members, with ``next`` for the rest;
-    ``q``: those whose first name or surname starts so. A system group's
+    ``q``: those it names (either name's start, "first surname",
+    "surname, first"). A system group's
     come from the roster's own indexes in name order; a teacher group's
     (at most the school's cap) by name within the page."""
     now = now or time.time()
@@ -33,7 +56,7 @@ def list_members(caller, group_id, query, now=None):
     q = fold(query.get("q") or "")
     if g.system in ("year", "reg", "all_pupils"):
         people, nxt = _system_pupils(g, q, limit, state)
-        items = [member_json("pupil", p.pupil_id, f"{p.first_name} {p.surname}") for p in people]
+        items = [pupil_json(p) for p in people]
     elif g.system == "all_staff":
         people, nxt = (name_search(User, g.school_id, q, limit, state, ["school_id", "user_id"]) if q else
                        query_page(User, "by_name", g.school_id, None, limit, state,
@@ -45,12 +68,14 @@ def list_members(caller, group_id, query, now=None):
         if q:  # (a teacher group is at most the school's cap: searched whole, in name order, paged by place)
             skip = _search_place(state, key)
             found = sorted((m for m in Membership.query(key, filter_condition=shown)
-                            if any(w.startswith(q) for w in _name_words(m.name))), key=lambda m: fold(m.name))
+                            if name_matches(m.name, q)), key=lambda m: fold(m.name))
             members = found[skip:skip + limit]
             nxt = {"group_key": key, "skip": skip + limit} if skip + limit < len(found) else None
         else:
             members, nxt = query_page(Membership, None, key, None, limit, state, ["group_key", "member_id"], shown)
-        items = sorted((member_json(m.kind, m.member_id, m.name, m.until, m.starts) for m in members),
+        pupils = _pupils_of(g.school_id, members)
+        items = sorted((member_json(m.kind, m.member_id, m.name, m.until, m.starts, pupils.get(m.member_id))
+                        for m in members),
                        key=lambda m: fold(m["name"]))
     return {"items": items, "next": encode_cursor(nxt)}
 
@@ -73,12 +98,6 @@ def _search_place(state, key):
             or isinstance(state["skip"], bool) or state["skip"] < 0:
         raise bad_cursor()
     return state["skip"]
-
-
-def _name_words(name):
-    """A member's name as searched: its whole (first name first) and each later word on."""
-    words = fold(name).split()
-    return [" ".join(words[i:]) for i in range(len(words))]
 
 
 def _system_pupils(g, q, limit, state):
@@ -106,7 +125,7 @@ def people(caller, query):
     pupils, _ = name_search(Pupil, caller.school_id, q, limit, None, ["school_id", "pupil_id"],
                             Pupil.status == "active")
     staff, _ = name_search(User, caller.school_id, q, limit, None, ["school_id", "user_id"])
-    items = [member_json("pupil", p.pupil_id, f"{p.first_name} {p.surname}") for p in pupils]
+    items = [pupil_json(p) for p in pupils]
     items += [member_json("staff", u.user_id, f"{u.first_name} {u.surname}") for u in staff]
     items.sort(key=lambda m: fold(m["name"]))
     return {"items": items[:limit]}

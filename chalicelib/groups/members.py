@@ -114,7 +114,7 @@ def add_members(caller, group_id, body, now=None):
     _renew_ended(g, [m for m in memberships if m.member_id in ended], existing)
     added = len(ids) - live_before
     return {"added": added, "updated": len(ids) - added, "until": iso(until), "from": iso(starts),
-            "members": [member_json(found[i][0], i, found[i][1], until, starts) for i in ids]}
+            "members": [member_json(found[i][0], i, found[i][1], until, starts, found[i][2]) for i in ids]}
 
 
 def _refuse_viewer(caller, g, now):

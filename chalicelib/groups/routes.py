@@ -24,6 +24,8 @@ PERSON = obj(["user_id", "name", "role", "until"], user_id=string(), name=string
 PEOPLE = obj(["items"], items=array(PERSON))
 MEMBER = obj(["id", "kind", "name", "until"], id=string(), kind=string(enum=["pupil", "staff", "machine"]),
              name=string(), until=string(nullable=True, format="date-time"),
+             year_group=string(nullable=True, description="A pupil's (not a staff member's or machine's)"),
+             registration_group=string(nullable=True, description="A pupil's"),
              **{"from": string(nullable=True, format="date-time")})
 MACHINE = obj(["id", "name"], id=string(), name=string(), location=string(nullable=True))
 

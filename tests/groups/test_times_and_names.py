@@ -3,7 +3,7 @@ takes is within a sane range, refused with a 422 outside it, and saves
 nothing; a teacher group can't take a system group's name."""
 import pytest
 
-from tests.groups.test_groups import later, pupils  # noqa: F401 - a fixture
+from tests.groups.test_groups import PUPIL, later, pupils  # noqa: F401 - a fixture
 
 
 def count_of(api, group):
@@ -99,6 +99,12 @@ def test_every_member_list_pages_with_next_and_searches_by_name(api, admin, pupi
     assert sorted(all_of(club, 2)) == ["Ann Smith", "Ben Smith", "Cat Smith"]
     assert all_of(club, 5, q="cat") == ["Cat Smith"] and all_of(club, 5, q="smith") == [
         "Ann Smith", "Ben Smith", "Cat Smith"]
+    # "first surname" and "surname, first" in every kind of list
+    for group in (groups["All pupils"], groups["Year 5"], club):
+        assert all_of(group, 1, q="ben%20sm") == ["Ben Smith"]
+        assert all_of(group, 1, q="smith,%20ann") == ["Ann Smith"]
+        assert all_of(group, 1, q="smith%20b") == ["Ben Smith"]
+    assert all_of(groups["All staff"], 1, q="teacher,ann") == ["Ann Teacher"]
     # a cursor is for the list that gave it out: another group's is a 400
     first = api.get(f"/api/groups/{groups['All pupils']['id']}/members?limit=1").data["next"]
     r = api.get(f"/api/groups/{club['id']}/members?limit=1&next={first}")
@@ -142,3 +148,29 @@ def test_an_add_stopped_part_way_counts_just_what_it_wrote(api, admin, monkeypat
     monkeypatch.setattr(group_members, "_refuse_leavers", real)
     listed = api.get(path).data["items"]
     assert len(listed) == 2 and count_of(api, club) == 2
+
+
+def test_each_pupil_listed_says_her_year_and_registration_group(api, admin, pupils, member):  # noqa: F811
+    """Two pupils of one name are told apart in every list, a teacher
+    group's included: its memberships copy the name, not the year, which the
+    pupil's own record gives at the read."""
+    twin = api.post("/api/pupils", {**PUPIL, "first_name": "Ann", "year_group": "6", "registration_group": "6A"}).data
+    member(admin, first_name="Ann", surname="Teacher")
+    groups = {g["name"]: g for g in api.get("/api/groups").data["items"]}
+    club = api.post("/api/groups", {"name": "Club"}).data
+    added = api.post(f"/api/groups/{club['id']}/members", {"member_ids": [pupils[0]["id"], twin["id"]]}).data
+    assert sorted((m["year_group"], m["registration_group"]) for m in added["members"]) == [("5", "5B"), ("6", "6A")]
+    assert api.patch(f"/api/pupils/{twin['id']}", {"version": twin["version"], "registration_group": "6C"}
+                     ).status_code == 200
+
+    def shown(group, q="ann"):
+        items = api.get(f"/api/groups/{group['id']}/members?q={q}").data["items"]
+        return sorted((m["name"], m["year_group"], m["registration_group"]) for m in items if m["kind"] == "pupil")
+    both = [("Ann Smith", "5", "5B"), ("Ann Smith", "6", "6C")]
+    assert shown(club) == both and shown(groups["All pupils"]) == both
+    assert shown(groups["Year 5"]) == [("Ann Smith", "5", "5B")]
+    staff = api.get(f"/api/groups/{groups['All staff']['id']}/members?q=ann").data["items"]
+    assert staff and all("year_group" not in m for m in staff)
+    found = api.get("/api/people?q=ann").data["items"]
+    assert sorted((m["year_group"], m["registration_group"]) for m in found if m["kind"] == "pupil") == [
+        ("5", "5B"), ("6", "6C")]
