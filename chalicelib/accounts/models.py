@@ -50,6 +50,10 @@ class School(Model):
     require_mfa_for = ListAttribute(of=UnicodeAttribute, null=True)
     #: A session ends after this many minutes without a request (15-480).
     idle_minutes = NumberAttribute(default=60)
+    #: "HH:MM" (school time) the school day ends: the console's "until the end of the school day"
+    day_ends = UnicodeAttribute(null=True)
+    #: the school day's periods, [{"name", "starts", "ends"}] ("HH:MM", in order): "until the end of this lesson"
+    periods = JSONAttribute(null=True)
     #: Members of the Admin Team; a school never drops to zero.
     admin_count = NumberAttribute(default=0)
     created_at = NumberAttribute()

@@ -251,7 +251,11 @@ SYNC_SETTINGS = dict(
                       description="The year group pupils leave from at the rollover (6, 11, 13...)"),
     keep_registration_groups=boolean(description="The rollover keeps registration groups (default: clears them)"),
     max_group_members=integer(minimum=1, maximum=5000, description="A teacher group holds at most this many "
-                              "members (default 300)"))
+                              "members (default 300)"),
+    day_ends=string(8, description="HH:MM (school time) the school day ends (default 15:30)"),
+    periods=array(obj(["name", "starts", "ends"], name=string(40), starts=string(8, description="HH:MM"),
+                      ends=string(8, description="HH:MM")), maxItems=settings.MAX_PERIODS,
+                  description="The school day's periods, in order (the console offers the end of the one on now)"))
 SETTINGS = obj(["name", "timezone", "mark_leavers", "keep_imports_days", "invite_hours", "idle_minutes",
                 "require_mfa_for"], name=string(200),
                timezone=string(64), mark_leavers=boolean(), keep_imports_days=KEEP_IMPORTS,

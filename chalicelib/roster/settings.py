@@ -1,4 +1,5 @@
-"""School settings: name, timezone (console times), sign-in rules, and how
+"""School settings: name, timezone (console times), the school day (its
+periods and end, the console's "until the end of the lesson"), sign-in rules, and how
 the school's drops sync: whether a full drop marks missing pupils as
 leavers, when a drop is held for a person to approve, who hears of it."""
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -10,7 +11,8 @@ from ..core import audit
 
 FIELDS = ("name", "timezone", "mark_leavers", "keep_imports_days", "invite_hours", "idle_minutes",
           "require_mfa_for", "leaver_threshold", "update_threshold", "drop_mode", "sync_report",
-          "keep_leavers_years", "final_year", "keep_registration_groups", "max_group_members")
+          "keep_leavers_years", "final_year", "keep_registration_groups", "max_group_members", "day_ends",
+          "periods")
 #: settings where null means something (keep leavers forever; no final year yet)
 NULLABLE = ("keep_leavers_years", "final_year")
 YEAR_GROUPS = ("N1", "N2", "R", *(str(n) for n in range(1, 15)))
@@ -30,6 +32,9 @@ WHOLE_NUMBERS = (
 )
 #: a teacher group's members at most, unless the school says otherwise
 DEFAULT_MAX_GROUP_MEMBERS = 300
+#: when the school day ends unless the school says otherwise
+DEFAULT_DAY_ENDS = "15:30"
+MAX_PERIODS = 15
 
 
 def as_json(school):
@@ -42,7 +47,8 @@ def as_json(school):
             "drop_mode": school.drop_mode or "auto", "sync_report": school.sync_report or "problems_only",
             "keep_leavers_years": keep_leavers_years(school), "final_year": school.final_year,
             "keep_registration_groups": bool(school.keep_registration_groups),
-            "max_group_members": max_group_members(school)}
+            "max_group_members": max_group_members(school),
+            "day_ends": school.day_ends or DEFAULT_DAY_ENDS, "periods": list(school.periods or [])}
 
 
 def max_group_members(school):
@@ -68,6 +74,36 @@ def mfa_group_problems(names, school):
     return [FieldError(f"require_mfa_for.{i}", "invalid_choice",
                        f"'{name}' is not one of your school's user groups: {', '.join(sorted(groups))}.")
             for i, name in enumerate(names) if name not in groups]
+
+
+def minutes(hhmm):
+    """'09:05' as 545 minutes after midnight, or None if it is no such time."""
+    if not isinstance(hhmm, str) or len(hhmm) != 5 or hhmm[2] != ":" or not (hhmm[:2] + hhmm[3:]).isdigit():
+        return None
+    hours, mins = int(hhmm[:2]), int(hhmm[3:])
+    return hours * 60 + mins if hours < 24 and mins < 60 else None
+
+
+def school_day_problems(body):
+    """The end of the day is a time; each period has a name and starts
+    before it ends, and each starts once the one before has ended."""
+    errors = []
+    if body.get("day_ends") is not None and minutes(body["day_ends"]) is None:
+        errors.append(FieldError("day_ends", "invalid_time", "Give the time the school day ends as HH:MM, e.g. 15:30."))
+    ended = None
+    for i, period in enumerate(body.get("periods") or []):
+        starts, ends = minutes(period.get("starts")), minutes(period.get("ends"))
+        if not (period.get("name") or "").strip():
+            errors.append(FieldError(f"periods[{i}].name", "required", "Give each period a name, e.g. P1."))
+        if starts is None or ends is None:
+            errors.append(FieldError(f"periods[{i}]", "invalid_time", "Give a period's start and end as HH:MM."))
+        elif ends <= starts:
+            errors.append(FieldError(f"periods[{i}]", "invalid_time", "A period must end after it starts."))
+        elif ended is not None and starts < ended:
+            errors.append(FieldError(f"periods[{i}]", "overlapping", "Periods go in order: each starts once the "
+                                     "one before has ended."))
+        ended = ends if ends is not None else ended
+    return errors
 
 
 def timezone_problem(name):
@@ -97,6 +133,7 @@ def problems(body, school):
     if body.get("final_year") is not None and body["final_year"] not in YEAR_GROUPS:
         errors.append(FieldError("final_year", "invalid_choice", "Use the year group pupils leave from: "
                                  "N1, N2, R or 1 to 14 (e.g. 6 for a primary, 11 or 13 for a secondary)."))
+    errors += school_day_problems(body)
     if body.get("require_mfa_for") is not None:
         errors += mfa_group_problems(body["require_mfa_for"], school)
     if "name" in body and not (body["name"] or "").strip():
@@ -117,7 +154,7 @@ def update(caller, body):
         if field in body and body[field] is not None:
             value = body[field]
             value = value.strip() if field == "name" else list(dict.fromkeys(value)) if field == "require_mfa_for" \
-                else value
+                else [{**p, "name": p["name"].strip()} for p in value] if field == "periods" else value
             setattr(school, field, value)
     after = as_json(school)
     if before == after:

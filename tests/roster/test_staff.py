@@ -237,3 +237,28 @@ def test_case_and_spaces_never_make_a_new_user_group(api, admin):
     assert r.status_code == 422 and r.data["errors"][0]["code"] == "similar_user_group", r.body
     assert {g["name"] for g in api.get("/api/user-groups").data["items"]} == {
         "DSLs", "School Business Manager", "Admin Team", "SLTs", "Teachers", "TAs", "Governors"}
+
+
+def test_the_school_day_its_end_and_periods(api, admin, member):
+    """The end of the day and the periods the console offers as 'until the
+    end of the lesson': times, in order, each refused with its own error."""
+    got = api.get("/api/settings").data
+    assert (got["day_ends"], got["periods"]) == ("15:30", [])
+    periods = [{"name": " P1 ", "starts": "08:50", "ends": "09:50"}, {"name": "P2", "starts": "09:50", "ends": "10:50"}]
+    r = api.patch("/api/settings", {"day_ends": "15:10", "periods": periods})
+    assert r.status_code == 200, r.body
+    assert r.data["day_ends"] == "15:10" and r.data["periods"][0] == {"name": "P1", "starts": "08:50", "ends": "09:50"}
+    for body, field, code in (({"day_ends": "3:30pm"}, "day_ends", "invalid_time"),
+                              ({"day_ends": "24:00"}, "day_ends", "invalid_time"),
+                              ({"periods": [{**periods[0], "ends": "08:00"}]}, "periods[0]", "invalid_time"),
+                              ({"periods": [periods[1], periods[0]]}, "periods[1]", "overlapping"),
+                              ({"periods": [{**periods[0], "name": " "}]}, "periods[0].name", "required")):
+        r = api.patch("/api/settings", body)
+        assert r.status_code == 422 and (r.data["errors"][0]["field"], r.data["errors"][0]["code"]) == (field, code), body
+    r = api.patch("/api/settings", {"periods": [{**periods[0], "room": "B1"}]})
+    assert r.status_code in (400, 422), r.body  # an unknown field is refused
+    assert api.get("/api/settings").data["periods"][1]["name"] == "P2"  # nothing refused was kept
+    teacher = member(admin, "Teachers")
+    assert api.get("/api/settings", token=teacher["token"]).data["day_ends"] == "15:10"  # the console's presets read it
+    assert api.patch("/api/settings", {"periods": []}, token=teacher["token"]).status_code == 403
+    assert api.patch("/api/settings", {"periods": []}).data["periods"] == []
