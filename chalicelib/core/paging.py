@@ -7,8 +7,9 @@ from .errors import ApiError
 from .text import search_prefixes
 
 DEFAULT_LIMIT = 50
-#: Our cursors are a few hundred characters; anything far longer is not one of ours.
-MAX_CURSOR_CHARS = 2000
+#: Our cursors are a few hundred characters (a name search split 4 ways, up to ~3,000); anything
+#: far longer is not one of ours.
+MAX_CURSOR_CHARS = 4000
 MAX_LIMIT = 500
 
 
@@ -137,9 +138,9 @@ def name_search(model, school_id, q, limit, state, base_keys, filter_condition=N
                for i, (index, attr, prefix) in enumerate(search_prefixes(q))]
     state = state or {}
     names = {s[0] for s in streams}
-    if set(state) - names - {f"{n}_done" for n in names} or \
-            not all(isinstance(state.get(f"{n}_done", False), bool) for n in names):
-        raise bad_cursor()
+    _check_search_state(state, names, q)
+    if not streams:
+        return [], None
 
     checks = [_unclaimed(streams[:i]) for i in range(len(streams))]
     fetched = {name: [] if state.get(f"{name}_done") else
@@ -151,7 +152,7 @@ def name_search(model, school_id, q, limit, state, base_keys, filter_condition=N
         candidates += [(getattr(i, sort_attr), name, i) for i in fetched[name] if ok(i)]
     page = sorted(candidates, key=lambda t: t[0])[:limit]
     taken = {id(item) for _k, _n, item in page}
-    new = {}
+    new = {"q": q}
     for (name, _index, sort_attr, _prefix), ok in zip(streams, checks):
         position, done = _advance(fetched[name], ok, taken, limit)
         new[name] = _lek(position, base_keys + [sort_attr]) if position is not None else state.get(name)
@@ -160,6 +161,14 @@ def name_search(model, school_id, q, limit, state, base_keys, filter_condition=N
     if all(new[f"{n}_done"] for n in names):
         return items, None
     return items, new
+
+
+def _check_search_state(state, names, q):
+    """A cursor is for the query that gave it out (another's place may lie
+    outside this one's prefix), with a place and a done flag per stream."""
+    if set(state) - names - {f"{n}_done" for n in names} - {"q"} or (state and state.get("q") != q) or \
+            not all(isinstance(state.get(f"{n}_done", False), bool) for n in names):
+        raise bad_cursor()
 
 
 def _unclaimed(earlier):

@@ -36,8 +36,12 @@ def search_prefixes(q):
     "surname first" (each split between the words) and "surname, first"."""
     if "," in q:
         surname, first = (" ".join(part.split()) for part in q.split(",", 1))
-        return [("by_name", "sort_name", f"{surname}{SEP}{first}" if first else surname)]
-    words = q.split()
+        if surname:
+            return [("by_name", "sort_name", f"{surname}{SEP}{first}" if first else surname)]
+        q = first  # (", Ngozi": a first name)
+    words = q.replace(",", " ").split()
+    if not words:
+        return []  # (nothing to find by: commas and spaces)
     whole = " ".join(words)
     prefixes = [("by_name", "sort_name", whole), ("by_first", "first_sort", whole)]
     if len(words) <= MAX_SPLIT_WORDS:
@@ -57,9 +61,13 @@ def name_matches(name, q):
     tails = [" ".join(words[i:]) for i in range(len(words))]
     if "," in q:
         surname, first = (" ".join(part.split()) for part in q.split(",", 1))
-        return any(t.startswith(surname) and (not first or whole.startswith(first))
-                   for t in tails[1:] or tails)
-    asked = q.split()
+        if surname:
+            return any(t.startswith(surname) and (not first or whole.startswith(first))
+                       for t in tails[1:] or tails)
+        q = first
+    asked = q.replace(",", " ").split()
+    if not asked:
+        return False
     if any(t.startswith(" ".join(asked)) for t in tails):
         return True
     return any(t.startswith(" ".join(asked[:k])) and whole.startswith(" ".join(asked[k:]))

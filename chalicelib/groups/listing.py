@@ -125,7 +125,10 @@ def people(caller, query):
     pupils, _ = name_search(Pupil, caller.school_id, q, limit, None, ["school_id", "pupil_id"],
                             Pupil.status == "active")
     staff, _ = name_search(User, caller.school_id, q, limit, None, ["school_id", "user_id"])
-    items = [pupil_json(p) for p in pupils]
+    # (a pupil's year and registration group only for those who may see pupils' records)
+    items = [pupil_json(p) if caller.has("view_roster") else member_json("pupil", p.pupil_id,
+                                                                          f"{p.first_name} {p.surname}")
+             for p in pupils]
     items += [member_json("staff", u.user_id, f"{u.first_name} {u.surname}") for u in staff]
     items.sort(key=lambda m: fold(m["name"]))
     return {"items": items[:limit]}

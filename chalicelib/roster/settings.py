@@ -2,6 +2,7 @@
 periods and end, the console's "until the end of the lesson"), sign-in rules, and how
 the school's drops sync: whether a full drop marks missing pupils as
 leavers, when a drop is held for a person to approve, who hears of it."""
+import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..core.db import Tx, TxFailed
@@ -78,8 +79,8 @@ def mfa_group_problems(names, school):
 
 def minutes(hhmm):
     """'09:05' as 545 minutes after midnight, or None if it is no such time."""
-    if not isinstance(hhmm, str) or len(hhmm) != 5 or hhmm[2] != ":" or not (hhmm[:2] + hhmm[3:]).isdigit():
-        return None
+    if not isinstance(hhmm, str) or not re.fullmatch(r"[0-9]{2}:[0-9]{2}", hhmm):
+        return None  # (ASCII digits only: str.isdigit() takes '¹' and '１', which int() or a browser can't read)
     hours, mins = int(hhmm[:2]), int(hhmm[3:])
     return hours * 60 + mins if hours < 24 and mins < 60 else None
 

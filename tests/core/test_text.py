@@ -30,3 +30,9 @@ def test_member_names_match_as_a_pupil_search_would():
         assert not name_matches("Ngozi Ókafor", fold(q)), q
     assert name_matches("Mary Jane Smith", "smith, mary")
     assert name_matches("Mary Jane Smith", "jane smith")
+
+
+def test_commas_and_spaces_alone_find_nobody_and_a_leading_comma_is_a_first_name():
+    assert search_prefixes(",") == [] and search_prefixes(" , ") == []
+    assert search_prefixes(", mary") == [("by_name", "sort_name", "mary"), ("by_first", "first_sort", "mary")]
+    assert not name_matches("Mary Smith", ",") and name_matches("Mary Smith", ", mary")

@@ -250,6 +250,8 @@ def test_the_school_day_its_end_and_periods(api, admin, member):
     assert r.data["day_ends"] == "15:10" and r.data["periods"][0] == {"name": "P1", "starts": "08:50", "ends": "09:50"}
     for body, field, code in (({"day_ends": "3:30pm"}, "day_ends", "invalid_time"),
                               ({"day_ends": "24:00"}, "day_ends", "invalid_time"),
+                              ({"day_ends": "１５:３０"}, "day_ends", "invalid_time"),  # (digits a browser can't read)
+                              ({"periods": [{**periods[0], "starts": "¹²:30"}]}, "periods[0]", "invalid_time"),
                               ({"periods": [{**periods[0], "ends": "08:00"}]}, "periods[0]", "invalid_time"),
                               ({"periods": [periods[1], periods[0]]}, "periods[1]", "overlapping"),
                               ({"periods": [{**periods[0], "name": " "}]}, "periods[0].name", "required")):
