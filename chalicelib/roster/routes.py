@@ -9,7 +9,7 @@ from ..core.http import route
 from ..core.paging import parse_limit
 from ..core.schema import array, boolean, integer, obj, string
 from ..core import audit
-from . import pupils, settings, staff, staff_access, user_groups
+from . import audit_names, pupils, settings, staff, staff_access, user_groups
 from ..core.downloads import csv_response, stored_link
 from . import exports
 from .exports import KINDS
@@ -207,13 +207,16 @@ def put_user_group(ctx, name):
               "to": (string(format="date-time"), "Entries at or before this time (ISO 8601)"), **PAGING},
        response=page_of(obj(["at", "actor_id", "action", "record_type", "record_id", "changes"],
                             at=string(), actor_id=string(), actor_name=string(), action=string(),
-                            record_type=string(), record_id=string(), changes={"type": "object"})))
+                            record_type=string(), record_id=string(), changes={"type": "object"},
+                            record_name=string(nullable=True, description="Whom or what it is about, as "
+                                               "named now (null: gone, e.g. an erased pupil)"))))
 def list_audit(ctx):
     q = ctx.query
     where = audit.AuditFilter(entity=q.get("entity") or None, record_id=q.get("record_id") or None,
                               actor=q.get("actor") or None, action=q.get("action") or None,
                               since=_instant(q, "from"), until=_instant(q, "to"))
-    return audit.list_entries(ctx.caller.school_id, parse_limit(ctx.query), q.get("next"), where)
+    return audit_names.named(ctx.caller.school_id,
+                             audit.list_entries(ctx.caller.school_id, parse_limit(ctx.query), q.get("next"), where))
 
 
 def _instant(query, name):
