@@ -10,6 +10,7 @@ from ..core.db import batch_put, new_id
 from ..core.errors import not_found
 from ..core.paging import encode_cursor
 from ..core.log import logger
+from ..roster.fields import FIELDS, field_headers
 from . import storage
 from .kinds import KINDS
 from .models import Import, ImportRow, RowStatus, Status
@@ -56,7 +57,9 @@ def as_json(imp):
     }
     kind = KINDS.get(imp.kind)
     if kind is not None:
-        out["fields"] = [{"name": f, "required": f in kind.required} for f in kind.fields]
+        headers = field_headers(imp.kind) if imp.kind in FIELDS else {}
+        out["fields"] = [{"name": f, "label": headers.get(f, f.replace("_", " ").capitalize()),
+                          "required": f in kind.required} for f in kind.fields]
     return out
 
 

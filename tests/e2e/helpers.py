@@ -97,14 +97,15 @@ class Http:
         return self.call("GET", f"/api/imports/{import_id}/rows", token).json()["items"]
 
 
-def api_import(base, auth, csv, kind="pupils"):
-    """An import through the API as the console would do it, to its end."""
+def api_import(base, auth, csv, kind="pupils", waits=150):
+    """An import through the API as the console would do it, to its end
+    (each step waited for up to ``waits`` times 0.2 s)."""
     started = requests.post(f"{base}/api/imports", json={"kind": kind, "filename": f"{kind}.csv"}, headers=auth).json()
     up = started["upload"]
     assert requests.post(up["url"], data=up["fields"], files={"file": (f"{kind}.csv", csv.encode())}).status_code < 300
     path = f"{base}/api/imports/{started['import_id']}"
     for want, then in (("mapping", "mapping"), ("review", "commit"), ("committed", None)):
-        for _ in range(150):
+        for _ in range(waits):
             imp = requests.get(path, headers=auth).json()
             if imp["status"] == want:
                 break
@@ -163,3 +164,15 @@ class School:
             done = [i for i in items if i["filename"] == f"night{self.nights}.csv" and i["status"] == status]
             return done[0] if done else None
         return wait(landed)
+
+
+def school_clock(page, *minutes_ahead, tz="Europe/London"):
+    """The school's clock ("HH:MM", as the console reads a time typed in)
+    that many minutes ahead, and whether any of them is on another day."""
+    return page.evaluate("""([tz, ahead]) => {
+        const at = (m) => Object.fromEntries(new Intl.DateTimeFormat("en-GB", { timeZone: tz, day: "2-digit",
+            hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).formatToParts(new Date(Date.now() + m * 60000))
+            .map((p) => [p.type, p.value]));
+        const today = at(0).day, times = ahead.map(at);
+        return [times.map((t) => t.hour + ":" + t.minute), times.some((t) => t.day !== today)];
+    }""", [tz, list(minutes_ahead)])

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from tests.e2e.test_console import browser, page  # noqa: F401
-from tests.e2e.helpers import school_token
+from tests.e2e.helpers import school_clock, school_token
 
 pytestmark = pytest.mark.e2e
 
@@ -73,19 +73,17 @@ def test_groups_drag_a_pupil_for_a_while_then_it_expires(stack, page):  # noqa: 
     dialog = page.locator("dialog[open]")
     dialog.get_by_role("heading", name="How long?").wait_for()
 
-    # Until a time today, a couple of minutes ahead in the browser's local time
+    # Until a time today, a couple of minutes ahead on the school's clock
     # (two, not one, so a minute boundary mid-test cannot put it in the past)
-    hhmm, crosses_midnight = page.evaluate("""() => {
-        const d = new Date(Date.now() + 2 * 60000);
-        const p = (n) => String(n).padStart(2, "0");
-        return [p(d.getHours()) + ":" + p(d.getMinutes()), d.getDate() !== new Date().getDate()];
-    }""")
+    (hhmm,), crosses_midnight = school_clock(page, 2)
     if crosses_midnight:
         pytest.skip("too close to midnight for 'until a time today'")
+    assert "Add Ava Ash to Y5 catch-up." in dialog.inner_text() or "Add Ben Birch to Y5 catch-up." in dialog.inner_text()
+    dialog.get_by_text("Other times").click()
     dialog.get_by_label("Until a time today").check()
     dialog.get_by_label("Time today", exact=True).fill(hhmm)
     page.shot("how-long")
-    dialog.get_by_role("button", name="Add").click()
+    dialog.get_by_role("button", name="Add", exact=True).click()
     dialog.wait_for(state="detached")
 
     catch_up.click()
@@ -117,11 +115,7 @@ def test_groups_drag_a_pupil_for_a_while_then_it_expires(stack, page):  # noqa: 
     assert items == []
 
     # For a lesson later today: listed with its start for the teacher, in no read of the group before it
-    starts, ends, crosses_midnight = page.evaluate("""() => {
-        const p = (n) => String(n).padStart(2, "0"), at = (m) => new Date(Date.now() + m * 60000);
-        const hm = (d) => p(d.getHours()) + ":" + p(d.getMinutes());
-        return [hm(at(3)), hm(at(5)), at(5).getDate() !== new Date().getDate()];
-    }""")
+    (starts, ends), crosses_midnight = school_clock(page, 3, 5)
     if crosses_midnight:
         pytest.skip("too close to midnight for a lesson today")
     groups.get_by_role("button", name=re.compile(r"^Year 5")).click()
@@ -130,10 +124,11 @@ def test_groups_drag_a_pupil_for_a_while_then_it_expires(stack, page):  # noqa: 
     other_id = other.get_attribute("data-member-id")
     other.drag_to(catch_up)
     dialog = page.locator("dialog[open]")
+    dialog.get_by_text("Other times").click()
     dialog.get_by_label("For a lesson today, from").check()
     dialog.get_by_label("Lesson starts").fill(starts)
     dialog.get_by_label("Lesson ends").fill(ends)
-    dialog.get_by_role("button", name="Add").click()
+    dialog.get_by_role("button", name="Add", exact=True).click()
     dialog.wait_for(state="detached")
     catch_up.click()
     row = members.locator(f'li.member[data-member-id="{other_id}"]')

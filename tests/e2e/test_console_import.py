@@ -57,13 +57,18 @@ def test_import_pupils_and_staff_with_a_fix(stack, page):  # noqa: F811
     for column, field in [("First name", "first_name"), ("Date of birth", "date_of_birth"), ("UPN", "upn")]:
         assert page.get_by_label("Field for column " + column).input_value() == field
     assert page.get_by_text("All required fields are matched.").is_visible()
+    assert "Date of birth (required)" in page.get_by_label("Field for column Date of birth").inner_text()
+    assert "date_of_birth" not in page.locator("main").inner_text()
     page.shot("pupils-mapping")
     page.get_by_role("button", name="Check rows").click()
     page.get_by_text("with problems.").wait_for(timeout=30000)
     assert "2 ready to import" in page.locator(".summary").inner_text()
     page.locator("tr.has-error").first.wait_for()
     assert page.locator("tr.has-error").count() == 1
-    dob = page.get_by_label(re.compile(r"^Row \d+ date_of_birth$"))
+    # in the template's words, not the field names
+    assert "Date of birth" in page.locator("table.error-rows thead").inner_text()
+    assert "date_of_birth" not in page.locator("table.error-rows").inner_text()
+    dob = page.get_by_label(re.compile(r"^Row \d+ Date of birth$"))
     assert dob.input_value() == "31/02/2015"
     assert not page.get_by_role("button", name="Complete").is_visible()  # nothing imported yet
     with page.expect_download() as download:

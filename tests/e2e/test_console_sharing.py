@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from tests.e2e.test_console import browser, page  # noqa: F401
-from tests.e2e.helpers import Http, School
+from tests.e2e.helpers import Http, School, school_clock
 
 pytestmark = pytest.mark.e2e
 
@@ -61,19 +61,16 @@ def test_an_owner_shares_a_group_and_the_colleague_drags_a_pupil_in_for_a_lesson
     groups.get_by_role("button", name=re.compile(r"^Year 5")).click()
     member = page.locator(f'#group-members li.member[data-member-id="{pupil["id"]}"]')
     member.wait_for()
-    starts, ends, crosses_midnight = page.evaluate("""() => {
-        const p = (n) => String(n).padStart(2, "0"), at = (m) => new Date(Date.now() + m * 60000);
-        const hm = (d) => p(d.getHours()) + ":" + p(d.getMinutes());
-        return [hm(at(2)), hm(at(60)), at(60).getDate() !== new Date().getDate()];
-    }""")
+    (starts, ends), crosses_midnight = school_clock(page, 2, 60)
     if crosses_midnight:
         pytest.skip("too close to midnight for a lesson today")
     member.drag_to(target)
     dialog = page.locator("dialog[open]")
+    dialog.get_by_text("Other times").click()
     dialog.get_by_label("For a lesson today, from").check()
     dialog.get_by_label("Lesson starts").fill(starts)
     dialog.get_by_label("Lesson ends").fill(ends)
-    dialog.get_by_role("button", name="Add").click()
+    dialog.get_by_role("button", name="Add", exact=True).click()
     dialog.wait_for(state="detached")
     target.click()
     row = page.locator(f'#group-members li.member[data-member-id="{pupil["id"]}"]')

@@ -173,6 +173,15 @@
   }
   SR.refresh = route;
 
+  // Under 700 px the menu folds behind "Menu"; choosing a screen folds it again
+  const menu = document.getElementById("menu-toggle");
+  function foldMenu(open) {
+    menu.setAttribute("aria-expanded", open ? "true" : "false");
+    menu.parentElement.classList.toggle("open", open);
+  }
+  menu.addEventListener("click", () => foldMenu(menu.getAttribute("aria-expanded") !== "true"));
+  nav.addEventListener("click", (ev) => { if (ev.target.closest("a")) foldMenu(false); });
+
   function renderChrome() {
     const links = order.filter((n) => screens[n].nav && (!screens[n].visible || screens[n].visible()))
       .filter((n) => !SR.me.mfa_setup_required || n === "account")

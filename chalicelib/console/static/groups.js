@@ -9,7 +9,7 @@
   const REFRESH_MS = 5000;
 
   const state = { groups: [], selected: null, members: [], membersKey: "", next: null, q: "", timer: null, expiryTimer: null,
-    root: null };
+    root: null, picked: new Map() };
   // a page of members; a refresh reads again as many as are shown (up to the API's 1,000)
   const PAGE = 500, MOST = 1000;
 
@@ -40,38 +40,39 @@
     const starts = from && Date.parse(from) > Date.now() ? "from " + when(from) + " " : "";
     return starts + (until ? "until " + when(until) + " (" + timeLeft(until) + ")" : "until removed");
   }
-  const pad = (n) => String(Math.floor(Math.abs(n))).padStart(2, "0");
-  // ISO-8601 with the browser's local offset, e.g. 2024-05-01T15:30:00+01:00
-  function isoLocal(d) {
-    const off = -d.getTimezoneOffset();
-    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" + pad(d.getHours()) + ":" +
-      pad(d.getMinutes()) + ":" + pad(d.getSeconds()) + (off >= 0 ? "+" : "-") + pad(off / 60) + ":" + pad(off % 60);
-  }
   const live = (m) => !m.until || Date.parse(m.until) > Date.now();
 
   // ---- dialogs
-  // extras(d, error) may return more toolbar buttons (e.g. "Delete group").
+  // extras(d, error) may return more toolbar buttons (e.g. "Delete group");
+  // submitLabel null: the body holds its own submit buttons, and
+  // onSubmit(form, the button pressed) tells them apart.
   function dialog(title, body, submitLabel, onSubmit, extras) {
     const error = el("p", { class: "error", role: "alert" });
     const d = el("dialog", { class: "groups-dialog", "aria-label": title });
     const f = el("form", {}, el("h2", {}, title), body, error,
       el("div", { class: "toolbar" },
-        el("button", { type: "submit" }, submitLabel),
+        submitLabel ? el("button", { type: "submit" }, submitLabel) : null,
         el("button", { type: "button", class: "secondary", onclick: () => d.close() }, "Cancel"),
         extras ? extras(d, error) : null));
     f.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       error.textContent = "";
       SR.showFieldErrors(f, null);
-      const button = f.querySelector("button[type=submit]");
-      button.disabled = true;
-      try { await onSubmit(f); d.close(); } catch (e) {
+      const buttons = [...f.querySelectorAll("button[type=submit]")];
+      buttons.forEach((b) => { b.disabled = true; });
+      try { await onSubmit(f, ev.submitter); d.close(); } catch (e) {
         error.textContent = SR.showFieldErrors(f, e) ? "Please correct the fields marked above." : e.message;
       }
-      finally { button.disabled = false; }
+      finally { buttons.forEach((b) => { b.disabled = false; }); }
     });
+    // back to where the person was: that control, or its like in the list drawn again meanwhile
+    const from = document.activeElement, label = from && from.getAttribute("aria-label");
     d.append(f);
-    d.addEventListener("close", () => d.remove());
+    d.addEventListener("close", () => {
+      d.remove();
+      const again = from && from.isConnected ? from : label && document.querySelector('[aria-label="' + CSS.escape(label) + '"]');
+      if (again) again.focus();
+    });
     document.body.append(d);
     d.showModal();
     return d;
@@ -88,9 +89,9 @@
   // a named viewer sees a group's members and changes none
   const canChange = (g) => !!g && !g.system && g.role !== "viewer";
 
-  // Type-ahead over GET /people (add_any_user): 300 ms debounce, 1+ characters.
-  // onPick(person) is called when a match is clicked.
-  function peopleSearch(id, label, onPick) {
+  // Type-ahead: find(q) gives the people found; 300 ms debounce, 1+ characters.
+  // onPick(person, input, results) is called when a match is clicked.
+  function peopleSearch(id, label, onPick, find) {
     const input = el("input", { type: "search", id, autocomplete: "off", placeholder: "Start typing a name" });
     const results = el("ul", { class: "people", "aria-label": "People found" });
     let t = null, seq = 0;
@@ -103,15 +104,22 @@
       t = setTimeout(async () => {
         const mine = ++seq;
         try {
-          const found = (await SR.api("GET", "/people?q=" + encodeURIComponent(q))).items;
+          const found = await (find || anyone)(q);
           if (mine !== seq) return;
           results.replaceChildren(...(found.length ? found.map((p) => el("li", {},
             el("button", { type: "button", class: "link", onclick: () => onPick(p, input, results) },
-              p.name + " (" + p.kind + ")"))) : [el("li", {}, "Nobody found.")]));
+              p.name + " (" + (where(p) || p.kind) + ")"))) : [el("li", {}, "Nobody found.")]));
         } catch (e) { if (mine === seq) results.replaceChildren(el("li", { class: "error", role: "alert" }, e.message)); }
       }, 300);
     });
     return el("div", { class: "field people-search" }, el("label", { for: id }, label), input, results);
+  }
+  // anyone in the school (add_any_user); a teacher who sees pupils finds them through All pupils
+  const anyone = async (q) => (await SR.api("GET", "/people?q=" + encodeURIComponent(q))).items;
+  async function aPupil(q) {
+    const all = state.groups.find((g) => g.system === "all_pupils");
+    if (!all) return [];
+    return (await SR.api("GET", "/groups/" + encodeURIComponent(all.id) + "/members?limit=20&q=" + encodeURIComponent(q))).items;
   }
 
   // The properties dialog: a new group (group == null) or an existing one.
@@ -187,71 +195,13 @@
     return d;
   }
 
-  // "How long?" — target is a group id, or null to pick one from a select.
-  function howLongDialog(member, target) {
-    const choices = state.groups.filter((g) => canChange(g) && g.id !== (target ? null : state.selected));
-    const pick = target ? null : el("div", { class: "field" }, el("label", { for: "target-group" }, "Group"),
-      el("select", { id: "target-group", name: "group", required: true },
-        choices.map((g) => el("option", { value: g.id }, g.name))));
-    const targetName = target ? (state.groups.find((g) => g.id === target) || {}).name : null;
-    const inp = (attrs) => el("input", Object.assign({ class: "inline" }, attrs));
-    dialog("How long?", [
-      el("p", {}, "Add " + member.name + (targetName ? " to " + targetName : " to a group") + "."),
-      pick,
-      el("fieldset", {}, el("legend", {}, "Keep them in the group"),
-        radio("how", "removed", "Until removed", true),
-        radio("how", "today", "Until the end of today", false),
-        radio("how", "time", "Until a time today", false, inp({ type: "time", name: "time", "aria-label": "Time today" })),
-        radio("how", "lesson", "For a lesson today, from", false, el("span", {},
-          inp({ type: "time", name: "lesson_from", "aria-label": "Lesson starts" }), " to ",
-          inp({ type: "time", name: "lesson_until", "aria-label": "Lesson ends" }))),
-        radio("how", "days", "For N days", false, inp({ type: "number", name: "days", min: "1", max: "365", value: "1", "aria-label": "Number of days" })),
-        radio("how", "date", "Until a date", false, inp({ type: "date", name: "date", "aria-label": "Date" }))),
-    ], "Add", async (f) => {
-      const v = new FormData(f);
-      const group = target || v.get("group");
-      if (!group) throw new Error("Choose a group.");
-      let until = null, from = null;
-      const how = v.get("how");
-      const today = (text, what) => {
-        const m = /^(\d\d):(\d\d)$/.exec(text || "");
-        if (!m) throw new Error("Enter the time the " + what + ".");
-        const d = new Date(); d.setHours(+m[1], +m[2], 0, 0);
-        return d;
-      };
-      if (how === "today") {
-        const d = new Date(); d.setHours(23, 59, 0, 0);
-        until = isoLocal(d);
-      } else if (how === "lesson") {
-        const starts = today(v.get("lesson_from"), "lesson starts"), ends = today(v.get("lesson_until"), "lesson ends");
-        if (ends <= starts) throw new Error("The lesson must end after it starts.");
-        if (ends <= new Date()) throw new Error("That lesson is over.");
-        from = starts > new Date() ? isoLocal(starts) : null;
-        until = isoLocal(ends);
-      } else if (how === "time") {
-        const m = /^(\d\d):(\d\d)$/.exec(v.get("time") || "");
-        if (!m) throw new Error("Enter a time.");
-        const d = new Date(); d.setHours(+m[1], +m[2], 0, 0);
-        if (d <= new Date()) throw new Error("That time has already passed today.");
-        until = isoLocal(d);
-      } else if (how === "days") {
-        const n = parseInt(v.get("days"), 10);
-        if (!(n >= 1)) throw new Error("Enter a number of days, 1 or more.");
-        until = isoLocal(new Date(Date.now() + n * 86400000));
-      } else if (how === "date") {
-        const m = /^(\d{4})-(\d\d)-(\d\d)$/.exec(v.get("date") || "");
-        if (!m) throw new Error("Choose a date.");
-        const d = new Date(+m[1], +m[2] - 1, +m[3], 23, 59, 0, 0); // to the end of that day
-        if (d <= new Date()) throw new Error("That date has already passed.");
-        until = isoLocal(d);
-      }
-      await SR.api("POST", "/groups/" + encodeURIComponent(group) + "/members",
-        from ? { member_ids: [member.id], until, from } : { member_ids: [member.id], until });
-      SR.toast(member.name + (from ? " will be in " : " added to ") +
-        ((state.groups.find((g) => g.id === group) || {}).name || "the group") +
-        (from ? " from " + from.slice(11, 16) + "." : "."));
+  // "How long?" for one member or the ticked ones: target is a group id, or null to choose one.
+  function howLongDialog(members, target) {
+    const choices = state.groups.filter((g) => canChange(g) && (target ? g.id === target : g.id !== state.selected));
+    SR.addToGroupDialog(members, target, choices, async (group) => {
+      state.picked.clear();
       await loadGroups();
-      if (group === state.selected) await loadMembers(true);
+      if (group === state.selected) await loadMembers(true); else renderMembers();
     });
   }
 
@@ -263,11 +213,18 @@
   function openMenu(ev, member) {
     ev.preventDefault();
     closeMenu();
-    const item = el("button", { type: "button", role: "menuitem", onclick: () => { closeMenu(); howLongDialog(member, null); } }, "Add to group…");
+    const from = document.activeElement;
+    const item = el("button", { type: "button", role: "menuitem", onclick: () => {
+      closeMenu();
+      if (from && from.isConnected) from.focus();
+      howLongDialog([member], null);
+    } }, "Add to group…");
     const menu = el("div", { class: "groups-menu", role: "menu" }, item);
     menu.style.left = ev.clientX + "px";  // CSSOM, not a style attribute: the CSP allows no inline style
     menu.style.top = ev.clientY + "px";
-    menu.addEventListener("keydown", (e) => { if (e.key === "Escape") closeMenu(); });
+    menu.addEventListener("keydown", (e) => {
+      if (e.key === "Escape") { closeMenu(); if (from && from.isConnected) from.focus(); }
+    });
     document.body.append(menu);
     item.focus();
     setTimeout(() => document.addEventListener("click", closeMenu, { once: true }), 0);
@@ -314,8 +271,8 @@
 
   function findInGroup() {
     let timer = null;
-    const input = el("input", { type: "search", id: "find-in-group", "aria-label": "Find in this group",
-      placeholder: "Find in this group", autocomplete: "off" });
+    const input = el("input", { type: "search", id: "find-in-group", placeholder: "A name, or “surname, first name”",
+      autocomplete: "off" });
     input.addEventListener("input", () => {
       clearTimeout(timer);
       timer = setTimeout(() => {
@@ -324,7 +281,7 @@
         loadMembers(true);
       }, 250);
     });
-    return input;
+    return el("div", { class: "field" }, el("label", { for: "find-in-group" }, "Find in this group"), input);
   }
 
   function pruneExpired() {
@@ -368,7 +325,9 @@
       ev.preventDefault(); b.classList.remove("drop");
       let member = null;
       try { member = JSON.parse(ev.dataTransfer.getData("application/json") || "null"); } catch (e) { member = null; }
-      if (member && member.id) howLongDialog(member, g.id);
+      if (!member || !member.id) return;
+      if (!canChange(g)) SR.toast("You can't add people to " + g.name + (g.system ? ": the school's records fill it." : "."));
+      else howLongDialog([member], g.id);
     });
     return el("li", {}, b);
   }
@@ -421,6 +380,7 @@
     if (!panel) return;
     const group = state.groups.find((g) => g.id === state.selected);
     heading.textContent = group ? group.name : "Members";
+    state.root.querySelector(".columns.groups").classList.toggle("chosen", !!group);
     const tools = state.root.querySelector("#group-tools");
     if (tools) tools.replaceChildren(canEdit(group) ? el("button", { type: "button", class: "secondary",
       onclick: () => groupDialog(state.groups.find((g) => g.id === group.id) || group) }, "Properties…") : "");
@@ -431,28 +391,84 @@
     }
     if (!group) { panel.replaceChildren(el("p", {}, "Choose a group to see its members.")); return; }
     const members = state.members.filter(live);
+    const shown = new Set(members.map((m) => m.id));
+    [...state.picked.keys()].forEach((id) => { if (!shown.has(id)) state.picked.delete(id); });
+    const pickable = addable().length > 0;
     const rows = members.map((m) => {
+      const who = m.name + (where(m) ? ", " + where(m) : "");
       const li = el("li", { class: "member", draggable: "true", "data-member-id": m.id, oncontextmenu: (ev) => openMenu(ev, m) },
+        pickable ? el("input", { type: "checkbox", class: "member-pick", "aria-label": "Select " + who,
+          checked: state.picked.has(m.id), onchange: (ev) => pick(m, ev.currentTarget.checked) }) : null,
         el("span", { class: "member-name" }, m.name),
-        el("span", { class: "member-kind" }, m.kind),
+        el("span", { class: "member-kind" }, where(m) || (m.kind === "staff" ? "Staff" : m.kind === "machine" ? "Machine" : "")),
         el("span", { class: "member-until" }, showUntil(m.until, m.from, group.system)),
         el("span", { class: "member-actions" },
-          el("button", { type: "button", class: "secondary", onclick: () => howLongDialog(m, null),
-            "aria-label": "Add to group… " + m.name }, "Add to group…"),
-          !canChange(group) ? null : el("button", { type: "button", class: "danger", "aria-label": "Remove " + m.name,
+          el("button", { type: "button", class: "secondary", onclick: () => howLongDialog([m], null),
+            "aria-label": "Add to group… " + who }, "Add to group…"),
+          !canChange(group) ? null : el("button", { type: "button", class: "danger", "aria-label": "Remove " + who,
             onclick: () => removeMember(group, m) }, "Remove")));
       li.addEventListener("dragstart", (ev) => {
         ev.dataTransfer.setData("application/json", JSON.stringify({ id: m.id, name: m.name }));
         ev.dataTransfer.setData("text/plain", m.name);
         ev.dataTransfer.effectAllowed = "copy";
       });
+      li.addEventListener("keydown", (ev) => {  // Shift+F10 or the menu key: the row's menu
+        if ((ev.key === "F10" && ev.shiftKey) || ev.key === "ContextMenu") {
+          const box = li.getBoundingClientRect();
+          openMenu({ preventDefault: () => ev.preventDefault(), clientX: box.left + 24, clientY: box.bottom }, m);
+        }
+      });
       return li;
     });
     const empty = state.q ? "Nobody in this group is called “" + state.q + "”." : "No members yet.";
-    panel.replaceChildren(rows.length ? el("ul", { class: "members" }, rows) : el("p", {}, empty),
+    const focused = panel.contains(document.activeElement) ? document.activeElement.getAttribute("aria-label") : null;
+    panel.replaceChildren(rows.length && pickable ? pickBar(rows.length) : "",
+      rows.length ? el("ul", { class: "members" + (pickable ? " pickable" : ""), "aria-label": "Members of " + group.name }, rows) : el("p", {}, empty),
       state.next ? el("button", { type: "button", class: "secondary", id: "members-more", onclick: showMore },
         state.q ? "Show more" : "Show more (" + rows.length + " of " + group.member_count + " shown)") : "");
+    if (focused) {
+      const again = panel.querySelector('[aria-label="' + CSS.escape(focused) + '"]');
+      if (again) again.focus();
+    }
+    updatePickBar();
     scheduleExpiry();
+  }
+
+  // "Year 9, 9A": a pupil told apart from a namesake
+  const where = (m) => (m.kind === "pupil" ? [SR.yearName(m.year_group), m.registration_group].filter(Boolean).join(", ") : "");
+  // the groups a member may be added to from here
+  const addable = () => state.groups.filter((g) => canChange(g) && g.id !== state.selected);
+
+  function pick(m, on) {
+    if (on) state.picked.set(m.id, { id: m.id, name: m.name }); else state.picked.delete(m.id);
+    updatePickBar();
+  }
+
+  // Select all shown, how many are ticked, and one "Add selected to…" for them
+  function pickBar(count) {
+    const all = el("input", { type: "checkbox", id: "pick-all", onchange: (ev) => {
+      const on = ev.currentTarget.checked;
+      state.members.filter(live).forEach((m) => pick(m, on));
+      state.root.querySelectorAll("#group-members .member-pick").forEach((b) => { b.checked = on; });
+      updatePickBar();
+    } });
+    return el("div", { class: "pick-bar" },
+      el("span", { class: "choice" }, all, el("label", { for: "pick-all" }, "Select all " + count + " shown")),
+      el("span", { id: "picked-count", class: "note", "aria-live": "polite" }),
+      el("button", { type: "button", id: "add-picked", onclick: () => howLongDialog([...state.picked.values()], null) },
+        "Add selected to…"));
+  }
+
+  function updatePickBar() {
+    const root = state.root, n = state.picked.size;
+    const count = root && root.querySelector("#picked-count"), add = root && root.querySelector("#add-picked");
+    const all = root && root.querySelector("#pick-all");
+    if (!count) return;
+    count.textContent = n ? n + " selected" : "";
+    add.disabled = !n;
+    const boxes = root.querySelectorAll("#group-members .member-pick");
+    all.checked = n > 0 && n === boxes.length;
+    all.indeterminate = n > 0 && n < boxes.length;
   }
 
   async function removeMember(group, m) {
@@ -465,31 +481,56 @@
 
   async function select(id) {
     state.selected = id;
-    state.members = []; state.membersKey = ""; state.next = null; state.q = "";
+    state.members = []; state.membersKey = ""; state.next = null; state.q = ""; state.picked.clear();
     const find = state.root && state.root.querySelector("#find-in-group");
     if (find) find.value = "";
     history.replaceState(null, "", "#/groups/" + encodeURIComponent(id));
     state.groupsKey = "";
     renderList();
     renderMembers();
+    if (narrow()) state.root.querySelector("#members-title").focus();  // (the list is off screen there)
     await loadMembers(true);
   }
 
+  const narrow = () => window.matchMedia("(max-width: 700px)").matches;
+
   async function deselect() {
+    const was = state.selected;
     state.selected = null;
     state.members = []; state.membersKey = ""; state.groupsKey = "";
     history.replaceState(null, "", "#/groups");
     await loadGroups();
     renderList();
     renderMembers();
+    const back = was && state.root.querySelector('[data-group-id="' + CSS.escape(was) + '"]');
+    if (back && narrow()) back.focus();
   }
 
-  // ---- "Add anyone" type-ahead (add_any_user)
-  function addAnyone() {
-    return peopleSearch("add-anyone", "Add anyone", (p) => {
-      if (!state.selected) return SR.toast("Choose a group first.");
-      howLongDialog(p, state.selected);
-    });
+  // ---- "Add anyone" (add_any_user), or "Find a pupil" (every teacher who sees pupils)
+  function finder() {
+    const onPick = (p) => {
+      const group = state.groups.find((g) => g.id === state.selected);
+      howLongDialog([p], canChange(group) ? group.id : null);
+    };
+    if (SR.can("add_any_user")) return peopleSearch("add-anyone", "Add anyone", onPick);
+    return SR.can("view_roster") ? peopleSearch("find-pupil", "Find a pupil to add", onPick, aPupil) : null;
+  }
+
+  // Up and down arrows move between the groups of the list, or between the
+  // members' rows (to the same control of the next row)
+  function arrows(ev) {
+    if (ev.key !== "ArrowDown" && ev.key !== "ArrowUp") return;
+    const t = ev.target, step = ev.key === "ArrowDown" ? 1 : -1;
+    let next = null;
+    if (t.classList.contains("group-button")) {
+      const all = [...state.root.querySelectorAll(".group-button")].filter((b) => b.offsetParent !== null);
+      next = all[all.indexOf(t) + step];
+    } else if (t.closest("li.member") && t.tagName !== "SELECT") {
+      const row = t.closest("li.member"), sibling = step > 0 ? row.nextElementSibling : row.previousElementSibling;
+      const same = t.classList.contains("member-pick") ? ".member-pick" : "button." + (t.className.split(" ")[0] || "secondary");
+      next = sibling && (sibling.querySelector(same) || sibling.querySelector("input, button"));
+    }
+    if (next) { ev.preventDefault(); next.focus(); }
   }
 
   SR.screen("groups", {
@@ -502,19 +543,22 @@
       state.members = []; state.membersKey = ""; state.groupsKey = "";
       container.replaceChildren(
         el("h2", { id: "screen-title" }, "Groups"),
-        el("div", { class: "columns groups" },
+        el("button", { type: "button", class: "skip", onclick: () => container.querySelector("#members-title").focus() },
+          "Skip to members"),
+        el("div", { class: "columns groups", onkeydown: arrows },
           el("div", {},
             el("div", { class: "groups-head" }, el("h3", {}, "Groups"),
               SR.can("create_groups") ? el("button", { type: "button", class: "add", "aria-label": "New group", onclick: () => groupDialog(null) }, "+") : null),
             el("div", { id: "group-list" })),
           el("div", {},
-            el("div", { class: "groups-head" }, el("h3", { id: "members-title" }, "Members"),
+            el("button", { type: "button", class: "secondary narrow-only", onclick: deselect }, "← All groups"),
+            el("div", { class: "groups-head" }, el("h3", { id: "members-title", tabindex: "-1" }, "Members"),
               el("div", { id: "group-tools", class: "group-tools" })),
             el("div", { id: "group-people", class: "group-people" }),
-            SR.can("add_any_user") ? addAnyone() : null,
+            finder(),
             findInGroup(),
             el("div", { id: "group-members", "aria-live": "polite" }))));
-      await loadGroups();
+      await Promise.all([loadGroups(), SR.loadSchoolDay()]);
       renderMembers();
       if (state.selected) await loadMembers(true);
       state.timer = setInterval(() => {

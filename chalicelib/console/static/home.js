@@ -122,7 +122,8 @@
   function recordScreen(def) {
     SR.screen(def.name, {
       title: def.title, nav: true, visible: () => SR.can("view_roster"),
-      render: async function (box) {
+      // (args[0]: a name to find, e.g. from the audit log's link)
+      render: async function (box, args) {
         const state = { cursors: [null], page: 0, query: {} };
         const tableBox = el("div");
         const selects = (def.selects || []).map(([id, label, options]) => {
@@ -176,6 +177,7 @@
         });
         box.replaceChildren(el("h2", { id: "screen-title" }, def.title), filters, el("p", {}, exportButton),
           addBox, tableBox);
+        if (args && args[0]) { filters.querySelector("#filter-q").value = args[0]; state.query = { q: args[0] }; }
 
         async function load() {
           const params = new URLSearchParams(Object.assign({ limit: "25" }, state.query));
@@ -186,7 +188,7 @@
           state.cursors[state.page + 1] = data.next;
           const rows = data.items.map((r) => row(r));
           tableBox.replaceChildren(scroll(
-            el("table", {}, el("caption", {}, def.title + ", page " + (state.page + 1)),
+            el("table", { class: "cards" }, el("caption", {}, def.title + ", page " + (state.page + 1)),
               el("thead", {}, el("tr", {}, def.columns.map(([, label]) => el("th", { scope: "col" }, label)),
                 el("th", { scope: "col" }, "Actions"))),
               el("tbody", {}, rows.length ? rows : el("tr", {}, el("td", { colspan: def.columns.length + 1 }, "Nobody here yet.")))),
@@ -197,8 +199,10 @@
         }
 
         function row(r) {
-          const tr = el("tr", { class: def.rowClass ? def.rowClass(r) : null }, def.columns.map(([id]) => el("td", {}, cell(r, id))));
-          const actions = el("td");
+          // (data-label: each cell's heading, shown beside it when rows are cards under 700 px)
+          const tr = el("tr", { class: def.rowClass ? def.rowClass(r) : null },
+            def.columns.map(([id, label]) => el("td", { "data-label": label }, cell(r, id))));
+          const actions = el("td", { "data-label": "Actions" });
           if (SR.can("manage_roster")) {
             actions.append(
               el("button", { type: "button", class: "secondary", "aria-label": "Edit " + def.label(r), onclick: () => edit(tr, r) }, "✎"),
@@ -214,13 +218,13 @@
           const inputs = {};
           const cells = def.columns.map(([id, label]) => {
             const editable = def.fields.some(([f]) => f === id);
-            if (!editable) return el("td", {}, cell(r, id));
+            if (!editable) return el("td", { "data-label": label }, cell(r, id));
             if (def.fields.find(([f]) => f === id)[2] === "usergroup") {
               inputs[id] = SR.userGroupField(id, label, userGroups, r[id], label + " of " + def.label(r));
-              return el("td", {}, inputs[id]);
+              return el("td", { "data-label": label }, inputs[id]);
             }
             inputs[id] = el("input", { value: r[id] || "", "aria-label": label + " of " + def.label(r), id: id });
-            return el("td", {}, inputs[id], el("p", { class: "field-error", id: id + "-error", role: "alert" }));
+            return el("td", { "data-label": label }, inputs[id], el("p", { class: "field-error", id: id + "-error", role: "alert" }));
           });
           const error = el("p", { class: "error", role: "alert" });
           const save = el("button", { type: "button", onclick: async () => {
@@ -358,7 +362,7 @@
     if (!e || !e.data || !Array.isArray(e.data.errors)) return e;
     const byField = {};
     e.data.errors = e.data.errors.reduce((out, x) => {
-      const field = String(x.field || "").replace(/(\.\d+|\[\d+\])+$/, "");
+      const field = String(x.field || "").replace(/(\.\d+|\[\d+\]).*$/, "");
       if (byField[field]) byField[field].message += " " + x.message;
       else { byField[field] = Object.assign({}, x, { field }); out.push(byField[field]); }
       return out;
@@ -410,23 +414,21 @@
         SR.field("timezone", "Timezone", "text", { value: settings.timezone, required: true }),
         el("div", { class: "field" }, el("label", {}, el("input", { type: "checkbox", name: "mark_leavers", checked: settings.mark_leavers }),
           " Mark pupils missing from a full S3 drop as leavers")),
+        SR.schoolDayFields(settings),
         el("h3", {}, "Signing in"),
         accountFields(groups, settings, me),
       ], "Save settings", async (v, form) => {
         const requireMfaFor = Array.from(form.querySelectorAll('input[name="require_mfa_for"]:checked')).map((b) => b.value);
         try {
           await SR.api("PATCH", "/settings", { name: v.name, timezone: v.timezone, mark_leavers: v.mark_leavers === "on",
-            require_mfa_for: requireMfaFor, idle_minutes: Number(v.idle_minutes) });
+            require_mfa_for: requireMfaFor, idle_minutes: Number(v.idle_minutes), day_ends: v.day_ends,
+            periods: SR.readPeriods(v.periods) });
         } catch (e) { throw listFieldErrors(e); }
         SR.me = null; SR.toast("Settings saved.");
         // Their own group is now required and they have no second factor: set it up first.
         if (requireMfaFor.indexOf(me.user_group) >= 0 && !me.mfa_enabled) SR.go("#/account");
       });
-      const log = el("table", {}, el("caption", {}, "Audit log (latest 20)"),
-        el("thead", {}, el("tr", {}, ["When", "Who", "What", "Record", "Changes"].map((h) => el("th", { scope: "col" }, h)))),
-        el("tbody", {}, audit.items.map((a) => el("tr", {}, el("td", {}, SR.schoolTime(a.at)), el("td", {}, a.actor_name),
-          el("td", {}, a.action + " " + a.record_type), el("td", {}, a.record_id),
-          el("td", {}, Object.entries(a.changes || {}).map(([k, v]) => Array.isArray(v) ? k + ": " + (v[0] === null ? "—" : v[0]) + " → " + (v[1] === null ? "—" : v[1]) : k).join("; "))))));
+      const log = SR.auditLog(audit.items);
       box.replaceChildren(el("h2", { id: "screen-title" }, "Administration"), grid,
         settingsForm, scroll(log, "Audit log"));
       // From the getting-started list: straight to the two-factor choices.

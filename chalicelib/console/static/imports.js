@@ -246,7 +246,7 @@
           const select = el("select", { "aria-label": "Field for column " + col.name, onchange: updateNote },
             el("option", { value: "" }, "— not imported —"),
             fields.map((f) => el("option", { value: f.name, selected: suggested[col.name] === f.name },
-              f.name + (f.required ? " (required)" : ""))));
+              (f.label || f.name) + (f.required ? " (required)" : ""))));
           select.dataset.column = col.name;
           selects.push(select);
           const guessed = !imp.mapping && (imp.suggested_by || {})[col.name] === "values";
@@ -280,7 +280,7 @@
         }
         function updateNote() {
           const used = new Set(selects.map((s) => s.value).filter(Boolean));
-          const missing = fields.filter((f) => f.required && !used.has(f.name)).map((f) => f.name);
+          const missing = fields.filter((f) => f.required && !used.has(f.name)).map((f) => f.label || f.name);
           note.textContent = missing.length ? "Required fields not matched yet: " + missing.join(", ") + "." : "All required fields are matched.";
           note.className = missing.length ? "note error" : "note ok";
         }
@@ -389,21 +389,27 @@
             el("h3", {}, heading),
             el("p", {}, "Correct the values and save each row; rows left with problems are not imported."),
             el("div", { class: "table-scroll" }, el("table", { class: "error-rows" },
-              el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Row"), cols.map((c) => el("th", { scope: "col" }, c)),
+              el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Row"), cols.map((c) => el("th", { scope: "col" }, label(i, c))),
                 el("th", { scope: "col" }, "Problems"), el("th", { scope: "col" }, ""))),
-              el("tbody", {}, items.map((r) => errorRow(r, cols, importId))))),
+              el("tbody", {}, items.map((r) => errorRow(r, cols, importId, i))))),
             page.next || more ? el("p", { class: "note" }, (more ? plural(more, "more row") + " with problems " + (more === 1 ? "is" : "are") : "More rows with problems are") +
               " not shown. Fix these, then reload the page to see the next ones.") : "");
         }
 
-        function errorRow(r, cols, importId) {
+        // a field as the template's header says it ("Date of birth", not date_of_birth)
+        function label(i, name) {
+          const f = (i.fields || []).find((x) => x.name === name);
+          return (f && f.label) || name;
+        }
+
+        function errorRow(r, cols, importId, i) {
           const inputs = {};
           const problems = el("td", { class: "problems" });
           const state = el("span", { class: "row-state", role: "status" });
           const save = el("button", { type: "button", class: "small" }, "Save");
           const tr = el("tr", { class: "has-error" }, el("th", { scope: "row" }, String(r.row)),
             cols.map((c) => {
-              inputs[c] = el("input", { type: "text", value: (r.values || {})[c] || "", "aria-label": "Row " + r.row + " " + c });
+              inputs[c] = el("input", { type: "text", value: (r.values || {})[c] || "", "aria-label": "Row " + r.row + " " + label(i, c) });
               return el("td", {}, inputs[c]);
             }), problems, el("td", {}, save, " ", state));
           function showErrors(errors) {
