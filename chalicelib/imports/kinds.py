@@ -195,7 +195,7 @@ KINDS = {
                    and v.get("source") != Source.MANUAL,
                    fetch=_fetcher(Pupil, "pupil_id", pupil_records.FIELDS + pupil_records.STATUS_FIELDS)),
     "staff": Kind("staff", RowRules("staff member", "email", "duplicate_email", "email", validation.staff_cleaners,
-                                    blank_means_default=("user_group",)),
+                                    blank_means_default=("user_group",), folded=("user_group",)),
                   _load_staff, _write_staff, ceiling=True, leavers=_staff_leavers,
                   on_roll=lambda v: v.get("status") != "disabled",
                   leaves=lambda v: v.get("status") != "disabled" and v.get("source") == Source.IMPORT,

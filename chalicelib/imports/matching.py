@@ -32,6 +32,14 @@ class RowRules:
 
     #: values -> a person set this record apart (a pupil marked left by hand): on_match leaves it be
     keeps: Callable = None
+    #: fields compared folded (case, accents, spaces): "teachers" in a file is the Teachers held, no change
+    folded: tuple = ()
+
+    def differs(self, name, held, new):
+        """Whether a row's value changes what is held."""
+        if name in self.folded and isinstance(held, str) and isinstance(new, str):
+            return fold(held) != fold(new)
+        return held != new
 
     def restores(self, changes):
         """Whether ``changes`` bring a record back (set an on_match value)."""

@@ -307,7 +307,7 @@ class RowChecker:
             self.seen_targets[target.id] = result.line
             kept = self.rules.keeps is not None and self.rules.keeps(target.values)
             wanted = result.cleaned if kept else {**self.rules.on_match, **result.cleaned}
-            changes = {k: v for k, v in wanted.items() if target.values.get(k) != v}
+            changes = {k: v for k, v in wanted.items() if self.rules.differs(k, target.values.get(k), v)}
             result.target_id, result.target_version = target.id, target.version
             result.action = "update" if changes else "unchanged"
             result.changes = changes or None

@@ -95,3 +95,19 @@ def test_a_staff_file_agrees_with_checking_each_row_afresh():
     differ = [(a, b) for a, b in zip(in_one_pass, afresh) if a != b]
     assert differ and all(a[4] == [("email", "duplicate_email")] and b[1] for a, b in differ)
     assert len(differ) == len(records) // 2 + 1  # the file's own repeat (its line 5), then every row
+
+
+def test_a_staff_rows_user_group_in_other_case_or_spacing_is_no_change():
+    """'teachers ' in a file is the Teachers held: the review shows no change
+    (the write files it under Teachers too), and another group is one."""
+    rules = KINDS["staff"].rules
+    existing = ExistingIndex(rules)
+    existing.add("u1", 1, {"first_name": "Tess", "surname": "Teacher", "email": "tess@example.org",
+                           "job_role": "Teacher", "user_group": "Teachers"})
+    header = ["First name", "Surname", "Email", "Job role", "User group"]
+    checker = RowChecker(rules, columns.suggest("staff", header), header, existing, counter_ids())
+    same = checker.check(2, ["Tess", "Teacher", "tess@example.org", "Teacher", " TEACHERS "])
+    assert (same.action, same.changes) == ("unchanged", None), same.changes
+    checker = RowChecker(rules, columns.suggest("staff", header), header, existing, counter_ids())
+    moved = checker.check(2, ["Tess", "Teacher", "tess@example.org", "Teacher", "TAs"])
+    assert (moved.action, moved.changes) == ("update", {"user_group": "TAs"})
