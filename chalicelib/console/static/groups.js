@@ -1,15 +1,17 @@
-// schoolroll console: the Groups screen. Groups on the left, the selected
-// group's members on the right. Members are added to another group by
-// dragging a member row onto a group, by right-click "Add to group…", or by
-// the row's own "Add to group…" button (keyboard). Timed memberships vanish
-// from the page when their "until" passes, without a reload.
+// schoolroll console: the Groups screen. Groups on the left (mine, other
+// staff's, the school's), the chosen group's members on the right. Members
+// are added to another group by ticking them and "Add selected to…", by
+// dragging a row onto a group, by right-click or Shift+F10 "Add to group…",
+// or by the row's own button; the dialogs are group_dialog.js's and
+// group_add.js's. Timed memberships vanish from the page when their "until"
+// passes, without a reload.
 (function () {
   "use strict";
   const el = SR.el;
   const REFRESH_MS = 5000;
 
   const state = { groups: [], selected: null, members: [], membersKey: "", next: null, q: "", timer: null, expiryTimer: null,
-    root: null, picked: new Map() };
+    root: null, picked: new Map(), drawn: 0 };
   // a page of members; a refresh reads again as many as are shown (up to the API's 1,000)
   const PAGE = 500, MOST = 1000;
 
@@ -42,157 +44,27 @@
   }
   const live = (m) => !m.until || Date.parse(m.until) > Date.now();
 
-  // ---- dialogs
-  // extras(d, error) may return more toolbar buttons (e.g. "Delete group");
-  // submitLabel null: the body holds its own submit buttons, and
-  // onSubmit(form, the button pressed) tells them apart.
-  function dialog(title, body, submitLabel, onSubmit, extras) {
-    const error = el("p", { class: "error", role: "alert" });
-    const d = el("dialog", { class: "groups-dialog", "aria-label": title });
-    const f = el("form", {}, el("h2", {}, title), body, error,
-      el("div", { class: "toolbar" },
-        submitLabel ? el("button", { type: "submit" }, submitLabel) : null,
-        el("button", { type: "button", class: "secondary", onclick: () => d.close() }, "Cancel"),
-        extras ? extras(d, error) : null));
-    f.addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      error.textContent = "";
-      SR.showFieldErrors(f, null);
-      const buttons = [...f.querySelectorAll("button[type=submit]")];
-      buttons.forEach((b) => { b.disabled = true; });
-      try { await onSubmit(f, ev.submitter); d.close(); } catch (e) {
-        error.textContent = SR.showFieldErrors(f, e) ? "Please correct the fields marked above." : e.message;
-      }
-      finally { buttons.forEach((b) => { b.disabled = false; }); }
-    });
-    // back to where the person was: that control, or its like in the list drawn again meanwhile
-    const from = document.activeElement, label = from && from.getAttribute("aria-label");
-    d.append(f);
-    d.addEventListener("close", () => {
-      d.remove();
-      const again = from && from.isConnected ? from : label && document.querySelector('[aria-label="' + CSS.escape(label) + '"]');
-      if (again) again.focus();
-    });
-    document.body.append(d);
-    d.showModal();
-    return d;
-  }
-
-  function radio(name, value, label, checked, extra, disabled) {
-    const id = name + "-" + value;
-    return el("div", { class: "choice" },
-      el("input", { type: "radio", name, value, id, checked: !!checked, disabled: !!disabled }),
-      el("label", { for: id }, label), extra || null);
-  }
-
   function canEdit(g) { return !!g && !g.system && (g.role === "owner" || SR.can("manage_settings")); }
   // a named viewer sees a group's members and changes none
   const canChange = (g) => !!g && !g.system && g.role !== "viewer";
 
-  // Type-ahead: find(q) gives the people found; 300 ms debounce, 1+ characters.
-  // onPick(person, input, results) is called when a match is clicked.
-  function peopleSearch(id, label, onPick, find) {
-    const input = el("input", { type: "search", id, autocomplete: "off", placeholder: "Start typing a name" });
-    const results = el("ul", { class: "people", "aria-label": "People found" });
-    let t = null, seq = 0;
-    input.addEventListener("keydown", (ev) => { if (ev.key === "Enter") ev.preventDefault(); });
-    input.addEventListener("input", () => {
-      clearTimeout(t);
-      const q = input.value.trim();
-      seq += 1;
-      if (q.length < 1) { results.replaceChildren(); return; }
-      t = setTimeout(async () => {
-        const mine = ++seq;
-        try {
-          const found = await (find || anyone)(q);
-          if (mine !== seq) return;
-          results.replaceChildren(...(found.length ? found.map((p) => el("li", {},
-            el("button", { type: "button", class: "link", onclick: () => onPick(p, input, results) },
-              p.name + " (" + (where(p) || p.kind) + ")"))) : [el("li", {}, "Nobody found.")]));
-        } catch (e) { if (mine === seq) results.replaceChildren(el("li", { class: "error", role: "alert" }, e.message)); }
-      }, 300);
-    });
-    return el("div", { class: "field people-search" }, el("label", { for: id }, label), input, results);
-  }
-  // anyone in the school (add_any_user); a teacher who sees pupils finds them through All pupils
-  const anyone = async (q) => (await SR.api("GET", "/people?q=" + encodeURIComponent(q))).items;
   async function aPupil(q) {
     const all = state.groups.find((g) => g.system === "all_pupils");
     if (!all) return [];
     return (await SR.api("GET", "/groups/" + encodeURIComponent(all.id) + "/members?limit=20&q=" + encodeURIComponent(q))).items;
   }
 
-  // The properties dialog: a new group (group == null) or an existing one.
+  // A group's properties (group null: a new one), and the list and members read again after
   function groupDialog(group) {
-    const editing = !!group;
-    let saved = group; // once created, a retry after a failed member add edits instead of re-creating
-    const chosen = new Map();
-    const priority = el("select", { id: "group-priority", name: "priority" },
-      ["low", "normal", "high"].map((p) => el("option", { value: p, selected: p === (editing ? group.priority : "normal") },
-        p[0].toUpperCase() + p.slice(1))));
-    const chips = el("ul", { class: "chips", "aria-label": "Members to add" });
-    function renderChips() {
-      chips.replaceChildren(...[...chosen.values()].map((p) => el("li", { class: "chip", "data-member-id": p.id },
-        el("span", {}, p.name),
-        el("button", { type: "button", class: "chip-remove", "aria-label": "Do not add " + p.name,
-          onclick: () => { chosen.delete(p.id); renderChips(); } }, "×"))));
-    }
-    const membersBox = SR.can("add_any_user") ? el("fieldset", { class: "members-box" }, el("legend", {}, "Members"),
-      peopleSearch("group-add-members", "Add members", (p, input, results) => {
-        chosen.set(p.id, { id: p.id, name: p.name });
-        renderChips();
-        input.value = ""; results.replaceChildren(); input.focus();
-      }), chips) : null;
-    const isUsers = () => (editing ? group.member_type : (new FormData(membersBox.closest("form")).get("member_type"))) === "user";
-    const typeBox = el("fieldset", {}, el("legend", {}, "Members are"),
-      radio("member_type", "user", "Users", !editing || group.member_type === "user", null, editing),
-      radio("member_type", "machine", "Machines", editing && group.member_type === "machine", null, editing));
-    if (membersBox) {
-      membersBox.hidden = editing && group.member_type !== "user";
-      typeBox.addEventListener("change", () => { membersBox.hidden = !isUsers(); });
-    }
-    const d = dialog(editing ? "Group properties" : "New group", [
-      SR.field("name", "Name", "text", { required: true, maxlength: "100", value: editing ? group.name : undefined }),
-      el("div", { class: "field" }, el("label", { for: "group-priority" }, "Priority"), priority),
-      typeBox,
-      el("fieldset", { class: "choice-list" }, el("legend", {}, "Who sees it"),
-        radio("visibility", "shared", "All staff who can see groups", !(editing && !group.shared)),
-        radio("visibility", "private", "Only me and the staff I choose", editing && !group.shared)),
-      membersBox,
-    ], "Save", async (f) => {
-      const v = new FormData(f);
-      const body = { name: v.get("name"), priority: v.get("priority"), shared: v.get("visibility") !== "private" };
-      if (saved) {
-        saved = await SR.api("PATCH", "/groups/" + encodeURIComponent(saved.id), body);
-      } else {
-        saved = await SR.api("POST", "/groups", Object.assign(body, { member_type: v.get("member_type") }));
-      }
-      if (chosen.size && saved.member_type === "user" && membersBox && !membersBox.hidden) {
-        try {
-          await SR.api("POST", "/groups/" + encodeURIComponent(saved.id) + "/members", { member_ids: [...chosen.keys()], until: null });
-          chosen.clear(); renderChips();
-        } catch (e) {
-          state.groupsKey = ""; await loadGroups().catch(() => {});
-          throw e;
-        }
-      }
-      SR.toast("Group “" + saved.name + "” " + (editing ? "saved." : "created."));
-      state.groupsKey = "";
-      await loadGroups();
-      if (saved.id === state.selected) { renderMembers(); await loadMembers(true); }
-    }, editing ? (dlg, error) => [el("button", { type: "button", class: "danger", onclick: async (ev) => {
-      error.textContent = "";
-      if (!window.confirm("Delete the group “" + group.name + "”? Its members stay in the school; only the group goes.")) return;
-      const btn = ev.currentTarget;
-      btn.disabled = true;
-      try {
-        await SR.api("DELETE", "/groups/" + encodeURIComponent(group.id));
-        dlg.close();
-        SR.toast("Group “" + group.name + "” deleted.");
-        await deselect();
-      } catch (e) { error.textContent = e.message; btn.disabled = false; }
-    } }, "Delete group")] : null);
-    return d;
+    return SR.groupDialog(group, {
+      reload: () => { state.groupsKey = ""; return loadGroups(); },
+      saved: async (saved) => {
+        state.groupsKey = "";
+        await loadGroups();
+        if (saved.id === state.selected) { renderMembers(); await loadMembers(true); }
+      },
+      deleted: deselect,
+    });
   }
 
   // "How long?" for one member or the ticked ones: target is a group id, or null to choose one.
@@ -205,7 +77,6 @@
     });
   }
 
-  SR.formDialog = dialog;
   SR.showWhen = when;
 
   // ---- right-click menu
@@ -431,11 +302,12 @@
       if (again) again.focus();
     }
     updatePickBar();
+    state.drawn = Date.now();
     scheduleExpiry();
   }
 
   // "Year 9, 9A": a pupil told apart from a namesake
-  const where = (m) => (m.kind === "pupil" ? [SR.yearName(m.year_group), m.registration_group].filter(Boolean).join(", ") : "");
+  const where = (m) => SR.memberWhere(m);
   // the groups a member may be added to from here
   const addable = () => state.groups.filter((g) => canChange(g) && g.id !== state.selected);
 
@@ -512,8 +384,8 @@
       const group = state.groups.find((g) => g.id === state.selected);
       howLongDialog([p], canChange(group) ? group.id : null);
     };
-    if (SR.can("add_any_user")) return peopleSearch("add-anyone", "Add anyone", onPick);
-    return SR.can("view_roster") ? peopleSearch("find-pupil", "Find a pupil to add", onPick, aPupil) : null;
+    if (SR.can("add_any_user")) return SR.peopleSearch("add-anyone", "Add anyone", onPick);
+    return SR.can("view_roster") ? SR.peopleSearch("find-pupil", "Find a pupil to add", onPick, aPupil) : null;
   }
 
   // Up and down arrows move between the groups of the list, or between the
@@ -563,7 +435,9 @@
       if (state.selected) await loadMembers(true);
       state.timer = setInterval(() => {
         if (!alive()) { clearInterval(state.timer); clearTimeout(state.expiryTimer); return; }
-        loadMembers(false).then(() => loadGroups()).catch(() => {});
+        // (the times left are drawn again each minute, if nothing else drew them)
+        loadMembers(false).then(() => { if (Date.now() - state.drawn > 60000) renderMembers(); return loadGroups(); })
+          .catch(() => {});
       }, REFRESH_MS);
     },
   });
