@@ -12,6 +12,7 @@ from ..core.errors import ApiError, FieldError, validation_failed
 from ..core.paging import bad_cursor, decode_cursor, encode_cursor, name_search, parse_limit, query_page
 from ..core.text import fold, name_matches
 from ..membership.bookkeeping import current, group_key, live
+from ..membership.rules import parse_until
 from ..membership.models import Membership
 from ..roster.models import Pupil
 from .service import get_visible
@@ -51,6 +52,7 @@ def list_members(caller, group_id, query, now=None):
     (at most the school's cap) by name within the page."""
     now = now or time.time()
     g = get_visible(caller, group_id, now)
+    at = _moment(query, now)
     limit = parse_limit(query, default=500, maximum=1000)
     state = decode_cursor(query.get("next"), g.school_id)
     q = fold(query.get("q") or "")
@@ -64,7 +66,9 @@ def list_members(caller, group_id, query, now=None):
         items = [member_json("staff", u.user_id, f"{u.first_name} {u.surname}") for u in people]
     else:
         key = group_key(g.school_id, g.group_id)
-        shown = live(now) if flag(query, "scheduled") else current(now)
+        if at is not None and g.ends_at is not None and g.ends_at <= at:
+            return {"items": [], "next": None}  # (the group has ended by then)
+        shown = current(at) if at is not None else live(now) if flag(query, "scheduled") else current(now)
         if q:  # (a teacher group is at most the school's cap: searched whole, in name order, paged by place)
             skip = _search_place(state, key)
             found = sorted((m for m in Membership.query(key, filter_condition=shown)
@@ -78,6 +82,23 @@ def list_members(caller, group_id, query, now=None):
                         for m in members),
                        key=lambda m: fold(m["name"]))
     return {"items": items, "next": encode_cursor(nxt)}
+
+
+#: how far ahead ``at`` may look: a monitoring agent's week of lessons
+AT_AHEAD_SECONDS = 7 * 86400
+
+
+def _moment(query, now):
+    """``at`` as epoch seconds (None: now), within the next 7 days, or a 422."""
+    value = (query or {}).get("at")
+    if value in (None, ""):
+        return None
+    moment, problem = parse_until(value, now - 1, field="at")
+    if problem is None and moment > now + AT_AHEAD_SECONDS:
+        problem = FieldError("at", "too_far_ahead", "Ask for a moment within the next 7 days.")
+    if problem is not None:
+        raise validation_failed([problem])
+    return moment
 
 
 def flag(query, name):

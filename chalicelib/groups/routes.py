@@ -99,7 +99,10 @@ def delete_group(ctx, group_id):
               "next": (string(), "Cursor from the previous page's 'next'"),
               "q": (string(100), "Only members whose first name or surname starts so"),
               "scheduled": (string(enum=["true", "false"]), "true: a teacher group's members still to start "
-                            "too (each with its 'from')")},
+                            "too (each with its 'from')"),
+              "at": (string(format="date-time"), "The members at this moment (ISO-8601 with offset, within the "
+                     "next 7 days): those whose from has come and until not passed then. A school group's are "
+                     "its pupils now")},
        response=obj(["items", "next"], items=array(MEMBER), next=string(nullable=True)))
 def list_members(ctx, group_id):
     return listing.list_members(ctx.caller, group_id, ctx.query)
