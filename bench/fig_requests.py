@@ -6,7 +6,9 @@ GOALS = {"import 1,000 new rows": 60, "re-import 1,000 unchanged rows": 20, "GET
          # (a group's members: 3, and 1 BatchGetItem a 100 pupils for their years and registration groups,
          # read from their records: a copy on each membership would be stale after every rollover)
          "list a page of pupils": 3, "search pupils by name": 3, "list a group's members": 4,
-         "add members to a group": 5, "list the caller's groups with roles": 3}
+         "add members to a group": 5, "list the caller's groups with roles": 3,
+         # (the session's read, then the lookup's own 2: the memberships, then their groups and the member)
+         "a member's groups now": 3}
 
 
 def run(quick=False):
@@ -49,7 +51,8 @@ def run(quick=False):
                       ("list a group's members", "GET", f"/api/groups/{group['id']}/members", None),
                       ("add members to a group", "POST", f"/api/groups/{group['id']}/members",
                        {"member_ids": [p["id"] for p in pupils[1:3]]}),
-                      ("list the caller's groups with roles", "GET", "/api/groups?mine=true", None)]
+                      ("list the caller's groups with roles", "GET", "/api/groups?mine=true", None),
+                      ("a member's groups now", "GET", f"/api/members/{pupils[0]['id']}/groups", None)]
             me = client.call("GET", "/api/me").data
             calls.clear()
             r = client.call("POST", "/api/auth/login", {"email": me["user"]["email"], "password": PASSWORD})

@@ -7,6 +7,7 @@ from ..core.log import logger, start_request
 from ..core.schema import array, boolean, integer, obj, string
 from ..membership import rules
 from . import ending, listing, machines, members, service, staff
+from .member_groups import groups_of as member_groups_of
 
 bp = Blueprint(__name__)
 TAG = "groups"
@@ -127,6 +128,18 @@ def add_members(ctx, group_id):
        response=obj(["removed"], removed=string()))
 def remove_member(ctx, group_id, member_id):
     return members.remove_member(ctx.caller, group_id, member_id)
+
+
+@route(bp, "/members/{member_id}/groups", "GET", summary="The groups a pupil, member of staff or machine is in "
+       "now (those the caller can see), each with its priority and the membership's window", tag=TAG,
+       permission="view_roster",
+       response=obj(["kind", "items"], kind=string(enum=["pupil", "staff", "machine"]), items=array(obj(
+           ["id", "name", "system", "kind", "priority", "member_type", "until", "from"], id=string(), name=string(),
+           system=string(nullable=True), kind=string(), priority=string(enum=["low", "normal", "high"]),
+           member_type=string(enum=["user", "machine"]), until=string(nullable=True, format="date-time"),
+           **{"from": string(nullable=True, format="date-time")}))))
+def member_groups(ctx, member_id):
+    return member_groups_of(ctx.caller, member_id)
 
 
 @route(bp, "/people", "GET", summary="Find pupils and staff by name prefix (to add anyone)", tag=TAG,

@@ -154,6 +154,12 @@ IDS = {
         ("B's other machine", lambda w: w.b.machines[1]["id"]),
         ("missing", lambda w: MISSING),
     ],
+    "member_id": [
+        ("B's pupil", lambda w: w.b.pupils[0]["id"]),
+        ("B's teacher", lambda w: w.b.teacher["id"]),
+        ("B's machine in a group", lambda w: w.b.machines[0]["id"]),
+        ("missing", lambda w: MISSING),
+    ],
     "session_id": [
         ("B's admin's session", lambda w: _b_session(w)),
         ("missing", lambda w: MISSING),

@@ -99,6 +99,7 @@ PUT     /api/groups/{group_id}/staff/{user_id}            .   Y   Y   .   .   . 
 DELETE  /api/groups/{group_id}/staff/{user_id}            .   Y   Y   .   .   .   .   the group's owner, or `manage_settings` [4] [11]
 POST    /api/groups/{group_id}/transfer                   .   Y   Y   .   .   .   .   the group's owner, or `manage_settings` [4] [11]
 GET     /api/people                                       Y   .   Y   Y   .   .   .   `add_any_user`
+GET     /api/members/{member_id}/groups                   Y   Y   Y   Y   Y   Y   .   `view_roster`; lists the groups the caller can see [5]
 POST    /api/rollover                                     .   Y   Y   .   .   .   .   `manage_settings` [1]
 GET     /api/rollover                                     .   Y   Y   .   .   .   .   `manage_settings`
 POST    /api/rollover/cancel                              .   Y   Y   .   .   .   .   `manage_settings` [1]
@@ -471,6 +472,7 @@ REQUESTS = {
     ("DELETE", "/api/groups/{group_id}/members/{member_id}"): lambda w, c: (
         f"/api/groups/{w.target_group['id']}/members/{_member_to_remove(w)}", None),
     ("GET", "/api/people"): lambda w, c: ("/api/people?q=cedar", None),
+    ("GET", "/api/members/{member_id}/groups"): lambda w, c: (f"/api/members/{w.school.pupils[0]['id']}/groups", None),
     ("GET", "/api/groups/{group_id}/staff"): lambda w, c: (f"/api/groups/{w.target_group['id']}/staff", None),
     ("PUT", "/api/groups/{group_id}/staff/{user_id}"): lambda w, c: (
         f"/api/groups/{w.target_group['id']}/staff/{_fresh_staff(w)['id']}", {"role": "teacher"}),
