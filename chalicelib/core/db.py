@@ -12,6 +12,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.transactions import TransactWrite
 
 from . import config
+from .errors import StillUnprocessed
 
 
 def meta(logical):
@@ -77,6 +78,8 @@ def batch_get(requests):
             if not pending:
                 break
             time.sleep(0.05 * (2 ** attempt))
+        if pending:
+            raise StillUnprocessed(f"{sum(len(t['Keys']) for t in pending.values())} keys unread")
     return results
 
 

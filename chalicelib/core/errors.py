@@ -94,6 +94,12 @@ BUSY_CODES = {"ProvisionedThroughputExceededException", "ThrottlingException", "
               "Throttling", "TooManyRequestsException"}
 
 
+class StillUnprocessed(Exception):
+    """DynamoDB left keys of a BatchGetItem unread after every retry: busy,
+    not missing (a record read as None would be a wrong answer, not a late one)."""
+    cause_response_code = "ProvisionedThroughputExceededException"
+
+
 def is_busy(exc):
     """True when ``exc`` (or what caused it) is AWS throttling a call that the
     SDK already retried: the caller is not wrong, and not signed out."""

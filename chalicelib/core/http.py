@@ -12,7 +12,7 @@ from typing import Any, Callable, Optional
 
 from chalice import Response
 
-from .errors import ApiError, ERROR_CODES, is_busy, validation_failed
+from .errors import ApiError, ERROR_CODES, is_busy, not_found, validation_failed
 from .log import logger, start_request
 from . import schema as schemas
 
@@ -130,6 +130,10 @@ def _openapi_meta(checks, *, summary, tag, response, query, content_type, big_fi
     }
 
 
+#: longer than any id or name a path holds, and well inside DynamoDB's 1,024-byte sort keys
+MAX_PATH_PARAM_BYTES = 400
+
+
 def _handler(bp, view, checks):
     """The function Chalice calls: the view behind its route's checks, and a
     busy database answered 503 rather than whatever it broke."""
@@ -159,6 +163,8 @@ def _answer(request, view, checks, path_params):
     ctx = Ctx(request=request, query=dict(request.query_params or {}))
     if checks.auth:
         ctx.caller = _authorised_caller(request, checks)
+    if any(len(str(v).encode("utf-8")) > MAX_PATH_PARAM_BYTES for v in path_params.values()):
+        raise not_found()  # (no id is so long; DynamoDB would refuse the key with a 500)
     if checks.body is not None:
         ctx.body = _parse_body(request, checks.body, checks.validate)
     result = view(ctx, **path_params)

@@ -94,7 +94,7 @@ def _moment(query, now):
     if value in (None, ""):
         return None
     moment, problem = parse_until(value, now - 1, field="at")
-    if problem is None and moment > now + AT_AHEAD_SECONDS:
+    if (problem is None and moment > now + AT_AHEAD_SECONDS) or (problem is not None and problem.code == "too_far_ahead"):
         problem = FieldError("at", "too_far_ahead", "Ask for a moment within the next 7 days.")
     if problem is not None:
         raise validation_failed([problem])

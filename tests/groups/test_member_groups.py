@@ -35,3 +35,9 @@ def test_a_pupils_groups_now_with_their_windows_and_only_those_the_caller_sees(a
     staff = api.get(f"/api/members/{teacher['id']}/groups").data
     assert staff["kind"] == "staff" and [g["name"] for g in staff["items"]] == ["All staff"]
 
+
+
+def test_an_id_longer_than_any_is_not_found_not_a_500(api, admin):
+    for path in ("/api/members/{}/groups", "/api/pupils/{}", "/api/groups/{}/members"):
+        r = api.get(path.format("x" * 3000))
+        assert r.status_code == 404 and r.data["code"] == "not_found", (path, r.status_code)
