@@ -62,7 +62,7 @@ def test_a_teacher_builds_an_8_pupil_group_for_the_end_of_the_school_day_in_4_ac
     expect(page.locator("#picked-count")).to_have_text("8 selected")
     act(page.get_by_role("button", name="Add selected to…"))
     dialog = page.locator("dialog[open]")
-    assert dialog.get_by_label("Group").input_value() == group["id"]  # (her only group)
+    assert dialog.get_by_label("Group", exact=True).input_value() == group["id"]  # (her only group)
     assert "Add 8 people (Arjun Mensah, Pupil0 Nine and 6 more)" in dialog.inner_text()
     assert dialog.get_by_role("button", name="Until the end of this lesson (P2, 10:50)").is_visible()
     page.shot("add-selected")
@@ -87,6 +87,21 @@ def test_a_teacher_builds_an_8_pupil_group_for_the_end_of_the_school_day_in_4_ac
     assert not any("this lesson" in p or p.startswith("Until the end of the school day") for p in presets)
     page.shot("after-school-presets")
     dialog.get_by_role("button", name="Cancel").click()
+
+    # a new group made in the same dialog: its name, then the same one click
+    groups.get_by_role("button", name=re.compile(r"^9M")).click()
+    expect(members.locator("li.member")).to_have_count(8)
+    members.get_by_role("checkbox", name="Select all 8 shown").check()
+    page.get_by_role("button", name="Add selected to…").click()
+    dialog = page.locator("dialog[open]")
+    dialog.get_by_label("Group", exact=True).select_option(label="A new group…")
+    dialog.get_by_label("New group's name").fill("Science club")
+    dialog.get_by_role("button", name="Until removed").click()
+    dialog.wait_for(state="detached")
+    club = groups.get_by_role("button", name=re.compile(r"^Science club"))
+    expect(club).to_contain_text("8 members")
+    made = next(g for g in http.call("GET", "/api/groups?mine=true", token).json()["items"] if g["name"] == "Science club")
+    assert made["role"] == "owner"
 
 
 def test_a_teacher_finds_a_pupil_by_name_among_1200(stack, page):  # noqa: F811

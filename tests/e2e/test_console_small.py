@@ -55,7 +55,7 @@ def test_a_member_is_added_with_the_keyboard_alone_and_focus_stays(stack, page):
     expect(menu).to_be_focused()
     page.keyboard.press("Enter")
     dialog = page.locator("dialog[open]")
-    dialog.get_by_label("Group").wait_for()
+    dialog.get_by_label("Group", exact=True).wait_for()
     page.keyboard.press("Tab")  # from the group (Choir, the only one) to the first time
     expect(dialog.locator(".presets button").first).to_be_focused()
     dialog.get_by_role("button", name="Until removed").focus()

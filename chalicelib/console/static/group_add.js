@@ -130,7 +130,7 @@
     el("input", { type: "radio", name: "how", value, id: "how-" + value, checked: !!checked }),
     el("label", { for: "how-" + value }, label), extra || null);
   const inp = (attrs) => el("input", Object.assign({ class: "inline" }, attrs));
-  const LAST = "groups-last-target";
+  const LAST = "groups-last-target", NEW = "+new";
 
   // members: [{id, name}]; target: a group id, or null to choose one of `choices`.
   // done(group id) after adding.
@@ -139,10 +139,30 @@
       SR.andList(members.slice(0, 2).map((m) => m.name).concat(members.length > 2 ? [(members.length - 2) + " more"] : [])) + ")";
     const last = localStorage.getItem(LAST);
     const targetName = target ? (choices.find((g) => g.id === target) || {}).name : null;
-    const pick = target ? null : el("div", { class: "field" }, el("label", { for: "target-group" }, "Group"),
-      choices.length ? el("select", { id: "target-group", name: "group", required: true },
-        choices.map((g) => el("option", { value: g.id, selected: g.id === last }, g.name)))
-        : el("p", { class: "note" }, "You have no group to add to: + on the Groups screen makes one."));
+    // a group of one's own, or a new one made here ("A new group…": its name, then the same click)
+    const making = SR.can("create_groups");
+    const named = el("div", { class: "field", hidden: !!choices.length },
+      el("label", { for: "new-group-name" }, "New group's name"),
+      el("input", { id: "new-group-name", name: "new_group", maxlength: "100", autocomplete: "off" }));
+    const select = choices.length ? el("select", { id: "target-group", name: "group", required: true,
+      onchange: () => { named.hidden = select.value !== NEW; } },
+    choices.map((g) => el("option", { value: g.id, selected: g.id === last }, g.name)),
+    making ? el("option", { value: NEW }, "A new group…") : null) : null;
+    const pick = target ? null : el("div", {},
+      select ? el("div", { class: "field" }, el("label", { for: "target-group" }, "Group"), select)
+        : making ? null : el("p", { class: "note" }, "You have no group to add to, and your user group can't make one."),
+      making ? named : null);
+    let made = null;  // (made here once: a retry after a refused add adds to it, not a second one)
+    async function chosenGroup(v) {
+      const picked = target || (select ? v.get("group") : NEW);
+      if (picked !== NEW) return picked;
+      if (made) return made.id;
+      const name = (v.get("new_group") || "").trim();
+      if (!name) throw new Error("Give the new group a name.");
+      made = await SR.api("POST", "/groups", { name, member_type: "user" });
+      choices.push(made);
+      return made.id;
+    }
     const quick = el("div", { class: "presets", role: "group", "aria-label": "How long" },
       presets(new Date()).map((p) => el("button", { type: "submit", name: "preset", value: p.how,
         class: p.how === "removed" ? "secondary" : "", "data-until": p.until ? p.until.toISOString() : "" }, p.label)));
@@ -163,8 +183,6 @@
       el("p", {}, "Add " + names + (targetName ? " to " + targetName : "") + "."), pick, quick, more,
     ], null, async (f, submitter) => {
       const v = new FormData(f);
-      const group = target || v.get("group");
-      if (!group) throw new Error("Choose a group.");
       const choice = submitter && submitter.value;
       let when = { until: null };
       if (choice === "other") when = otherTimes(v);
@@ -172,6 +190,7 @@
       if (when.until && when.until <= new Date()) throw new Error("That time has passed: close this and try again.");
       const body = { until: when.until ? when.until.toISOString() : null };
       if (when.from) body.from = when.from.toISOString();
+      const group = await chosenGroup(v);
       const r = { added: 0, updated: 0 };
       for (let i = 0; i < members.length; i += 100) {  // (the API takes 100 a call)
         const part = await SR.api("POST", "/groups/" + encodeURIComponent(group) + "/members",
