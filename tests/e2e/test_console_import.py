@@ -131,7 +131,12 @@ def test_a_held_drop_shows_what_it_would_do_and_is_approved_in_the_console(stack
     assert held["status"] == "held", held
     page.goto(base + "/")
     page.evaluate("t => sessionStorage.setItem('token', t)", token)
-    page.goto(base + "/#/import/" + held["id"])
+    # the admin's home says the night's file is held, with the way to it
+    page.goto(base + "/#/home")
+    sync = page.locator("p", has_text="The last file from your MIS")
+    sync.wait_for()
+    assert "night.csv" in sync.inner_text() and "held for a person to approve" in sync.inner_text()
+    sync.get_by_role("link", name="Review it").click()
     page.get_by_text("This file is waiting for you").wait_for(timeout=20000)
     leavers = page.get_by_role("list", name="would be marked as leavers")
     leavers.get_by_text("P39 Pupil").wait_for()

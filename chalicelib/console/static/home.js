@@ -35,7 +35,7 @@
       const [pupils, staff, imports, groups, settings] = await Promise.all([
         SR.can("view_roster") ? SR.api("GET", "/pupils?limit=1") : { items: [] },
         SR.can("view_roster") ? SR.api("GET", "/staff?limit=2") : { items: [] },
-        SR.can("manage_roster") ? SR.api("GET", "/imports?limit=5") : { items: [] },
+        SR.can("manage_roster") ? SR.api("GET", "/imports?limit=10") : { items: [] },
         admin ? SR.api("GET", "/user-groups") : { items: [] },
         admin ? SR.api("GET", "/settings") : { require_mfa_for: [] },
       ]);
@@ -60,7 +60,7 @@
           done ? el("span", { class: "sr-only" }, " (done)") : "")));
       const progress = el("div", { "aria-live": "polite" });
       box.replaceChildren(el("h2", { id: "screen-title" }, me.school.name + ": getting started"), list,
-        el("h3", {}, "Imports"), progress);
+        el("h3", {}, "Nightly sync"), syncHealth(imports.items), el("h3", {}, "Imports"), progress);
       renderImports(progress, imports.items);
       const inFlight = () => imports.items.some((i) => ["uploading", "sniffing", "validating", "committing"].indexOf(i.status) >= 0);
       if (inFlight()) {
@@ -82,6 +82,19 @@
   SR.schoolTime = (iso) => (iso ? new Date(iso).toLocaleString("en-GB", { timeZone: (SR.me.school.timezone || undefined),
     day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit" }) : "");
 
+
+  // The last file the MIS dropped, and what became of it (held ones wait for a person)
+  const DROP_WORDS = { done: "imported", committed: "imported", held: "held for a person to approve",
+    failed: "failed", discarded: "discarded" };
+  function syncHealth(items) {
+    const last = items.find((i) => i.source === "drop");
+    const sync = SR.can("manage_settings") ? el("a", { href: "#/sync" }, "Sync & year") : null;
+    if (!last) return el("p", { class: "note" }, "No file has come from your MIS yet. ", sync || "", sync ? " says how." : "");
+    const word = DROP_WORDS[last.status] || "being read";
+    return el("p", { class: last.status === "failed" || last.status === "held" ? "notice" : "" },
+      "The last file from your MIS, " + last.filename + " (" + SR.schoolTime(last.created_at) + "), was " + word + ". ",
+      last.status === "held" ? el("a", { href: "#/import/" + encodeURIComponent(last.id) }, "Review it") : sync || "");
+  }
 
   function renderImports(box, items) {
     if (!items.length) return box.replaceChildren(el("p", {}, "No imports yet."));
