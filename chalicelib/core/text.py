@@ -34,12 +34,10 @@ def search_prefixes(q):
     """The (index, sort key attribute, prefix) reads that find the people a
     folded query ``q`` names: either name starting so, "first surname",
     "surname first" (each split between the words) and "surname, first"."""
-    if "," in q:
-        surname, first = (" ".join(part.split()) for part in q.split(",", 1))
-        if surname:
-            return [("by_name", "sort_name", f"{surname}{SEP}{first}" if first else surname)]
-        q = first  # (", Ngozi": a first name)
-    words = q.replace(",", " ").split()
+    surname, first = _comma_parts(q)
+    if surname:
+        return [("by_name", "sort_name", f"{surname}{SEP}{first}" if first else surname)]
+    words = first.split()
     if not words:
         return []  # (nothing to find by: commas and spaces)
     whole = " ".join(words)
@@ -51,6 +49,15 @@ def search_prefixes(q):
     return prefixes
 
 
+def _comma_parts(q):
+    """("surname", "first") of "surname, first"; ("", the rest) when there is
+    no surname before a comma (", Ngozi" is a first name) or no comma."""
+    if "," not in q:
+        return "", " ".join(q.split())
+    surname, first = (" ".join(part.replace(",", " ").split()) for part in q.split(",", 1))
+    return surname, first
+
+
 def name_matches(name, q):
     """Whether a member shown as "First Surname" is found by the folded
     query ``q``, as search_prefixes finds a pupil (either name, "first
@@ -59,13 +66,10 @@ def name_matches(name, q):
     words = fold(name).split()
     whole = " ".join(words)
     tails = [" ".join(words[i:]) for i in range(len(words))]
-    if "," in q:
-        surname, first = (" ".join(part.split()) for part in q.split(",", 1))
-        if surname:
-            return any(t.startswith(surname) and (not first or whole.startswith(first))
-                       for t in tails[1:] or tails)
-        q = first
-    asked = q.replace(",", " ").split()
+    surname, first = _comma_parts(q)
+    if surname:
+        return any(t.startswith(surname) and (not first or whole.startswith(first)) for t in tails[1:] or tails)
+    asked = first.split()
     if not asked:
         return False
     if any(t.startswith(" ".join(asked)) for t in tails):

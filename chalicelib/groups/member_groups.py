@@ -15,6 +15,7 @@ from ..membership import rules, system
 from ..membership.bookkeeping import current
 from ..membership.models import SYSTEM, Group, Machine, Membership
 from ..roster.models import Pupil
+from ..roster.pupils import reg_key
 
 #: (kind, model, its id's key) a member may be
 KINDS = (("pupil", Pupil, "pupil_id"), ("staff", User, "user_id"), ("machine", Machine, "machine_id"))
@@ -52,9 +53,8 @@ def _system_groups(kind, record, item):
     registration group) or an enabled member of staff (All staff)."""
     groups = system.virtual_groups(item)
     if kind == "pupil" and (record.status or "active") == "active":
-        reg = fold(record.registration_group or "")
         return [g for g in groups if g.system == "all_pupils" or (g.system == "year" and g.system_value == record.year_group)
-                or (g.system == "reg" and reg and fold(g.system_value or "") == reg)]
+                or (g.system == "reg" and record.reg_key and reg_key(record.school_id, g.system_value) == record.reg_key)]
     if kind == "staff" and getattr(record, "status", None) != "disabled":
         return [g for g in groups if g.system == "all_staff"]
     return []
