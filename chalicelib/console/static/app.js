@@ -31,6 +31,8 @@
 
   // ---- API: JSON in, JSON out; errors become Error(message) with .code/.status/.data
   // "A", "A and B", "A, B and C"
+  // "1 row", "3 rows", "2 people"
+  SR.plural = (n, one, many) => n + " " + (n === 1 ? one : (many || one + "s"));
   SR.andList = (items) => (items.length < 2 ? items.join("") : items.slice(0, -1).join(", ") + " and " + items[items.length - 1]);
   // How many rows an import's result counts as imported (new, changed, unchanged, back on roll).
   SR.importedCount = (r) => (r.created || 0) + (r.updated || 0) + (r.unchanged || 0) + (r.restored || 0);

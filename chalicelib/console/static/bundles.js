@@ -4,7 +4,7 @@
 (function () {
   "use strict";
   const el = SR.el;
-  const plural = (n, one, many) => n + " " + (n === 1 ? one : (many || one + "s"));
+  const plural = SR.plural;
   const FLAVOURS = { "oneroster_1.0": "OneRoster 1.0", "oneroster_1.1": "OneRoster 1.1",
     "oneroster_1.2": "OneRoster 1.2", "sds_v2.1": "School Data Sync v2" };
   const GRADES = [["year", "As UK years: 01–13 are Years 1–13, KG is Reception, PK is Nursery 2"],

@@ -20,7 +20,6 @@
   const tz = () => (SR.me && SR.me.school && SR.me.school.timezone) || undefined;
   const pad = (n) => String(Math.floor(n)).padStart(2, "0");
   const minutesOf = (hhmm) => +hhmm.slice(0, 2) * 60 + +hhmm.slice(3, 5);
-  const clock = (minutes) => pad(minutes / 60) + ":" + pad(minutes % 60);
   const utcDay = (date) => { const [y, m, d] = date.split("-").map(Number); return Date.UTC(y, m - 1, d); };
   const addDays = (date, n) => new Date(utcDay(date) + n * 86400000).toISOString().slice(0, 10);
   const weekday = (date) => new Date(utcDay(date)).getUTCDay();
@@ -44,8 +43,6 @@
     }
     return new Date(guess);
   }
-  SR.schoolInstant = instant;
-  SR.schoolWall = wall;
 
   function nextSchoolDay(date) {
     let d = addDays(date, 1);

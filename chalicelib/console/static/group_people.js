@@ -20,7 +20,7 @@
     const again = () => { render(box, group, onChange); if (onChange) onChange(); };
     const rows = people.map((p) => el("li", { class: "person", "data-user-id": p.user_id },
       el("span", { class: "person-name" }, p.name + (p.disabled ? " (disabled)" : "")),
-      el("span", { class: "person-role" }, p.role + (p.until ? " until " + SR.showWhen(p.until) : "")),
+      el("span", { class: "person-role" }, p.role + (p.until ? " until " + SR.schoolTime(p.until) : "")),
       (owner || p.user_id === me()) && !(p.role === "owner" && people.filter((o) => o.role === "owner").length < 2)
         ? el("button", { type: "button", class: "secondary", "aria-label": "Take " + p.name + " off this group",
           onclick: () => takeOff(group, p, again) }, p.user_id === me() ? "Leave" : "Take off") : null));

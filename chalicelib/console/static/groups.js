@@ -23,13 +23,6 @@
   }
 
   // ---- time helpers
-  function tz() { return (SR.me && SR.me.school && SR.me.school.timezone) || undefined; }
-  function when(at) {
-    try {
-      return new Intl.DateTimeFormat("en-GB", { timeZone: tz(), dateStyle: "medium", timeStyle: "short" })
-        .format(new Date(at));
-    } catch (e) { return at; }
-  }
   // "2 h 25 min left", "3 days left"
   function timeLeft(until) {
     const minutes = Math.max(1, Math.round((Date.parse(until) - Date.now()) / 60000));
@@ -39,8 +32,8 @@
   }
   function showUntil(until, from, system) {
     if (system) return "";  // (a school group's members are the roster's: they have no end)
-    const starts = from && Date.parse(from) > Date.now() ? "from " + when(from) + " " : "";
-    return starts + (until ? "until " + when(until) + " (" + timeLeft(until) + ")" : "until removed");
+    const starts = from && Date.parse(from) > Date.now() ? "from " + SR.schoolTime(from) + " " : "";
+    return starts + (until ? "until " + SR.schoolTime(until) + " (" + timeLeft(until) + ")" : "until removed");
   }
   const live = (m) => !m.until || Date.parse(m.until) > Date.now();
 
@@ -77,7 +70,6 @@
     });
   }
 
-  SR.showWhen = when;
 
   // ---- right-click menu
   function closeMenu() { document.querySelectorAll(".groups-menu").forEach((m) => m.remove()); }

@@ -5,7 +5,7 @@
   "use strict";
   const el = SR.el;
   const MAX_ROWS = 500;
-  const plural = (n, one, many) => n + " " + (n === 1 ? one : (many || one + "s"));
+  const plural = SR.plural;
 
   // An import's rows with problems, each fixed in place; onFixed() after each fix
   SR.importProblemRows = async function rowsOf(i, importId, heading, onFixed) {

@@ -14,7 +14,7 @@
   };
 
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-  const plural = (n, one, many) => n + " " + (n === 1 ? one : (many || one + "s"));
+  const plural = SR.plural;
 
   SR.screen("import", {
     title: "Import",
