@@ -1,6 +1,7 @@
 """schoolroll: the Chalice app. Thin on purpose: each domain is a blueprint."""
 from chalice import Chalice
 
+from chalicelib.accounts import client_routes
 from chalicelib.accounts import routes as accounts_routes
 from chalicelib.accounts.service import authenticate
 from chalicelib.console import routes as console_routes
@@ -19,6 +20,7 @@ http.use_authenticator(authenticate)
 
 app.register_blueprint(core_routes.bp, url_prefix="/api")
 app.register_blueprint(accounts_routes.bp, url_prefix="/api")
+app.register_blueprint(client_routes.bp, url_prefix="/api")
 app.register_blueprint(roster_routes.bp, url_prefix="/api")
 app.register_blueprint(import_routes.bp, url_prefix="/api")
 app.register_blueprint(group_routes.bp, url_prefix="/api")

@@ -202,6 +202,28 @@ def member(api, mailbox):
     return make
 
 
+def basic(client_id, secret):
+    """An HTTP Basic Authorization header for a client's credentials."""
+    import base64
+    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+
+
+@pytest.fixture
+def api_client(api):
+    """Makes an API client of a school (as its admin) and returns a token
+    for it: make(school, scopes) -> {"client_id", "client_secret", "token"}."""
+    def make(school, scopes, scope=None):
+        made = api.post("/api/clients", {"name": "Monitoring", "scopes": list(scopes)}, token=school["token"])
+        assert made.status_code == 201, made.body
+        form = "grant_type=client_credentials" + (f"&scope={scope}" if scope else "")
+        issued = api.call("POST", "/api/oauth/token", form, token="", headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Authorization": basic(made.data["client_id"], made.data["client_secret"])})
+        assert issued.status_code == 200, issued.body
+        return dict(made.data, token=issued.data["access_token"])
+    return make
+
+
 @pytest.fixture(autouse=True)
 def no_scan(monkeypatch):
     """Requests and schedules must never Scan: any Scan made while the app

@@ -142,7 +142,7 @@ class Token(Model):
     stored only as its hash."""
     Meta = meta("tokens")
     token_hash = UnicodeAttribute(hash_key=True)
-    kind = UnicodeAttribute()  # session | verify | invite | reset | mfa
+    kind = UnicodeAttribute()  # session | verify | invite | reset | mfa | client | access
     school_id = UnicodeAttribute()
     user_id = UnicodeAttribute()
     expires_at = NumberAttribute()
@@ -162,6 +162,14 @@ class Token(Model):
     session_id = UnicodeAttribute(null=True)
     owner = UnicodeAttribute(null=True)
     by_owner = SessionsByOwner()
+    #: An API client (kind "client", keyed ``client#<client id>``, listed by
+    #: owner ``<school>#clients``): its name, scopes, who made it and the
+    #: SHA-256 of its secret. Its access tokens (kind "access") carry the
+    #: scopes granted. (accounts/api_clients.py)
+    name = UnicodeAttribute(null=True)
+    scopes = ListAttribute(of=UnicodeAttribute, null=True)
+    secret_hash = UnicodeAttribute(null=True)
+    created_by = UnicodeAttribute(null=True)
     #: DynamoDB's TTL removes dead tokens; reads check expires_at themselves.
     ttl = NumberAttribute(null=True)  # DynamoDB TTL (epoch seconds)
 

@@ -19,6 +19,27 @@ PERMISSIONS = {
     "view_all_groups": "See every group, including unshared ones and All staff.",
 }
 
+#: What an API client (accounts/api_clients.py) may be given: read-only, each
+#: a set of GET routes (a route names the scope that opens it; no write route
+#: names one). The permissions each stands for decide what those views show.
+SCOPES = {
+    "roster.read": "Read pupils, staff and user groups.",
+    "groups.read": "Read groups, their members and staff roles, and a member's groups.",
+    "oneroster.read": "Read the roster through the OneRoster 1.2 rostering service.",
+    "changes.read": "Read the change feed.",
+}
+SCOPE_PERMISSIONS = {
+    "roster.read": ["view_roster"],
+    "groups.read": ["view_roster", "view_all_groups"],
+    "oneroster.read": ["view_roster", "view_all_groups"],
+    "changes.read": [],
+}
+#: The OAuth 2.0 scopes OneRoster 1.2 names: a token asked for with any of
+#: them is granted ``oneroster.read`` (the client must hold it).
+ONEROSTER_SCOPES = tuple(f"https://purl.imsglobal.org/spec/or/v1p2/scope/{name}" for name in
+                         ("roster.readonly", "roster-core.readonly", "roster-demographics.readonly"))
+CLIENT_GROUP = "API client"
+
 ADMIN_GROUP = "Admin Team"
 FALLBACK_GROUP = "Teachers"
 
@@ -101,6 +122,9 @@ class Caller:
     #: The school requires two factors of this user group and they have none
     #: yet: only /api/me, /api/auth/mfa/* and sign-out answer until they do.
     mfa_setup_required: bool = False
+    #: An API client's scopes (None: a person). A client reaches only routes
+    #: that name one of them.
+    scopes: frozenset = None
 
     @classmethod
     def for_user(cls, school, user, **session):
@@ -117,6 +141,29 @@ class Caller:
     def for_school(cls, school):
         """The school itself (a drop): every permission, named ``system``."""
         return cls(school.school_id, "system", ADMIN_GROUP, sorted(PERMISSIONS), True, None, school)
+
+    @classmethod
+    def for_client(cls, school, client_id, scopes):
+        """An API client of ``school`` with the token's ``scopes``: the read
+        permissions they stand for, never more."""
+        permissions = sorted({p for s in scopes for p in SCOPE_PERMISSIONS.get(s, ())})
+        return cls(school_id=school.school_id, user_id=client_id, user_group=CLIENT_GROUP,
+                   permissions=permissions, email_verified=True, school=school, scopes=frozenset(scopes))
+
+    @property
+    def is_client(self):
+        return self.scopes is not None
+
+    def require_scope(self, scope):
+        """A client reaches a route only by a scope it holds (a person: always)."""
+        if self.scopes is None:
+            return
+        if scope is None or scope not in self.scopes:
+            needed = f"the '{scope}' scope" if scope else "a person's sign-in (no API client may use it)"
+            raise ApiError("insufficient_scope", f"This route needs {needed}; this token has "
+                           f"{', '.join(sorted(self.scopes)) or 'no scopes'}.", required_scope=scope,
+                           headers={"WWW-Authenticate": 'Bearer error="insufficient_scope"'
+                                                       + (f', scope="{scope}"' if scope else "")})
 
     def has(self, permission):
         return permission in self.permissions

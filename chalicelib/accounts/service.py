@@ -16,7 +16,7 @@ from ..core.text import sort_keys
 from ..membership import rules as group_rules
 from ..membership import system as system_groups
 from ..notify.outbox import new_message, register_renderer
-from . import credentials, events, links, mfa, passwords, sessions, throttle
+from . import api_clients, credentials, events, links, mfa, passwords, sessions, throttle
 from .models import Login, School, Token, User
 from .permissions import ADMIN_GROUP, Caller, effective_permissions, standard_user_groups
 
@@ -114,11 +114,14 @@ def bearer_token(request):
 
 def authenticate(request, now=None):
     """The token authoriser: one BatchGetItem reads the token, the user and
-    the school together. Missing, malformed, forged, expired, idle, revoked
+    the school together (or an API client's token, its client and the
+    school: api_clients.py). Missing, malformed, forged, expired, idle, revoked
     or of a disabled account -> 401. At most once a minute a session's idle
     clock is written on."""
     now = now or time.time()
     token = bearer_token(request)
+    if api_clients.is_access_token(token):
+        return api_clients.authenticate(token, _unauthorized, now)
     ids = credentials.token_ids(token)
     if ids is None:
         raise _unauthorized()

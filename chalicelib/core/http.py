@@ -83,17 +83,21 @@ class _Checks:
     mfa_exempt: bool
     verified: bool
     permission: Optional[str]
+    scope: Optional[str]
     body: Optional[dict]
     validate: bool
     status: int
 
 
 def route(bp, path, method, *, summary, tag, auth=True, permission=None,
-          verified=False, body=None, response=None, status=200, query=None,
+          verified=False, scope=None, body=None, response=None, status=200, query=None,
           content_type="application/json", validate=True, big_files=False, mfa_exempt=False):
     """Register a view on blueprint ``bp`` and describe it for OpenAPI.
 
     ``permission``: the caller's user group must hold it (403 otherwise).
+    ``scope``: the API client scope that opens this route to a client's
+    token (accounts/api_clients.py); without one no client may call it
+    (403 insufficient_scope). Only read routes name one.
     ``verified``: the school's admin must have verified their email first.
     ``body``/``response``: JSON schemas. The body schema is enforced unless
     ``validate=False``, for views whose domain validator checks every field
@@ -107,7 +111,7 @@ def route(bp, path, method, *, summary, tag, auth=True, permission=None,
     route answers them 403 mfa_setup_required.
     """
     checks = _Checks(auth=auth, mfa_exempt=mfa_exempt, verified=verified, permission=permission,
-                     body=body, validate=validate, status=status)
+                     scope=scope, body=body, validate=validate, status=status)
 
     def decorate(view):
         handler = _handler(bp, view, checks)
@@ -123,7 +127,7 @@ def route(bp, path, method, *, summary, tag, auth=True, permission=None,
 def _openapi_meta(checks, *, summary, tag, response, query, content_type, big_files):
     """What core/openapi.py documents of a route (``handler.openapi``)."""
     return {
-        "summary": summary, "tag": tag, "auth": checks.auth, "permission": checks.permission,
+        "summary": summary, "tag": tag, "auth": checks.auth, "permission": checks.permission, "scope": checks.scope,
         "verified": checks.verified, "body": checks.body, "response": response, "status": checks.status,
         "query": query or {}, "content_type": content_type, "big_files": big_files,
         "mfa_exempt": checks.mfa_exempt,
@@ -174,10 +178,12 @@ def _answer(request, view, checks, path_params):
 
 
 def _authorised_caller(request, checks):
-    """The signed-in caller (401 if not), then checked in this order: two
-    factors set up if due, the admin's email verified, the permission."""
+    """The signed-in caller (401 if not), then checked in this order: an API
+    client's scope, two factors set up if due, the admin's email verified,
+    the permission."""
     caller = _authenticator(request)
     logger.append_keys(school_id=caller.school_id, user_id=caller.user_id)
+    caller.require_scope(checks.scope)
     if not checks.mfa_exempt:
         caller.require_mfa_if_due()
     if checks.verified:

@@ -71,6 +71,8 @@ def _error_responses(doc, path="", method="GET"):
         codes.update({"401": "unauthorized (wrong email or password)", "403": "account_disabled",
                       "429": "too_many_attempts"})
     codes.update(_ROUTE_ERRORS.get((method, path), {}))
+    if doc.get("auth", True) and "403" in codes:
+        codes["403"] += " / insufficient_scope (an API client's token)"
     out = {}
     for status, what in codes.items():
         out[status] = {"description": what, "content": {"application/json": {
@@ -92,6 +94,8 @@ def _operation(path, method, entry):
         op["security"] = []
     if doc.get("permission"):
         op["x-permission"] = doc["permission"]
+    if doc.get("scope"):
+        op["x-scope"] = doc["scope"]
     if doc.get("body") is not None:
         op["requestBody"] = {"required": True, "content": {
             "application/json": {"schema": doc["body"]}}}

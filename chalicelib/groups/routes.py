@@ -42,7 +42,7 @@ def create_group(ctx):
     return service.create(ctx.caller, ctx.body)
 
 
-@route(bp, "/groups", "GET", summary="The groups the caller can see, with member counts and the caller's role",
+@route(bp, "/groups", "GET", scope="groups.read", summary="The groups the caller can see, with member counts and the caller's role",
        tag=TAG, query={"mine": (string(enum=["true", "false"]), "true: only groups the caller has a role on"),
                        "unowned": (string(enum=["true", "false"]), "true: groups whose owner left with nobody "
                                    "to pass them to (manage_settings), to hand on")},
@@ -52,7 +52,7 @@ def list_groups(ctx):
                                unowned=listing.flag(ctx.query, "unowned"))
 
 
-@route(bp, "/groups/{group_id}/staff", "GET", summary="The staff on a group, with their roles", tag=TAG,
+@route(bp, "/groups/{group_id}/staff", "GET", scope="groups.read", summary="The staff on a group, with their roles", tag=TAG,
        permission="view_roster", response=PEOPLE)
 def list_group_staff(ctx, group_id):
     return staff.list_staff(ctx.caller, group_id)
@@ -94,7 +94,7 @@ def delete_group(ctx, group_id):
     return service.delete(ctx.caller, group_id)
 
 
-@route(bp, "/groups/{group_id}/members", "GET", summary="A group's current members", tag=TAG,
+@route(bp, "/groups/{group_id}/members", "GET", scope="groups.read", summary="A group's current members", tag=TAG,
        permission="view_roster",
        query={"limit": (integer(minimum=1, maximum=1000), "At most this many (default 500)"),
               "next": (string(), "Cursor from the previous page's 'next'"),
@@ -130,7 +130,7 @@ def remove_member(ctx, group_id, member_id):
     return members.remove_member(ctx.caller, group_id, member_id)
 
 
-@route(bp, "/members/{member_id}/groups", "GET", summary="The groups a pupil, member of staff or machine is in "
+@route(bp, "/members/{member_id}/groups", "GET", scope="groups.read", summary="The groups a pupil, member of staff or machine is in "
        "now (those the caller can see), each with its priority and the membership's window", tag=TAG,
        permission="view_roster",
        response=obj(["kind", "items"], kind=string(enum=["pupil", "staff", "machine"]), items=array(obj(
@@ -156,7 +156,7 @@ def create_machine(ctx):
     return machines.create_machine(ctx.caller, ctx.body)
 
 
-@route(bp, "/machines", "GET", summary="The school's machines", tag="machines",
+@route(bp, "/machines", "GET", scope="groups.read", summary="The school's machines", tag="machines",
        response=obj(["items"], items=array(MACHINE)))
 def list_machines(ctx):
     return machines.list_machines(ctx.caller)

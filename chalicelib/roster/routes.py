@@ -57,7 +57,7 @@ def create_pupil(ctx):
     return pupils.create(ctx.caller, ctx.body)
 
 
-@route(bp, "/pupils", "GET", summary="List or search pupils (name order)", tag="pupils",
+@route(bp, "/pupils", "GET", scope="roster.read", summary="List or search pupils (name order)", tag="pupils",
        permission="view_roster", response=page_of(PUPIL),
        query={"q": (string(), "Prefix of first name or surname; accents and case ignored"),
               "year_group": (string(), "Only this year group"),
@@ -67,7 +67,7 @@ def list_pupils(ctx):
     return pupils.list_pupils(ctx.caller, ctx.query)
 
 
-@route(bp, "/pupils/{pupil_id}", "GET", summary="One pupil", tag="pupils",
+@route(bp, "/pupils/{pupil_id}", "GET", scope="roster.read", summary="One pupil", tag="pupils",
        permission="view_roster", response=PUPIL)
 def get_pupil(ctx, pupil_id):
     return pupils.as_json(pupils.get(ctx.caller.school_id, pupil_id))
@@ -116,7 +116,7 @@ def create_staff(ctx):
     return staff.create(ctx.caller, ctx.body)
 
 
-@route(bp, "/staff", "GET", summary="List or search staff (name order)", tag="staff",
+@route(bp, "/staff", "GET", scope="roster.read", summary="List or search staff (name order)", tag="staff",
        permission="view_roster", response=page_of(STAFF),
        query={"q": (string(), "Prefix of first name or surname"),
               "user_group": (string(), "Only this user group"),
@@ -125,7 +125,7 @@ def list_staff(ctx):
     return staff.list_staff(ctx.caller, ctx.query)
 
 
-@route(bp, "/staff/{user_id}", "GET", summary="One staff member", tag="staff",
+@route(bp, "/staff/{user_id}", "GET", scope="roster.read", summary="One staff member", tag="staff",
        permission="view_roster", response=STAFF)
 def get_staff(ctx, user_id):
     return staff.as_json(staff.get(ctx.caller.school_id, user_id), ctx.caller.school)
@@ -182,7 +182,7 @@ USER_GROUP = obj(["name", "permissions", "standard"], name=string(), permissions
                  standard=boolean())
 
 
-@route(bp, "/user-groups", "GET", summary="The school's user groups and the permissions there are",
+@route(bp, "/user-groups", "GET", scope="roster.read", summary="The school's user groups and the permissions there are",
        tag="user groups",
        response=obj(["items", "permissions"], items=array(USER_GROUP),
                     permissions=array(obj(["name", "description"], name=string(), description=string()))))

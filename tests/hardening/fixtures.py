@@ -139,6 +139,18 @@ class Env:
         self.drain()
         return self.get_import(token, imp["id"])
 
+    def api_client(self, token, name):
+        """An API client with every scope, and a token for it."""
+        import base64
+        from chalicelib.accounts.permissions import SCOPES
+        made = self.api.post("/api/clients", {"name": name, "scopes": sorted(SCOPES)}, token=token)
+        assert made.status_code == 201, made.body
+        basic = base64.b64encode(f"{made.data['client_id']}:{made.data['client_secret']}".encode()).decode()
+        r = self.api.call("POST", "/api/oauth/token", "grant_type=client_credentials", token="", headers={
+            "Content-Type": "application/x-www-form-urlencoded", "Authorization": f"Basic {basic}"})
+        assert r.status_code == 200, r.body
+        return dict(made.data, token=r.data["access_token"])
+
     def import_to_review(self, token, kind, data, filename):
         imp = self.upload(token, kind, data, filename)
         assert imp["status"] == "mapping", imp
@@ -201,6 +213,8 @@ class School:
     committed_import: dict = None
     review_import: dict = None
     refused_rows: list = field(default_factory=list)
+    #: an API client holding every scope, with a token ("client_id", "client_secret", "token")
+    client: dict = None
 
     @property
     def token(self):
@@ -233,6 +247,8 @@ class School:
             out |= {g["id"], g["name"]}
         for imp in (self.committed_import, self.review_import):
             out |= {imp["id"], imp["filename"]}
+        if self.client:
+            out |= {self.client["client_id"], self.client["name"]}
         for row in self.refused_rows:
             out |= {v for v in row["values"].values() if v and self.tag in v}
         out.add(self.tag)
@@ -292,4 +308,5 @@ def build_school(env, tag, la, year_group, registration_group):
     s.pupils = sorted(listed, key=lambda p: (p["id"] not in by_hand, by_hand.index(p["id"]) if p["id"] in by_hand else 0,
                                              p["surname"]))
     assert len(s.pupils) == 5 and [p["id"] for p in s.pupils[:3]] == by_hand
+    s.client = env.api_client(tok, f"{tag} Monitoring Client")
     return s

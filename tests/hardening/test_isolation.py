@@ -164,6 +164,10 @@ IDS = {
         ("B's admin's session", lambda w: _b_session(w)),
         ("missing", lambda w: MISSING),
     ],
+    "client_id": [
+        ("B's API client", lambda w: w.b.client["client_id"]),
+        ("missing", lambda w: MISSING),
+    ],
     "import_id": [
         ("B's committed import", lambda w: w.b.committed_import["id"]),
         ("B's import in review", lambda w: w.b.review_import["id"]),
@@ -294,6 +298,9 @@ NO_IDS = {
     ("POST", "/api/auth/verify"): "public; a token, not an id (tokens suite)",
     ("POST", "/api/exports"): "A's own roster, no id (tests/roster/test_exports.py: only A's rows)",
     ("POST", "/api/groups"): "creates A's own group; no id",
+    ("POST", "/api/clients"): "creates A's own API client; no id",
+    ("POST", "/api/oauth/token"): "public; a client's own id and secret, for a token of its own school "
+                                  "(tests/accounts/test_api_clients.py)",
     ("POST", "/api/imports"): "creates A's own import; no id",
     ("POST", "/api/machines"): "creates A's own machine; no id",
     ("POST", "/api/pupils"): "B's UPN reused: BODY_REFS",
@@ -396,7 +403,7 @@ ID_CASES = id_cases()
 LIST_CASES = list_cases()
 
 
-def call(w, case):
+def call(w, case, token=None):
     path = case.template
     params = case.params(w) if case.params else {}
     for name, value in params.items():
@@ -406,7 +413,7 @@ def call(w, case):
     body = case.body(w) if case.body else None
     if body is None and case.method in ("POST", "PUT", "PATCH"):
         body = {}
-    r = w.env.api.call(case.method, path, body, token=w.a.token)
+    r = w.env.api.call(case.method, path, body, token=token or w.a.token)
     return r, unquote(path) + " " + json.dumps(body, ensure_ascii=False)
 
 
@@ -451,6 +458,36 @@ def test_list_and_search_routes_show_nothing_of_b(world, case):
     else:  # a search needs its q (422); otherwise A's own list
         assert r.status_code == 200 or (r.status_code == 422 and "q=" not in (case.query(world) if case.query else "")), \
             (r.status_code, r.body)
+
+
+def _client_cases(cases):
+    """The cases of the routes an API client may call (a scope in the document)."""
+    scoped = {(m.upper(), p) for p, ms in DOC["paths"].items() for m, op in ms.items() if op.get("x-scope")}
+    return [c for c in cases if (c.method, c.template) in scoped and not c.problem]
+
+
+@pytest.mark.parametrize("case", _client_cases(ID_CASES), ids=lambda c: c.id + " (A's API client)")
+def test_a_client_of_a_finds_none_of_b_ids(world, case):
+    """A's API client, holding every scope, as A's admin: B's ids are 404."""
+    r = check_no_leak_and_b_unchanged(world, case, lambda: call(world, case, world.a.client["token"]))
+    assert r.status_code == 404 and r.data["code"] == "not_found", (r.status_code, r.body)
+
+
+@pytest.mark.parametrize("case", _client_cases(LIST_CASES), ids=lambda c: c.id + " (A's API client)")
+def test_a_client_of_a_lists_nothing_of_b(world, case):
+    r = check_no_leak_and_b_unchanged(world, case, lambda: call(world, case, world.a.client["token"]))
+    if case.expect == "cursor":
+        assert r.status_code == 400 and r.data["code"] == "bad_cursor", (r.status_code, r.body)
+    elif r.status_code == 403:  # a view that asks more than a scope gives (?unowned: manage_settings)
+        assert r.data["code"] == "permission_denied", r.body
+    else:
+        assert r.status_code in (200, 422), (r.status_code, r.body)
+
+
+def test_the_client_cases_cover_every_scoped_route():
+    scoped = {(m.upper(), p) for p, ms in DOC["paths"].items() for m, op in ms.items() if op.get("x-scope")}
+    covered = {(c.method, c.template) for c in _client_cases(ID_CASES + LIST_CASES)}
+    assert scoped and scoped == covered, sorted(scoped - covered)
 
 
 # Ids (or unique values) of B's in request bodies.

@@ -32,81 +32,89 @@ from tests.hardening.fixtures import build_school, moto_env
 SUITE = "permission matrix"
 
 GROUPS = ("DSLs", "School Business Manager", "Admin Team", "SLTs", "Teachers", "TAs", "Governors")
+#: the API column's caller: a client holding every scope
+CLIENT = "API client"
 FAST_GROUPS = ("School Business Manager", "Teachers")
 
 # The table. One line per route: method, path, then one column per standard
 # user group in the order of GROUPS (Y allowed, . denied), then the rule.
 # A number in brackets refers to a footnote (finer rules than the route).
 #
-#  method  path                                          DSL SBM ADM SLT TEA TA  GOV  rule
+# The API column is the scope that opens the route to an API client's token
+# (. : no client may call it, 403 insufficient_scope).
+#
+#  method  path                                          DSL SBM ADM SLT TEA TA  GOV  API            rule
 TABLE = """
-GET     /api/me                                           Y   Y   Y   Y   Y   Y   Y   signed in
-POST    /api/auth/logout                                  Y   Y   Y   Y   Y   Y   Y   signed in
-POST    /api/auth/resend-verification                     Y   Y   Y   Y   Y   Y   Y   signed in
-POST    /api/auth/logout-everywhere                       Y   Y   Y   Y   Y   Y   Y   signed in
-POST    /api/auth/change-password                         Y   Y   Y   Y   Y   Y   Y   signed in; the current password [7]
-GET     /api/auth/sessions                                Y   Y   Y   Y   Y   Y   Y   signed in; the caller's own
-DELETE  /api/auth/sessions/{session_id}                   Y   Y   Y   Y   Y   Y   Y   signed in; the caller's own
-POST    /api/auth/mfa/setup                               Y   Y   Y   Y   Y   Y   Y   signed in [8]
-POST    /api/auth/mfa/confirm                             Y   Y   Y   Y   Y   Y   Y   signed in [8]
-DELETE  /api/auth/mfa                                     Y   Y   Y   Y   Y   Y   Y   signed in; a current code [7] [8]
-GET     /api/settings                                     Y   Y   Y   Y   Y   Y   Y   signed in
-PATCH   /api/settings                                     .   Y   Y   .   .   .   .   `manage_settings`
-GET     /api/user-groups                                  Y   Y   Y   Y   Y   Y   Y   signed in
-PUT     /api/user-groups/{name}                           .   Y   Y   .   .   .   .   `manage_settings`
-GET     /api/audit                                        .   Y   Y   .   .   .   .   `manage_settings`
-GET     /api/pupils                                       Y   Y   Y   Y   Y   Y   .   `view_roster`
-POST    /api/pupils                                       .   Y   Y   Y   .   .   .   `manage_roster` [1]
-GET     /api/pupils/export                                Y   Y   Y   Y   Y   Y   .   `view_roster`
-POST    /api/exports                                      Y   Y   Y   Y   Y   Y   .   `view_roster`
-GET     /api/pupils/{pupil_id}                            Y   Y   Y   Y   Y   Y   .   `view_roster`
-PATCH   /api/pupils/{pupil_id}                            .   Y   Y   Y   .   .   .   `manage_roster`
-DELETE  /api/pupils/{pupil_id}                            .   Y   Y   Y   .   .   .   `manage_roster`
-GET     /api/staff                                        Y   Y   Y   Y   Y   Y   .   `view_roster`
-POST    /api/staff                                        .   Y   Y   Y   .   .   .   `manage_roster` [1] [2]
-GET     /api/staff/export                                 Y   Y   Y   Y   Y   Y   .   `view_roster`
-GET     /api/staff/{user_id}                              Y   Y   Y   Y   Y   Y   .   `view_roster`
-PATCH   /api/staff/{user_id}                              .   Y   Y   Y   .   .   .   `manage_roster` [2]
-DELETE  /api/staff/{user_id}                              .   Y   Y   Y   .   .   .   `manage_roster` [2] [3]
-POST    /api/staff/{user_id}/invite                       .   Y   Y   Y   .   .   .   `manage_roster` [2]
-POST    /api/staff/{user_id}/disable                      .   Y   Y   Y   .   .   .   `manage_roster` [2] [9]
-POST    /api/staff/{user_id}/enable                       .   Y   Y   Y   .   .   .   `manage_roster` [2]
-POST    /api/staff/{user_id}/mfa-reset                    .   Y   Y   .   .   .   .   `manage_settings` [2]
-GET     /api/imports/template                             .   Y   Y   Y   .   .   .   `manage_roster`
-POST    /api/imports                                      .   Y   Y   Y   .   .   .   `manage_roster` [1]
-GET     /api/imports                                      .   Y   Y   Y   .   .   .   `manage_roster`
-GET     /api/imports/{import_id}                          .   Y   Y   Y   .   .   .   `manage_roster`
-PUT     /api/imports/{import_id}/mapping                  .   Y   Y   Y   .   .   .   `manage_roster`
-PUT     /api/imports/{import_id}/sheet                    .   Y   Y   Y   .   .   .   `manage_roster`
-GET     /api/imports/{import_id}/rows                     .   Y   Y   Y   .   .   .   `manage_roster`
-PATCH   /api/imports/{import_id}/rows/{row}               .   Y   Y   Y   .   .   .   `manage_roster` [2]
-GET     /api/imports/{import_id}/errors.csv               .   Y   Y   Y   .   .   .   `manage_roster`
-POST    /api/imports/{import_id}/commit                   .   Y   Y   Y   .   .   .   `manage_roster` [1] [2]
-POST    /api/imports/{import_id}/complete                 .   Y   Y   Y   .   .   .   `manage_roster`
-POST    /api/imports/{import_id}/approve                  .   Y   Y   Y   .   .   .   `manage_roster` [1] [10]
-POST    /api/imports/{import_id}/discard                  .   Y   Y   Y   .   .   .   `manage_roster` [1] [10]
-GET     /api/imports/{import_id}/changes                  .   Y   Y   Y   .   .   .   `manage_roster`
-GET     /api/imports/{import_id}/changes.csv              .   Y   Y   Y   .   .   .   `manage_roster`
-GET     /api/groups                                       Y   Y   Y   Y   Y   Y   Y   signed in; lists the groups the caller can see [5]
-POST    /api/groups                                       Y   .   Y   Y   Y   .   .   `create_groups`
-PATCH   /api/groups/{group_id}                            .   Y   Y   .   .   .   .   the group's owner, or `manage_settings` [4]
-DELETE  /api/groups/{group_id}                            .   Y   Y   .   .   .   .   the group's owner, or `manage_settings` [4]
-GET     /api/groups/{group_id}/members                    Y   Y   Y   Y   Y   Y   .   `view_roster`; can see the group [5]
-POST    /api/groups/{group_id}/members                    Y   Y   Y   Y   Y   Y   .   `view_roster`; can see the group [5]; adding anyone needs `add_any_user` [6]
-DELETE  /api/groups/{group_id}/members/{member_id}        Y   Y   Y   Y   Y   Y   .   `view_roster`; can see the group [5]
-GET     /api/groups/{group_id}/staff                      Y   Y   Y   Y   Y   Y   .   `view_roster`; can see the group [5]
-PUT     /api/groups/{group_id}/staff/{user_id}            .   Y   Y   .   .   .   .   the group's owner, or `manage_settings` [4] [11]
-DELETE  /api/groups/{group_id}/staff/{user_id}            .   Y   Y   .   .   .   .   the group's owner, or `manage_settings` [4] [11]
-POST    /api/groups/{group_id}/transfer                   .   Y   Y   .   .   .   .   the group's owner, or `manage_settings` [4] [11]
-GET     /api/people                                       Y   .   Y   Y   .   .   .   `add_any_user`
-GET     /api/members/{member_id}/groups                   Y   Y   Y   Y   Y   Y   .   `view_roster`; lists the groups the caller can see [5]
-POST    /api/rollover                                     .   Y   Y   .   .   .   .   `manage_settings` [1]
-GET     /api/rollover                                     .   Y   Y   .   .   .   .   `manage_settings`
-POST    /api/rollover/cancel                              .   Y   Y   .   .   .   .   `manage_settings` [1]
-POST    /api/rollover/undo                                .   Y   Y   .   .   .   .   `manage_settings` [1]
-GET     /api/machines                                     Y   Y   Y   Y   Y   Y   Y   signed in
-POST    /api/machines                                     .   Y   Y   Y   .   .   .   `manage_roster`
-DELETE  /api/machines/{machine_id}                        .   Y   Y   Y   .   .   .   `manage_roster`
+GET     /api/me                                           Y   Y   Y   Y   Y   Y   Y   .              signed in
+POST    /api/auth/logout                                  Y   Y   Y   Y   Y   Y   Y   .              signed in
+POST    /api/auth/resend-verification                     Y   Y   Y   Y   Y   Y   Y   .              signed in
+POST    /api/auth/logout-everywhere                       Y   Y   Y   Y   Y   Y   Y   .              signed in
+POST    /api/auth/change-password                         Y   Y   Y   Y   Y   Y   Y   .              signed in; the current password [7]
+GET     /api/auth/sessions                                Y   Y   Y   Y   Y   Y   Y   .              signed in; the caller's own
+DELETE  /api/auth/sessions/{session_id}                   Y   Y   Y   Y   Y   Y   Y   .              signed in; the caller's own
+POST    /api/auth/mfa/setup                               Y   Y   Y   Y   Y   Y   Y   .              signed in [8]
+POST    /api/auth/mfa/confirm                             Y   Y   Y   Y   Y   Y   Y   .              signed in [8]
+DELETE  /api/auth/mfa                                     Y   Y   Y   Y   Y   Y   Y   .              signed in; a current code [7] [8]
+GET     /api/settings                                     Y   Y   Y   Y   Y   Y   Y   .              signed in
+PATCH   /api/settings                                     .   Y   Y   .   .   .   .   .              `manage_settings`
+GET     /api/user-groups                                  Y   Y   Y   Y   Y   Y   Y   roster.read    signed in
+PUT     /api/user-groups/{name}                           .   Y   Y   .   .   .   .   .              `manage_settings`
+GET     /api/audit                                        .   Y   Y   .   .   .   .   .              `manage_settings`
+GET     /api/pupils                                       Y   Y   Y   Y   Y   Y   .   roster.read    `view_roster`
+POST    /api/pupils                                       .   Y   Y   Y   .   .   .   .              `manage_roster` [1]
+GET     /api/pupils/export                                Y   Y   Y   Y   Y   Y   .   .              `view_roster`
+POST    /api/exports                                      Y   Y   Y   Y   Y   Y   .   .              `view_roster`
+GET     /api/pupils/{pupil_id}                            Y   Y   Y   Y   Y   Y   .   roster.read    `view_roster`
+PATCH   /api/pupils/{pupil_id}                            .   Y   Y   Y   .   .   .   .              `manage_roster`
+DELETE  /api/pupils/{pupil_id}                            .   Y   Y   Y   .   .   .   .              `manage_roster`
+GET     /api/staff                                        Y   Y   Y   Y   Y   Y   .   roster.read    `view_roster`
+POST    /api/staff                                        .   Y   Y   Y   .   .   .   .              `manage_roster` [1] [2]
+GET     /api/staff/export                                 Y   Y   Y   Y   Y   Y   .   .              `view_roster`
+GET     /api/staff/{user_id}                              Y   Y   Y   Y   Y   Y   .   roster.read    `view_roster`
+PATCH   /api/staff/{user_id}                              .   Y   Y   Y   .   .   .   .              `manage_roster` [2]
+DELETE  /api/staff/{user_id}                              .   Y   Y   Y   .   .   .   .              `manage_roster` [2] [3]
+POST    /api/staff/{user_id}/invite                       .   Y   Y   Y   .   .   .   .              `manage_roster` [2]
+POST    /api/staff/{user_id}/disable                      .   Y   Y   Y   .   .   .   .              `manage_roster` [2] [9]
+POST    /api/staff/{user_id}/enable                       .   Y   Y   Y   .   .   .   .              `manage_roster` [2]
+POST    /api/staff/{user_id}/mfa-reset                    .   Y   Y   .   .   .   .   .              `manage_settings` [2]
+GET     /api/imports/template                             .   Y   Y   Y   .   .   .   .              `manage_roster`
+POST    /api/imports                                      .   Y   Y   Y   .   .   .   .              `manage_roster` [1]
+GET     /api/imports                                      .   Y   Y   Y   .   .   .   .              `manage_roster`
+GET     /api/imports/{import_id}                          .   Y   Y   Y   .   .   .   .              `manage_roster`
+PUT     /api/imports/{import_id}/mapping                  .   Y   Y   Y   .   .   .   .              `manage_roster`
+PUT     /api/imports/{import_id}/sheet                    .   Y   Y   Y   .   .   .   .              `manage_roster`
+GET     /api/imports/{import_id}/rows                     .   Y   Y   Y   .   .   .   .              `manage_roster`
+PATCH   /api/imports/{import_id}/rows/{row}               .   Y   Y   Y   .   .   .   .              `manage_roster` [2]
+GET     /api/imports/{import_id}/errors.csv               .   Y   Y   Y   .   .   .   .              `manage_roster`
+POST    /api/imports/{import_id}/commit                   .   Y   Y   Y   .   .   .   .              `manage_roster` [1] [2]
+POST    /api/imports/{import_id}/complete                 .   Y   Y   Y   .   .   .   .              `manage_roster`
+POST    /api/imports/{import_id}/approve                  .   Y   Y   Y   .   .   .   .              `manage_roster` [1] [10]
+POST    /api/imports/{import_id}/discard                  .   Y   Y   Y   .   .   .   .              `manage_roster` [1] [10]
+GET     /api/imports/{import_id}/changes                  .   Y   Y   Y   .   .   .   .              `manage_roster`
+GET     /api/imports/{import_id}/changes.csv              .   Y   Y   Y   .   .   .   .              `manage_roster`
+GET     /api/groups                                       Y   Y   Y   Y   Y   Y   Y   groups.read    signed in; lists the groups the caller can see [5]
+POST    /api/groups                                       Y   .   Y   Y   Y   .   .   .              `create_groups`
+PATCH   /api/groups/{group_id}                            .   Y   Y   .   .   .   .   .              the group's owner, or `manage_settings` [4]
+DELETE  /api/groups/{group_id}                            .   Y   Y   .   .   .   .   .              the group's owner, or `manage_settings` [4]
+GET     /api/groups/{group_id}/members                    Y   Y   Y   Y   Y   Y   .   groups.read    `view_roster`; can see the group [5]
+POST    /api/groups/{group_id}/members                    Y   Y   Y   Y   Y   Y   .   .              `view_roster`; can see the group [5]; adding anyone needs `add_any_user` [6]
+DELETE  /api/groups/{group_id}/members/{member_id}        Y   Y   Y   Y   Y   Y   .   .              `view_roster`; can see the group [5]
+GET     /api/groups/{group_id}/staff                      Y   Y   Y   Y   Y   Y   .   groups.read    `view_roster`; can see the group [5]
+PUT     /api/groups/{group_id}/staff/{user_id}            .   Y   Y   .   .   .   .   .              the group's owner, or `manage_settings` [4] [11]
+DELETE  /api/groups/{group_id}/staff/{user_id}            .   Y   Y   .   .   .   .   .              the group's owner, or `manage_settings` [4] [11]
+POST    /api/groups/{group_id}/transfer                   .   Y   Y   .   .   .   .   .              the group's owner, or `manage_settings` [4] [11]
+GET     /api/people                                       Y   .   Y   Y   .   .   .   .              `add_any_user`
+GET     /api/members/{member_id}/groups                   Y   Y   Y   Y   Y   Y   .   groups.read    `view_roster`; lists the groups the caller can see [5]
+POST    /api/rollover                                     .   Y   Y   .   .   .   .   .              `manage_settings` [1]
+GET     /api/rollover                                     .   Y   Y   .   .   .   .   .              `manage_settings`
+POST    /api/rollover/cancel                              .   Y   Y   .   .   .   .   .              `manage_settings` [1]
+POST    /api/rollover/undo                                .   Y   Y   .   .   .   .   .              `manage_settings` [1]
+GET     /api/machines                                     Y   Y   Y   Y   Y   Y   Y   groups.read    signed in
+POST    /api/machines                                     .   Y   Y   Y   .   .   .   .              `manage_roster`
+DELETE  /api/machines/{machine_id}                        .   Y   Y   Y   .   .   .   .              `manage_roster`
+POST    /api/clients                                      .   Y   Y   .   .   .   .   .              `manage_settings` [1] [12]
+GET     /api/clients                                      .   Y   Y   .   .   .   .   .              `manage_settings` [12]
+DELETE  /api/clients/{client_id}                          .   Y   Y   .   .   .   .   .              `manage_settings` [12]
 """
 
 #: Routes anyone may call without a token.
@@ -122,6 +130,7 @@ PUBLIC = {
     ("POST", "/api/auth/forgot-password"): "the same answer for any address",
     ("POST", "/api/auth/reset-password"): "the emailed reset token",
     ("POST", "/api/auth/mfa/verify"): "the two-factor step token a right password earned",
+    ("POST", "/api/oauth/token"): "an API client's own id and secret",
 }
 
 FOOTNOTES = {
@@ -160,22 +169,28 @@ FOOTNOTES = {
         "group). The colleague must hold `view_roster` (422 `cannot_see_pupils`): a role never gives it. "
         "A group always keeps an owner with no end (409 `last_owner`); anyone named may take themselves "
         "off, except a viewer of a shared group (leaving would let them change it). The table's target is a shared group owned by another teacher.",
+    12: "API clients (the school's other software) hold scopes, not a user group: a client's token "
+        "reaches only the routes of the API column, and only with that scope, and no route that "
+        "changes anything (403 `insufficient_scope`). `groups.read` sees every group, as "
+        "`view_all_groups` does.",
 }
 
 
 def parse_table(text=TABLE):
-    """{(method, path): ({group: allowed}, rule)}"""
-    out = {}
+    """{(method, path): ({group: allowed}, rule)} and {(method, path): scope or None}"""
+    out, scopes = {}, {}
     for line in text.strip().splitlines():
         parts = line.split()
-        method, path, marks, rule = parts[0], parts[1], parts[2:2 + len(GROUPS)], " ".join(parts[2 + len(GROUPS):])
+        n = len(GROUPS)
+        method, path, marks, scope, rule = parts[0], parts[1], parts[2:2 + n], parts[2 + n], " ".join(parts[3 + n:])
         assert len(marks) == len(GROUPS) and set(marks) <= {"Y", "."}, f"bad table line: {line}"
         assert (method, path) not in out, f"route twice in the table: {method} {path}"
         out[method, path] = ({g: m == "Y" for g, m in zip(GROUPS, marks)}, rule)
-    return out
+        scopes[method, path] = None if scope == "." else scope
+    return out, scopes
 
 
-MATRIX = parse_table()
+MATRIX, CLIENT_SCOPES = parse_table()
 
 
 # --------------------------------------------------------------- the README
@@ -188,18 +203,22 @@ SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 def render_markdown(matrix=MATRIX):
     """The README's route × user group table, from MATRIX."""
     def rule_md(rule):
-        return re.sub(r" ?\[(\d)\]", lambda m: m.group(1).translate(SUPERSCRIPT), rule)
+        return re.sub(r" ?\[(\d+)\]", lambda m: m.group(1).translate(SUPERSCRIPT), rule)
     lines = [
         "Who may call each route, per standard user group (✓: allowed; blank: 403 `permission_denied`).",
         "Generated from the table in `tests/hardening/test_permission_matrix.py`, which tests every cell;",
         "regenerate with `python -m tests.hardening.test_permission_matrix`.",
         "",
-        "| route | " + " | ".join(GROUPS) + " | rule |",
-        "| --- | " + " | ".join("---" for _ in GROUPS) + " | --- |",
+        "The API client column is the scope that opens a route to a client's token (blank: 403",
+        "`insufficient_scope`)¹².",
+        "",
+        "| route | " + " | ".join(GROUPS) + " | API client | rule |",
+        "| --- | " + " | ".join("---" for _ in GROUPS) + " | --- | --- |",
     ]
     for (method, path), (allowed, rule) in matrix.items():
         cells = " | ".join("✓" if allowed[g] else " " for g in GROUPS)
-        lines.append(f"| `{method} {path}` | {cells} | {rule_md(rule)} |")
+        scope = CLIENT_SCOPES.get((method, path))
+        lines.append(f"| `{method} {path}` | {cells} | {f'`{scope}`' if scope else ' '} | {rule_md(rule)} |")
     lines += ["", "Public (no token): " + ", ".join(f"`{m} {p}` ({why})" for (m, p), why in PUBLIC.items()) + ".",
               ""]
     lines += [f"{str(n).translate(SUPERSCRIPT)} {text}  " for n, text in FOOTNOTES.items()]
@@ -397,6 +416,22 @@ def _member_to_remove(w):
     return pupil
 
 
+def _fresh_client(w):
+    r = w.env.api.post("/api/clients", {"name": w.unique("Cedar doomed client "), "scopes": ["roster.read"]},
+                       token=w.school.token)
+    assert r.status_code == 201, r.body
+    return r.data["client_id"]
+
+
+def _client_token(w):
+    """A token of an API client holding every scope (made once)."""
+    if getattr(w, "client_token", None) is None:
+        made = w.env.api_client(w.school.token, "Cedar every scope")
+        w.client_token = made["token"]
+        w.callers[CLIENT] = {"token": w.client_token, "id": made["client_id"]}
+    return w.client_token
+
+
 REQUESTS = {
     ("GET", "/api/me"): lambda w, c: ("/api/me", None),
     ("POST", "/api/auth/logout"): lambda w, c: ("/api/auth/logout", None),  # with a fresh token: see call()
@@ -484,6 +519,10 @@ REQUESTS = {
     ("GET", "/api/rollover"): lambda w, c: ("/api/rollover", None),
     ("POST", "/api/rollover/cancel"): lambda w, c: (_scheduled_rollover(w), None),
     ("POST", "/api/rollover/undo"): lambda w, c: (_applied_rollover(w), None),
+    ("POST", "/api/clients"): lambda w, c: ("/api/clients", {"name": w.unique("Cedar client "),
+                                                           "scopes": ["roster.read"]}),
+    ("GET", "/api/clients"): lambda w, c: ("/api/clients", None),
+    ("DELETE", "/api/clients/{client_id}"): lambda w, c: (f"/api/clients/{_fresh_client(w)}", None),
     ("GET", "/api/machines"): lambda w, c: ("/api/machines", None),
     ("POST", "/api/machines"): lambda w, c: ("/api/machines", {"name": w.unique("Cedar cell machine ")}),
     ("DELETE", "/api/machines/{machine_id}"): lambda w, c: (
@@ -527,6 +566,28 @@ def test_cell(world, route, group):
         assert r.status_code == 403 and r.data["code"] == "permission_denied", (r.status_code, r.body)
     if route == ("POST", "/api/auth/logout"):  # and the token really is gone
         assert world.env.api.get("/api/me", token=token).status_code == 401
+
+
+@pytest.mark.parametrize("route", list(MATRIX), ids=lambda r: f"{r[0]} {r[1]} as an API client")
+def test_client_cell(world, route):
+    """A client with every scope: a 2xx on its column's routes, 403
+    insufficient_scope everywhere else (never permission_denied)."""
+    _client_token(world)
+    if route[1].startswith("/api/auth/"):  # (their requests are made with a person's session)
+        r = world.env.api.call(route[0], route[1].replace("{session_id}", "x"), {}, token=world.client_token)
+    else:
+        r, _token = call(world, route, CLIENT)
+    assert r.status_code < 500, (r.status_code, r.body)
+    if CLIENT_SCOPES[route]:
+        assert 200 <= r.status_code < 300, f"a client refused: {r.status_code} {r.body}"
+    else:
+        assert r.status_code == 403 and r.data["code"] == "insufficient_scope", (r.status_code, r.body)
+
+
+def test_the_api_column_is_each_routes_declared_scope():
+    for route in MATRIX:
+        assert OPS[route].get("x-scope") == CLIENT_SCOPES[route], route
+    assert all(m == "GET" for (m, _p), scope in CLIENT_SCOPES.items() if scope), "a write route opened to clients"
 
 
 def test_every_route_is_in_the_table_or_public():
