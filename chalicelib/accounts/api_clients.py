@@ -250,7 +250,7 @@ def _by_id(client_id):
 
 
 def _entry(record, action, now, changes=None):
-    actor = audit.Actor(record.school_id, record.user_id)
+    actor = audit.Actor(record.school_id, record.user_id, name=record.name)
     return audit.entry(actor, action, "api_client", record.user_id, None, None, now, changes=changes or {})
 
 

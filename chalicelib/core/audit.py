@@ -3,7 +3,7 @@ transaction, so a change and its entry exist together or not at all.
 Every package writes it (accounts, roster, groups, imports), so it lives in
 core; it is append-only (see ``stage``)."""
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
@@ -59,6 +59,8 @@ class Actor:
     school_id: str
     user_id: str = "system"
     user: object = None
+    #: what the entry calls an actor that is not a person (an API client's name)
+    name: str = None
 
 
 def diff(before, after):
@@ -88,7 +90,8 @@ def entry(caller, action, record_type, record_id, before, after, now=None, entry
     now = now or time.time()
     stamp = iso_stamp(now) + f".{int(now * 1000) % 1000:03d}Z"
     user = caller.user
-    name = f"{user.first_name} {user.surname}" if user is not None else caller.user_id
+    name = f"{user.first_name} {user.surname}" if user is not None else (getattr(caller, "name", None)
+                                                                         or caller.user_id)
     return AuditEntry(school_id=caller.school_id, entry_key=f"{stamp}#{entry_id or new_id()[:8]}", at=int(now),
                       actor_id=caller.user_id, actor_name=name, action=action, record_type=record_type,
                       record_id=record_id, record_key=record_key(caller.school_id, record_type, record_id),
@@ -175,6 +178,9 @@ def list_entries(school_id, limit, cursor, where=None):
     """One page, newest first. With filters a page may hold fewer than
     ``limit`` entries and still have a ``next``: it is the position read to."""
     where = where or AuditFilter()
+    now = time.time()
+    if where.until is None or where.until > now:  # a scheduled start's entry waits for its time
+        where = replace(where, until=now)
     state = decode_cursor(cursor, school_id, keys={"school_id": str, "entry_key": str})
     results = AuditEntry.query(school_id, where.key_condition(), filter_condition=where.filter_condition(),
                                scan_index_forward=False, limit=limit, page_size=limit,

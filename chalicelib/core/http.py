@@ -188,7 +188,7 @@ def _authorised_caller(request, checks):
         caller.require_mfa_if_due()
     if checks.verified:
         caller.require_verified()
-    if checks.permission:
+    if checks.permission and not caller.is_client:  # (a client's scope is its permission here)
         caller.require(checks.permission)
     return caller
 

@@ -197,7 +197,7 @@ def _renew_ended(g, memberships, existing):
 
 
 #: memberships in one transaction, each with a check that its pupil is still on roll,
-#: beside the group's count and the audit entry (at most 100 items)
+#: beside the group's count and the audit entries (at most 100 items)
 MEMBERS_PER_TX = 45
 #: tries of a transaction that clashed with another write to the group's count
 TRIES = 3
@@ -265,8 +265,12 @@ def _chunk_tx(caller, g, chunk, new, until, now, kinds, aside, existing, cap):
                   condition=Group.group_id.exists() & (Group.member_count.does_not_exist() |
                                                        (Group.member_count <= cap - new)),
                   add_version_condition=False)
-    audit.stage(tx, audit.entry(caller, "add", "membership", g.group_id, {},
-                                {"members": [m.member_id for m in chunk], "until": iso(until)}, now))
+    members, starts = [m.member_id for m in chunk], chunk[0].starts
+    window = {"until": iso(until), **({"from": iso(starts)} if starts else {})}
+    audit.stage(tx, audit.entry(caller, "add", "membership", g.group_id, {}, {"members": members, **window}, now))
+    if starts and starts > now:  # the change feed's entry at the start (integrations/feed.py)
+        audit.stage(tx, audit.entry(caller, "start", "membership", g.group_id, {}, {"members": members, **window},
+                                    starts), label="audit start")
     return tx
 
 

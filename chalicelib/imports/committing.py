@@ -244,9 +244,11 @@ class Committer:
         return CommitOutcome(counts, self.matched, self.leaving)
 
     def audit_entry(self, ids):
-        """The chunk's entry, its key the same on every delivery."""
+        """The chunk's entry, stamped as it is written (the change feed reads
+        in stamp order); a repeat delivery writes nothing (the progress
+        condition), and its id is the chunk's."""
         return audit.entry(self.actor, "create", "pupil", f"import:{self.imp.import_id}", None, None,
-                           now=int(self.started), entry_id=f"{self.imp.import_id}-{self.chunk:05d}",
+                           now=time.time(), entry_id=f"{self.imp.import_id}-{self.chunk:05d}",
                            changes={"created": ids})
 
 

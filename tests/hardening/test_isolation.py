@@ -72,6 +72,7 @@ class World:
         path, query = CURSORS[name]
         return self.cursors[path.replace("{import_id}", self.b.review_import["id"]), query.format(b=self.b)]
     planted: set           # strings A itself wrote into A's data in a case (scrubbed from A's reads)
+    feed_cursor: str = ""  # B's change feed cursor
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +87,9 @@ def world():
             r = env.api.get(f"{path}?{query}&limit=1", token=b.token)
             assert r.status_code == 200 and r.data["next"], (path, r.body)
             cursors[path, query] = r.data["next"]
-        yield World(env=env, a=a, b=b, cursors=cursors, planted=set())
+        feed = env.api.get("/api/changes", token=b.token)
+        assert feed.status_code == 200, feed.body
+        yield World(env=env, a=a, b=b, cursors=cursors, planted=set(), feed_cursor=feed.data["next"])
 
 
 def b_state(w):
@@ -264,6 +267,8 @@ QUERY = {
     "action": [("sign-ins", lambda w: "login")],
     "from": [("the start of time", lambda w: "2000-01-01T00:00:00Z")],
     "to": [("the end of time", lambda w: "2099-01-01T00:00:00Z")],
+    # the change feed's position: from now (B's own cursor: a case of its own)
+    "since": [("now", lambda w: "now")],
 }
 
 #: B's paging cursors, taken by B's admin with limit=1: name -> (path, query).
@@ -384,6 +389,8 @@ def list_cases():
                     continue
                 cases.append(Case(method, path, f"?{param}: {label}", expect="list",
                                   query=_query_param(param, fn)))
+    cases.append(Case("GET", "/api/changes", "B's change feed cursor", expect="cursor",
+                      query=lambda w: "since=" + w.feed_cursor))
     # B's cursors of searches and filtered lists, on the same query of A's;
     # B's rows cursor on A's own import.
     for name, (path, query) in CURSORS.items():

@@ -115,6 +115,7 @@ DELETE  /api/machines/{machine_id}                        .   Y   Y   Y   .   . 
 POST    /api/clients                                      .   Y   Y   .   .   .   .   .              `manage_settings` [1] [12]
 GET     /api/clients                                      .   Y   Y   .   .   .   .   .              `manage_settings` [12]
 DELETE  /api/clients/{client_id}                          .   Y   Y   .   .   .   .   .              `manage_settings` [12]
+GET     /api/changes                                      .   Y   Y   .   .   .   .   changes.read   `manage_settings`
 """
 
 #: Routes anyone may call without a token.
@@ -522,6 +523,7 @@ REQUESTS = {
     ("POST", "/api/clients"): lambda w, c: ("/api/clients", {"name": w.unique("Cedar client "),
                                                            "scopes": ["roster.read"]}),
     ("GET", "/api/clients"): lambda w, c: ("/api/clients", None),
+    ("GET", "/api/changes"): lambda w, c: ("/api/changes", None),
     ("DELETE", "/api/clients/{client_id}"): lambda w, c: (f"/api/clients/{_fresh_client(w)}", None),
     ("GET", "/api/machines"): lambda w, c: ("/api/machines", None),
     ("POST", "/api/machines"): lambda w, c: ("/api/machines", {"name": w.unique("Cedar cell machine ")}),

@@ -1,6 +1,7 @@
 // schoolroll console: Administration. The permissions in words (user_groups.js),
 // the school's settings (name, timezone, leavers, the school day, two-factor
-// sign-in, idle time-out) and the audit log in sentences (audit_log.js).
+// sign-in, idle time-out), the API clients (api_clients.js) and the audit log in
+// sentences (audit_log.js).
 (function () {
   "use strict";
   const el = SR.el;
@@ -79,8 +80,15 @@
         if (requireMfaFor.indexOf(me.user_group) >= 0 && !me.mfa_enabled) SR.go("#/account");
       });
       const log = SR.auditLog(audit.items);
+      const clients = el("div");
+      const reloadClients = async (notice) => {
+        const section = SR.apiClientsSection(await SR.api("GET", "/clients"), reloadClients);
+        if (notice) section.insertBefore(notice, section.children[2]);
+        clients.replaceChildren(section);
+      };
       box.replaceChildren(el("h2", { id: "screen-title" }, "Administration"), grid,
-        settingsForm, scroll(log, "Audit log"));
+        settingsForm, clients, scroll(log, "Audit log"));
+      await reloadClients();
       // From the getting-started list: straight to the two-factor choices.
       if (args && args[0] === "two-factor") {
         const first = settingsForm.querySelector('input[name="require_mfa_for"]');

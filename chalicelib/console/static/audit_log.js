@@ -11,13 +11,14 @@
   const THINGS = { pupil: "the pupil", staff: "", account: "", group: "the group", group_staff: "the staff of",
     membership: "the members of", user_group: "the user group", machine: "the machine", import: "an import",
     settings: "the school's settings", rollover: "the new school year", import_errors: "an import's problem rows",
-    import_changes: "an import's changes", pupils: "the pupils", exports: "a list" };
+    import_changes: "an import's changes", pupils: "the pupils", exports: "a list", api_client: "an API client" };
   const VERBS = { create: "added", update: "changed", delete: "deleted", add: "added to", erase: "erased",
     export: "exported", invite: "invited", login: "signed in", logout: "signed out", login_failed: "failed to sign in",
     account_disabled: "disabled", account_enabled: "enabled", mfa_reset: "reset two-factor sign-in for",
     approve: "approved", discard: "discarded", cancel: "cancelled", undo: "undid", ended: "closed (it ended)",
     handed_over: "handed over", taken_off: "took someone off", unowned: "left without an owner",
-    role_ended: "ended a role on", email_verified: "verified the email of" };
+    role_ended: "ended a role on", email_verified: "verified the email of",
+    token_issued: "got an hour's token as", secret_refused: "was refused a token (a wrong secret) as" };
 
   const words = (field) => FIELDS[field] || field.replace(/_/g, " ");
   function shown(field, value) {
