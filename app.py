@@ -10,6 +10,7 @@ from chalicelib.core import routes as core_routes
 from chalicelib.groups import routes as group_routes
 from chalicelib.imports import handlers as import_handlers
 from chalicelib.imports import routes as import_routes
+from chalicelib.integrations import or_routes as oneroster_routes
 from chalicelib.integrations import routes as integration_routes
 from chalicelib.lifecycle import routes as lifecycle_routes
 from chalicelib.notify import handlers as notify_handlers
@@ -27,6 +28,7 @@ app.register_blueprint(import_routes.bp, url_prefix="/api")
 app.register_blueprint(group_routes.bp, url_prefix="/api")
 app.register_blueprint(lifecycle_routes.bp, url_prefix="/api")
 app.register_blueprint(integration_routes.bp, url_prefix="/api")
+app.register_blueprint(oneroster_routes.bp, url_prefix=oneroster_routes.PREFIX)
 app.register_blueprint(import_handlers.bp)
 app.register_blueprint(notify_handlers.bp)
 app.register_blueprint(console_routes.bp)

@@ -13,7 +13,7 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1] / "chalicelib"
 
 #: lowest first: each package may import only packages listed before it
-PACKAGE_ORDER = ["core", "notify", "membership", "accounts", "roster", "groups", "lifecycle", "imports"]
+PACKAGE_ORDER = ["core", "notify", "membership", "accounts", "roster", "groups", "lifecycle", "imports", "integrations"]
 #: packages beside the order: they may import ``core`` only
 BESIDE = {"console"}
 #: the top-level module that gathers every model for the local bootstrap

@@ -25,7 +25,7 @@ from ..core.db import Tx, TxFailed, batch_get, new_id
 from ..core.errors import ApiError, FieldError, not_found, validation_failed
 from . import credentials
 from .models import School, Token
-from .permissions import ONEROSTER_SCOPES, SCOPES, Caller
+from .permissions import DEMOGRAPHICS, DEMOGRAPHICS_URI, ONEROSTER_SCOPES, SCOPES, Caller
 
 ACCESS_SECONDS = 3600
 CLIENT_NAME_CHARS = 100
@@ -56,6 +56,11 @@ def _owner(school_id):
 def check_new(body):
     """The problems of a new client's name and scopes (every one at once)."""
     problems = []
+    if not isinstance(body.get("name"), str) or not isinstance(body.get("scopes"), list) \
+            or not all(isinstance(x, str) for x in body.get("scopes") or []):
+        raise validation_failed([FieldError("name" if not isinstance(body.get("name"), str) else "scopes",
+                                            "invalid_type", "Send name as a string and scopes as a list of "
+                                            "scope names.")])
     name = (body.get("name") or "").strip()
     if not name or len(name) > CLIENT_NAME_CHARS:
         problems.append(FieldError("name", "required" if not name else "too_long",
@@ -168,7 +173,8 @@ def _form(raw_body):
     for name, value in pairs:
         if name in form:
             raise _oauth_error("invalid_request", f"'{name}' is sent more than once.")
-        form[name] = value
+        if value != "":  # an empty parameter counts as not sent (RFC 6749 §3.1)
+            form[name] = value
     return form
 
 
@@ -199,11 +205,13 @@ def granted_scopes(record, requested):
     an invalid_scope."""
     held = set(record.scopes or [])
     if not requested:
-        return sorted(held), sorted(held)
+        return sorted(held | ({DEMOGRAPHICS} if "oneroster.read" in held else set())), sorted(held)
     ours, refused = set(), []
     for scope in requested:
         name = "oneroster.read" if scope in ONEROSTER_SCOPES else scope
         (ours.add(name) if name in held else refused.append(scope))
+        if scope == DEMOGRAPHICS_URI and name in held:
+            ours.add(DEMOGRAPHICS)
     if refused:
         raise _oauth_error("invalid_scope", f"This client does not hold {', '.join(refused)}; it holds "
                            f"{', '.join(sorted(held))}.")
@@ -290,8 +298,8 @@ def authenticate(token, unauthorized, now=None):
             or record.user_id != client_id or record.expires_at <= now):
         raise unauthorized()
     _touch(client, now)
-    scopes = set(record.scopes or []) & set(client.scopes or [])
-    return Caller.for_client(school, client_id, scopes)
+    held = set(client.scopes or []) | ({DEMOGRAPHICS} if "oneroster.read" in (client.scopes or []) else set())
+    return Caller.for_client(school, client_id, set(record.scopes or []) & held)
 
 
 def _touch(client, now):

@@ -32,12 +32,20 @@ SCOPE_PERMISSIONS = {
     "roster.read": ["view_roster"],
     "groups.read": ["view_roster", "view_all_groups"],
     "oneroster.read": ["view_roster", "view_all_groups"],
-    "changes.read": [],
+    # the feed holds every change of the roster and of every group: it sees what both of those see
+    "changes.read": ["view_roster", "view_all_groups"],
 }
 #: The OAuth 2.0 scopes OneRoster 1.2 names: a token asked for with any of
-#: them is granted ``oneroster.read`` (the client must hold it).
-ONEROSTER_SCOPES = tuple(f"https://purl.imsglobal.org/spec/or/v1p2/scope/{name}" for name in
+#: them is granted ``oneroster.read`` (the client must hold it), and the
+#: demographics (birth dates, sex) only when asked for with
+#: roster-demographics.readonly, or with no scope at all (everything the
+#: client holds): as the spec has it, roster.readonly excludes them.
+ONEROSTER_URI = "https://purl.imsglobal.org/spec/or/v1p2/scope/"
+ONEROSTER_SCOPES = tuple(ONEROSTER_URI + name for name in
                          ("roster.readonly", "roster-core.readonly", "roster-demographics.readonly"))
+DEMOGRAPHICS_URI = ONEROSTER_URI + "roster-demographics.readonly"
+#: the token scope OneRoster's demographics routes name (never a client's own: granted with oneroster.read)
+DEMOGRAPHICS = "oneroster.demographics"
 CLIENT_GROUP = "API client"
 
 ADMIN_GROUP = "Admin Team"
@@ -146,7 +154,7 @@ class Caller:
     def for_client(cls, school, client_id, scopes):
         """An API client of ``school`` with the token's ``scopes``: the read
         permissions they stand for, never more."""
-        permissions = sorted({p for s in scopes for p in SCOPE_PERMISSIONS.get(s, ())})
+        permissions = sorted({p for s in scopes for p in SCOPE_PERMISSIONS.get(s, ())})  # (DEMOGRAPHICS: none more)
         return cls(school_id=school.school_id, user_id=client_id, user_group=CLIENT_GROUP,
                    permissions=permissions, email_verified=True, school=school, scopes=frozenset(scopes))
 

@@ -88,7 +88,11 @@ def entry(caller, action, record_type, record_id, before, after, now=None, entry
     key the same on every try (an import's chunk, written once whatever the
     redeliveries); by default it is random."""
     now = now or time.time()
-    stamp = iso_stamp(now) + f".{int(now * 1000) % 1000:03d}Z"
+    # the key is stamped as the entry is staged, never earlier (a run's start ``now``
+    # may be a minute old): the change feed reads in key order. A later ``now``
+    # (a scheduled start's entry) is kept: it is served from then.
+    keyed = max(now, time.time())
+    stamp = iso_stamp(keyed) + f".{int(keyed * 1000) % 1000:03d}Z"
     user = caller.user
     name = f"{user.first_name} {user.surname}" if user is not None else (getattr(caller, "name", None)
                                                                          or caller.user_id)

@@ -97,7 +97,9 @@ def route(bp, path, method, *, summary, tag, auth=True, permission=None,
     ``permission``: the caller's user group must hold it (403 otherwise).
     ``scope``: the API client scope that opens this route to a client's
     token (accounts/api_clients.py); without one no client may call it
-    (403 insufficient_scope). Only read routes name one.
+    (403 insufficient_scope). For a client the scope stands in for
+    ``permission`` (which is a person's): only read routes may name one
+    (tests/hardening/test_permission_matrix.py refuses any other).
     ``verified``: the school's admin must have verified their email first.
     ``body``/``response``: JSON schemas. The body schema is enforced unless
     ``validate=False``, for views whose domain validator checks every field
@@ -211,8 +213,33 @@ def error_middleware(event, get_response):
     start_request(request_id=context.get("requestId") or getattr(lambda_context, "aws_request_id", None),
                   route=f"{getattr(event, 'method', '')} {context.get('resourcePath', '')}")
     response = _respond(event, get_response)
+    if str(getattr(event, "path", "")).startswith(ONEROSTER_PATH) and response.status_code >= 400:
+        response = _as_imsx(response)
     logger.info("request", extra={"status": response.status_code})
     return response
+
+
+#: OneRoster 1.2's routes answer errors in its own shape (imsx_StatusInfoDType,
+#: which allows no other fields): our code becomes its code minor.
+ONEROSTER_PATH = "/ims/oneroster/"
+_CODE_MINORS = {"unauthorized": "unauthorisedrequest", "insufficient_scope": "forbidden",
+                "permission_denied": "forbidden", "mfa_setup_required": "forbidden",
+                "email_not_verified": "forbidden", "not_found": "unknownobject", "service_busy": "server_busy",
+                "internal_error": "internal_server_error"}
+
+
+def _as_imsx(response):
+    try:
+        ours = json.loads(response.body)
+    except (TypeError, ValueError):
+        ours = {}
+    minor = ours.get("minor") or _CODE_MINORS.get(ours.get("code"), "invaliddata")
+    body = {"imsx_codeMajor": "failure", "imsx_severity": "error",
+            "imsx_description": ours.get("message") or "The request failed.",
+            "imsx_CodeMinor": {"imsx_codeMinorField": [{"imsx_codeMinorFieldName": "TargetEndSystem",
+                                                        "imsx_codeMinorFieldValue": minor}]}}
+    return Response(body=json.dumps(body), status_code=response.status_code,
+                    headers={**(response.headers or {}), **JSON_HEADERS})
 
 
 def _respond(event, get_response):

@@ -21,6 +21,20 @@ ERROR_SCHEMA = {
     },
 }
 
+#: OneRoster 1.2's error shape (its imsx_StatusInfoDType), which its routes answer
+ONEROSTER_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["imsx_codeMajor", "imsx_severity"],
+    "properties": {
+        "imsx_codeMajor": {"type": "string", "enum": ["failure"]},
+        "imsx_severity": {"type": "string", "enum": ["error"]},
+        "imsx_description": {"type": "string"},
+        "imsx_CodeMinor": {"type": "object", "properties": {"imsx_codeMinorField": {"type": "array", "items": {
+            "type": "object", "properties": {"imsx_codeMinorFieldName": {"type": "string"},
+                                             "imsx_codeMinorFieldValue": {"type": "string"}}}}}},
+    },
+}
+
 _PARAM = re.compile(r"{([^}]+)}")
 
 
@@ -73,10 +87,14 @@ def _error_responses(doc, path="", method="GET"):
     codes.update(_ROUTE_ERRORS.get((method, path), {}))
     if doc.get("auth", True) and "403" in codes:
         codes["403"] += " / insufficient_scope (an API client's token)"
+    shape = "OneRosterError" if path.startswith("/ims/oneroster/") else "Error"
+    if shape == "OneRosterError":
+        codes.update({"400": "invalid_filter_field / invalid_selection_field / invaliddata",
+                      "404": "unknownobject"})
     out = {}
     for status, what in codes.items():
         out[status] = {"description": what, "content": {"application/json": {
-            "schema": {"$ref": "#/components/schemas/Error"}}}}
+            "schema": {"$ref": f"#/components/schemas/{shape}"}}}}
     return out
 
 
@@ -143,7 +161,7 @@ def build(app, title="schoolroll API", version="1.0.0"):
                  "description": "Every error is JSON {code, message}; see components.schemas.Error."},
         "paths": paths,
         "components": {
-            "schemas": {"Error": ERROR_SCHEMA},
+            "schemas": {"Error": ERROR_SCHEMA, "OneRosterError": ONEROSTER_ERROR_SCHEMA},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{"bearer": []}],

@@ -319,8 +319,10 @@ def _tx(actor, group, adds, removes, now):
         tx.update("count", Group(school_id=group.school_id, group_id=group.group_id),
                   [Group.member_count.add(counted)], condition=Group.group_id.exists(), add_version_condition=False)
     if adds:
-        change = ("add", {}, {"members": [m.member_id for m in adds], "by": MIS})
-    else:
-        change = ("delete", {"members": [m.member_id for m in removes], "by": MIS}, {})
-    audit.stage(tx, audit.entry(actor, change[0], "membership", group.group_id, *change[1:]))
+        audit.stage(tx, audit.entry(actor, "add", "membership", group.group_id, {},
+                                    {"members": [m.member_id for m in adds], "by": MIS}))
+    if removes:  # (an entry of their own: the change feed reads each removal)
+        audit.stage(tx, audit.entry(actor, "delete", "membership", group.group_id,
+                                    {"members": [m.member_id for m in removes], "by": MIS}, {}),
+                    label="audit removes")
     return tx

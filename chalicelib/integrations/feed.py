@@ -13,6 +13,7 @@ takes from stamp to commit). A membership's scheduled start is an entry
 keyed at that start (written with the add): it is served from then, and
 only while that membership still starts then.
 """
+import re
 import time
 from dataclasses import dataclass
 
@@ -20,7 +21,7 @@ from ..core import audit
 from ..core.clock import iso, iso_stamp
 from ..core.db import batch_get
 from ..core.errors import ApiError
-from ..core.paging import decode_cursor, encode_cursor
+from ..core.paging import bad_cursor, decode_cursor, encode_cursor
 from ..membership.bookkeeping import group_key
 from ..membership.models import Membership
 
@@ -64,6 +65,8 @@ def start_position(school_id, since, now):
     if since == "now":
         return Position(iso_stamp(now - SETTLE_SECONDS) + "~")  # '~' sorts after any '.mmmZ#id' of that second
     state = decode_cursor(since, school_id, keys={"school_id": str, "key": str, "done": int})
+    if not (0 <= state["done"] <= 10 ** 6 and re.fullmatch(r"[0-9T:.\-Z~#a-z]{1,80}", state["key"])):
+        raise bad_cursor()
     if state["key"] < oldest:
         raise _expired()
     return Position(state["key"], state["done"])
@@ -105,19 +108,26 @@ def as_changes(entry):
     """The changes one audit entry stands for (none for account events,
     exports and the like)."""
     kind, action = entry.record_type, entry.action
-    if kind in ("rollover",) and action in ("apply", "undo"):
+    values = _after(entry.changes)
+    if kind == "rollover":  # every pupil moved (or back) at once: when it is done, read them again
+        status = values.get("status")
         return [_change(entry, "school", entry.school_id, "rollover", {"academic_year": entry.record_id,
-                                                                       "resync": True})]
+                                                                       "status": status, "resync": True})
+                ] if action == "update" and status in ("applied", "undone") else []
     if kind not in ENTITIES or action in NOT_CHANGES:
         return []
-    values = _after(entry.changes)
-    if kind == "pupil" and entry.record_id.startswith("import:"):
-        return [_change(entry, "pupil", pupil_id, "create", {}) for pupil_id in values.get("created") or []]
+    if kind == "pupil" and entry.record_id.startswith("import:"):  # (written as plain values)
+        created = (entry.changes or {}).get("created") or []
+        return [_change(entry, "pupil", pupil_id, "create", {}) for pupil_id in created]
     if kind == "membership" and action in ("add", "start"):
         members = values.get("members") or []
         window = {"from": values.get("from"), "until": values.get("until")}
         return [_change(entry, "membership", f"{entry.record_id}/{m}", action,
                         {"group_id": entry.record_id, "member_id": m, **window}) for m in members]
+    if kind == "membership" and "/" not in entry.record_id:  # a class sync's removals, by the group
+        before = {k: (v[0] if isinstance(v, list) and len(v) == 2 else v) for k, v in (entry.changes or {}).items()}
+        return [_change(entry, "membership", f"{entry.record_id}/{m}", "delete",
+                        {"group_id": entry.record_id, "member_id": m}) for m in before.get("members") or []]
     if kind == "membership":
         group_id, _, member_id = entry.record_id.partition("/")
         return [_change(entry, "membership", entry.record_id, "delete", {"group_id": group_id, "member_id": member_id})]

@@ -159,3 +159,21 @@ def test_groups_read_sees_every_group_and_its_members(api, admin, member, api_cl
     mine = api.get(f"/api/members/{pupil['id']}/groups", token=made["token"])
     assert private["id"] in [g["id"] for g in mine.data["items"]]
     assert api.get("/api/pupils", token=made["token"]).data["code"] == "insufficient_scope"
+
+
+def test_a_client_body_of_the_wrong_types_is_a_422(api, admin):
+    for body in ({"name": 5, "scopes": ["roster.read"]}, {"name": "x", "scopes": "roster.read"},
+                 {"name": "x", "scopes": [1]}):
+        r = api.post("/api/clients", body)
+        assert r.status_code == 422 and r.data["code"] == "validation_failed", r.body
+
+
+def test_oneroster_core_scope_leaves_out_demographics(api, admin):
+    made = api.post("/api/clients", {"name": "LMS", "scopes": ["oneroster.read"]}).data
+    base = "/ims/oneroster/rostering/v1p2"
+    core = token_request(api, made["client_id"], made["client_secret"], "grant_type=client_credentials&scope="
+                         "https://purl.imsglobal.org/spec/or/v1p2/scope/roster-core.readonly").data["access_token"]
+    assert api.get(f"{base}/users", token=core).status_code == 200
+    assert api.get(f"{base}/demographics", token=core).status_code == 403
+    every = token_request(api, made["client_id"], made["client_secret"]).data["access_token"]
+    assert api.get(f"{base}/demographics", token=every).status_code == 200

@@ -116,6 +116,31 @@ POST    /api/clients                                      .   Y   Y   .   .   . 
 GET     /api/clients                                      .   Y   Y   .   .   .   .   .              `manage_settings` [12]
 DELETE  /api/clients/{client_id}                          .   Y   Y   .   .   .   .   .              `manage_settings` [12]
 GET     /api/changes                                      .   Y   Y   .   .   .   .   changes.read   `manage_settings`
+GET     /ims/oneroster/rostering/v1p2/orgs                .   Y   Y   .   .   .   .   oneroster.read `manage_settings` [13]
+GET     /ims/oneroster/rostering/v1p2/orgs/{sourcedId}    .   Y   Y   .   .   .   .   oneroster.read `manage_settings` [13]
+GET     /ims/oneroster/rostering/v1p2/schools             .   Y   Y   .   .   .   .   oneroster.read `manage_settings` [13]
+GET     /ims/oneroster/rostering/v1p2/schools/{sourcedId} .   Y   Y   .   .   .   .   oneroster.read `manage_settings` [13]
+GET     /ims/oneroster/rostering/v1p2/academicSessions    .   Y   Y   .   .   .   .   oneroster.read `manage_settings` [13]
+GET     /ims/oneroster/rostering/v1p2/academicSessions/{sourcedId} .   Y   Y   .   .   .   .   oneroster.read `manage_settings` [13]
+GET     /ims/oneroster/rostering/v1p2/courses             .   Y   Y   .   .   .   .   oneroster.read `manage_settings` [13]
+GET     /ims/oneroster/rostering/v1p2/courses/{sourcedId} .   Y   Y   .   .   .   .   oneroster.read `manage_settings` [13]
+GET     /ims/oneroster/rostering/v1p2/classes             .   Y   Y   .   .   .   .   oneroster.read `manage_settings` [13]
+GET     /ims/oneroster/rostering/v1p2/classes/{sourcedId} .   Y   Y   .   .   .   .   oneroster.read `manage_settings` [13]
+GET     /ims/oneroster/rostering/v1p2/users               .   Y   Y   .   .   .   .   oneroster.read `manage_settings` [13]
+GET     /ims/oneroster/rostering/v1p2/users/{sourcedId}   .   Y   Y   .   .   .   .   oneroster.read `manage_settings` [13]
+GET     /ims/oneroster/rostering/v1p2/students            .   Y   Y   .   .   .   .   oneroster.read `manage_settings` [13]
+GET     /ims/oneroster/rostering/v1p2/students/{sourcedId} .   Y   Y   .   .   .   .   oneroster.read `manage_settings` [13]
+GET     /ims/oneroster/rostering/v1p2/teachers            .   Y   Y   .   .   .   .   oneroster.read `manage_settings` [13]
+GET     /ims/oneroster/rostering/v1p2/teachers/{sourcedId} .   Y   Y   .   .   .   .   oneroster.read `manage_settings` [13]
+GET     /ims/oneroster/rostering/v1p2/enrollments         .   Y   Y   .   .   .   .   oneroster.read `manage_settings` [13]
+GET     /ims/oneroster/rostering/v1p2/enrollments/{sourcedId} .   Y   Y   .   .   .   .   oneroster.read `manage_settings` [13]
+GET     /ims/oneroster/rostering/v1p2/demographics        .   Y   Y   .   .   .   .   oneroster.demographics `manage_settings` [13]
+GET     /ims/oneroster/rostering/v1p2/demographics/{sourcedId} .   Y   Y   .   .   .   .   oneroster.demographics `manage_settings` [13]
+GET     /ims/oneroster/rostering/v1p2/schools/{schoolSourcedId}/classes .   Y   Y   .   .   .   .   oneroster.read `manage_settings` [13]
+GET     /ims/oneroster/rostering/v1p2/classes/{classSourcedId}/students .   Y   Y   .   .   .   .   oneroster.read `manage_settings` [13]
+GET     /ims/oneroster/rostering/v1p2/classes/{classSourcedId}/teachers .   Y   Y   .   .   .   .   oneroster.read `manage_settings` [13]
+GET     /ims/oneroster/rostering/v1p2/students/{studentSourcedId}/classes .   Y   Y   .   .   .   .   oneroster.read `manage_settings` [13]
+GET     /ims/oneroster/rostering/v1p2/teachers/{teacherSourcedId}/classes .   Y   Y   .   .   .   .   oneroster.read `manage_settings` [13]
 """
 
 #: Routes anyone may call without a token.
@@ -174,6 +199,9 @@ FOOTNOTES = {
         "reaches only the routes of the API column, and only with that scope, and no route that "
         "changes anything (403 `insufficient_scope`). `groups.read` sees every group, as "
         "`view_all_groups` does.",
+    13: "OneRoster 1.2 (`/ims/oneroster/rostering/v1p2/...`): the whole roster with birth dates and every "
+        "group, so a person needs `manage_settings`; errors there are the spec's `imsx_StatusInfoDType` "
+        "(a refusal is 403 with code minor `forbidden`, not `permission_denied`).",
 }
 
 
@@ -417,6 +445,13 @@ def _member_to_remove(w):
     return pupil
 
 
+def _or_first(w, path):
+    """The first record's sourcedId of a OneRoster collection (as the admin reads it)."""
+    r = w.env.api.get("/ims/oneroster/rostering/v1p2" + path, token=w.school.token)
+    assert r.status_code == 200, r.body
+    return next(iter(r.data.values()))[0]["sourcedId"]
+
+
 def _fresh_client(w):
     r = w.env.api.post("/api/clients", {"name": w.unique("Cedar doomed client "), "scopes": ["roster.read"]},
                        token=w.school.token)
@@ -524,12 +559,45 @@ REQUESTS = {
                                                            "scopes": ["roster.read"]}),
     ("GET", "/api/clients"): lambda w, c: ("/api/clients", None),
     ("GET", "/api/changes"): lambda w, c: ("/api/changes", None),
+    ("GET", "/ims/oneroster/rostering/v1p2/orgs"): lambda w, c: ("/ims/oneroster/rostering/v1p2/orgs", None),
+    ("GET", "/ims/oneroster/rostering/v1p2/schools"): lambda w, c: ("/ims/oneroster/rostering/v1p2/schools", None),
+    ("GET", "/ims/oneroster/rostering/v1p2/academicSessions"): lambda w, c: ("/ims/oneroster/rostering/v1p2/academicSessions", None),
+    ("GET", "/ims/oneroster/rostering/v1p2/courses"): lambda w, c: ("/ims/oneroster/rostering/v1p2/courses", None),
+    ("GET", "/ims/oneroster/rostering/v1p2/classes"): lambda w, c: ("/ims/oneroster/rostering/v1p2/classes", None),
+    ("GET", "/ims/oneroster/rostering/v1p2/users"): lambda w, c: ("/ims/oneroster/rostering/v1p2/users", None),
+    ("GET", "/ims/oneroster/rostering/v1p2/students"): lambda w, c: ("/ims/oneroster/rostering/v1p2/students", None),
+    ("GET", "/ims/oneroster/rostering/v1p2/teachers"): lambda w, c: ("/ims/oneroster/rostering/v1p2/teachers", None),
+    ("GET", "/ims/oneroster/rostering/v1p2/enrollments"): lambda w, c: ("/ims/oneroster/rostering/v1p2/enrollments", None),
+    ("GET", "/ims/oneroster/rostering/v1p2/demographics"): lambda w, c: ("/ims/oneroster/rostering/v1p2/demographics", None),
+    ("GET", "/ims/oneroster/rostering/v1p2/orgs/{sourcedId}"): lambda w, c: (f"/ims/oneroster/rostering/v1p2/orgs/{w.school.school_id}", None),
+    ("GET", "/ims/oneroster/rostering/v1p2/schools/{sourcedId}"): lambda w, c: (f"/ims/oneroster/rostering/v1p2/schools/{w.school.school_id}", None),
+    ("GET", "/ims/oneroster/rostering/v1p2/academicSessions/{sourcedId}"): lambda w, c: (f"/ims/oneroster/rostering/v1p2/academicSessions/{_or_first(w, '/academicSessions')}", None),
+    ("GET", "/ims/oneroster/rostering/v1p2/courses/{sourcedId}"): lambda w, c: (f"/ims/oneroster/rostering/v1p2/courses/{w.school.school_id}-groups", None),
+    ("GET", "/ims/oneroster/rostering/v1p2/classes/{sourcedId}"): lambda w, c: (f"/ims/oneroster/rostering/v1p2/classes/{w.target_group['id']}", None),
+    ("GET", "/ims/oneroster/rostering/v1p2/users/{sourcedId}"): lambda w, c: (f"/ims/oneroster/rostering/v1p2/users/{w.school.pupils[0]['id']}", None),
+    ("GET", "/ims/oneroster/rostering/v1p2/students/{sourcedId}"): lambda w, c: (f"/ims/oneroster/rostering/v1p2/students/{w.school.pupils[0]['id']}", None),
+    ("GET", "/ims/oneroster/rostering/v1p2/demographics/{sourcedId}"): lambda w, c: (f"/ims/oneroster/rostering/v1p2/demographics/{w.school.pupils[0]['id']}", None),
+    ("GET", "/ims/oneroster/rostering/v1p2/teachers/{sourcedId}"): lambda w, c: (f"/ims/oneroster/rostering/v1p2/teachers/{w.owner['id']}", None),
+    ("GET", "/ims/oneroster/rostering/v1p2/enrollments/{sourcedId}"): lambda w, c: (f"/ims/oneroster/rostering/v1p2/enrollments/{_or_first(w, '/enrollments')}", None),
+    ("GET", "/ims/oneroster/rostering/v1p2/schools/{schoolSourcedId}/classes"): lambda w, c: (f"/ims/oneroster/rostering/v1p2/schools/{w.school.school_id}/classes", None),
+    ("GET", "/ims/oneroster/rostering/v1p2/classes/{classSourcedId}/students"): lambda w, c: (f"/ims/oneroster/rostering/v1p2/classes/{w.target_group['id']}/students", None),
+    ("GET", "/ims/oneroster/rostering/v1p2/classes/{classSourcedId}/teachers"): lambda w, c: (f"/ims/oneroster/rostering/v1p2/classes/{w.target_group['id']}/teachers", None),
+    ("GET", "/ims/oneroster/rostering/v1p2/students/{studentSourcedId}/classes"): lambda w, c: (f"/ims/oneroster/rostering/v1p2/students/{w.school.pupils[0]['id']}/classes", None),
+    ("GET", "/ims/oneroster/rostering/v1p2/teachers/{teacherSourcedId}/classes"): lambda w, c: (f"/ims/oneroster/rostering/v1p2/teachers/{w.owner['id']}/classes", None),
     ("DELETE", "/api/clients/{client_id}"): lambda w, c: (f"/api/clients/{_fresh_client(w)}", None),
     ("GET", "/api/machines"): lambda w, c: ("/api/machines", None),
     ("POST", "/api/machines"): lambda w, c: ("/api/machines", {"name": w.unique("Cedar cell machine ")}),
     ("DELETE", "/api/machines/{machine_id}"): lambda w, c: (
         f"/api/machines/{w.env.machine(w.school.token, w.unique('Cedar doomed machine '))['id']}", None),
 }
+
+
+def _refusal(r):
+    """A 403's code; the OneRoster routes' spec shape (code minor ``forbidden``) as ours."""
+    if "imsx_CodeMinor" in (r.data or {}):
+        minor = r.data["imsx_CodeMinor"]["imsx_codeMinorField"][0]["imsx_codeMinorFieldValue"]
+        return "permission_denied" if minor == "forbidden" else minor
+    return r.data["code"]
 
 
 def call(w, route, group):
@@ -565,7 +633,7 @@ def test_cell(world, route, group):
         assert r.status_code != 403, f"{group} refused: {r.body}"
         assert 200 <= r.status_code < 300, f"{group}: a valid request, yet {r.status_code} {r.body}"
     else:
-        assert r.status_code == 403 and r.data["code"] == "permission_denied", (r.status_code, r.body)
+        assert r.status_code == 403 and _refusal(r) == "permission_denied", (r.status_code, r.body)
     if route == ("POST", "/api/auth/logout"):  # and the token really is gone
         assert world.env.api.get("/api/me", token=token).status_code == 401
 

@@ -137,3 +137,13 @@ def test_only_changes_read_or_manage_settings_reads_it(api, admin, member, api_c
     assert len(api.get("/api/changes", token=reader["token"]).data["changes"]) >= 1
     roster = api_client(admin, ["roster.read"])
     assert api.get("/api/changes", token=roster["token"]).data["code"] == "insufficient_scope"
+
+
+def test_a_forged_cursor_is_refused_not_a_500(api, admin, later):
+    import base64
+    import json
+    for state in ({"done": -1, "key": "2026-12-01T00:00:00", "school_id": admin["school_id"]},
+                  {"done": 0, "key": "x" * 2000, "school_id": admin["school_id"]}):
+        forged = base64.urlsafe_b64encode(json.dumps(state).encode()).decode().rstrip("=")
+        r = api.get(f"/api/changes?since={forged}")
+        assert r.status_code == 400 and r.data["code"] == "bad_cursor", r.body
