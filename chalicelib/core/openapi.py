@@ -49,10 +49,17 @@ _ROUTE_ERRORS = {
                                        "429": "too_many_attempts"},
     ("DELETE", "/api/auth/mfa"): {"400": "invalid_code / bad_request",
                                   "409": "mfa_not_enabled / mfa_required_by_school", "429": "too_many_attempts"},
+    ("POST", "/api/oauth/token"): {"400": "invalid_request / unsupported_grant_type / invalid_scope (RFC 6749 §5.2)",
+                                   "401": "invalid_client (RFC 6749 §5.2)"},
     ("POST", "/api/rollover"): {"409": "already_rolled_over"},
     ("POST", "/api/rollover/cancel"): {"404": "not_found (no rollover is scheduled)"},
     ("POST", "/api/rollover/undo"): {"409": "nothing_to_undo"},
 }
+#: Routes that read a form, not JSON (OAuth 2.0's token endpoint).
+_FORM_BODIES = {("POST", "/api/oauth/token"): {
+    "type": "object", "required": ["grant_type"],
+    "properties": {"grant_type": {"type": "string", "enum": ["client_credentials"]},
+                   "scope": {"type": "string", "description": "Space-separated: a subset of the client's scopes"}}}}
 #: A second success answer of a route (besides its declared status).
 _ALSO_OK = {("POST", "/api/rollover"): "200"}  # the preview (dry_run: true): nothing is queued
 
@@ -117,6 +124,9 @@ def _operation(path, method, entry):
     if doc.get("body") is not None:
         op["requestBody"] = {"required": True, "content": {
             "application/json": {"schema": doc["body"]}}}
+    if (method, path) in _FORM_BODIES:
+        op["requestBody"] = {"required": True, "content": {
+            "application/x-www-form-urlencoded": {"schema": _FORM_BODIES[method, path]}}}
     op["responses"] = _responses(doc, path, method)
     return op
 
