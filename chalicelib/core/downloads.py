@@ -44,6 +44,16 @@ def stored_link(school_id, filename, body: bytes) -> dict:
             "expires_at": iso(expires)}
 
 
+def link_to(key, filename, content_type):
+    """A short-lived link to a file already in the bucket (a zip written in parts)."""
+    disposition = attachment(filename)["Content-Disposition"]
+    url = client().generate_presigned_url(
+        "get_object", ExpiresIn=config.EXPORT_LINK_SECONDS,
+        Params={"Bucket": config.bucket_name(), "Key": key, "ResponseContentDisposition": disposition,
+                "ResponseContentType": content_type})
+    return {"url": url, "filename": filename, "expires_at": iso(time.time() + config.EXPORT_LINK_SECONDS)}
+
+
 def csv_response(school_id, filename, text: str):
     """The CSV as the response when it fits, else a 303 to a stored copy."""
     body = text.encode("utf-8")

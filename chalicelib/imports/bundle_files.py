@@ -72,7 +72,7 @@ STAFF_ROLES = {
     "teacher": FALLBACK_GROUP, "administrator": ADMIN_GROUP, "principal": ADMIN_GROUP,
     "siteadministrator": ADMIN_GROUP, "districtadministrator": ADMIN_GROUP, "systemadministrator": ADMIN_GROUP,
     "itadmin": ADMIN_GROUP, "aide": "TAs", "teacherassistant": "TAs", "paraprofessional": "TAs",
-    "assistant": "TAs",
+    "assistant": "TAs", "ext:governor": "Governors",  # (our own export's governors: no rights, as they had)
 }
 #: roles that are not people of the school's own (a parent, a guardian): not imported
 NOT_IMPORTED = {"guardian", "parent", "relative", "alumni"}

@@ -17,9 +17,13 @@ from ..core.clock import iso
 
 #: CEDS grade levels of our year groups (Years 1-13 as 01-13, Reception KG, nursery PK)
 _NAMED_GRADES = {"R": "KG", "N1": "PK", "N2": "PK", "N": "PK"}
-#: user groups whose members OneRoster calls site administrators, or aides
-ADMIN_GROUPS = {"Admin Team", "SLTs", "School Business Manager"}
+#: user groups whose members OneRoster calls site administrators, aides, or
+#: neither (a governor is not staff who teach); the rest are teachers. Only
+#: the Admin Team is an administrator: a bundle read back makes its
+#: administrators admins, and nobody else may come back with more rights.
+ADMIN_GROUPS = {"Admin Team"}
 AIDE_GROUPS = {"TAs"}
+OTHER_GROUPS = {"Governors": "ext:governor"}
 #: what sex each of our gender codes is
 SEXES = {"F": "female", "M": "male"}
 
@@ -118,7 +122,7 @@ def staff_role(user_group):
         return "siteAdministrator"
     if user_group in AIDE_GROUPS:
         return "aide"
-    return "teacher"
+    return OTHER_GROUPS.get(user_group, "teacher")
 
 
 def staff(base, u):

@@ -116,6 +116,7 @@ POST    /api/clients                                      .   Y   Y   .   .   . 
 GET     /api/clients                                      .   Y   Y   .   .   .   .   .              `manage_settings` [12]
 DELETE  /api/clients/{client_id}                          .   Y   Y   .   .   .   .   .              `manage_settings` [12]
 GET     /api/changes                                      .   Y   Y   .   .   .   .   changes.read   `manage_settings`
+GET     /api/exports/oneroster                            .   Y   Y   .   .   .   .   .              `manage_settings`
 GET     /ims/oneroster/rostering/v1p2/orgs                .   Y   Y   .   .   .   .   oneroster.read `manage_settings` [13]
 GET     /ims/oneroster/rostering/v1p2/orgs/{sourcedId}    .   Y   Y   .   .   .   .   oneroster.read `manage_settings` [13]
 GET     /ims/oneroster/rostering/v1p2/schools             .   Y   Y   .   .   .   .   oneroster.read `manage_settings` [13]
@@ -559,6 +560,7 @@ REQUESTS = {
                                                            "scopes": ["roster.read"]}),
     ("GET", "/api/clients"): lambda w, c: ("/api/clients", None),
     ("GET", "/api/changes"): lambda w, c: ("/api/changes", None),
+    ("GET", "/api/exports/oneroster"): lambda w, c: ("/api/exports/oneroster?link=json", None),
     ("GET", "/ims/oneroster/rostering/v1p2/orgs"): lambda w, c: ("/ims/oneroster/rostering/v1p2/orgs", None),
     ("GET", "/ims/oneroster/rostering/v1p2/schools"): lambda w, c: ("/ims/oneroster/rostering/v1p2/schools", None),
     ("GET", "/ims/oneroster/rostering/v1p2/academicSessions"): lambda w, c: ("/ims/oneroster/rostering/v1p2/academicSessions", None),
