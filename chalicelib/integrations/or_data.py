@@ -5,7 +5,7 @@ import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from ..accounts.models import School, User
+from ..accounts.models import User
 from ..membership import rules
 from ..membership.models import SYSTEM, Group, Membership
 from ..roster.models import Pupil
@@ -21,9 +21,9 @@ class Roster:
         self._cache = {}
 
     @classmethod
-    def of(cls, base_url, school_id, now=None):
-        school = School.get(school_id)
-        return cls(m.Base(base_url, school_id), school, now)
+    def of(cls, base_url, school, now=None):
+        """``school``: the caller's, as the request's authoriser read it (no second read)."""
+        return cls(m.Base(base_url, school.school_id), school, now)
 
     def _once(self, name, load):
         if name not in self._cache:

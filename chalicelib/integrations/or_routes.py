@@ -53,7 +53,7 @@ def base_url(request):
 
 
 def roster(ctx):
-    return Roster.of(base_url(ctx.request), ctx.caller.school_id)
+    return Roster.of(base_url(ctx.request), ctx.caller.school)
 
 
 def unknown(kind):

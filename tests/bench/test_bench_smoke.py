@@ -8,7 +8,7 @@ SLOW = pytest.mark.heavy
 
 @pytest.mark.parametrize("name", ["fig_validation", "fig_cold_start", "fig_sweep", "fig_requests", "fig_xlsx",
                                   pytest.param("fig_memory", marks=SLOW), pytest.param("fig_rollover", marks=SLOW),
-                                  pytest.param("fig_held_diff", marks=SLOW), pytest.param("fig_bundle", marks=SLOW),
+                                  pytest.param("fig_held_diff", marks=SLOW), pytest.param("fig_bundle", marks=SLOW), pytest.param("fig_oneroster_bundle", marks=SLOW),
                                   pytest.param("fig_console", marks=SLOW)])
 def test_quick_run_reports_figures(name):
     import importlib
