@@ -218,8 +218,9 @@ def roles(config, stage):
                  "Condition": {"StringEquals": {"kms:EncryptionContext:purpose": "mfa"}}},
                 # A presigned POST is signed with this role: it must be allowed the upload itself.
                 {"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": bucket_arn(stage, "/" + config.UPLOAD_PREFIX + "*")},
-                # exports too big for a response; their presigned links are signed with this role
-                {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
+                # exports too big for a response (the OneRoster bundle in parts: a failed one is
+                # aborted); their presigned links are signed with this role
+                {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
                  "Resource": bucket_arn(stage, "/" + config.EXPORT_PREFIX + "*")},
                 # finishing an import (imports/service.complete) tidies its file and staging files
                 {"Effect": "Allow", "Action": ["s3:DeleteObject"], "Resource": import_files},

@@ -31,6 +31,9 @@ def test_an_admin_makes_uses_and_revokes_an_api_client(stack, page):
     row.wait_for()
     assert "Never" not in row.inner_text() and "Every group" in row.inner_text()
     assert page.locator("#client-secret").count() == 0  # shown once
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export as a OneRoster bundle (zip)").click()
+    assert download.value.suggested_filename.startswith("schoolroll-oneroster-")
     page.once("dialog", lambda d: d.accept())
     row.get_by_role("button", name="Revoke").click()
     section.get_by_text("No API clients yet.").wait_for()

@@ -1,6 +1,7 @@
 // schoolroll console: API clients (Administration). The school's other software
 // reads the roster with one of these, never a person's password: each has a
 // name, what it may read, and when it was last used; its secret is shown once.
+// And the whole school as a OneRoster 1.2 CSV bundle, for a system that takes files.
 (function () {
   "use strict";
   const el = SR.el;
@@ -53,9 +54,20 @@
     const table = clients.items.length ? el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "Name"),
       el("th", {}, "May read"), el("th", {}, "Last used"), el("th", {}, ""))),
     el("tbody", {}, clients.items.map((c) => row(c, reload)))) : el("p", { class: "note" }, "No API clients yet.");
+    // The whole school as a OneRoster 1.2 CSV bundle (a zip), for a system that takes files, not an API.
+    const bundle = el("button", { type: "button", class: "secondary" }, "Export as a OneRoster bundle (zip)");
+    bundle.addEventListener("click", async () => {
+      bundle.disabled = true;
+      try {
+        const made = await SR.api("GET", "/exports/oneroster?link=json");
+        const link = el("a", { href: made.url, download: made.filename });
+        document.body.append(link); link.click(); link.remove();
+      } catch (e) { SR.toast(e.message); }
+      finally { bundle.disabled = false; }
+    });
     return el("section", { id: "api-clients", "aria-labelledby": "api-clients-title" },
       el("h2", { id: "api-clients-title" }, "API clients"),
       el("p", { class: "note" }, "For the school's other software (classroom monitoring, a learning platform): it reads, never changes."),
-      shown, table, form);
+      shown, table, form, el("p", {}, bundle));
   };
 })();
