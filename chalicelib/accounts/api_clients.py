@@ -23,11 +23,14 @@ from ..core import audit, config
 from ..core.clock import iso
 from ..core.db import Tx, TxFailed, batch_get, new_id
 from ..core.errors import ApiError, FieldError, not_found, validation_failed
-from . import credentials
+from . import credentials, throttle
 from .models import School, Token
 from .permissions import DEMOGRAPHICS, DEMOGRAPHICS_URI, ONEROSTER_SCOPES, SCOPES, Caller
 
 ACCESS_SECONDS = 3600
+#: token requests a client may make in an hour (right or wrong secret): each is audited, so a
+#: runaway script or a stranger holding a client id can't flood the school's log
+TOKENS_PER_HOUR = 60
 CLIENT_NAME_CHARS = 100
 ACCESS_PREFIX = "at"
 #: a token request's body is a few short parameters
@@ -226,6 +229,9 @@ def issue_token(grant, now=None):
     record = _by_id(grant.client_id)
     if record is None:
         raise _bad_client()
+    throttle.limit_resends(record.user_id, now, kind="token", per_hour=TOKENS_PER_HOUR, message=(
+        f"This client has asked for {TOKENS_PER_HOUR} tokens in the last hour (each lasts an hour: keep one "
+        "and use it). Try again in {minutes} minutes."))
     if not credentials.same(credentials.token_hash(grant.secret), record.secret_hash):
         audit.write(_entry(record, "secret_refused", now))
         raise _bad_client()

@@ -180,13 +180,14 @@ def stage_succeeded(tx, found):
 RESENDS_PER_HOUR = 5
 
 
-def limit_resends(user_id, now=None, kind="resend"):
+def limit_resends(user_id, now=None, kind="resend", per_hour=RESENDS_PER_HOUR, message=None):
     """At most RESENDS_PER_HOUR emailed links a person can be sent again in an
     hour (verification or invitation): an hour's window, counted down by a
     conditional write, so a loop of clicks (or a script) can't flood an inbox
     or the school's share of the sender. 429 with Retry-After beyond it.
     ``kind``: password resets count apart (a stranger's requests for them
-    must not use up a person's own verification resends)."""
+    must not use up a person's own verification resends; "token": an API
+    client's token requests, ``per_hour`` of them)."""
     now = int(now or time.time())
     key = f"{kind}#{user_id}"
     try:
@@ -197,7 +198,7 @@ def limit_resends(user_id, now=None, kind="resend"):
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
     try:
-        Throttle(key=key).update(actions=[Throttle.budget.set(RESENDS_PER_HOUR - 1),
+        Throttle(key=key).update(actions=[Throttle.budget.set(per_hour - 1),
                                           Throttle.refill_at.set(now + 3600), Throttle.ttl.set(now + DAY)],
                                  condition=Throttle.refill_at.does_not_exist() | (Throttle.refill_at <= now))
         return
@@ -208,5 +209,5 @@ def limit_resends(user_id, now=None, kind="resend"):
         item = Throttle.get(key, consistent_read=True)
     except DoesNotExist:
         item = None
-    raise too_many(_seconds_left(item, now), f"We have sent this person {RESENDS_PER_HOUR} links in the last "
-                   "hour. Ask them to check their spam folder, or try again in {minutes} minutes.")
+    raise too_many(_seconds_left(item, now), message or f"We have sent this person {per_hour} links in the "
+                   "last hour. Ask them to check their spam folder, or try again in {minutes} minutes.")

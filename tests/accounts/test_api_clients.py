@@ -177,3 +177,14 @@ def test_oneroster_core_scope_leaves_out_demographics(api, admin):
     assert api.get(f"{base}/demographics", token=core).status_code == 403
     every = token_request(api, made["client_id"], made["client_secret"]).data["access_token"]
     assert api.get(f"{base}/demographics", token=every).status_code == 200
+
+
+def test_a_client_asking_for_tokens_in_a_loop_is_held_back(api, admin, monkeypatch):
+    from chalicelib.accounts import api_clients
+    monkeypatch.setattr(api_clients, "TOKENS_PER_HOUR", 3)
+    made = api.post("/api/clients", {"name": "Runaway", "scopes": ["roster.read"]}).data
+    statuses = [token_request(api, made["client_id"], made["client_secret"] if n % 2 else "wrong").status_code
+                for n in range(4)]
+    assert statuses == [401, 200, 401, 429]
+    audited = api.get("/api/audit?entity=api_client").data["items"]
+    assert len([e for e in audited if e["action"] in ("token_issued", "secret_refused")]) == 3
