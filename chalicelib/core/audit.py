@@ -102,6 +102,26 @@ def entry(caller, action, record_type, record_id, before, after, now=None, entry
                       changes=diff(before, after) if changes is None else changes)
 
 
+#: The key prefix of a deleted record's marker: kept beside the log (its keys sort after every
+#: time, so no time range of the log or the change feed reads one), for OneRoster's
+#: "tobedeleted" of a record deleted in the last 30 days (integrations/or_data.py).
+GONE = "~gone#"
+
+
+def gone(school_id, record_type, record_id, sourced_id, now=None):
+    """The marker of a deleted pupil or member of staff: its ids only, no name."""
+    now = now or time.time()
+    stamp = iso_stamp(now)
+    return AuditEntry(school_id=school_id, entry_key=f"{GONE}{stamp}#{record_type}#{record_id}", at=int(now),
+                      actor_id="system", actor_name="system", action="gone", record_type=record_type,
+                      record_id=record_id, changes={"sourced_id": sourced_id})
+
+
+def gone_since(school_id, since):
+    """The markers of records deleted since ``since`` (one Query: a month's deletions)."""
+    return AuditEntry.query(school_id, AuditEntry.entry_key.between(GONE + iso_stamp(since), GONE + "~"))
+
+
 def record_key(school_id, record_type, record_id):
     return f"{school_id}#{record_type}#{record_id}"
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from ..accounts.models import User
+from ..core import audit
 from ..membership import rules
 from ..membership.models import SYSTEM, Group, Membership
 from ..roster.models import Pupil
@@ -15,15 +16,21 @@ from . import or_mapping as m
 class Roster:
     """One request's view of one school, read lazily (each part once)."""
 
-    def __init__(self, base, school, now=None):
+    #: how long a deleted record answers as ``tobedeleted``
+    GONE_SECONDS = 30 * 24 * 3600
+
+    def __init__(self, base, school, now=None, deltas=False):
         self.base, self.school = base, school
         self.now = time.time() if now is None else now
+        #: also the records deleted in the last 30 days, as ``tobedeleted`` (one Query more): for a
+        #: delta read (a dateLastModified filter) and a sourcedId not found among the live
+        self.deltas = deltas
         self._cache = {}
 
     @classmethod
-    def of(cls, base_url, school, now=None):
+    def of(cls, base_url, school, now=None, deltas=False):
         """``school``: the caller's, as the request's authoriser read it (no second read)."""
-        return cls(m.Base(base_url, school.school_id), school, now)
+        return cls(m.Base(base_url, school.school_id), school, now, deltas)
 
     def _once(self, name, load):
         if name not in self._cache:
@@ -69,14 +76,25 @@ class Roster:
     def courses(self):
         return [m.course(self.base, self.school, self.today)]
 
+    def gone(self, kind):
+        """The markers of the ``kind`` (pupil, staff) deleted in the last 30 days and not back."""
+        if not self.deltas:
+            return []
+        markers = self._once("gone", lambda: list(audit.gone_since(self.school.school_id,
+                                                                   self.now - self.GONE_SECONDS)))
+        live = {p.pupil_id for p in self.pupils()} if kind == "pupil" else {u.user_id for u in self.staff_records()}
+        return [x for x in markers if x.record_type == kind and x.record_id not in live]
+
     def students(self):
-        return [m.student(self.base, p) for p in self.pupils()]
+        return [m.student(self.base, p) for p in self.pupils()] + [
+            m.gone_user(self.base, x, "student") for x in self.gone("pupil")]
 
     def teachers(self):
         return [u for u in self.staff_users() if u["roles"][0]["role"] == "teacher"]
 
     def staff_users(self):
-        return [m.staff(self.base, u) for u in self.staff_records()]
+        return [m.staff(self.base, u) for u in self.staff_records()] + [
+            m.gone_user(self.base, x, "teacher") for x in self.gone("staff")]
 
     def users(self):
         return self.students() + self.staff_users()
@@ -85,7 +103,8 @@ class Roster:
         return [m.klass(self.base, g, self.session["sourcedId"]) for g in self.groups()]
 
     def demographics(self):
-        return [m.demographics(self.base, p) for p in self.pupils()]
+        return [m.demographics(self.base, p) for p in self.pupils()] + [
+            m.gone_demographics(x) for x in self.gone("pupil")]
 
     def enrollments(self):
         pupils = {p.pupil_id: p for p in self.pupils()}

@@ -164,3 +164,16 @@ def demographics(base, p):
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", p.date_of_birth or ""):
         item["birthDate"] = p.date_of_birth
     return item
+
+
+def gone_user(base, marker, role):
+    """A pupil or member of staff deleted in the last 30 days: ``tobedeleted``,
+    its sourcedId and when, nothing of who it was."""
+    return {"sourcedId": marker.changes.get("sourced_id") or marker.record_id, "status": "tobedeleted",
+            "dateLastModified": iso(marker.at), "enabledUser": "false", "givenName": "", "familyName": "",
+            "roles": _roles(base, role)}
+
+
+def gone_demographics(marker):
+    return {"sourcedId": marker.changes.get("sourced_id") or marker.record_id, "status": "tobedeleted",
+            "dateLastModified": iso(marker.at)}

@@ -265,6 +265,7 @@ def erase(caller, p, now, reason, condition=None):
         tx.delete("upn", UniqueKey(school_id=p.school_id, key=upn_key(p.upn)),
                   condition=UniqueKey.owner_id == p.pupil_id)
     audit.stage(tx, tombstone(caller, p, now, reason))
+    audit.stage(tx, audit.gone(p.school_id, "pupil", p.pupil_id, p.external_id or p.pupil_id, now), label="gone")
     tx.put("erasure", audit.erasure(p.school_id, "pupil", p.pupil_id, now))  # a repeat erasure: the same item
     system_groups.stage(tx, p.school_id, group_rules.pupil_deltas(grouping(p), {}), pupil_write=True)
     try:

@@ -242,6 +242,8 @@ def delete(caller, user_id, now=None):
     if counts_as_admin(user):
         admin_delta(tx, caller.school, -1)
     audit.stage(tx, audit.entry(caller, "delete", "staff", user.user_id, snapshot(user), {}, now))
+    audit.stage(tx, audit.gone(user.school_id, "staff", user.user_id, user.external_id or user.user_id, now),
+                label="gone")
     system_groups.stage(tx, user.school_id, group_rules.staff_deltas(-1))
     try:
         tx.commit()

@@ -146,3 +146,31 @@ def test_a_leaver_is_tobedeleted(api, admin, school):
     assert r.status_code == 200, r.body
     user = get(api, school, f"/students/{ada['id']}").data["user"]
     assert user["status"] == "tobedeleted" and user["enabledUser"] == "false"
+
+
+def test_a_deleted_record_answers_tobedeleted_for_30_days_in_a_delta(api, admin, school, spec, monkeypatch):
+    ben, tess = school["pupils"][1], school["teacher"]
+    assert api.delete(f"/api/pupils/{ben['id']}").status_code == 200
+    assert api.delete(f"/api/staff/{tess['id']}").status_code == 200
+    full = {u["sourcedId"] for u in get(api, school, "/users").data["users"]}
+    assert ben["id"] not in full and tess["id"] not in full  # a full read is the roster as it is
+    delta = get(api, school, "/users?filter=dateLastModified%3E'2000-01-01T00:00:00Z'")
+    conforms(spec, "/users", 200, delta.data)
+    gone = {u["sourcedId"]: u for u in delta.data["users"] if u["status"] == "tobedeleted"}
+    assert set(gone) == {ben["id"], tess["id"]}
+    assert gone[ben["id"]]["givenName"] == "" and gone[ben["id"]]["roles"][0]["role"] == "student"
+    one = get(api, school, f"/students/{ben['id']}")
+    assert one.status_code == 200 and one.data["user"]["status"] == "tobedeleted"
+    conforms(spec, "/students/{sourcedId}", 200, one.data)
+    demographics = get(api, school, f"/demographics/{ben['id']}").data["demographics"]
+    assert demographics["status"] == "tobedeleted" and "birthDate" not in demographics
+    # neither the audit log nor the change feed lists the markers
+    assert all(e["action"] != "gone" for e in api.get("/api/audit?limit=100").data["items"])
+    from chalicelib.integrations import feed, or_data
+    import time
+    monkeypatch.setattr(feed, "clock", lambda: time.time() + feed.SETTLE_SECONDS + 1)
+    assert all(c["action"] != "gone" for c in api.get("/api/changes?limit=500").data["changes"])
+    monkeypatch.setattr(or_data.Roster, "GONE_SECONDS", -5)  # (as if 30 days on)
+    assert ben["id"] not in {u["sourcedId"] for u in get(
+        api, school, "/users?filter=dateLastModified%3E'2000-01-01T00:00:00Z'").data["users"]}
+    assert get(api, school, f"/students/{ben['id']}").status_code == 404
