@@ -135,29 +135,28 @@ def school_classes(ctx, schoolSourcedId):
     return _related(ctx, "classes", "class", found, "school", f"/schools/{schoolSourcedId}/classes")
 
 
-@route(bp, "/classes/{classSourcedId}/students", "GET", summary="OneRoster: a class's students", tag=TAG,
-       scope=SCOPE, permission=PERMISSION, query=LIST_QUERY)
-def class_students(ctx, classSourcedId):
-    return _related(ctx, "users", "user", roster(ctx).class_members(classSourcedId, "student"), "class",
-                    f"/classes/{classSourcedId}/students")
+# (owner collection, its parameter, related collection, list key, kind, role, Roster method)
+RELATIONS = [
+    ("classes", "classSourcedId", "students", "users", "user", "student", "class_members"),
+    ("classes", "classSourcedId", "teachers", "users", "user", "teacher", "class_members"),
+    ("students", "studentSourcedId", "classes", "classes", "class", "student", "classes_of"),
+    ("teachers", "teacherSourcedId", "classes", "classes", "class", "teacher", "classes_of"),
+]
 
 
-@route(bp, "/classes/{classSourcedId}/teachers", "GET", summary="OneRoster: a class's teachers", tag=TAG,
-       scope=SCOPE, permission=PERMISSION, query=LIST_QUERY)
-def class_teachers(ctx, classSourcedId):
-    return _related(ctx, "users", "user", roster(ctx).class_members(classSourcedId, "teacher"), "class",
-                    f"/classes/{classSourcedId}/teachers")
+def _register_relation(owner, param, related, key, kind, role, method):
+    """A relation's route: the records of one class (students, teachers) or one person (classes)."""
+    path = f"/{owner}/{{{param}}}/{related}"
+
+    def view(ctx, **ids):
+        owner_id = ids[param]
+        found = getattr(roster(ctx), method)(owner_id, role)
+        return _related(ctx, key, kind, found, owner[:-1] if owner != "classes" else "class",
+                        f"/{owner}/{owner_id}/{related}")
+    view.__name__ = f"oneroster_{owner}_{related}"
+    route(bp, path, "GET", summary=f"OneRoster: a {owner[:-1] if owner != 'classes' else 'class'}'s {related}",
+          tag=TAG, scope=SCOPE, permission=PERMISSION, query=LIST_QUERY)(view)
 
 
-@route(bp, "/students/{studentSourcedId}/classes", "GET", summary="OneRoster: a student's classes", tag=TAG,
-       scope=SCOPE, permission=PERMISSION, query=LIST_QUERY)
-def student_classes(ctx, studentSourcedId):
-    return _related(ctx, "classes", "class", roster(ctx).classes_of(studentSourcedId, "student"), "student",
-                    f"/students/{studentSourcedId}/classes")
-
-
-@route(bp, "/teachers/{teacherSourcedId}/classes", "GET", summary="OneRoster: a teacher's classes", tag=TAG,
-       scope=SCOPE, permission=PERMISSION, query=LIST_QUERY)
-def teacher_classes(ctx, teacherSourcedId):
-    return _related(ctx, "classes", "class", roster(ctx).classes_of(teacherSourcedId, "teacher"), "teacher",
-                    f"/teachers/{teacherSourcedId}/classes")
+for _relation in RELATIONS:
+    _register_relation(*_relation)
