@@ -116,7 +116,7 @@ class Bundle:
                "title": "Groups", "courseCode": "GROUPS", "orgSourcedId": self.school.school_id}
 
     def _groups(self):
-        for g in Group.query(self.school.school_id, page_size=100):
+        for g in Group.query(self.school.school_id, page_size=1000):
             if g.group_id != SYSTEM and not g.system and g.member_type == "user" \
                     and not (g.ends_at is not None and g.ends_at <= self.now):
                 yield g
@@ -129,16 +129,16 @@ class Bundle:
                    "schoolSourcedId": self.school.school_id, "termSourcedIds": self.session["sourcedId"]}
 
     def users(self):
-        for p in Pupil.query(self.school.school_id, page_size=500):
+        for p in Pupil.query(self.school.school_id, page_size=1000):
             u = m.student(self.base, p)
             yield {**u, "grades": ",".join(u.get("grades") or []), "primaryOrgSourcedId": self.school.school_id}
-        for s in User.query(self.school.school_id, page_size=500):
+        for s in User.query(self.school.school_id, page_size=1000):
             yield {**m.staff(self.base, s), "primaryOrgSourcedId": self.school.school_id}
 
     def roles(self):
-        for p in Pupil.query(self.school.school_id, page_size=500):
+        for p in Pupil.query(self.school.school_id, page_size=1000):
             yield self._role(m.pupil_sourced_id(p), "student", m.grade(p.year_group))
-        for s in User.query(self.school.school_id, page_size=500):
+        for s in User.query(self.school.school_id, page_size=1000):
             yield self._role(m.staff_sourced_id(s), m.staff_role(s.user_group))
 
     def _role(self, user, role, grade=None):
@@ -147,8 +147,8 @@ class Bundle:
                 "userProfileSourcedId": ""}
 
     def enrollments(self):
-        page = []
-        for x in Membership.by_school.query(self.school.school_id, page_size=100):
+        page = []  # (joined 100 at a time: a BatchGetItem's worth)
+        for x in Membership.by_school.query(self.school.school_id, page_size=1000):
             if x.kind == "pupil" and x.away_since is None and (x.until is None or x.until > self.now):
                 page.append(x)
             if len(page) == 100:
@@ -184,7 +184,7 @@ class Bundle:
                 "beginDate": iso(starts)[:10] if starts else "", "endDate": iso(until)[:10] if until else ""}
 
     def demographics(self):
-        for p in Pupil.query(self.school.school_id, page_size=500):
+        for p in Pupil.query(self.school.school_id, page_size=1000):
             yield m.demographics(self.base, p)
 
 
