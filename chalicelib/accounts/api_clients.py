@@ -208,13 +208,11 @@ def granted_scopes(record, requested):
     an invalid_scope."""
     held = set(record.scopes or [])
     if not requested:
-        return sorted(held | ({DEMOGRAPHICS} if "oneroster.read" in held else set())), sorted(held)
+        return sorted(held), sorted(held)
     ours, refused = set(), []
     for scope in requested:
-        name = "oneroster.read" if scope in ONEROSTER_SCOPES else scope
+        name = DEMOGRAPHICS if scope == DEMOGRAPHICS_URI else "oneroster.read" if scope in ONEROSTER_SCOPES else scope
         (ours.add(name) if name in held else refused.append(scope))
-        if scope == DEMOGRAPHICS_URI and name in held:
-            ours.add(DEMOGRAPHICS)
     if refused:
         raise _oauth_error("invalid_scope", f"This client does not hold {', '.join(refused)}; it holds "
                            f"{', '.join(sorted(held))}.")
@@ -304,8 +302,7 @@ def authenticate(token, unauthorized, now=None):
             or record.user_id != client_id or record.expires_at <= now):
         raise unauthorized()
     _touch(client, now)
-    held = set(client.scopes or []) | ({DEMOGRAPHICS} if "oneroster.read" in (client.scopes or []) else set())
-    return Caller.for_client(school, client_id, set(record.scopes or []) & held)
+    return Caller.for_client(school, client_id, set(record.scopes or []) & set(client.scopes or []))
 
 
 def _touch(client, now):

@@ -27,6 +27,7 @@ SCOPES = {
     "groups.read": "Read groups, their members and staff roles, and a member's groups.",
     "oneroster.read": "Read the roster through the OneRoster 1.2 rostering service.",
     "changes.read": "Read the change feed.",
+    "oneroster.demographics": "Read pupils' birth dates and sex through OneRoster (with oneroster.read).",
 }
 SCOPE_PERMISSIONS = {
     "roster.read": ["view_roster"],
@@ -34,17 +35,17 @@ SCOPE_PERMISSIONS = {
     "oneroster.read": ["view_roster", "view_all_groups"],
     # the feed holds every change of the roster and of every group: it sees what both of those see
     "changes.read": ["view_roster", "view_all_groups"],
+    "oneroster.demographics": ["view_roster"],
 }
-#: The OAuth 2.0 scopes OneRoster 1.2 names: a token asked for with any of
-#: them is granted ``oneroster.read`` (the client must hold it), and the
-#: demographics (birth dates, sex) only when asked for with
-#: roster-demographics.readonly, or with no scope at all (everything the
-#: client holds): as the spec has it, roster.readonly excludes them.
+#: The OAuth 2.0 scopes OneRoster 1.2 names: roster.readonly and
+#: roster-core.readonly ask for ``oneroster.read``, roster-demographics.readonly
+#: for ``oneroster.demographics`` (birth dates and sex): each only if the
+#: client was given it.
 ONEROSTER_URI = "https://purl.imsglobal.org/spec/or/v1p2/scope/"
 ONEROSTER_SCOPES = tuple(ONEROSTER_URI + name for name in
                          ("roster.readonly", "roster-core.readonly", "roster-demographics.readonly"))
 DEMOGRAPHICS_URI = ONEROSTER_URI + "roster-demographics.readonly"
-#: the token scope OneRoster's demographics routes name (never a client's own: granted with oneroster.read)
+#: the scope OneRoster's demographics routes name
 DEMOGRAPHICS = "oneroster.demographics"
 CLIENT_GROUP = "API client"
 
@@ -154,7 +155,7 @@ class Caller:
     def for_client(cls, school, client_id, scopes):
         """An API client of ``school`` with the token's ``scopes``: the read
         permissions they stand for, never more."""
-        permissions = sorted({p for s in scopes for p in SCOPE_PERMISSIONS.get(s, ())})  # (DEMOGRAPHICS: none more)
+        permissions = sorted({p for s in scopes for p in SCOPE_PERMISSIONS.get(s, ())})
         return cls(school_id=school.school_id, user_id=client_id, user_group=CLIENT_GROUP,
                    permissions=permissions, email_verified=True, school=school, scopes=frozenset(scopes))
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ..accounts.permissions import ADMIN_GROUP, FALLBACK_GROUP
+from ..core.csv_export import unguard
 
 
 class Flavour(StrEnum):
@@ -135,7 +136,7 @@ def rows(book, member):
     found = records(book, member)
     names = next(found, [])
     for cells in found:
-        yield dict(zip(names, cells))
+        yield dict(zip(names, (unguard(c) for c in cells)))  # (our export's guard against formulas)
 
 
 def records(book, member):

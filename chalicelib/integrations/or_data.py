@@ -82,8 +82,10 @@ class Roster:
             return []
         markers = self._once("gone", lambda: list(audit.gone_since(self.school.school_id,
                                                                    self.now - self.GONE_SECONDS)))
-        live = {p.pupil_id for p in self.pupils()} if kind == "pupil" else {u.user_id for u in self.staff_records()}
-        return [x for x in markers if x.record_type == kind and x.record_id not in live]
+        live = {p.pupil_id for p in self.pupils()} | {u.user_id for u in self.staff_records()}
+        live |= {m.pupil_sourced_id(p) for p in self.pupils()} | {m.staff_sourced_id(u) for u in self.staff_records()}
+        return [x for x in markers if x.record_type == kind and x.record_id not in live
+                and (x.changes or {}).get("sourced_id") not in live]
 
     def students(self):
         return [m.student(self.base, p) for p in self.pupils()] + [

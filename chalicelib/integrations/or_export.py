@@ -7,12 +7,14 @@ import csv
 import io
 import time
 import zipfile
-from datetime import date
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from ..accounts.models import User
 from ..core import audit, config
 from ..core.clients import client
 from ..core.clock import iso
+from ..core.csv_export import guard
 from ..core.db import batch_get
 from ..core.downloads import export_key
 from ..membership import rules
@@ -87,7 +89,7 @@ def _member(book, name, header, rows):
         writer = csv.writer(text, lineterminator="\r\n")
         writer.writerow(header)
         for row in rows:
-            writer.writerow([row.get(col, "") if row.get(col) is not None else "" for col in header])
+            writer.writerow([guard(row.get(col)) for col in header])  # (a spreadsheet runs no cell)
             count += 1
         text.flush()
         text.detach()
@@ -101,7 +103,8 @@ class Bundle:
     def __init__(self, school, now):
         self.school, self.now = school, now
         self.base = m.Base("", school.school_id)
-        self.session = m.academic_session(self.base, school, date(*time.gmtime(now)[:3]))
+        today = datetime.fromtimestamp(now, ZoneInfo(school.timezone or "Europe/London")).date()
+        self.session = m.academic_session(self.base, school, today)
 
     def orgs(self):
         org = m.org(self.base, self.school)

@@ -11,6 +11,7 @@ from a bundle keeps the bundle's ``sourcedId``; every other one is ours.
 """
 import re
 from dataclasses import dataclass
+from urllib.parse import quote
 from datetime import date
 
 from ..core.clock import iso
@@ -36,7 +37,7 @@ class Base:
 
 
 def ref(base, kind, collection, sourced_id):
-    return {"href": f"{base.url}/{collection}/{sourced_id}", "sourcedId": sourced_id, "type": kind}
+    return {"href": f"{base.url}/{collection}/{quote(sourced_id, safe='')}", "sourcedId": sourced_id, "type": kind}
 
 
 def grade(year_group):

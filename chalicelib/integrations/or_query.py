@@ -10,6 +10,7 @@ from ..core.errors import ApiError
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+MAX_FILTER_CHARS = 500
 _OPS = ("!=", ">=", "<=", "=", ">", "<", "~")
 _PREDICATE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_.]*)\s*(!=|>=|<=|=|>|<|~)\s*'((?:[^']|'')*)'\s*$")
 
@@ -85,7 +86,7 @@ def parse(query, known_fields):
     if order not in ("asc", "desc"):
         raise invalid("invaliddata", "orderBy must be asc or desc.")
     predicates, any_of = _filters(query.get("filter"), known)
-    return Query(limit=_whole(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
+    return Query(limit=min(_whole(query, "limit", DEFAULT_LIMIT, 1, 10 ** 9), MAX_LIMIT),  # (SDS asks 5,000)
                  offset=_whole(query, "offset", 0, 0, 10 ** 9), sort=sort, descending=order == "desc",
                  fields=fields, predicates=predicates, any_of=any_of)
 
@@ -94,6 +95,8 @@ def _filters(text, known):
     """(predicates, any_of) of a filter: one predicate, or two joined by AND or OR."""
     if not text:
         return (), False
+    if len(text) > MAX_FILTER_CHARS:
+        raise invalid("invalid_filter_field", f"A filter is at most {MAX_FILTER_CHARS} characters.")
     parts = re.split(r"\s+(AND|OR)\s+(?=(?:[^']*'[^']*')*[^']*$)", text.strip())
     joins = set(parts[1::2])
     if len(parts) > 3 or len(joins) > 1:

@@ -168,15 +168,25 @@ def test_a_client_body_of_the_wrong_types_is_a_422(api, admin):
         assert r.status_code == 422 and r.data["code"] == "validation_failed", r.body
 
 
-def test_oneroster_core_scope_leaves_out_demographics(api, admin):
-    made = api.post("/api/clients", {"name": "LMS", "scopes": ["oneroster.read"]}).data
-    base = "/ims/oneroster/rostering/v1p2"
-    core = token_request(api, made["client_id"], made["client_secret"], "grant_type=client_credentials&scope="
-                         "https://purl.imsglobal.org/spec/or/v1p2/scope/roster-core.readonly").data["access_token"]
-    assert api.get(f"{base}/users", token=core).status_code == 200
+def test_demographics_need_a_scope_of_their_own(api, admin):
+    """Birth dates and sex: only a client the school gave oneroster.demographics, and
+    only a token asked for without a scope or with roster-demographics.readonly."""
+    base, uri = "/ims/oneroster/rostering/v1p2", "https://purl.imsglobal.org/spec/or/v1p2/scope/"
+    core_only = api.post("/api/clients", {"name": "LMS", "scopes": ["oneroster.read"]}).data
+    every = token_request(api, core_only["client_id"], core_only["client_secret"]).data["access_token"]
+    assert api.get(f"{base}/users", token=every).status_code == 200
+    assert api.get(f"{base}/demographics", token=every).status_code == 403
+    asked = token_request(api, core_only["client_id"], core_only["client_secret"],
+                          f"grant_type=client_credentials&scope={uri}roster-demographics.readonly")
+    assert asked.status_code == 400 and asked.data["error"] == "invalid_scope"
+    both = api.post("/api/clients", {"name": "MIS", "scopes": ["oneroster.read", "oneroster.demographics"]}).data
+    core = token_request(api, both["client_id"], both["client_secret"],
+                         f"grant_type=client_credentials&scope={uri}roster-core.readonly").data["access_token"]
     assert api.get(f"{base}/demographics", token=core).status_code == 403
-    every = token_request(api, made["client_id"], made["client_secret"]).data["access_token"]
-    assert api.get(f"{base}/demographics", token=every).status_code == 200
+    full = token_request(api, both["client_id"], both["client_secret"],
+                         f"grant_type=client_credentials&scope={uri}roster-core.readonly "
+                         f"{uri}roster-demographics.readonly").data["access_token"]
+    assert api.get(f"{base}/demographics", token=full).status_code == 200
 
 
 def test_a_client_asking_for_tokens_in_a_loop_is_held_back(api, admin, monkeypatch):

@@ -52,7 +52,7 @@ def oneroster(stack):
                                        "user_group": "Teachers"})):
         assert requests.post(base + path, json=body, headers=admin, timeout=30).status_code == 201
     group = requests.post(base + "/api/groups", json={"name": "8 Maths"}, headers=admin, timeout=30).json()
-    made = requests.post(base + "/api/clients", json={"name": "Conformance", "scopes": ["oneroster.read"]},
+    made = requests.post(base + "/api/clients", json={"name": "Conformance", "scopes": ["oneroster.read", "oneroster.demographics"]},
                          headers=admin, timeout=30).json()
     token = requests.post(base + "/api/oauth/token", data={"grant_type": "client_credentials"},
                           auth=(made["client_id"], made["client_secret"]), timeout=30).json()["access_token"]

@@ -79,3 +79,18 @@ def test_a_round_trip_into_a_new_school(api, importer, admin, member, signup):
     assert sorted(x["name"] for x in members) == ["Amara Okafor", "Ben Okafor"]
     roles = api.get(f"/api/groups/{classes[0]['id']}/staff", token=other["token"]).data["items"]
     assert [r["name"] for r in roles if r["role"] == "owner"] == ["Grace Hopper"]
+
+
+def test_a_formula_in_a_name_is_guarded_in_the_bundle_and_read_back_as_it_was(api, importer, admin, signup):
+    r = api.post("/api/pupils", {"first_name": "=HYPERLINK(\"http://x\")", "surname": "Smith",
+                                 "date_of_birth": "2015-06-07", "year_group": "3"})
+    assert r.status_code == 201, r.body
+    _link, data = exported(api)
+    users = zipfile.ZipFile(io.BytesIO(data)).read("users.csv").decode()
+    assert "'=HYPERLINK" in users and ",=HYPERLINK" not in users
+    other = signup("Ash School")
+    imp = choose(api, importer, importer.upload("bundle", data, filename="b.zip", token=other["token"]),
+                 token=other["token"], org=admin["school_id"])
+    importer.commit(imp, token=other["token"])
+    names = [p["first_name"] for p in api.all_pages("/api/pupils", token=other["token"])]
+    assert names == ['=HYPERLINK("http://x")']

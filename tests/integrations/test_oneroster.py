@@ -37,7 +37,7 @@ def school(api, admin, member, api_client):
     group = api.post("/api/groups", {"name": "Chess club"}, token=teacher["token"]).data
     api.post(f"/api/groups/{group['id']}/members", {"member_ids": [pupils[0]["id"], pupils[1]["id"]]},
              token=teacher["token"])
-    client = api_client(admin, ["oneroster.read"])
+    client = api_client(admin, ["oneroster.read", "oneroster.demographics"])
     return {"pupils": pupils, "teacher": teacher, "group": group, "token": client["token"],
             "school_id": admin["school_id"]}
 

@@ -9,6 +9,7 @@
     ["roster.read", "Pupils, staff and user groups"],
     ["groups.read", "Every group, its members and staff, and the groups a pupil or machine is in"],
     ["oneroster.read", "The roster through OneRoster 1.2 (learning platforms, SDS)"],
+    ["oneroster.demographics", "Pupils' birth dates and sex through OneRoster"],
     ["changes.read", "The change feed: everything changed since it last asked"],
   ];
   const words = (scope) => (SCOPES.find((s) => s[0] === scope) || [scope, scope])[1];
