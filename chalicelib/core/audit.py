@@ -82,16 +82,17 @@ def write(item):
     item.save(condition=AuditEntry.entry_key.does_not_exist())
 
 
-def entry(caller, action, record_type, record_id, before, after, now=None, entry_id=None, changes=None):
+def entry(caller, action, record_type, record_id, before, after, now=None, entry_id=None, changes=None,
+          key_at=None):
     """An entry naming ``caller`` (a Caller or an Actor). ``changes`` as
     given, else the diff of ``before`` and ``after``. ``entry_id`` makes the
     key the same on every try (an import's chunk, written once whatever the
     redeliveries); by default it is random."""
     now = now or time.time()
-    # the key is stamped as the entry is staged, never earlier (a run's start ``now``
-    # may be a minute old): the change feed reads in key order. A later ``now``
-    # (a scheduled start's entry) is kept: it is served from then.
-    keyed = max(now, time.time())
+    # the key is stamped as the entry is staged, whatever ``now`` the change was
+    # made for (a run's start may be a minute old): the change feed reads in key
+    # order. ``key_at``: a later moment it is served from (a scheduled start's).
+    keyed = key_at if key_at is not None else time.time()
     stamp = iso_stamp(keyed) + f".{int(keyed * 1000) % 1000:03d}Z"
     user = caller.user
     name = f"{user.first_name} {user.surname}" if user is not None else (getattr(caller, "name", None)

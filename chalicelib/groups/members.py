@@ -270,7 +270,7 @@ def _chunk_tx(caller, g, chunk, new, until, now, kinds, aside, existing, cap):
     audit.stage(tx, audit.entry(caller, "add", "membership", g.group_id, {}, {"members": members, **window}, now))
     if starts and starts > now:  # the change feed's entry at the start (integrations/feed.py)
         audit.stage(tx, audit.entry(caller, "start", "membership", g.group_id, {}, {"members": members, **window},
-                                    starts), label="audit start")
+                                    starts, key_at=starts), label="audit start")
     return tx
 
 
