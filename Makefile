@@ -12,7 +12,7 @@ CHROMIUM := /usr/bin/chromium
 
 STAGE ?= dev
 
-.PHONY: run test install install-lint browser axe package lint-template deploy destroy bench hardening clean help
+.PHONY: run test install install-lint browser axe oidc-provider package lint-template deploy destroy bench hardening clean help
 
 help:
 	@echo "make run    - install, then serve the console and API on http://127.0.0.1:$(PORT)"
@@ -53,10 +53,20 @@ $(AXE): | $(PY)
 
 axe: $(AXE)
 
-run: install
-	$(PY) -m devstack
+# The OpenID provider the sign-in tests (and `make run SSO=1`) run on loopback: panva's
+# OpenID-certified oidc-provider, pinned with its dependencies in devstack/oidc/package-lock.json.
+OIDC_PROVIDER := devstack/oidc/node_modules/.installed
+$(OIDC_PROVIDER): devstack/oidc/package.json devstack/oidc/package-lock.json | $(AXE)
+	npm ci --silent --no-audit --no-fund --prefix devstack/oidc
+	touch $(OIDC_PROVIDER)
 
-test: install install-lint browser axe
+oidc-provider: $(OIDC_PROVIDER)
+
+# SSO=1: an OpenID provider on loopback too, with a school set up to sign in through it.
+run: install $(if $(SSO),oidc-provider)
+	$(PY) -m devstack $(if $(SSO),--sso)
+
+test: install install-lint browser axe oidc-provider
 	$(PY) -m pytest
 
 # Benchmarks print a table and write bench/results.json (minutes; not part of make test).

@@ -3,6 +3,7 @@ from chalice import Chalice
 
 from chalicelib.accounts import client_routes
 from chalicelib.accounts import routes as accounts_routes
+from chalicelib.accounts import sso_routes
 from chalicelib.accounts.service import authenticate
 from chalicelib.console import routes as console_routes
 from chalicelib.core import http
@@ -23,6 +24,7 @@ http.use_authenticator(authenticate)
 app.register_blueprint(core_routes.bp, url_prefix="/api")
 app.register_blueprint(accounts_routes.bp, url_prefix="/api")
 app.register_blueprint(client_routes.bp, url_prefix="/api")
+app.register_blueprint(sso_routes.bp, url_prefix="/api")
 app.register_blueprint(roster_routes.bp, url_prefix="/api")
 app.register_blueprint(import_routes.bp, url_prefix="/api")
 app.register_blueprint(group_routes.bp, url_prefix="/api")

@@ -13,6 +13,8 @@ os.environ.update({
     # Every test signs in from 127.0.0.1, hundreds of times with a wrong password
     # on purpose: the per-address budget is tried on its own stack (tests/e2e/test_throttle.py).
     "LOGIN_MAX_FAILURES_PER_SOURCE": "100000",
+    # the OpenID provider of the sign-in tests runs on loopback, over http (tests/sso.py)
+    "SSO_LOOPBACK_ISSUERS": "1",
 })
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
@@ -222,6 +224,26 @@ def api_client(api):
         assert issued.status_code == 200, issued.body
         return dict(made.data, token=issued.data["access_token"])
     return make
+
+
+@pytest.fixture(scope="session")
+def oidc_op():
+    """A real OpenID provider on loopback for the whole run (tests/sso.py)."""
+    from chalicelib.core import config
+    from tests import sso
+    with sso.start_provider([config.sso_redirect_uri()]) as op:
+        yield op
+
+
+@pytest.fixture
+def fresh_oidc_caches():
+    """Discovery documents and keys read anew (each test's provider state is its own)."""
+    from chalicelib.accounts import oidc
+    oidc.documents.clear()
+    oidc.keys.clear()
+    yield
+    oidc.documents.clear()
+    oidc.keys.clear()
 
 
 @pytest.fixture(autouse=True)

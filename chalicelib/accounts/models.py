@@ -54,6 +54,10 @@ class School(Model):
     day_ends = UnicodeAttribute(null=True)
     #: the school day's periods, [{"name", "starts", "ends"}] ("HH:MM", in order): "until the end of this lesson"
     periods = JSONAttribute(null=True)
+    #: Sign-in with the school's identity provider (accounts/sso_settings.py):
+    #: {"provider", "issuer", "client_id", "allowed_domains", "require",
+    #: "updated_at"}; the client secret is in Secrets Manager, never here.
+    sso = JSONAttribute(null=True)
     #: Members of the Admin Team; a school never drops to zero.
     admin_count = NumberAttribute(default=0)
     created_at = NumberAttribute()
@@ -142,7 +146,7 @@ class Token(Model):
     stored only as its hash."""
     Meta = meta("tokens")
     token_hash = UnicodeAttribute(hash_key=True)
-    kind = UnicodeAttribute()  # session | verify | invite | reset | mfa | client | access
+    kind = UnicodeAttribute()  # session | verify | invite | reset | mfa | client | access | sso_*
     school_id = UnicodeAttribute()
     user_id = UnicodeAttribute()
     expires_at = NumberAttribute()
@@ -170,6 +174,15 @@ class Token(Model):
     scopes = ListAttribute(of=UnicodeAttribute, null=True)
     secret_hash = UnicodeAttribute(null=True)
     created_by = UnicodeAttribute(null=True)
+    #: A sign-in through the school's identity provider (accounts/sso.py):
+    #: its state (kind "sso_state": the nonce, the PKCE verifier, the hash of
+    #: the browser's binding cookie and the provider settings it started
+    #: with), the one-time code the console swaps for a session (kind
+    #: "sso_code"), a test sign-in's report (kind "sso_test"). A session
+    #: started that way says so (``via`` "sso": two factors were the
+    #: provider's job).
+    data = JSONAttribute(null=True)
+    via = UnicodeAttribute(null=True)
     #: DynamoDB's TTL removes dead tokens; reads check expires_at themselves.
     ttl = NumberAttribute(null=True)  # DynamoDB TTL (epoch seconds)
 
@@ -185,3 +198,17 @@ class Throttle(Model):
     strikes = NumberAttribute(null=True)
     refill_at = NumberAttribute(null=True)
     ttl = NumberAttribute(null=True)  # DynamoDB TTL (epoch seconds)
+
+
+class DomainClaim(Model):
+    """An email domain a school signs in through its identity provider,
+    claimed in the table of unique values under one service-wide partition:
+    a domain routes the sign-in screen to one school (accounts/sso_settings.py)."""
+    Meta = meta("uniques")
+    school_id = UnicodeAttribute(hash_key=True)  # always DOMAINS below
+    key = UnicodeAttribute(range_key=True)  # the domain
+    owner_id = UnicodeAttribute()  # the school
+
+
+#: the partition of domain claims (no school id starts with "~")
+DOMAINS = "~sso-domains"

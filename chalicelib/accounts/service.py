@@ -16,7 +16,7 @@ from ..core.text import sort_keys
 from ..membership import rules as group_rules
 from ..membership import system as system_groups
 from ..notify.outbox import new_message, register_renderer
-from . import api_clients, credentials, events, links, mfa, passwords, sessions, throttle
+from . import api_clients, credentials, events, links, mfa, passwords, sessions, sso, throttle
 from .models import Login, School, Token, User
 from .permissions import ADMIN_GROUP, Caller, effective_permissions, standard_user_groups
 
@@ -69,9 +69,12 @@ def sign_up(body, now=None):
 def log_in(body, source_ip=None, user_agent=None, now=None):
     """Sign in: spend an attempt from the email's and the address's budgets
     (throttle.py) before the password is checked, then one transaction puts
-    the session and gives the budgets back. Three DynamoDB calls. With
+    the session and gives the budgets back. Three DynamoDB calls for a wrong
+    password, four for a right one (the school's provider rule). With
     two-factor on, the right password earns a 5-minute step token instead
-    (mfa.py), and the budgets wait for the code."""
+    (mfa.py), and the budgets wait for the code. A school that requires its
+    identity provider refuses the password of staff without
+    ``manage_settings`` (sso.py)."""
     now = now or time.time()
     email = credentials.normalise_email(body["email"])
     if not credentials.plausible_key(email):
@@ -91,6 +94,10 @@ def log_in(body, source_ip=None, user_agent=None, now=None):
         events.record(login, "login_refused", now)
         raise ApiError("account_disabled", "Your school has disabled this account. Ask your school's "
                        "admin if you think it should not be.")
+    required = sso.password_refused(login)  # (asked only of a right password: it tells nothing else)
+    if required is not None:
+        events.record(login, "login_refused", now)
+        raise required
     if login.mfa_secret:
         return mfa.start_step(login, now)
     return sessions.start(login, found, user_agent, now)
@@ -137,8 +144,9 @@ def authenticate(request, now=None):
             or user is None or school is None or not sessions.is_live(record, user, school, now)):
         raise _unauthorized()
     sessions.touch(record, now)
+    # (a provider's sign-in: two factors were the provider's job)
     return Caller.for_user(school, user, session_id=record.session_id, session_hash=hashed,
-                           mfa_setup_required=mfa.setup_required(user, school))
+                           mfa_setup_required=record.via != "sso" and mfa.setup_required(user, school))
 
 
 def log_out(caller, request):

@@ -26,15 +26,16 @@ def now_ms(now):
     return int(now * 1000)
 
 
-def stage_new(tx, school_id, user_id, user_agent, now):
-    """Put a new session in ``tx``; returns (token, expires_at)."""
+def stage_new(tx, school_id, user_id, user_agent, now, via=None):
+    """Put a new session in ``tx``; returns (token, expires_at). ``via``:
+    "sso" for a sign-in through the school's identity provider."""
     token = credentials.new_token(school_id, user_id)
     expires = int(now) + config.SESSION_SECONDS
     tx.put("session", Token(token_hash=credentials.token_hash(token), kind="session",
                             school_id=school_id, user_id=user_id, expires_at=expires, ttl=expires,
                             created_ms=now_ms(now), last_used_at=int(now),
                             user_agent=(user_agent or "")[:USER_AGENT_CHARS] or None,
-                            session_id=new_id()[:16], owner=owner_key(school_id, user_id)))
+                            session_id=new_id()[:16], owner=owner_key(school_id, user_id), via=via))
     return token, expires
 
 

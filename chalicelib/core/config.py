@@ -138,6 +138,41 @@ def login_max_failures_per_source():
 #: Outbox: give up on an email after this many failed sends.
 OUTBOX_MAX_ATTEMPTS = 8
 
+#: Sign-in with the school's identity provider (accounts/sso.py): a started
+#: sign-in must come back within 10 minutes; the one-time code the console
+#: swaps for a session lasts 60 seconds; a provider's discovery document and
+#: keys are kept an hour (keys fetched again at once for an unknown key id,
+#: at most every 5 minutes); a provider must answer within 5 seconds.
+SSO_STATE_SECONDS = 10 * 60
+SSO_CODE_SECONDS = 60
+SSO_CACHE_SECONDS = 3600
+SSO_JWKS_REFRESH_SECONDS = 5 * 60
+SSO_HTTP_TIMEOUT_SECONDS = 5
+#: ID tokens: clock skew allowed between us and the provider.
+SSO_LEEWAY_SECONDS = 60
+
+
+def sso_secret_name(school_id):
+    """The Secrets Manager secret holding a school's OpenID client secret
+    (the API role may touch only its own stage's ``schoolroll/<stage>/sso/*``)."""
+    return f"{SSO_SECRET_PREFIX.format(stage=stage())}{school_id}"
+
+
+SSO_SECRET_PREFIX = "schoolroll/{stage}/sso/"
+
+
+def sso_loopback_issuers():
+    """Plain-http issuers on 127.0.0.1/localhost are allowed (the local stack
+    and the tests run a provider there); never on a deployed stage."""
+    return _env("SSO_LOOPBACK_ISSUERS", "") == "1"
+
+
+def sso_redirect_uri():
+    """Where providers send the browser back: registered as the app's
+    redirect URI at the provider."""
+    return f"{console_url()}/api/auth/sso/callback"
+
+
 #: Presigned uploads: size cap and lifetime.
 UPLOAD_MAX_BYTES = 20 * 1024 * 1024
 UPLOAD_EXPIRES_SECONDS = 15 * 60
