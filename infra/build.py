@@ -99,6 +99,12 @@ def bucket_name(stage):
     return _sub("schoolroll-" + stage + "-drop-${AWS::AccountId}-${AWS::Region}")
 
 
+def sso_secrets_arn(config, stage):
+    """Every school's OpenID client secret of ``stage`` (config.sso_secret_name)."""
+    prefix = config.SSO_SECRET_PREFIX.format(stage=stage)
+    return _sub("arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:" + prefix + "*")
+
+
 def bucket_arn(stage, suffix=""):
     return _sub("arn:${AWS::Partition}:s3:::schoolroll-" + stage + "-drop-${AWS::AccountId}-${AWS::Region}" + suffix)
 
@@ -222,6 +228,11 @@ def roles(config, stage):
                 # aborted); their presigned links are signed with this role
                 {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
                  "Resource": bucket_arn(stage, "/" + config.EXPORT_PREFIX + "*")},
+                # a school's OpenID client secret (accounts/sso_secrets.py): this stage's only
+                {"Effect": "Allow", "Action": ["secretsmanager:CreateSecret", "secretsmanager:PutSecretValue",
+                                               "secretsmanager:GetSecretValue", "secretsmanager:DeleteSecret",
+                                               "secretsmanager:TagResource"],
+                 "Resource": sso_secrets_arn(config, stage)},
                 # finishing an import (imports/service.complete) tidies its file and staging files
                 {"Effect": "Allow", "Action": ["s3:DeleteObject"], "Resource": import_files},
                 {"Effect": "Allow", "Action": ["sqs:SendMessage", "sqs:GetQueueUrl"], "Resource": queue_arn}]

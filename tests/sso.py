@@ -17,6 +17,8 @@ DOMAIN = "oakwood.sch.uk"
 USERS = {
     "head": f"head@{DOMAIN}", "teacher": f"teacher@{DOMAIN}", "stranger": f"stranger@{DOMAIN}",
     "outsider": "ada@elsewhere.org", "unverified": f"unverified@{DOMAIN}", "birch": "head@birch.sch.uk",
+    # the admins of the hardening suites' schools (tests/hardening/fixtures.build_school)
+    "ashgrove": "head@ashgrove.sch.uk", "birchwood": "head@birchwood.sch.uk", "cedar": "head@cedar.sch.uk",
 }
 
 
@@ -33,6 +35,22 @@ def start_provider(redirect_uris):
         clients=[{"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uris": redirect_uris},
                  {"client_id": "another-app", "client_secret": "another-secret", "redirect_uris": redirect_uris}],
         users=provider_users(), jwks=oidc_provider.new_jwks())
+
+
+def round_trip(api, start_path, email, headers=None, token=""):
+    """Start (a GET, or the test button's POST), the provider's sign-in as
+    ``email``, then our callback with the browser's cookie: its answer."""
+    if start_path.endswith("/test"):
+        start = api.post(start_path, token=token)
+        provider_url = start.data["url"]
+    else:
+        start = api.call("GET", start_path, token="")
+        assert start.status_code == 302, start.body
+        provider_url = start.headers["Location"]
+    back = authorize(provider_url, email)
+    return api.call("GET", back.split("127.0.0.1:8000", 1)[1], token="", headers={
+        "Cookie": f"sr_sso={cookie_of(start.headers['Set-Cookie'])}", "Accept": "application/json",
+        **(headers or {})})
 
 
 def settings(op, **extra):

@@ -130,12 +130,15 @@ def _take_state(state, browser, now):
     return record
 
 
-def _take(token_hash, kind):
-    """Delete a token of ``kind`` and answer what it was (one call), or None
-    (a token of another kind is left as it is)."""
+def _take(token_hash, kind, school_id=None, user_id=None):
+    """Delete a token of ``kind`` (and of that school and user, if given) and
+    answer what it was (one call), or None: a token of another kind, school
+    or person is left as it is."""
+    condition = Token.kind == kind
+    if school_id is not None:
+        condition &= (Token.school_id == school_id) & (Token.user_id == user_id)
     try:
-        reply = Token._get_connection().delete_item(token_hash, condition=Token.kind == kind,
-                                                    return_values="ALL_OLD")
+        reply = Token._get_connection().delete_item(token_hash, condition=condition, return_values="ALL_OLD")
     except DeleteError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             return None  # (not there: taken already, or never)
@@ -226,9 +229,8 @@ def test_result(caller, code, now=None):
     gone = refused("invalid_token", "That test sign-in's report has expired or was read already. Run it again.")
     if not isinstance(code, str) or not 20 <= len(code) <= 200:
         raise gone
-    record = _take(credentials.token_hash(code), "sso_test")
-    if record is None or record.expires_at <= now or record.school_id != caller.school_id \
-            or record.user_id != caller.user_id:
+    record = _take(credentials.token_hash(code), "sso_test", caller.school_id, caller.user_id)
+    if record is None or record.expires_at <= now:
         raise gone
     return record.data
 

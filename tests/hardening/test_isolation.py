@@ -32,6 +32,8 @@ from urllib.parse import quote, unquote
 
 import pytest
 
+from tests import sso
+
 from tests.hardening.fixtures import PRIVATE_UNTIL, build_school, moto_env, upn
 
 SUITE = "tenant isolation"
@@ -331,6 +333,11 @@ NO_IDS = {
     ("POST", "/api/clients"): "creates A's own API client; no id",
     ("POST", "/api/oauth/token"): "public; a client's own id and secret, for a token of its own school "
                                   "(tests/accounts/test_api_clients.py)",
+    ("POST", "/api/auth/sso/exchange"): "public; a one-time code, not an id (test_a_provider_of_a_*)",
+    ("PUT", "/api/settings/sso"): "A's own school's provider; no id (test_a_provider_of_a_*)",
+    ("DELETE", "/api/settings/sso"): "A's own school's provider; no id",
+    ("POST", "/api/settings/sso/test"): "A's own school's provider; no id",
+    ("POST", "/api/settings/sso/test-result"): "a one-time code of the caller's own test (test_a_provider_of_a_*)",
     ("POST", "/api/imports"): "creates A's own import; no id",
     ("POST", "/api/machines"): "creates A's own machine; no id",
     ("POST", "/api/pupils"): "B's UPN reused: BODY_REFS",
@@ -394,10 +401,19 @@ def id_cases():
     return cases
 
 
+#: GETs a browser makes on its way through a provider sign-in: no list, no
+#: school's data; each isolated by its own test below (test_a_provider_of_a_*)
+BROWSER_GETS = {
+    ("GET", "/api/auth/sso/start"): "a school's provider by its id or domain: B's has none of A's",
+    ("GET", "/api/auth/sso/callback"): "a state only the browser that started it can use",
+    ("GET", "/api/auth/sso/discover"): "a domain's school: A's domains name A only",
+}
+
+
 def list_cases():
     cases = []
     for method, path, op in OPERATIONS:
-        if method != "GET" or PATH_PARAM.search(path):
+        if method != "GET" or PATH_PARAM.search(path) or (method, path) in BROWSER_GETS:
             continue
         cases.append(Case(method, path, "no query", expect="list"))
         for param in (p["name"] for p in op["parameters"] if p["in"] == "query"):
@@ -594,12 +610,67 @@ def test_every_route_is_classified(world):
     ops = {(m.upper(), p) for p, ms in live["paths"].items() for m in ms}
     assert ops == {(m, p) for m, p, _ in OPERATIONS}, "the document changed between collection and run"
     covered = {(c.method, c.template) for c in ID_CASES + LIST_CASES if not c.problem}
-    unclassified = sorted(ops - covered - set(NO_IDS))
+    unclassified = sorted(ops - covered - set(NO_IDS) - set(BROWSER_GETS))
     assert not unclassified, f"routes in no isolation case: {unclassified}"
     assert not set(NO_IDS) - ops, f"NO_IDS names routes that are gone: {sorted(set(NO_IDS) - ops)}"
     for method, path in ops:
         if PATH_PARAM.search(path):
             assert (method, path) in covered, f"{method} {path} takes an id but has no case"
+
+
+# --------------------------------------------------------------- provider sign-in
+
+@pytest.fixture(scope="module")
+def a_provider(world, oidc_op):
+    """A signs in through the loopback provider; B has none."""
+    r = world.env.api.put("/api/settings/sso", sso.settings(oidc_op, allowed_domains=["ashgrove.sch.uk"]),
+                          token=world.a.token)
+    assert r.status_code == 200, r.body
+    return oidc_op
+
+
+def test_a_provider_of_a_signs_nobody_into_b(world, a_provider):
+    api = world.env.api
+    # A's provider vouching for B's admin: not an address A allows
+    r = sso.round_trip(api, "/api/auth/sso/start?school=ashgrove.sch.uk", sso.USERS["birchwood"])
+    assert r.status_code == 403 and r.data["code"] == "sso_domain_not_allowed", r.body
+    # ... nor once A lists B's domain too: B's admin is not A's staff, and no account is made
+    wide = sso.settings(a_provider, allowed_domains=["ashgrove.sch.uk", "birchwood.sch.uk"])
+    assert api.put("/api/settings/sso", wide, token=world.a.token).status_code == 200
+    try:
+        r = sso.round_trip(api, "/api/auth/sso/start?school=birchwood.sch.uk", sso.USERS["birchwood"])
+        assert r.status_code == 403 and r.data["code"] == "sso_not_staff", r.body
+    finally:
+        assert api.put("/api/settings/sso", sso.settings(a_provider, allowed_domains=["ashgrove.sch.uk"]),
+                       token=world.a.token).status_code == 200
+    # B by its id or its domain has no provider: A's is never used for it
+    for key in (world.b.school_id, "birchwood.sch.uk"):
+        r = api.call("GET", f"/api/auth/sso/start?school={key}", token="", headers={"Accept": "application/json"})
+        assert r.status_code == 404 and r.data["code"] == "sso_not_configured", (key, r.body)
+    assert api.get("/api/auth/sso/discover?email=x@birchwood.sch.uk", token="").data == {"sso": None}
+    assert api.get("/api/settings/sso", token=world.b.token).data["configured"] is False
+
+
+def test_a_provider_of_a_signs_a_into_a_only(world, a_provider):
+    api = world.env.api
+    r = sso.round_trip(api, "/api/auth/sso/start?school=ashgrove.sch.uk", sso.USERS["ashgrove"])
+    assert r.status_code == 302, r.body
+    code = sso.fragment_of(r.headers["Location"])["sso"]
+    session = api.post("/api/auth/sso/exchange", {"code": code}, token="")
+    me = api.get("/api/me", token=session.data["token"]).data
+    assert me["school"]["id"] == world.a.school_id and me["user"]["email"] == sso.USERS["ashgrove"]
+
+
+def test_b_cannot_read_or_spend_a_test_report_of_a(world, a_provider):
+    api = world.env.api
+    r = sso.round_trip(api, "/api/settings/sso/test", sso.USERS["ashgrove"], token=world.a.token)
+    code = sso.fragment_of(r.headers["Location"])["sso-test"]
+    stolen = api.post("/api/settings/sso/test-result", {"code": code}, token=world.b.token)
+    assert stolen.status_code == 400 and stolen.data["code"] == "invalid_token"
+    # (nor can it swap it for a session)
+    assert api.post("/api/auth/sso/exchange", {"code": code}, token="").status_code == 400
+    own = api.post("/api/settings/sso/test-result", {"code": code}, token=world.a.token)
+    assert own.status_code == 200 and own.data["would_sign_in"] is True, own.body
 
 
 def test_the_schools_really_hold_data_of_every_kind(world):

@@ -26,6 +26,7 @@ import re
 
 import pytest
 
+from tests import sso
 from tests.conftest import PASSWORD
 from tests.hardening.fixtures import build_school, moto_env
 
@@ -57,6 +58,11 @@ POST    /api/auth/mfa/confirm                             Y   Y   Y   Y   Y   Y 
 DELETE  /api/auth/mfa                                     Y   Y   Y   Y   Y   Y   Y   .              signed in; a current code [7] [8]
 GET     /api/settings                                     Y   Y   Y   Y   Y   Y   Y   .              signed in
 PATCH   /api/settings                                     .   Y   Y   .   .   .   .   .              `manage_settings`
+GET     /api/settings/sso                                 .   Y   Y   .   .   .   .   .              `manage_settings` [14]
+PUT     /api/settings/sso                                 .   Y   Y   .   .   .   .   .              `manage_settings` [1] [14]
+DELETE  /api/settings/sso                                 .   Y   Y   .   .   .   .   .              `manage_settings` [1] [14]
+POST    /api/settings/sso/test                            .   Y   Y   .   .   .   .   .              `manage_settings` [14]
+POST    /api/settings/sso/test-result                     .   Y   Y   .   .   .   .   .              `manage_settings`; the caller's own test [14]
 GET     /api/user-groups                                  Y   Y   Y   Y   Y   Y   Y   roster.read    signed in
 PUT     /api/user-groups/{name}                           .   Y   Y   .   .   .   .   .              `manage_settings`
 GET     /api/audit                                        .   Y   Y   .   .   .   .   .              `manage_settings`
@@ -158,6 +164,10 @@ PUBLIC = {
     ("POST", "/api/auth/reset-password"): "the emailed reset token",
     ("POST", "/api/auth/mfa/verify"): "the two-factor step token a right password earned",
     ("POST", "/api/oauth/token"): "an API client's own id and secret",
+    ("GET", "/api/auth/sso/discover"): "the same answer for every address of a domain",
+    ("GET", "/api/auth/sso/start"): "the start of a provider sign-in",
+    ("GET", "/api/auth/sso/callback"): "the provider's redirect, with the state and the browser's cookie",
+    ("POST", "/api/auth/sso/exchange"): "the one-time code of a provider sign-in",
 }
 
 FOOTNOTES = {
@@ -203,6 +213,10 @@ FOOTNOTES = {
     13: "OneRoster 1.2 (`/ims/oneroster/rostering/v1p2/...`): the whole roster with birth dates and every "
         "group, so a person needs `manage_settings`; errors there are the spec's `imsx_StatusInfoDType` "
         "(a refusal is 403 with code minor `forbidden`, not `permission_denied`).",
+    14: "Sign-in through the school's identity provider: a provider the school trusts can sign in any of "
+        "its staff, so only `manage_settings` (which may act on anyone) sets one, and its holders keep "
+        "a password way in when the school requires the provider (403 `sso_required` for everyone else). "
+        "A test sign-in's report is read once, by the admin who ran it.",
 }
 
 
@@ -303,7 +317,7 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world():
+def world(oidc_op):
     with moto_env() as env:
         school = build_school(env, "Cedar", la="942", year_group="4", registration_group="Cedar-4C")
         callers = {"Admin Team": dict(school.admin, id=school.admin["user_id"])}
@@ -314,7 +328,9 @@ def world():
                                             surname="Matrixmember", email=f"{slug}@cedar.sch.uk")
         owner = env.member(school.admin, "Teachers", first_name="Cedarowner", surname="Groupowner",
                            email="owner@cedar.sch.uk")
-        yield World(env, school, callers, owner)
+        world = World(env, school, callers, owner)
+        world.op = oidc_op
+        yield world
 
 
 # How to call each route validly, on a real target. Returns (path, body);
@@ -559,6 +575,12 @@ REQUESTS = {
     ("POST", "/api/clients"): lambda w, c: ("/api/clients", {"name": w.unique("Cedar client "),
                                                            "scopes": ["roster.read"]}),
     ("GET", "/api/clients"): lambda w, c: ("/api/clients", None),
+    ("GET", "/api/settings/sso"): lambda w, c: ("/api/settings/sso", None),
+    ("PUT", "/api/settings/sso"): lambda w, c: ("/api/settings/sso", _sso_body(w)),
+    ("DELETE", "/api/settings/sso"): lambda w, c: (_sso_configured(w), None),
+    ("POST", "/api/settings/sso/test"): lambda w, c: (_sso_configured(w) + "/test", None),
+    ("POST", "/api/settings/sso/test-result"): lambda w, c: ("/api/settings/sso/test-result",
+                                                             {"code": _sso_test_code(w, c)}),
     ("GET", "/api/changes"): lambda w, c: ("/api/changes", None),
     ("GET", "/api/exports/oneroster"): lambda w, c: ("/api/exports/oneroster?link=json", None),
     ("GET", "/ims/oneroster/rostering/v1p2/orgs"): lambda w, c: ("/ims/oneroster/rostering/v1p2/orgs", None),
@@ -592,6 +614,30 @@ REQUESTS = {
     ("DELETE", "/api/machines/{machine_id}"): lambda w, c: (
         f"/api/machines/{w.env.machine(w.school.token, w.unique('Cedar doomed machine '))['id']}", None),
 }
+
+
+def _sso_body(w):
+    return sso.settings(w.op, allowed_domains=["cedar.sch.uk"])
+
+
+def _sso_configured(w):
+    """The school has the loopback provider set (as its admin): the settings' path."""
+    r = w.env.api.put("/api/settings/sso", _sso_body(w), token=w.school.token)
+    assert r.status_code == 200, r.body
+    return "/api/settings/sso"
+
+
+def _sso_test_code(w, caller):
+    """A report of a test sign-in the caller ran (a made-up code if they may not run one)."""
+    _sso_configured(w)
+    started = w.env.api.post("/api/settings/sso/test", token=caller["token"])
+    if started.status_code != 200:
+        return "c" * 43
+    back = sso.authorize(started.data["url"], sso.USERS["cedar"])
+    r = w.env.api.call("GET", back.split("127.0.0.1:8000", 1)[1], token="",
+                       headers={"Cookie": f"sr_sso={sso.cookie_of(started.headers['Set-Cookie'])}"})
+    assert r.status_code == 302, r.body
+    return sso.fragment_of(r.headers["Location"])["sso-test"]
 
 
 def _refusal(r):

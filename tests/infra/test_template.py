@@ -34,7 +34,7 @@ def as_list(value):
 #: object prefix in the known bucket, the streams of a function's own log group.
 ALLOWED_WILDCARD_ENDINGS = ("/index/*", "/uploads/*", "/drop/*", "/staging/*", "/exports/*", "-api:*",
                             "-import-worker:*", "-outbox-sender:*", "-membership-expiry-sweep:*",
-                            "-email-events:*", "-roster-lifecycle:*")
+                            "-email-events:*", "-roster-lifecycle:*", "/sso/*")
 
 #: The one exception to "no * resource": X-Ray's PutTraceSegments and
 #: PutTelemetryRecords have no resource type, so AWS documents Resource "*" for
