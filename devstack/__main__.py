@@ -26,6 +26,8 @@ def local_environment(aws_port, port, extra=None):
         "STAGE": "local",
         "CONSOLE_URL": f"http://127.0.0.1:{port}",
         "PYTHONUNBUFFERED": "1",
+        # a provider on loopback (`make run SSO=1`, the tests) may be a school's issuer over http
+        "SSO_LOOPBACK_ISSUERS": "1",
     })
     env.pop("AWS_PROFILE", None)
     env.pop("AWS_SESSION_TOKEN", None)
@@ -134,10 +136,38 @@ class Stack:
         self.procs = []
 
 
+#: `make run SSO=1`: the provider's people (any password signs them in)
+SSO_USERS = ("admin@demo.sch.uk", "teacher@demo.sch.uk")
+
+
+def start_sso(port):
+    """An OpenID provider on loopback (devstack/oidc_provider.py) with a client
+    for this stack and two people at demo.sch.uk: its process, and what to
+    type into the console."""
+    import secrets
+
+    from devstack import oidc_provider
+    client = {"client_id": "schoolroll-local", "client_secret": secrets.token_urlsafe(24),
+              "redirect_uris": [f"http://127.0.0.1:{port}/api/auth/sso/callback"]}
+    users = [{"sub": email.split("@")[0], "email": email, "email_verified": True,
+              "given_name": email.split("@")[0].title(), "family_name": "Demo"} for email in SSO_USERS]
+    op = oidc_provider.Provider.start([client], users, port=int(os.environ.get("SSO_PORT", "8010")))
+    return op, f"""
+  An OpenID provider runs at {op.issuer} (SSO=1). To sign in through it:
+    1. Sign up a school with {SSO_USERS[0]} (the verification link appears below).
+    2. Administration -> Sign-in with your identity provider: provider "Another OpenID provider",
+       issuer {op.issuer}, client id {client["client_id"]},
+       client secret {client["client_secret"]}, domain demo.sch.uk. Save; "Test sign-in".
+    3. Add {SSO_USERS[1]} as staff; sign out; enter their address on the sign-in screen.
+    The provider signs in {" or ".join(SSO_USERS)} with any password.
+"""
+
+
 def main():
     aws_port = int(os.environ.get("AWS_PORT", "4566"))
     port = int(os.environ.get("PORT", "8000"))
     stack = Stack(aws_port, port)
+    op = None
 
     def shutdown(signum, frame):
         raise KeyboardInterrupt
@@ -145,13 +175,16 @@ def main():
     signal.signal(signal.SIGTERM, shutdown)
     try:
         stack.start()
+        sso_help = ""
+        if "--sso" in sys.argv[1:]:
+            op, sso_help = start_sso(port)
         print(f"""
   schoolroll is running.
     console:  http://127.0.0.1:{port}/
     API:      http://127.0.0.1:{port}/api/health   (OpenAPI: /api/openapi.json)
     AWS:      moto server at http://127.0.0.1:{aws_port}
   Emails the app sends appear below with their links. Ctrl-C stops everything.
-""", flush=True)
+{sso_help}""", flush=True)
         while all(p.poll() is None for p in stack.procs):
             time.sleep(0.5)
         print("a process of the stack exited; stopping", file=sys.stderr)
@@ -162,6 +195,8 @@ def main():
         print(f"make run: {exc}", file=sys.stderr)
         return 1
     finally:
+        if op is not None:
+            op.stop()
         stack.stop()
 
 

@@ -34,7 +34,7 @@ def start_provider(redirect_uris):
     return oidc_provider.Provider.start(
         clients=[{"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uris": redirect_uris},
                  {"client_id": "another-app", "client_secret": "another-secret", "redirect_uris": redirect_uris}],
-        users=provider_users(), jwks=oidc_provider.new_jwks())
+        users=provider_users(), jwks=oidc_provider.new_jwks(), pkce_required=True)
 
 
 def round_trip(api, start_path, email, headers=None, token=""):

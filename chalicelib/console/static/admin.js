@@ -1,7 +1,7 @@
 // schoolroll console: Administration. The permissions in words (user_groups.js),
 // the school's settings (name, timezone, leavers, the school day, two-factor
-// sign-in, idle time-out), the API clients (api_clients.js) and the audit log in
-// sentences (audit_log.js).
+// sign-in, idle time-out), sign-in with the school's accounts (sso.js), the API
+// clients (api_clients.js) and the audit log in sentences (audit_log.js).
 (function () {
   "use strict";
   const el = SR.el;
@@ -86,9 +86,20 @@
         if (notice) section.insertBefore(notice, section.children[2]);
         clients.replaceChildren(section);
       };
+      const sso = el("div");
+      const reloadSso = async () => {
+        const code = sessionStorage.getItem("sso-test");
+        sessionStorage.removeItem("sso-test");
+        let notice = null;
+        if (code) {
+          try { notice = await SR.ssoTestResult(code); } catch (e) { notice = el("p", { class: "error", role: "alert" }, e.message); }
+        }
+        sso.replaceChildren(SR.ssoSection(await SR.api("GET", "/settings/sso"), reloadSso, notice));
+        if (notice) sso.scrollIntoView();
+      };
       box.replaceChildren(el("h2", { id: "screen-title" }, "Administration"), grid,
-        settingsForm, clients, scroll(log, "Audit log"));
-      await reloadClients();
+        settingsForm, sso, clients, scroll(log, "Audit log"));
+      await Promise.all([reloadClients(), reloadSso()]);
       // From the getting-started list: straight to the two-factor choices.
       if (args && args[0] === "two-factor") {
         const first = settingsForm.querySelector('input[name="require_mfa_for"]');

@@ -151,6 +151,7 @@
 
   async function route() {
     if (location.hash.startsWith("#action=")) return openLink();
+    if (location.hash.startsWith("#sso")) return providerReturn();
     if (!store.getItem("token")) return signIn();
     if (!SR.me) {
       try { SR.me = await SR.api("GET", "/me"); } catch (e) { store.removeItem("token"); return signIn(); }
@@ -212,13 +213,15 @@
   // message: a note shown under the form (an error when isError).
   function signIn(message, isError) {
     nav.replaceChildren(); banner.hidden = true; SR.me = null;
-    SR.show(SR.form("Sign in", [SR.field("email", "Email", "email"), SR.field("password", "Password", "password")], "Sign in", async (v) => {
+    const form = SR.form("Sign in", [SR.field("email", "Email", "email"), SR.field("password", "Password", "password")], "Sign in", async (v) => {
       const t = await SR.api("POST", "/auth/login", { email: v.email, password: v.password });
       if (t.mfa_required) return mfaStep(t.mfa_token);
       signedIn(t);
     }, [message ? el("p", { class: isError ? "error" : "ok", role: isError ? "alert" : "status" }, message) : "",
         el("p", {}, el("button", { type: "button", class: "link", onclick: (ev) => SR.forgotPassword(ev.currentTarget.form.elements.email.value) }, "Forgot your password?")),
-        el("p", {}, "New school? ", el("button", { type: "button", class: "link", onclick: signUp }, "Sign up"))]));
+        el("p", {}, "New school? ", el("button", { type: "button", class: "link", onclick: signUp }, "Sign up"))]);
+    SR.ssoWayIn(form);  // (sso.js: the typed address's school may sign in with its own accounts)
+    SR.show(form);
   }
   SR.signIn = signIn;
 
@@ -226,6 +229,20 @@
     store.setItem("token", t.token);
     SR.me = null;
     SR.go("#/home");
+  }
+  SR.signedIn = signedIn;
+
+  // Back from the school's provider with a one-time code in the fragment (which no
+  // request sends): cleared from the address bar before it is used. A test sign-in's
+  // report is shown in Administration.
+  function providerReturn() {
+    const params = new URLSearchParams(location.hash.slice(1));
+    history.replaceState(null, "", location.pathname);
+    if (params.get("sso-test")) {
+      sessionStorage.setItem("sso-test", params.get("sso-test"));
+      return SR.go("#/admin");
+    }
+    return SR.ssoReturn(params);
   }
 
   // The second step of a two-factor sign-in: a code from the app, or a recovery code.

@@ -7,11 +7,13 @@
   const FIELDS = { first_name: "first name", date_of_birth: "date of birth", year_group: "year",
     registration_group: "registration group", upn: "UPN", user_group: "user group", job_role: "job role",
     until: "end", ends_at: "end date", mark_leavers: "leavers rule", require_mfa_for: "two-factor rule",
-    idle_minutes: "idle time-out", day_ends: "end of the school day", max_group_members: "group size limit" };
+    idle_minutes: "idle time-out", day_ends: "end of the school day", max_group_members: "group size limit",
+    allowed_domains: "sign-in domains", client_id: "client id", client_secret: "client secret", require: "sign-in rule" };
   const THINGS = { pupil: "the pupil", staff: "", account: "", group: "the group", group_staff: "the staff of",
     membership: "the members of", user_group: "the user group", machine: "the machine", import: "an import",
     settings: "the school's settings", rollover: "the new school year", import_errors: "an import's problem rows",
-    import_changes: "an import's changes", pupils: "the pupils", exports: "a list", api_client: "an API client" };
+    import_changes: "an import's changes", pupils: "the pupils", exports: "a list", api_client: "an API client",
+    sso_settings: "sign-in with the school's accounts" };
   const VERBS = { create: "added", update: "changed", delete: "deleted", add: "added to", erase: "erased",
     export: "exported", invite: "invited", login: "signed in", logout: "signed out", login_failed: "failed to sign in",
     account_disabled: "disabled", account_enabled: "enabled", mfa_reset: "reset two-factor sign-in for",
