@@ -150,14 +150,18 @@ def disable(caller, code, source_ip=None, now=None):
 
 # ---------------------------------------------------------------- sign-in
 
-def start_step(login, now):
+def start_step(login, now, check_password=False):
     """After the right password: a step token (5 minutes, one use) that only
-    mfa/verify takes."""
+    mfa/verify takes. ``check_password``: as sessions.start's."""
     token = credentials.new_token()
     expires = int(now) + config.MFA_STEP_SECONDS
-    Token(token_hash=credentials.token_hash(token), kind="mfa", school_id=login.school_id,
-          user_id=login.user_id, email=login.email, mfa_secret=login.mfa_secret,
-          created_ms=sessions.now_ms(now), expires_at=expires, ttl=expires + 3600).save()
+    tx = Tx()
+    tx.put_as_is("step", Token(token_hash=credentials.token_hash(token), kind="mfa", school_id=login.school_id,
+                               user_id=login.user_id, email=login.email, mfa_secret=login.mfa_secret,
+                               created_ms=sessions.now_ms(now), expires_at=expires, ttl=expires + 3600))
+    if check_password:
+        sessions.stage_password_allowed(tx, login.school_id)
+    tx.commit()
     return {"mfa_required": True, "mfa_token": token, "expires_at": iso(expires)}
 
 

@@ -58,6 +58,10 @@ class School(Model):
     #: {"provider", "issuer", "client_id", "allowed_domains", "require",
     #: "updated_at"}; the client secret is in Secrets Manager, never here.
     sso = JSONAttribute(null=True)
+    #: True while the school requires its provider (mirrors sso["require"]): a
+    #: password sign-in's own transaction checks it (accounts/sessions.py),
+    #: so asking costs no read.
+    sso_required = BooleanAttribute(null=True)
     #: Members of the Admin Team; a school never drops to zero.
     admin_count = NumberAttribute(default=0)
     created_at = NumberAttribute()

@@ -69,8 +69,7 @@ def sign_up(body, now=None):
 def log_in(body, source_ip=None, user_agent=None, now=None):
     """Sign in: spend an attempt from the email's and the address's budgets
     (throttle.py) before the password is checked, then one transaction puts
-    the session and gives the budgets back. Three DynamoDB calls for a wrong
-    password, four for a right one (the school's provider rule). With
+    the session and gives the budgets back. Three DynamoDB calls. With
     two-factor on, the right password earns a 5-minute step token instead
     (mfa.py), and the budgets wait for the code. A school that requires its
     identity provider refuses the password of staff without
@@ -94,13 +93,27 @@ def log_in(body, source_ip=None, user_agent=None, now=None):
         events.record(login, "login_refused", now)
         raise ApiError("account_disabled", "Your school has disabled this account. Ask your school's "
                        "admin if you think it should not be.")
-    required = sso.password_refused(login)  # (asked only of a right password: it tells nothing else)
-    if required is not None:
-        events.record(login, "login_refused", now)
-        raise required
     if login.mfa_secret:
-        return mfa.start_step(login, now)
-    return sessions.start(login, found, user_agent, now)
+        return _password_way_in(login, now, lambda check: mfa.start_step(login, now, check_password=check))
+    return _password_way_in(login, now, lambda check: sessions.start(login, found, user_agent, now,
+                                                                     check_password=check))
+
+
+def _password_way_in(login, now, step):
+    """Take the sign-in's next step if the school takes passwords (checked in
+    the step's own transaction). If it requires its provider, only those who
+    keep a password way in go on (sso.password_refused: asked only after a
+    right password, so it tells a guesser nothing)."""
+    try:
+        return step(True)
+    except TxFailed as exc:
+        if sessions.PASSWORD_ALLOWED not in exc.failed:
+            raise
+    refused = sso.password_refused(login)
+    if refused is not None:
+        events.record(login, "login_refused", now)
+        raise refused
+    return step(False)
 
 
 def _login_of(email):

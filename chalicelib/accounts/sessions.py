@@ -12,7 +12,7 @@ from ..core import audit, config
 from ..core.db import Tx, TxFailed, new_id
 from ..core.errors import not_found
 from . import credentials, events, throttle
-from .models import Token, User
+from .models import School, Token, User
 from ..core.clock import iso
 
 USER_AGENT_CHARS = 200
@@ -39,11 +39,27 @@ def stage_new(tx, school_id, user_id, user_agent, now, via=None):
     return token, expires
 
 
-def start(login, found, user_agent, now, tx=None):
+#: the label of the check that the school takes passwords (stage_password_allowed)
+PASSWORD_ALLOWED = "password allowed"
+
+
+def stage_password_allowed(tx, school_id):
+    """A password sign-in goes on only if the school does not require its
+    identity provider: a check in the sign-in's own transaction (no read).
+    When it fails, the caller asks whether this person keeps a password way
+    in (accounts/sso.py, password_refused)."""
+    tx.check(PASSWORD_ALLOWED, School, school_id,
+             condition=School.sso_required.does_not_exist() | (School.sso_required == False))  # noqa: E712
+
+
+def start(login, found, user_agent, now, tx=None, check_password=False):
     """The session a completed sign-in gets, in one transaction with the
     sign-in's budgets given back and its audit entry (``tx``: more to write
-    with it, e.g. a two-factor step used up)."""
+    with it, e.g. a two-factor step used up). ``check_password``: the school
+    must still take passwords (stage_password_allowed; TxFailed if not)."""
     tx = tx or Tx()
+    if check_password:
+        stage_password_allowed(tx, login.school_id)
     token, expires = stage_new(tx, login.school_id, login.user_id, user_agent, now)
     throttle.stage_succeeded(tx, found)
     audit.stage(tx, events.entry(login.school_id, login.user_id, "login", now))

@@ -83,6 +83,7 @@ def _commit(caller, school, before, after, now, secret_changed=False):
     new = set(after.allowed_domains) if after else set()
     tx = Tx()
     school.sso = after.as_record(now, caller.user_id) if after else None
+    school.sso_required = True if after and after.require else None
     tx.put("school", school)
     for domain in sorted(new - old):
         tx.put(f"domain {domain}", DomainClaim(school_id=DOMAINS, key=domain, owner_id=school.school_id),
@@ -99,6 +100,7 @@ def _commit(caller, school, before, after, now, secret_changed=False):
         tx.commit()
     except TxFailed as exc:
         school.sso = before.as_record(now, caller.user_id) if before else None
+        school.sso_required = True if before and before.require else None
         taken = [label.split(" ", 1)[1] for label in exc.failed if label.startswith("domain ")]
         if taken:
             raise ApiError("domain_taken", f"Another school already signs in {', '.join(taken)}. If that "

@@ -298,3 +298,30 @@ def test_a_test_sign_in_reports_the_id_token_and_signs_nobody_in(api, oakwood):
     assert report.status_code == 200, report.body
     assert report.data["claims"]["email"] == sso.USERS["stranger"] and report.data["would_sign_in"] is False
     assert report.data["reason"] == "sso_not_staff"
+
+
+def test_require_refuses_a_two_factor_password_step_too_and_the_admins_keep_theirs(api, oakwood, oidc_op, member):
+    import pyotp
+    teacher = member(oakwood)
+    for person in (teacher, {"token": oakwood["token"]}):
+        secret = api.post("/api/auth/mfa/setup", token=person["token"]).data["secret"]
+        assert api.post("/api/auth/mfa/confirm", {"code": pyotp.TOTP(secret).now()},
+                        token=person["token"]).status_code == 200
+    body = sso.settings(oidc_op, require=True)
+    assert api.put("/api/settings/sso", body).status_code == 200
+    r = api.post("/api/auth/login", {"email": teacher["email"], "password": PASSWORD}, token="")
+    assert r.status_code == 403 and r.data["code"] == "sso_required", r.body
+    admin_step = api.post("/api/auth/login", {"email": sso.USERS["head"], "password": PASSWORD}, token="")
+    assert admin_step.status_code == 200 and admin_step.data["mfa_required"] is True
+    # the rule goes with the setting
+    assert api.put("/api/settings/sso", {**body, "require": False}).status_code == 200
+    r = api.post("/api/auth/login", {"email": teacher["email"], "password": PASSWORD}, token="")
+    assert r.status_code == 200 and r.data["mfa_required"] is True
+
+
+def test_a_password_sign_in_still_costs_three_calls(api, oakwood, member, aws_calls):
+    teacher = member(oakwood)
+    aws_calls.clear()
+    r = api.post("/api/auth/login", {"email": teacher["email"], "password": PASSWORD}, token="")
+    assert r.status_code == 200
+    assert len([op for op, _ in aws_calls if op in DYNAMO_READS | DYNAMO_WRITES]) == 3, aws_calls
