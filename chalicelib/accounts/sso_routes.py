@@ -82,13 +82,13 @@ def test_sso_result(ctx):
 @route(bp, "/auth/sso/discover", "GET", summary="The sign-in screen's question: does this address's "
        "domain sign in through a school's provider?", tag=TAG, auth=False, response=WAY_IN,
        query={"email": (string(254), "The address typed (only its domain is looked at)")})
-def discover(ctx):
+def sso_discover(ctx):
     return sso.discover(ctx.query.get("email"))
 
 
 @route(bp, "/auth/sso/start", "GET", summary="Begin a provider sign-in: 302 to the provider", tag=TAG,
        auth=False, status=302, query=START_QUERY, content_type="text/html")
-def start(ctx):
+def sso_start(ctx):
     try:
         redirect = sso.start(ctx.query.get("school"), login_hint=ctx.query.get("login_hint"))
     except ApiError as exc:
@@ -99,7 +99,7 @@ def start(ctx):
 @route(bp, "/auth/sso/callback", "GET", summary="The provider's redirect: 302 to the console with a "
        "one-time code in the fragment, or a page saying why not", tag=TAG, auth=False, status=302,
        query=CALLBACK_QUERY, content_type="text/html")
-def callback(ctx):
+def sso_callback(ctx):
     try:
         redirect = sso.callback(ctx.query, _browser_cookie(ctx.request))
     except ApiError as exc:
@@ -109,7 +109,7 @@ def callback(ctx):
 
 @route(bp, "/auth/sso/exchange", "POST", summary="Swap the one-time code for a session (once, within "
        "60 seconds)", tag=TAG, auth=False, body=obj(["code"], code=string(200)), response=TOKEN)
-def exchange(ctx):
+def sso_exchange(ctx):
     return sso.exchange(ctx.body["code"], user_agent=ctx.user_agent)
 
 
