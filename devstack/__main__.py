@@ -155,7 +155,7 @@ def start_sso(port):
     return op, f"""
   An OpenID provider runs at {op.issuer} (SSO=1). To sign in through it:
     1. Sign up a school with {SSO_USERS[0]} (the verification link appears below).
-    2. Administration -> Sign-in with your identity provider: provider "Another OpenID provider",
+    2. Administration -> "Sign-in with your school's accounts": provider "Another OpenID provider",
        issuer {op.issuer}, client id {client["client_id"]},
        client secret {client["client_secret"]}, domain demo.sch.uk. Save; "Test sign-in".
     3. Add {SSO_USERS[1]} as staff; sign out; enter their address on the sign-in screen.
