@@ -125,7 +125,7 @@ def _provider_sign_in(client, calls):
                                                         "allowed_domains": [email.split("@")[1]]}).status_code == 200
         codes = []
         for _warm in range(2):  # (the first round fetches the provider's documents; the second is counted)
-            start = client.call("GET", "/api/auth/sso/start?school=" + email.split("@")[1])
+            start = client.call("GET", f"/api/auth/sso/start?school={email.split('@')[1]}&console={'c' * 43}")
             back = oidc_provider.authorize(start.headers["Location"], email)
             cookie = start.headers["Set-Cookie"].split(";", 1)[0]
             calls.clear()
@@ -133,7 +133,7 @@ def _provider_sign_in(client, calls):
             assert r.status_code == 302, r.body
             aws = [op for service, op in calls.ops if service in ("dynamodb", "secretsmanager")]
             codes.append(parse_qs(urlsplit(r.headers["Location"]).fragment)["sso"][0])
-        session = client.call("POST", "/api/auth/sso/exchange", {"code": codes[-1]}).data["token"]
+        session = client.call("POST", "/api/auth/sso/exchange", {"code": codes[-1], "console": "c" * 43}).data["token"]
         calls.clear()
         assert client.call("GET", "/api/me", token=session).status_code == 200
         return [_row("the provider sign-in's callback", len(aws), ", ".join(aws)),

@@ -37,6 +37,14 @@ def start_provider(redirect_uris):
         users=provider_users(), jwks=oidc_provider.new_jwks(), pkce_required=True)
 
 
+#: what the console keeps in sessionStorage for a sign-in it starts (sso.js), and shows at the exchange
+CONSOLE = "the-console-s-own-value-0123456789abcdef"
+
+
+def start_url(school):
+    return f"/api/auth/sso/start?school={school}&console={CONSOLE}"
+
+
 def round_trip(api, start_path, email, headers=None, token=""):
     """Start (a GET, or the test button's POST), the provider's sign-in as
     ``email``, then our callback with the browser's cookie: its answer."""

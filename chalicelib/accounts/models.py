@@ -62,6 +62,9 @@ class School(Model):
     #: password sign-in's own transaction checks it (accounts/sessions.py),
     #: so asking costs no read.
     sso_required = BooleanAttribute(null=True)
+    #: The allowed domains the sign-in screen routes to this school (claimed
+    #: as DomainClaim records): proven by an admin's verified address there.
+    sso_routed = ListAttribute(of=UnicodeAttribute, null=True)
     #: Members of the Admin Team; a school never drops to zero.
     admin_count = NumberAttribute(default=0)
     created_at = NumberAttribute()

@@ -5,7 +5,9 @@ verifies the JWS and its claims: none of the protocol is ours.
 
 Nothing here touches DynamoDB; failures are :class:`OidcError` with a
 reason the sign-in page can explain."""
+import ipaddress
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -49,17 +51,47 @@ class Provider:
     auth_methods: tuple
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
+
+
 def issuer_problem(issuer):
     """Why ``issuer`` may not be used (None: it may). https only; plain http
     only on loopback where the stack allows it (the local stack, tests)."""
-    parts = urlsplit(issuer or "")
+    parts = urlsplit(issuer if isinstance(issuer, str) else "")
     if parts.query or parts.fragment or not parts.hostname:
         return "The issuer must be a plain URL such as https://login.example.com."
     if parts.scheme == "https":
         return None
-    if parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost") and config.sso_loopback_issuers():
+    if parts.scheme == "http" and _loopback_allowed(parts.hostname):
         return None
     return "The issuer must be an https:// URL."
+
+
+def _loopback_allowed(host):
+    return host in LOOPBACK_HOSTS and config.sso_loopback_issuers()
+
+
+def address_problem(url):
+    """Why the service must not fetch ``url`` (None: it may): an https URL
+    (http on loopback where allowed) whose host is a public address, never
+    this network's own (a provider's document is fetched from inside AWS).
+    A name is resolved here; one that resolves elsewhere when fetched a
+    moment later (DNS rebinding) is not caught by this check."""
+    problem = issuer_problem(url)
+    if problem:
+        return problem
+    host = urlsplit(url).hostname
+    if _loopback_allowed(host):
+        return None
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (OSError, UnicodeError):
+        return f"{host} could not be found."
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global:
+            return f"{host} is not a public address."
+    return None
 
 
 # ---------------------------------------------------------------- fetching
@@ -67,13 +99,15 @@ def issuer_problem(issuer):
 
 def _get_json(url, what):
     """A provider's JSON document. No redirects (a document is where its
-    issuer says), a time limit and a size limit."""
-    if issuer_problem(url):
-        raise OidcError("sso_issuer_unusable", f"The provider's {what} is not at an https:// URL.")
+    issuer says), a public address, a time limit and a size limit (of the
+    bytes as sent: no compression asked for)."""
+    problem = address_problem(url)
+    if problem:
+        raise OidcError("sso_issuer_unusable", f"The provider's {what} can't be used: {problem}")
     try:
         with requests.get(url, timeout=config.SSO_HTTP_TIMEOUT_SECONDS, allow_redirects=False, stream=True,
-                          headers={"Accept": "application/json"}) as answer:
-            body = answer.raw.read(MAX_DOCUMENT_BYTES + 1, decode_content=True)
+                          headers={"Accept": "application/json", "Accept-Encoding": "identity"}) as answer:
+            body = answer.raw.read(MAX_DOCUMENT_BYTES + 1, decode_content=False)
             status = answer.status_code
     except requests.RequestException as exc:
         raise OidcError("sso_provider_error", f"The identity provider's {what} could not be reached "
@@ -132,10 +166,21 @@ def discover(issuer):
     if document.get("issuer") != issuer:
         raise OidcError("sso_issuer_unusable", f"The discovery document names another issuer "
                         f"({str(document.get('issuer'))[:200]!r}), not {issuer!r}.")
-    missing = [k for k in ("authorization_endpoint", "token_endpoint", "jwks_uri") if not document.get(k)]
+    endpoints = ("authorization_endpoint", "token_endpoint", "jwks_uri")
+    missing = [k for k in endpoints if not isinstance(document.get(k), str) or not document[k]]
     if missing:
         raise OidcError("sso_issuer_unusable", f"The discovery document has no {', '.join(missing)}.")
-    methods = tuple(document.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"])
+    for name in ("token_endpoint", "jwks_uri"):  # (the client secret is sent to one; both are fetched from here)
+        problem = address_problem(document[name])
+        if problem:
+            raise OidcError("sso_issuer_unusable", f"The discovery document's {name} can't be used: {problem}")
+    # the browser is sent there: never anywhere but the issuer's own host (no open redirect of ours)
+    if issuer_problem(document["authorization_endpoint"]) or \
+            urlsplit(document["authorization_endpoint"]).hostname != urlsplit(issuer).hostname:
+        raise OidcError("sso_issuer_unusable", "The discovery document's authorization_endpoint is not on "
+                        "the issuer's own host.")
+    methods = document.get("token_endpoint_auth_methods_supported")
+    methods = tuple(m for m in methods if isinstance(m, str)) if isinstance(methods, list) else ("client_secret_basic",)
     return Provider(issuer, document["authorization_endpoint"], document["token_endpoint"], document["jwks_uri"],
                     methods)
 

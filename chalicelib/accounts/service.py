@@ -88,7 +88,9 @@ def log_in(body, source_ip=None, user_agent=None, now=None):
         events.record(login, "login_failed", now)
         if locked:
             events.record(login, "locked_out", now)
-        raise _unauthorized("Wrong email or password.")
+        # at a school that requires its provider, a wrong password (or an unknown address at its
+        # domain) is answered as a right one of its staff would be: no password oracle
+        raise sso.required_after_failure(login, email) or _unauthorized("Wrong email or password.")
     if login.disabled:
         events.record(login, "login_refused", now)
         raise ApiError("account_disabled", "Your school has disabled this account. Ask your school's "

@@ -12,8 +12,11 @@ token ever sits in a URL, and sign-in makes no account.
 
 DynamoDB and Secrets Manager calls: start 2 (the school, the state);
 callback 4 (take the state, the secret, the login, the code); exchange 3."""
+import re
 import time
 from dataclasses import dataclass
+
+from botocore.exceptions import ClientError
 
 from pynamodb.exceptions import DeleteError, DoesNotExist
 
@@ -49,9 +52,15 @@ def refused(reason, message, **extra):
 # ---------------------------------------------------------------- start
 
 
-def start(school_key, mode=Mode.SIGN_IN, tester=None, login_hint=None, now=None):
-    """Begin a sign-in for the school ``school_key`` names (id or domain)."""
+def start(school_key, mode=Mode.SIGN_IN, tester=None, login_hint=None, console=None, now=None):
+    """Begin a sign-in for the school ``school_key`` names (id or domain).
+    ``console``: a random value the console keeps (sessionStorage) and must
+    show again to swap the code, so a sign-in someone else started (a link,
+    a page that navigates the browser here) signs nobody in."""
     now = now or time.time()
+    if tester is None and not _plausible(console):
+        raise refused("sso_state_invalid", "Start signing in from the sign-in page (this link is not one "
+                      "the sign-in page made).")
     school = tester.school if tester is not None else sso_settings.school_for(school_key)
     settings = sso_config.Settings.of(school.sso) if school is not None else None
     if settings is None:
@@ -68,8 +77,13 @@ def start(school_key, mode=Mode.SIGN_IN, tester=None, login_hint=None, now=None)
           user_id=tester.user_id if tester is not None else "-", expires_at=expires, ttl=expires,
           data={"nonce": started.nonce, "verifier": started.code_verifier, "mode": mode,
                 "browser": credentials.token_hash(browser),
+                "console": credentials.token_hash(console) if console else None,
                 "settings": {k: v for k, v in school.sso.items() if k not in ("updated_by",)}}).save()
     return Redirect(started.url, browser)
+
+
+def _plausible(value):
+    return isinstance(value, str) and 20 <= len(value) <= 200
 
 
 def _hint(value):
@@ -87,13 +101,16 @@ def callback(query, browser, now=None):
     state = _take_state(query.get("state"), browser, now)
     settings = sso_config.Settings.of(state.data["settings"])
     if query.get("error"):
-        detail = str(query.get("error_description") or query.get("error"))[:200]
-        raise refused("sso_provider_error", f"The identity provider did not sign you in: {detail}")
+        error = str(query.get("error"))
+        error = error if re.fullmatch(r"[a-z_]{1,40}", error) else "an error"
+        # (the provider's own words are not shown: a provider could put any message on our page)
+        raise refused("sso_provider_error", f"The identity provider did not sign you in ({error}). Start "
+                      "again, or ask your school's IT if it keeps happening.")
     if not query.get("code"):
         raise refused("sso_state_invalid", "The identity provider sent no sign-in code back. Start again.")
     try:
         provider = oidc.discover(settings.issuer)
-        secret = sso_secrets.get(state.school_id)
+        secret = _secret(state.school_id)
         if secret is None:
             raise oidc.OidcError("sso_provider_error", "The school's client secret is not set: ask the "
                                  "school's admin to save the identity provider again.")
@@ -111,9 +128,17 @@ def callback(query, browser, now=None):
         events.record(login, "login_refused", now)
         raise refused("account_disabled", "Your school has disabled this account. Ask your school's admin "
                       "if you think it should not be.")
-    code = _one_time(state, "sso_code", login.user_id, {"issuer": settings.issuer,
-                                                        "client_id": settings.client_id}, now)
+    code = _one_time(state, "sso_code", login.user_id, {"issuer": settings.issuer, "client_id": settings.client_id,
+                                                        "email": email, "console": state.data.get("console")}, now)
     return Redirect(f"{config.console_url()}/#sso={code}")
+
+
+def _secret(school_id):
+    try:
+        return sso_secrets.get(school_id)
+    except ClientError as exc:
+        raise oidc.OidcError("sso_provider_error", "The school's client secret could not be read right now "
+                             f"({exc.response['Error']['Code']}). Try again in a minute.") from exc
 
 
 def _take_state(state, browser, now):
@@ -182,7 +207,7 @@ def _test_report(state, claims, email, refusal, now):
                            f"{email} would be signed in as staff of this school.")
         except ApiError as exc:
             outcome.update(reason=exc.code, message=exc.message)
-    report = {"claims": sso_config.reported(claims), **outcome}
+    report = {"claims": sso_config.reported(claims), **outcome}  # (each claim cut to 500 characters)
     code = _one_time(state, "sso_test", state.user_id, report, now)
     return Redirect(f"{config.console_url()}/#sso-test={code}")
 
@@ -190,30 +215,39 @@ def _test_report(state, claims, email, refusal, now):
 # ---------------------------------------------------------------- exchange
 
 
-def exchange(code, user_agent=None, now=None):
-    """The console's one-time code, for a session (once, within 60 seconds)."""
+def exchange(code, console, user_agent=None, now=None):
+    """The console's one-time code, for a session (once, within 60 seconds),
+    only with the value the console started the sign-in with."""
     now = now or time.time()
     gone = refused("invalid_token", "That sign-in code has expired or was used already. Sign in again.")
-    if not isinstance(code, str) or not 20 <= len(code) <= 200:
+    if not _plausible(code) or not _plausible(console):
         raise gone
     record = _take(credentials.token_hash(code), "sso_code")
     if record is None or record.expires_at <= now:
         raise gone
+    if record.data.get("console") != credentials.token_hash(console):
+        raise refused("invalid_token", "This sign-in was not started from this browser's sign-in page, so it "
+                      "signs nobody in. Sign in again from the sign-in page.")
     found = batch_get({"user": (User, {"school_id": record.school_id, "user_id": record.user_id}),
                        "school": (School, {"school_id": record.school_id})})
     user, school = found["user"], found["school"]
     settings = sso_config.Settings.of(school.sso) if school is not None else None
+    email_domain = str(record.data.get("email") or "@").rsplit("@", 1)[1]
     if user is None or settings is None or (settings.issuer, settings.client_id) != \
-            (record.data["issuer"], record.data["client_id"]):
-        raise gone  # (the account went, or the school changed its provider meanwhile)
+            (record.data["issuer"], record.data["client_id"]) or email_domain not in settings.allowed_domains:
+        raise gone  # (the account went, or the school changed its provider or domains meanwhile)
     if user.status == "disabled":
         raise refused("account_disabled", "Your school has disabled this account.")
     tx = Tx()
+    # (a disabling, or an "end every session", committed since this read still wins)
+    still = User.sessions_after.does_not_exist() | (User.sessions_after <= sessions.now_ms(now))
     token, expires = sessions.stage_new(tx, user.school_id, user.user_id, user_agent, now, via="sso")
     if user.status == "invited":  # the school's provider vouches for the address: no password needed
-        tx.update("user", user, [User.status.set("active"), User.email_verified.set(True),
-                                 User.token_generation.set((user.token_generation or 0) + 1)],
-                  condition=User.status == "invited", add_version_condition=False)
+        tx.update("account", user, [User.status.set("active"), User.email_verified.set(True),
+                                    User.token_generation.set((user.token_generation or 0) + 1)],
+                  condition=(User.status == "invited") & still, add_version_condition=False)
+    else:
+        tx.check("account", User, user.school_id, user.user_id, condition=(User.status != "disabled") & still)
     audit.stage(tx, audit.entry(audit.Actor(user.school_id, user.user_id), "login", "account", user.user_id,
                                 None, None, now, changes={"via": "sso", "issuer": settings.issuer}))
     try:
@@ -252,6 +286,23 @@ def discover(email):
                     "label": f"Sign in with {settings.label}", "require": settings.require}}
 
 
+def required_after_failure(login, email):
+    """The refusal a failed password gets from a school that requires its
+    provider (its staff's, or an unknown address at a domain routed to it),
+    as a right one of its staff would be refused: so the answer is no
+    password oracle. None elsewhere. Read only after a failure."""
+    if login is not None:
+        school = sso_settings.school_for(login.school_id)
+    else:
+        school = sso_settings.school_for(email.rsplit("@", 1)[-1]) if "@" in email else None
+    settings = sso_config.Settings.of(school.sso) if school is not None else None
+    if settings is None or not settings.require:
+        return None
+    return refused("sso_required", f"{school.name} signs its staff in with {settings.label}: use 'Sign in "
+                   f"with {settings.label}'. (Its admins keep a password: if you are one, check it.)",
+                   provider=settings.provider.value, school_id=school.school_id)
+
+
 def password_refused(login, now=None):
     """Password sign-in is off for this person: their school requires its
     provider and they are not one of those who keep a password way in
@@ -265,6 +316,6 @@ def password_refused(login, now=None):
     permissions, _known = effective_permissions(plain(school.user_groups), user.user_group)
     if "manage_settings" in permissions:
         return None
-    return refused("sso_required", f"{school.name} signs its staff in with {settings.label}: use "
-                   f"'Sign in with {settings.label}' instead of a password.", provider=settings.provider.value,
-                   school_id=school.school_id)
+    return refused("sso_required", f"{school.name} signs its staff in with {settings.label}: use 'Sign in "
+                   f"with {settings.label}'. (Its admins keep a password: if you are one, check it.)",
+                   provider=settings.provider.value, school_id=school.school_id)

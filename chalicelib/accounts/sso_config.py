@@ -79,6 +79,11 @@ def issuer_for(kind, issuer):
     if not given:
         raise FieldError("issuer", "required", "Give the provider's issuer URL (its discovery document is "
                          "at <issuer>/.well-known/openid-configuration).")
+    if given.rstrip("/") == GOOGLE_ISSUER or given.startswith(("https://login.microsoftonline.com/",
+                                                                "https://sts.windows.net/")):
+        # (their rules for which address is vouched for are theirs: a personal Google account is not a school's)
+        raise FieldError("issuer", "invalid", "That is Google's or Microsoft's issuer: choose that provider "
+                         "instead of 'oidc'.")
     return given
 
 
@@ -174,4 +179,5 @@ REPORTED_CLAIMS = ("iss", "aud", "sub", "email", "email_verified", "preferred_us
 
 
 def reported(claims):
-    return {name: claims[name] for name in REPORTED_CLAIMS if name in claims}
+    return {name: (claims[name] if isinstance(claims[name], (bool, int, float)) else str(claims[name])[:500])
+            for name in REPORTED_CLAIMS if name in claims}

@@ -32,6 +32,7 @@ PUT_SETTINGS = obj(["provider", "client_id", "allowed_domains"],
 WAY_IN = obj(["sso"], sso={"type": "object", "nullable": True, "properties": {
     "school_id": string(), "school_name": string(), "provider": string(), "label": string(), "require": boolean()}})
 START_QUERY = {"school": (string(254), "The school's id, or an email domain (or address) it signs in"),
+               "console": (string(200), "A random value the console keeps, shown again at the exchange"),
                "login_hint": (string(254), "The address typed on the sign-in screen, passed to the provider")}
 CALLBACK_QUERY = {"code": (string(), "From the provider"), "state": (string(), "From the provider"),
                   "error": (string(), "From the provider"), "error_description": (string(), "From the provider")}
@@ -90,7 +91,8 @@ def sso_discover(ctx):
        auth=False, status=302, query=START_QUERY, content_type="text/html")
 def sso_start(ctx):
     try:
-        redirect = sso.start(ctx.query.get("school"), login_hint=ctx.query.get("login_hint"))
+        redirect = sso.start(ctx.query.get("school"), login_hint=ctx.query.get("login_hint"),
+                             console=ctx.query.get("console"))
     except ApiError as exc:
         return _refusal(ctx, exc)
     return _redirect(redirect.location, _cookie(redirect.cookie))
@@ -108,9 +110,10 @@ def sso_callback(ctx):
 
 
 @route(bp, "/auth/sso/exchange", "POST", summary="Swap the one-time code for a session (once, within "
-       "60 seconds)", tag=TAG, auth=False, body=obj(["code"], code=string(200)), response=TOKEN)
+       "60 seconds), with the value the console started it with", tag=TAG, auth=False,
+       body=obj(["code", "console"], code=string(200), console=string(200)), response=TOKEN)
 def sso_exchange(ctx):
-    return sso.exchange(ctx.body["code"], user_agent=ctx.user_agent)
+    return sso.exchange(ctx.body["code"], ctx.body["console"], user_agent=ctx.user_agent)
 
 
 # ---------------------------------------------------------------- the browser's side

@@ -7,6 +7,7 @@ and a provider the school trusts can sign in any of its staff: so only they
 set one, the secret is never shown back, and every change names who made it."""
 import time
 
+from botocore.exceptions import ClientError
 from pynamodb.exceptions import DoesNotExist
 
 from ..core import audit, config
@@ -14,7 +15,7 @@ from ..core.clock import iso
 from ..core.db import Tx, TxFailed
 from ..core.errors import ApiError, FieldError, validation_failed
 from . import oidc, sso_config, sso_secrets
-from .models import DOMAINS, DomainClaim, School
+from .models import DOMAINS, DomainClaim, Login, School
 
 
 def as_json(school):
@@ -25,7 +26,7 @@ def as_json(school):
         return shown
     return {**shown, "provider": settings.provider.value, "issuer": settings.issuer,
             "client_id": settings.client_id, "allowed_domains": list(settings.allowed_domains),
-            "require": settings.require, "label": settings.label,
+            "require": settings.require, "label": settings.label, "routed_domains": list(school.sso_routed or []),
             "updated_at": iso(school.sso.get("updated_at") or 0), "client_secret_set": True}
 
 
@@ -58,11 +59,48 @@ def put(caller, body, now=None):
     if problem:
         raise validation_failed([FieldError("issuer", "invalid", problem)])
     _usable(settings)
+    if settings.require:
+        _keeps_a_password(caller)
     secret = (body.get("client_secret") or "").strip()
-    if secret:
-        sso_secrets.put(school.school_id, secret)  # (first: settings never point at a secret not there)
-    _commit(caller, school, before, settings, now, secret_changed=bool(secret))
+    routed = _routed(caller, school, before, settings)
+    _commit(caller, school, before, settings, routed, now, secret_changed=bool(secret))
+    if secret:  # (after the commit: a refused change leaves the working secret as it was)
+        _store_secret(school.school_id, secret)
     return as_json(school)
+
+
+def _keeps_a_password(caller):
+    """Requiring the provider leaves admins their password way in: so the one
+    turning it on must have a password (else a broken provider locks them out)."""
+    try:
+        has_password = bool(Login.get(caller.user.email).password_hash)
+    except DoesNotExist:
+        has_password = False
+    if not has_password:
+        message = ("Set a password for your own account first (Forgot your password? on the sign-in page): "
+                   "admins keep a password way in, so a broken provider can't lock the school out.")
+        raise ApiError("validation_failed", message, errors=[{"field": "require", "code": "no_password",
+                                                              "message": message}])
+
+
+def _store_secret(school_id, secret):
+    try:
+        sso_secrets.put(school_id, secret)
+    except ClientError as exc:
+        raise ApiError("service_busy", "The settings are saved, but the client secret could not be stored "
+                       f"just now ({exc.response['Error']['Code']}). Save again with the secret in a minute.",
+                       headers={"Retry-After": "60"}) from exc
+
+
+def _routed(caller, school, before, settings):
+    """The allowed domains the sign-in screen routes to this school: the ones
+    routed already, and the domain of the saving admin's own verified
+    address (a school proves a domain by a mailbox there, so nobody routes
+    another school's staff to their own provider). The others are accepted
+    in ID tokens but not routed; a domain another school routes stays theirs."""
+    kept = set(before.allowed_domains) & set(school.sso_routed or []) if before else set()
+    own = caller.user.email.rsplit("@", 1)[1] if caller.user is not None and caller.email_verified else None
+    return {d for d in settings.allowed_domains if d in kept or d == own}
 
 
 def delete(caller, now=None):
@@ -71,19 +109,34 @@ def delete(caller, now=None):
     before = sso_config.Settings.of(school.sso)
     if before is None:
         raise ApiError("sso_not_configured", "The school has no identity provider set up.")
-    _commit(caller, school, before, None, now)
+    _commit(caller, school, before, None, set(), now)
     sso_secrets.delete(school.school_id)
     return as_json(school)
 
 
-def _commit(caller, school, before, after, now, secret_changed=False):
+def _commit(caller, school, before, after, routed, now, secret_changed=False):
     """The school's settings, its domain claims (new ones taken, dropped ones
-    given back) and the audit entry, in one transaction."""
-    old = set(before.allowed_domains) if before else set()
-    new = set(after.allowed_domains) if after else set()
+    given back) and the audit entry, in one transaction. A domain another
+    school routes is left to it: saved again without routing it here."""
+    old, taken = set(school.sso_routed or []), set()
+    while True:
+        tx = _staged(caller, school, before, after, old, routed - taken, now, secret_changed)
+        try:
+            tx.commit()
+            return
+        except TxFailed as exc:
+            _as_it_was(school, before, old, now, caller)
+            lost = {label.split(" ", 1)[1] for label in exc.failed if label.startswith("domain ")}
+            if not lost or exc.failed - {f"domain {d}" for d in lost}:
+                raise ApiError("conflict", "The school's settings changed while saving; reload and try again.")
+            taken |= lost
+
+
+def _staged(caller, school, before, after, old, new, now, secret_changed):
     tx = Tx()
     school.sso = after.as_record(now, caller.user_id) if after else None
     school.sso_required = True if after and after.require else None
+    school.sso_routed = sorted(new) or None
     tx.put("school", school)
     for domain in sorted(new - old):
         tx.put(f"domain {domain}", DomainClaim(school_id=DOMAINS, key=domain, owner_id=school.school_id),
@@ -94,20 +147,17 @@ def _commit(caller, school, before, after, now, secret_changed=False):
     changes = audit.diff(_audited(before), _audited(after))
     if secret_changed:
         changes["client_secret"] = ["(kept)", "(replaced)"] if before else [None, "(set)"]
+    if new != old:
+        changes["routed_domains"] = [sorted(old), sorted(new)]
     audit.stage(tx, audit.entry(caller, "update" if after and before else "create" if after else "delete",
                                 "sso_settings", school.school_id, None, None, now, changes=changes))
-    try:
-        tx.commit()
-    except TxFailed as exc:
-        school.sso = before.as_record(now, caller.user_id) if before else None
-        school.sso_required = True if before and before.require else None
-        taken = [label.split(" ", 1)[1] for label in exc.failed if label.startswith("domain ")]
-        if taken:
-            raise ApiError("domain_taken", f"Another school already signs in {', '.join(taken)}. If that "
-                           "domain is yours, contact the service's operator.", domains=taken,
-                           errors=[{"field": "allowed_domains", "code": "domain_taken",
-                                    "message": f"{d} is another school's sign-in domain."} for d in taken])
-        raise ApiError("conflict", "The school's settings changed while saving; reload and try again.")
+    return tx
+
+
+def _as_it_was(school, before, old, now, caller):
+    school.sso = before.as_record(now, caller.user_id) if before else None
+    school.sso_required = True if before and before.require else None
+    school.sso_routed = sorted(old) or None
 
 
 def school_for(key):

@@ -47,7 +47,6 @@ ERROR_CODES = {
     "sso_domain_not_allowed": (403, "The account's email domain is not one the school allows."),
     "sso_not_staff": (403, "The provider signed in someone who is not staff of that school (no account is made)."),
     "sso_issuer_unusable": (422, "The issuer's discovery document could not be read or is not OpenID Connect's."),
-    "domain_taken": (409, "Another school already signs in that email domain."),
     "cursor_expired": (410, "The change feed's cursor is older than the 30 days kept: resync, then follow from now."),
     "unsupported_media_type": (415, "Send JSON with Content-Type: application/json."),
     "validation_failed": (422, "One or more fields are invalid; see errors[]."),

@@ -32,7 +32,7 @@ def sign_in(api, email, school=sso.DOMAIN, cookie=True, edit=None, then=None):
     """The browser's round trip: start -> the provider's sign-in -> our
     callback. Returns the callback's answer. ``edit``: (path) -> path, to
     tamper with the callback URL; ``then()`` is called just before the callback."""
-    start = api.call("GET", f"/api/auth/sso/start?school={school}", token="")
+    start = api.call("GET", sso.start_url(school), token="")
     assert start.status_code == 302, start.body
     back = sso.authorize(start.headers["Location"], email)
     path = back.split("127.0.0.1:8000", 1)[1]
@@ -46,7 +46,7 @@ def sign_in(api, email, school=sso.DOMAIN, cookie=True, edit=None, then=None):
 def exchanged(api, callback):
     assert callback.status_code == 302, callback.body
     code = sso.fragment_of(callback.headers["Location"])["sso"]
-    return api.post("/api/auth/sso/exchange", {"code": code}, token="")
+    return api.post("/api/auth/sso/exchange", {"code": code, "console": sso.CONSOLE}, token="")
 
 
 # ---------------------------------------------------------------- the settings
@@ -95,18 +95,25 @@ def test_microsoft_takes_a_tenant_id(api, admin, monkeypatch):
     assert r.data["issuer"] == seen[0] == f"https://login.microsoftonline.com/{tenant}/v2.0"
 
 
-def test_a_domain_signs_in_one_school_only(api, oakwood, signup, oidc_op):
+def test_only_a_domain_of_an_admins_verified_address_routes_sign_in(api, oakwood, signup, oidc_op):
+    """Birch lists Oakwood's domain: accepted in its ID tokens, but the sign-in
+    screen still sends Oakwood's staff to Oakwood (Birch has no mailbox there)."""
+    assert api.get("/api/settings/sso").data["routed_domains"] == [sso.DOMAIN]
     other = signup(name="Birch School", email=sso.USERS["birch"])
-    r = api.put("/api/settings/sso", sso.settings(oidc_op), token=other["token"])
-    assert r.status_code == 409 and r.data["code"] == "domain_taken" and r.data["domains"] == [sso.DOMAIN]
-    assert api.get("/api/settings/sso", token=other["token"]).data["configured"] is False
+    body = sso.settings(oidc_op, allowed_domains=[sso.DOMAIN, "birch.sch.uk"])
+    r = api.put("/api/settings/sso", body, token=other["token"])
+    assert r.status_code == 200 and r.data["routed_domains"] == ["birch.sch.uk"], r.body
+    assert api.get(f"/api/auth/sso/discover?email=x@{sso.DOMAIN}", token="").data["sso"]["school_id"] \
+        == oakwood["school_id"]
+    assert api.get("/api/auth/sso/discover?email=x@birch.sch.uk", token="").data["sso"]["school_id"] \
+        == other["school_id"]
 
 
 def test_removing_the_provider_frees_its_domain_and_deletes_the_secret(api, oakwood, signup, oidc_op):
     assert api.delete("/api/settings/sso").status_code == 200
     assert api.get("/api/auth/sso/discover?email=x@oakwood.sch.uk", token="").data == {"sso": None}
-    other = signup(name="Birch School", email=sso.USERS["birch"])
-    assert api.put("/api/settings/sso", sso.settings(oidc_op), token=other["token"]).status_code == 200
+    from chalicelib.accounts import sso_secrets
+    assert sso_secrets.get(oakwood["school_id"]) is None
 
 
 # ---------------------------------------------------------------- the round trip
@@ -136,8 +143,8 @@ def test_sign_in_works_and_the_session_is_like_a_password_one(api, oakwood, aws_
 def test_the_one_time_code_works_once(api, oakwood):
     callback = sign_in(api, sso.USERS["head"])
     code = sso.fragment_of(callback.headers["Location"])["sso"]
-    assert api.post("/api/auth/sso/exchange", {"code": code}, token="").status_code == 200
-    again = api.post("/api/auth/sso/exchange", {"code": code}, token="")
+    assert api.post("/api/auth/sso/exchange", {"code": code, "console": sso.CONSOLE}, token="").status_code == 200
+    again = api.post("/api/auth/sso/exchange", {"code": code, "console": sso.CONSOLE}, token="")
     assert again.status_code == 400 and again.data["code"] == "invalid_token"
 
 
@@ -146,13 +153,24 @@ def test_the_one_time_code_lasts_60_seconds(api, oakwood, monkeypatch):
     code = sso.fragment_of(callback.headers["Location"])["sso"]
     later = time.time() + 61
     monkeypatch.setattr(time, "time", lambda: later)
-    r = api.post("/api/auth/sso/exchange", {"code": code}, token="")
+    r = api.post("/api/auth/sso/exchange", {"code": code, "console": sso.CONSOLE}, token="")
     assert r.status_code == 400 and r.data["code"] == "invalid_token"
 
 
 def _refused(r, code):
     assert r.status_code >= 400 and r.data and r.data["code"] == code, (r.status_code, r.body)
     assert r.data["message"]
+
+
+def test_a_sign_in_the_console_did_not_start_signs_nobody_in(api, oakwood):
+    """Login CSRF: a link or page that sends a browser to start, or hands it a
+    code from someone else's sign-in, without the console's own value."""
+    r = api.call("GET", f"/api/auth/sso/start?school={sso.DOMAIN}", token="", headers={"Accept": "application/json"})
+    _refused(r, "sso_state_invalid")
+    callback = sign_in(api, sso.USERS["head"])
+    code = sso.fragment_of(callback.headers["Location"])["sso"]
+    r = api.post("/api/auth/sso/exchange", {"code": code, "console": "another-browser-s-value-0123456789"}, token="")
+    _refused(r, "invalid_token")
 
 
 def test_a_wrong_state_is_refused(api, oakwood):
@@ -250,7 +268,7 @@ def test_a_disabled_account_is_refused(api, oakwood, member):
 
 
 def test_the_refusal_page_says_why_to_a_browser(api, oakwood):
-    start = api.call("GET", f"/api/auth/sso/start?school={sso.DOMAIN}", token="")
+    start = api.call("GET", sso.start_url(sso.DOMAIN), token="")
     back = sso.authorize(start.headers["Location"], sso.USERS["stranger"])
     r = api.call("GET", back.split("127.0.0.1:8000", 1)[1], token="",
                  headers={"Cookie": f"sr_sso={sso.cookie_of(start.headers['Set-Cookie'])}", "Accept": "text/html"})
@@ -259,7 +277,7 @@ def test_the_refusal_page_says_why_to_a_browser(api, oakwood):
 
 
 def test_a_school_without_a_provider_is_a_clear_refusal(api, admin):
-    r = api.call("GET", "/api/auth/sso/start?school=nowhere.sch.uk", token="", headers={"Accept": "application/json"})
+    r = api.call("GET", sso.start_url("nowhere.sch.uk"), token="", headers={"Accept": "application/json"})
     _refused(r, "sso_not_configured")
 
 
@@ -275,8 +293,10 @@ def test_require_refuses_staff_passwords_but_keeps_the_admins(api, oakwood, oidc
     assert api.put("/api/settings/sso", body).status_code == 200
     r = api.post("/api/auth/login", {"email": teacher["email"], "password": PASSWORD}, token="")
     assert r.status_code == 403 and r.data["code"] == "sso_required" and r.data["provider"] == "oidc"
-    wrong = api.post("/api/auth/login", {"email": teacher["email"], "password": "wrong" + PASSWORD}, token="")
-    assert wrong.status_code == 401  # (a wrong password learns nothing of the school)
+    # a wrong password, or an address nobody has, at the school's domain gets the same answer
+    for email, password in ((teacher["email"], "wrong" + PASSWORD), (f"nobody@{sso.DOMAIN}", PASSWORD)):
+        r = api.post("/api/auth/login", {"email": email, "password": password}, token="")
+        assert r.status_code == 403 and r.data["code"] == "sso_required", r.body
     assert api.post("/api/auth/login", {"email": sso.USERS["head"], "password": PASSWORD},
                     token="").status_code == 200
     assert exchanged(api, sign_in(api, sso.USERS["teacher"])).status_code == 200
@@ -293,7 +313,7 @@ def test_a_test_sign_in_reports_the_id_token_and_signs_nobody_in(api, oakwood):
                  headers={"Cookie": f"sr_sso={sso.cookie_of(started.headers['Set-Cookie'])}"})
     assert r.status_code == 302 and "#sso-test=" in r.headers["Location"]
     code = sso.fragment_of(r.headers["Location"])["sso-test"]
-    assert api.post("/api/auth/sso/exchange", {"code": code}, token="").status_code == 400
+    assert api.post("/api/auth/sso/exchange", {"code": code, "console": sso.CONSOLE}, token="").status_code == 400
     report = api.post("/api/settings/sso/test-result", {"code": code})
     assert report.status_code == 200, report.body
     assert report.data["claims"]["email"] == sso.USERS["stranger"] and report.data["would_sign_in"] is False

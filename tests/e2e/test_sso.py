@@ -30,7 +30,7 @@ def oakwood(stack):
 def _through_the_provider(oakwood, email, browser_session=None):
     """start -> the provider -> our callback, with one cookie jar like a browser."""
     jar = browser_session or requests.Session()
-    start = jar.get(f"{oakwood['base']}/api/auth/sso/start?school={sso.DOMAIN}", allow_redirects=False, timeout=10)
+    start = jar.get(oakwood["base"] + sso.start_url(sso.DOMAIN), allow_redirects=False, timeout=10)
     assert start.status_code == 302, start.text
     back = authorize(start.headers["Location"], email)
     return jar, back
@@ -42,11 +42,11 @@ def test_sign_in_over_http_gives_a_session_and_no_token_in_a_url(oakwood):
     assert landed.status_code == 302 and landed.headers["Location"].startswith(oakwood["base"] + "/#sso=")
     assert "Max-Age=0" in landed.headers["Set-Cookie"]  # the binding cookie is gone with the state
     code = sso.fragment_of(landed.headers["Location"])["sso"]
-    session = requests.post(f"{oakwood['base']}/api/auth/sso/exchange", json={"code": code}, timeout=10)
+    session = requests.post(f"{oakwood['base']}/api/auth/sso/exchange", json={"code": code, "console": sso.CONSOLE}, timeout=10)
     assert session.status_code == 200, session.text
     me = oakwood["http"].call("GET", "/api/me", session.json()["token"]).json()
     assert me["user"]["email"] == sso.USERS["teacher"]
-    again = requests.post(f"{oakwood['base']}/api/auth/sso/exchange", json={"code": code}, timeout=10)
+    again = requests.post(f"{oakwood['base']}/api/auth/sso/exchange", json={"code": code, "console": sso.CONSOLE}, timeout=10)
     assert again.status_code == 400 and again.json()["code"] == "invalid_token"
 
 
@@ -76,6 +76,7 @@ def test_in_the_console_a_teacher_signs_in_with_the_schools_account(oakwood, pag
     assert button.inner_text() == "Sign in with your school's account"
     page.shot("sso-way-in")
     button.click()
+    page.wait_for_url(oakwood["op"].issuer + "/**")
     page.get_by_label("Email").fill(sso.USERS["teacher"])  # the provider's own page
     page.get_by_label("Password").fill("anything")
     page.get_by_role("button", name="Sign in").click()
@@ -89,6 +90,7 @@ def test_in_the_console_an_admin_tests_the_provider_and_sees_the_id_token(oakwoo
     page.evaluate("t => sessionStorage.setItem('token', t)", oakwood["token"])
     page.goto(oakwood["base"] + "/#/admin")
     page.locator("#sso-test").click()
+    page.wait_for_url(oakwood["op"].issuer + "/**")
     page.get_by_label("Email").fill(sso.USERS["stranger"])
     page.get_by_label("Password").fill("anything")
     page.get_by_role("button", name="Sign in").click()

@@ -632,20 +632,23 @@ def a_provider(world, oidc_op):
 def test_a_provider_of_a_signs_nobody_into_b(world, a_provider):
     api = world.env.api
     # A's provider vouching for B's admin: not an address A allows
-    r = sso.round_trip(api, "/api/auth/sso/start?school=ashgrove.sch.uk", sso.USERS["birchwood"])
+    r = sso.round_trip(api, sso.start_url("ashgrove.sch.uk"), sso.USERS["birchwood"])
     assert r.status_code == 403 and r.data["code"] == "sso_domain_not_allowed", r.body
-    # ... nor once A lists B's domain too: B's admin is not A's staff, and no account is made
+    # ... nor once A lists B's domain too: B's admin is not A's staff, and no account is made;
+    # and the sign-in screen never routes B's domain to A (A has no verified mailbox there)
     wide = sso.settings(a_provider, allowed_domains=["ashgrove.sch.uk", "birchwood.sch.uk"])
-    assert api.put("/api/settings/sso", wide, token=world.a.token).status_code == 200
+    saved = api.put("/api/settings/sso", wide, token=world.a.token)
+    assert saved.status_code == 200 and saved.data["routed_domains"] == ["ashgrove.sch.uk"], saved.body
     try:
-        r = sso.round_trip(api, "/api/auth/sso/start?school=birchwood.sch.uk", sso.USERS["birchwood"])
+        assert api.get("/api/auth/sso/discover?email=x@birchwood.sch.uk", token="").data == {"sso": None}
+        r = sso.round_trip(api, sso.start_url(world.a.school_id), sso.USERS["birchwood"])
         assert r.status_code == 403 and r.data["code"] == "sso_not_staff", r.body
     finally:
         assert api.put("/api/settings/sso", sso.settings(a_provider, allowed_domains=["ashgrove.sch.uk"]),
                        token=world.a.token).status_code == 200
     # B by its id or its domain has no provider: A's is never used for it
     for key in (world.b.school_id, "birchwood.sch.uk"):
-        r = api.call("GET", f"/api/auth/sso/start?school={key}", token="", headers={"Accept": "application/json"})
+        r = api.call("GET", sso.start_url(key), token="", headers={"Accept": "application/json"})
         assert r.status_code == 404 and r.data["code"] == "sso_not_configured", (key, r.body)
     assert api.get("/api/auth/sso/discover?email=x@birchwood.sch.uk", token="").data == {"sso": None}
     assert api.get("/api/settings/sso", token=world.b.token).data["configured"] is False
@@ -653,10 +656,10 @@ def test_a_provider_of_a_signs_nobody_into_b(world, a_provider):
 
 def test_a_provider_of_a_signs_a_into_a_only(world, a_provider):
     api = world.env.api
-    r = sso.round_trip(api, "/api/auth/sso/start?school=ashgrove.sch.uk", sso.USERS["ashgrove"])
+    r = sso.round_trip(api, sso.start_url("ashgrove.sch.uk"), sso.USERS["ashgrove"])
     assert r.status_code == 302, r.body
     code = sso.fragment_of(r.headers["Location"])["sso"]
-    session = api.post("/api/auth/sso/exchange", {"code": code}, token="")
+    session = api.post("/api/auth/sso/exchange", {"code": code, "console": sso.CONSOLE}, token="")
     me = api.get("/api/me", token=session.data["token"]).data
     assert me["school"]["id"] == world.a.school_id and me["user"]["email"] == sso.USERS["ashgrove"]
 
@@ -668,7 +671,7 @@ def test_b_cannot_read_or_spend_a_test_report_of_a(world, a_provider):
     stolen = api.post("/api/settings/sso/test-result", {"code": code}, token=world.b.token)
     assert stolen.status_code == 400 and stolen.data["code"] == "invalid_token"
     # (nor can it swap it for a session)
-    assert api.post("/api/auth/sso/exchange", {"code": code}, token="").status_code == 400
+    assert api.post("/api/auth/sso/exchange", {"code": code, "console": sso.CONSOLE}, token="").status_code == 400
     own = api.post("/api/settings/sso/test-result", {"code": code}, token=world.a.token)
     assert own.status_code == 200 and own.data["would_sign_in"] is True, own.body
 

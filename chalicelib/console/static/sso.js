@@ -29,8 +29,13 @@
       if (!found.sso) return;
       const go = el("button", { type: "button", class: "sso-button", id: "sso-button" }, found.sso.label);
       go.addEventListener("click", () => {
+        // a value only this tab knows, shown again to swap the code: a sign-in someone else
+        // started (a link, a page that sends the browser to the provider) signs nobody in here
+        const bytes = crypto.getRandomValues(new Uint8Array(32));
+        const console_ = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+        sessionStorage.setItem("sso-console", console_);
         location.assign(api("/auth/sso/start?school=" + encodeURIComponent(found.sso.school_id) +
-          "&login_hint=" + encodeURIComponent(email.value.trim())));
+          "&login_hint=" + encodeURIComponent(email.value.trim()) + "&console=" + console_));
       });
       holder.append(el("p", { class: "note" }, found.sso.school_name + " signs in with its own accounts."), go);
       if (found.sso.require) {
@@ -48,8 +53,10 @@
   // ---- back from the provider: #sso=<code> (a session) or #sso-test=<code> (a report)
   SR.ssoReturn = async function (params) {
     const code = params.get("sso");
+    const console_ = sessionStorage.getItem("sso-console") || "";
+    sessionStorage.removeItem("sso-console");
     try {
-      const t = await SR.api("POST", "/auth/sso/exchange", { code });
+      const t = await SR.api("POST", "/auth/sso/exchange", { code, console: console_ });
       return SR.signedIn(t);
     } catch (e) {
       return SR.signIn(e.message, true);
