@@ -53,6 +53,19 @@ _ROUTE_ERRORS = {
                                    "401": "invalid_client (RFC 6749 §5.2)",
                                    "429": "too_many_attempts (a client's 60 token requests an hour)"},
     ("POST", "/api/rollover"): {"409": "already_rolled_over"},
+    ("GET", "/api/auth/sso/start"): {"400": "sso_state_invalid (not started by the console)",
+                                     "404": "sso_not_configured", "422": "sso_issuer_unusable",
+                                     "502": "sso_provider_error"},
+    ("GET", "/api/auth/sso/callback"): {"400": "sso_state_invalid", "401": "sso_token_invalid",
+                                        "403": "sso_email_unverified / sso_domain_not_allowed / sso_not_staff / "
+                                               "account_disabled", "422": "sso_issuer_unusable",
+                                        "502": "sso_provider_error"},
+    ("POST", "/api/auth/sso/exchange"): {"400": "invalid_token / bad_request", "403": "account_disabled"},
+    ("DELETE", "/api/settings/sso"): {"404": "sso_not_configured"},
+    ("POST", "/api/settings/sso/test"): {"404": "sso_not_configured", "422": "sso_issuer_unusable",
+                                         "502": "sso_provider_error"},
+    ("POST", "/api/settings/sso/test-result"): {"400": "invalid_token / bad_request"},
+    ("PUT", "/api/settings/sso"): {"422": "validation_failed / sso_issuer_unusable"},
     ("POST", "/api/rollover/cancel"): {"404": "not_found (no rollover is scheduled)"},
     ("POST", "/api/rollover/undo"): {"409": "nothing_to_undo"},
 }
@@ -90,7 +103,8 @@ def _error_responses(doc, path="", method="GET"):
     if path.endswith("/invite") or path == "/api/auth/resend-verification":
         codes["429"] = "too_many_attempts (links sent again: 5 an hour per person)"
     if path == "/api/auth/login":
-        codes.update({"401": "unauthorized (wrong email or password)", "403": "account_disabled",
+        codes.update({"401": "unauthorized (wrong email or password)",
+                      "403": "account_disabled / sso_required (the school signs in with its provider)",
                       "429": "too_many_attempts"})
     codes.update(_ROUTE_ERRORS.get((method, path), {}))
     if doc.get("auth", True) and "403" in codes:
@@ -103,6 +117,8 @@ def _error_responses(doc, path="", method="GET"):
     for status, what in codes.items():
         out[status] = {"description": what, "content": {"application/json": {
             "schema": {"$ref": f"#/components/schemas/{shape}"}}}}
+        if doc.get("content_type") == "text/html":  # (a browser's route: a page unless JSON is asked for)
+            out[status]["content"]["text/html"] = {"schema": {"type": "string"}}
     return out
 
 
