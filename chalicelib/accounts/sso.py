@@ -272,15 +272,19 @@ def test_result(caller, code, now=None):
 # ---------------------------------------------------------------- the sign-in screen
 
 
-def discover(email):
-    """The way in of an address's domain: the school that signs it in through
-    its provider, or None (the same for every address of a domain)."""
-    domain = (email or "").strip().lower().rsplit("@", 1)[-1]
-    if "." not in domain:
-        return {"sso": None}
-    school = sso_settings.school_for(domain)
+def discover(email=None, school_id=None):
+    """The way in of an address's domain (the school whose provider signs it
+    in, or None: the same for every address of a domain), or of a school by
+    its id (the sign-in link a school gives staff at a domain it does not
+    route)."""
+    if school_id:
+        school = sso_settings.school_for(school_id) if str(school_id).isalnum() else None
+        domain = None
+    else:
+        domain = (email or "").strip().lower().rsplit("@", 1)[-1]
+        school = sso_settings.school_for(domain) if "." in domain else None
     settings = sso_config.Settings.of(school.sso) if school is not None else None
-    if settings is None or domain not in settings.allowed_domains:
+    if settings is None or (domain is not None and domain not in settings.allowed_domains):
         return {"sso": None}
     return {"sso": {"school_id": school.school_id, "school_name": school.name, "provider": settings.provider.value,
                     "label": f"Sign in with {settings.label}", "require": settings.require}}

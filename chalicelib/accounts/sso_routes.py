@@ -17,8 +17,10 @@ from .sso_config import Kind
 bp = Blueprint(__name__)
 TAG = "accounts"
 
-SETTINGS = obj(["configured", "redirect_uri"], configured=boolean(), redirect_uri=string(
+SETTINGS = obj(["configured", "redirect_uri", "sign_in_link"], configured=boolean(), redirect_uri=string(
     description="Register this as the application's redirect URI at the provider"),
+    sign_in_link=string(description="The console's sign-in with this school's provider, for any staff address"),
+    routed_domains=array(string()),
     provider=string(enum=[k.value for k in Kind]), issuer=string(), client_id=string(),
     allowed_domains=array(string()), require=boolean(), label=string(), updated_at=string(format="date-time"),
     client_secret_set=boolean())
@@ -82,9 +84,10 @@ def test_sso_result(ctx):
 
 @route(bp, "/auth/sso/discover", "GET", summary="The sign-in screen's question: does this address's "
        "domain sign in through a school's provider?", tag=TAG, auth=False, response=WAY_IN,
-       query={"email": (string(254), "The address typed (only its domain is looked at)")})
+       query={"email": (string(254), "The address typed (only its domain is looked at)"),
+              "school": (string(64), "A school's id (its sign-in link for staff at a domain it does not route)")})
 def sso_discover(ctx):
-    return sso.discover(ctx.query.get("email"))
+    return sso.discover(ctx.query.get("email"), ctx.query.get("school"))
 
 
 @route(bp, "/auth/sso/start", "GET", summary="Begin a provider sign-in: 302 to the provider", tag=TAG,

@@ -21,7 +21,8 @@ from .models import DOMAINS, DomainClaim, Login, School
 def as_json(school):
     """What GET shows: never the secret."""
     settings = sso_config.Settings.of(school.sso)
-    shown = {"configured": settings is not None, "redirect_uri": config.sso_redirect_uri()}
+    shown = {"configured": settings is not None, "redirect_uri": config.sso_redirect_uri(),
+             "sign_in_link": f"{config.console_url()}/#sign-in={school.school_id}"}
     if settings is None:
         return shown
     return {**shown, "provider": settings.provider.value, "issuer": settings.issuer,

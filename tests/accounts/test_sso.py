@@ -345,3 +345,12 @@ def test_a_password_sign_in_still_costs_three_calls(api, oakwood, member, aws_ca
     r = api.post("/api/auth/login", {"email": teacher["email"], "password": PASSWORD}, token="")
     assert r.status_code == 200
     assert len([op for op, _ in aws_calls if op in DYNAMO_READS | DYNAMO_WRITES]) == 3, aws_calls
+
+
+def test_a_schools_sign_in_link_names_its_provider_for_any_address(api, oakwood):
+    link = api.get("/api/settings/sso").data["sign_in_link"]
+    assert link == f"http://127.0.0.1:8000/#sign-in={oakwood['school_id']}"
+    found = api.get(f"/api/auth/sso/discover?school={oakwood['school_id']}", token="").data["sso"]
+    assert found["school_name"] == "Oakwood School" and found["label"] == "Sign in with your school's account"
+    for other in ("0" * 32, "../x", ""):
+        assert api.get(f"/api/auth/sso/discover?school={other}", token="").data == {"sso": None}

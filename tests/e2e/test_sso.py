@@ -115,3 +115,10 @@ def test_in_the_console_required_sign_in_hides_the_password(oakwood, page):
     finally:
         body["require"] = False
         oakwood["http"].call("PUT", "/api/settings/sso", oakwood["token"], json=body)
+
+
+def test_in_the_console_a_schools_sign_in_link_shows_its_button(oakwood, page):
+    link = oakwood["http"].call("GET", "/api/settings/sso", oakwood["token"]).json()["sign_in_link"]
+    page.goto(link)
+    page.locator("#sso-button").wait_for()
+    assert "#sign-in" not in page.url

@@ -651,6 +651,7 @@ def test_a_provider_of_a_signs_nobody_into_b(world, a_provider):
         r = api.call("GET", sso.start_url(key), token="", headers={"Accept": "application/json"})
         assert r.status_code == 404 and r.data["code"] == "sso_not_configured", (key, r.body)
     assert api.get("/api/auth/sso/discover?email=x@birchwood.sch.uk", token="").data == {"sso": None}
+    assert api.get(f"/api/auth/sso/discover?school={world.b.school_id}", token="").data == {"sso": None}
     assert api.get("/api/settings/sso", token=world.b.token).data["configured"] is False
 
 

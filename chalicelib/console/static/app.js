@@ -152,6 +152,11 @@
   async function route() {
     if (location.hash.startsWith("#action=")) return openLink();
     if (location.hash.startsWith("#sso")) return providerReturn();
+    if (location.hash.startsWith("#sign-in=")) {  // a school's sign-in link: its provider's button
+      sessionStorage.setItem("sso-school", location.hash.slice("#sign-in=".length));
+      history.replaceState(null, "", location.pathname);
+      if (!store.getItem("token")) return signIn();
+    }
     if (!store.getItem("token")) return signIn();
     if (!SR.me) {
       try { SR.me = await SR.api("GET", "/me"); } catch (e) { store.removeItem("token"); return signIn(); }

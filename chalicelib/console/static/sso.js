@@ -9,21 +9,16 @@
   const el = SR.el;
   const api = (path) => "/api" + path;
 
-  // ---- the sign-in screen: ask which way in the typed address's domain has
+  // ---- the sign-in screen: ask which way in the typed address's domain has (or, opened from
+  // a school's sign-in link #sign-in=<school id>, that school's)
   SR.ssoWayIn = function (form) {
     const email = form.elements.email;
     const password = form.querySelector("#password").closest(".field");
     const holder = el("div", { class: "sso-way-in", id: "sso-way-in", "aria-live": "polite" });
     form.insertBefore(holder, password);
+    const linked = sessionStorage.getItem("sso-school");
     let asked = "";
-    const ask = async () => {
-      const value = email.value.trim();
-      const domain = value.split("@")[1] || "";
-      if (!domain || domain === asked) return;
-      asked = domain;
-      let found;
-      try { found = await SR.api("GET", "/auth/sso/discover?email=" + encodeURIComponent(value)); } catch (e) { return; }
-      if (asked !== domain) return;  // (typed on meanwhile)
+    const show = (found) => {
       holder.replaceChildren();
       password.hidden = false;
       if (!found.sso) return;
@@ -46,6 +41,18 @@
         } }, "I am the school's admin: use my password")));
       }
     };
+    const ask = async () => {
+      const value = email.value.trim();
+      const domain = value.split("@")[1] || "";
+      if (linked || !domain || domain === asked) return;
+      asked = domain;
+      let found;
+      try { found = await SR.api("GET", "/auth/sso/discover?email=" + encodeURIComponent(value)); } catch (e) { return; }
+      if (asked === domain) show(found);  // (unless typed on meanwhile)
+    };
+    if (linked) {
+      SR.api("GET", "/auth/sso/discover?school=" + encodeURIComponent(linked)).then(show, () => {});
+    }
     email.addEventListener("change", ask);
     email.addEventListener("blur", ask);
   };
@@ -134,10 +141,14 @@
       });
       actions.append(test, " ", off);
     }
+    const routing = settings.configured ? el("p", { class: "note", id: "sso-routing" },
+      "The sign-in screen offers it for addresses at " + ((settings.routed_domains || []).join(", ") || "no domain") +
+      " (a domain where an admin's own address is verified). For staff at your other domains, share this link: ",
+      el("code", {}, settings.sign_in_link)) : "";
     return el("section", { id: "sso", "aria-labelledby": "sso-title" },
       el("h3", { id: "sso-title" }, "Sign-in with your school's accounts"),
       el("p", { class: "note" }, settings.configured ? "Staff sign in with " + settings.label + "." :
         "Let staff sign in with their Microsoft 365 or Google Workspace account instead of another password."),
-      notice || "", form, actions);
+      notice || "", form, routing, actions);
   };
 })();
