@@ -15,6 +15,7 @@ callback 4 (take the state, the secret, the login, the code); exchange 3."""
 import re
 import time
 from dataclasses import dataclass
+from enum import Enum
 
 from botocore.exceptions import ClientError
 
@@ -33,7 +34,8 @@ COOKIE = "sr_sso"
 COOKIE_PATH = "/api/auth/sso"
 
 
-class Mode:
+class Mode(str, Enum):
+    """What a round trip is for: a sign-in, or an admin's test of the settings."""
     SIGN_IN = "sign_in"
     TEST = "test"
 
@@ -175,7 +177,7 @@ def _staff_login(email, school_id):
     """The login of ``email`` if it is staff of ``school_id`` (a login is the
     one account an address has, service-wide)."""
     try:
-        login = Login.get(email)
+        login = Login.get(email) if credentials.plausible_key(email) else None
     except DoesNotExist:
         login = None
     if login is None or login.school_id != school_id:
