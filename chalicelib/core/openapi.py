@@ -113,13 +113,14 @@ def _error_responses(doc, path="", method="GET"):
     if shape == "OneRosterError":
         codes.update({"400": "invalid_filter_field / invalid_selection_field / invaliddata",
                       "404": "unknownobject"})
-    out = {}
-    for status, what in codes.items():
-        out[status] = {"description": what, "content": {"application/json": {
-            "schema": {"$ref": f"#/components/schemas/{shape}"}}}}
-        if doc.get("content_type") == "text/html":  # (a browser's route: a page unless JSON is asked for)
-            out[status]["content"]["text/html"] = {"schema": {"type": "string"}}
-    return out
+    return {status: _error_response(what, shape, doc) for status, what in codes.items()}
+
+
+def _error_response(what, shape, doc):
+    content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{shape}"}}}
+    if doc.get("content_type") == "text/html":  # (a browser's route: a page unless JSON is asked for)
+        content["text/html"] = {"schema": {"type": "string"}}
+    return {"description": what, "content": content}
 
 
 def _operation(path, method, entry):
