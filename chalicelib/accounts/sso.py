@@ -25,10 +25,9 @@ from ..core import audit, config
 from ..core.clock import iso
 from ..core.db import Tx, TxFailed, batch_get
 from ..core.errors import ApiError
-from ..core.maps import plain
 from . import credentials, events, oidc, sessions, sso_config, sso_secrets, sso_settings
 from .models import Login, School, Token, User
-from .permissions import effective_permissions
+from .permissions import Caller
 
 COOKIE = "sr_sso"
 COOKIE_PATH = "/api/auth/sso"
@@ -64,7 +63,7 @@ def start(school_key, mode=Mode.SIGN_IN, tester=None, login_hint=None, console=N
         raise refused("sso_state_invalid", "Start signing in from the sign-in page (this link is not one "
                       "the sign-in page made).")
     school = tester.school if tester is not None else sso_settings.school_for(school_key)
-    settings = sso_config.Settings.of(school.sso) if school is not None else None
+    settings = sso_config.Settings.of_school(school)
     if settings is None:
         raise refused("sso_not_configured", "That school does not sign in with an identity provider here. "
                       "Sign in with your email and password.")
@@ -233,7 +232,7 @@ def exchange(code, console, user_agent=None, now=None):
     found = batch_get({"user": (User, {"school_id": record.school_id, "user_id": record.user_id}),
                        "school": (School, {"school_id": record.school_id})})
     user, school = found["user"], found["school"]
-    settings = sso_config.Settings.of(school.sso) if school is not None else None
+    settings = sso_config.Settings.of_school(school)
     email_domain = str(record.data.get("email") or "@").rsplit("@", 1)[1]
     if user is None or settings is None or (settings.issuer, settings.client_id) != \
             (record.data["issuer"], record.data["client_id"]) or email_domain not in settings.allowed_domains:
@@ -285,7 +284,7 @@ def discover(email=None, school_id=None):
     else:
         domain = (email or "").strip().lower().rsplit("@", 1)[-1]
         school = sso_settings.school_for(domain) if "." in domain else None
-    settings = sso_config.Settings.of(school.sso) if school is not None else None
+    settings = sso_config.Settings.of_school(school)
     if settings is None or (domain is not None and domain not in settings.allowed_domains):
         return {"sso": None}
     return {"sso": {"school_id": school.school_id, "school_name": school.name, "provider": settings.provider.value,
@@ -301,12 +300,7 @@ def required_after_failure(login, email):
         school = sso_settings.school_for(login.school_id)
     else:
         school = sso_settings.school_for(email.rsplit("@", 1)[-1]) if "@" in email else None
-    settings = sso_config.Settings.of(school.sso) if school is not None else None
-    if settings is None or not settings.require:
-        return None
-    return refused("sso_required", f"{school.name} signs its staff in with {settings.label}: use 'Sign in "
-                   f"with {settings.label}'. (Its admins keep a password: if you are one, check it.)",
-                   provider=settings.provider.value, school_id=school.school_id)
+    return _required(school)
 
 
 def password_refused(login, now=None):
@@ -316,11 +310,15 @@ def password_refused(login, now=None):
     found = batch_get({"user": (User, {"school_id": login.school_id, "user_id": login.user_id}),
                        "school": (School, {"school_id": login.school_id})})
     user, school = found["user"], found["school"]
-    settings = sso_config.Settings.of(school.sso) if school is not None else None
-    if settings is None or not settings.require or user is None:
+    if user is None or school is None or Caller.for_user(school, user).has("manage_settings"):
         return None
-    permissions, _known = effective_permissions(plain(school.user_groups), user.user_group)
-    if "manage_settings" in permissions:
+    return _required(school)
+
+
+def _required(school):
+    """The 403 of a password at a school that requires its provider (None if it does not)."""
+    settings = sso_config.Settings.of_school(school)
+    if settings is None or not settings.require:
         return None
     return refused("sso_required", f"{school.name} signs its staff in with {settings.label}: use 'Sign in "
                    f"with {settings.label}'. (Its admins keep a password: if you are one, check it.)",

@@ -54,6 +54,11 @@ class Settings:
         return cls(Kind(record["provider"]), record["issuer"], record["client_id"],
                    tuple(record.get("allowed_domains") or ()), bool(record.get("require")))
 
+    @classmethod
+    def of_school(cls, school):
+        """The settings of ``school`` (None: no school, or no provider set)."""
+        return cls.of(school.sso) if school is not None else None
+
     @property
     def label(self):
         return LABELS[self.provider]

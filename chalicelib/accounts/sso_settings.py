@@ -20,7 +20,7 @@ from .models import DOMAINS, DomainClaim, Login, School
 
 def as_json(school):
     """What GET shows: never the secret."""
-    settings = sso_config.Settings.of(school.sso)
+    settings = sso_config.Settings.of_school(school)
     shown = {"configured": settings is not None, "redirect_uri": config.sso_redirect_uri(),
              "sign_in_link": f"{config.console_url()}/#sign-in={school.school_id}"}
     if settings is None:
@@ -52,7 +52,7 @@ def _usable(settings):
 def put(caller, body, now=None):
     now = now or time.time()
     school = caller.school
-    before = sso_config.Settings.of(school.sso)
+    before = sso_config.Settings.of_school(school)
     settings, problems = sso_config.parse(body, had_secret=before is not None)
     if problems:
         raise validation_failed(problems)
@@ -107,7 +107,7 @@ def _routed(caller, school, before, settings):
 def delete(caller, now=None):
     now = now or time.time()
     school = caller.school
-    before = sso_config.Settings.of(school.sso)
+    before = sso_config.Settings.of_school(school)
     if before is None:
         raise ApiError("sso_not_configured", "The school has no identity provider set up.")
     _commit(caller, school, before, None, set(), now)
