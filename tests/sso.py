@@ -45,20 +45,35 @@ def start_url(school):
     return f"/api/auth/sso/start?school={school}&console={CONSOLE}"
 
 
-def round_trip(api, start_path, email, headers=None, token=""):
-    """Start (a GET, or the test button's POST), the provider's sign-in as
-    ``email``, then our callback with the browser's cookie: its answer."""
+def begin(api, start_path, token=None):
+    """Start: a GET of the sign-in's start (302), or the test button's POST
+    (as ``token``, else the api's own)."""
     if start_path.endswith("/test"):
         start = api.post(start_path, token=token)
-        provider_url = start.data["url"]
+        assert start.status_code == 200, start.body
     else:
         start = api.call("GET", start_path, token="")
         assert start.status_code == 302, start.body
-        provider_url = start.headers["Location"]
-    back = authorize(provider_url, email)
-    return api.call("GET", back.split("127.0.0.1:8000", 1)[1], token="", headers={
-        "Cookie": f"sr_sso={cookie_of(start.headers['Set-Cookie'])}", "Accept": "application/json",
-        **(headers or {})})
+    return start
+
+
+def come_back(api, start, email, headers=None, cookie=True, edit=None, then=None):
+    """The provider's sign-in as ``email``, then our callback with the
+    browser's cookie (``cookie=False``: another browser): its answer.
+    ``edit``: (path) -> path, to tamper with the callback URL; ``then()`` is
+    called just before it."""
+    provider_url = start.data["url"] if start.data else start.headers["Location"]
+    path = authorize(provider_url, email).split("127.0.0.1:8000", 1)[1]
+    path = edit(path) if edit else path
+    if then:
+        then()
+    sent = {"Cookie": f"sr_sso={cookie_of(start.headers['Set-Cookie'])}"} if cookie else {}
+    return api.call("GET", path, token="", headers={**sent, "Accept": "application/json", **(headers or {})})
+
+
+def round_trip(api, start_path, email, token=None, **back):
+    """begin, then come_back: the callback's answer."""
+    return come_back(api, begin(api, start_path, token), email, **back)
 
 
 def settings(op, **extra):

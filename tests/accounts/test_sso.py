@@ -28,19 +28,9 @@ def oakwood(api, signup, oidc_op):
     return dict(school, teacher=teacher.data)
 
 
-def sign_in(api, email, school=sso.DOMAIN, cookie=True, edit=None, then=None):
-    """The browser's round trip: start -> the provider's sign-in -> our
-    callback. Returns the callback's answer. ``edit``: (path) -> path, to
-    tamper with the callback URL; ``then()`` is called just before the callback."""
-    start = api.call("GET", sso.start_url(school), token="")
-    assert start.status_code == 302, start.body
-    back = sso.authorize(start.headers["Location"], email)
-    path = back.split("127.0.0.1:8000", 1)[1]
-    path = edit(path) if edit else path
-    if then:
-        then()
-    headers = {"Cookie": f"sr_sso={sso.cookie_of(start.headers['Set-Cookie'])}"} if cookie else {}
-    return api.call("GET", path, token="", headers={"Accept": "application/json", **headers})
+def sign_in(api, email, school=sso.DOMAIN, **back):
+    """The browser's round trip (tests/sso.py) from the sign-in screen's start."""
+    return sso.round_trip(api, sso.start_url(school), email, **back)
 
 
 def exchanged(api, callback):
@@ -268,10 +258,7 @@ def test_a_disabled_account_is_refused(api, oakwood, member):
 
 
 def test_the_refusal_page_says_why_to_a_browser(api, oakwood):
-    start = api.call("GET", sso.start_url(sso.DOMAIN), token="")
-    back = sso.authorize(start.headers["Location"], sso.USERS["stranger"])
-    r = api.call("GET", back.split("127.0.0.1:8000", 1)[1], token="",
-                 headers={"Cookie": f"sr_sso={sso.cookie_of(start.headers['Set-Cookie'])}", "Accept": "text/html"})
+    r = sign_in(api, sso.USERS["stranger"], headers={"Accept": "text/html"})
     assert r.status_code == 403 and r.headers["Content-Type"].startswith("text/html")
     assert b"not a staff account" in r.body and b"sso_not_staff" in r.body
 
@@ -306,11 +293,7 @@ def test_require_refuses_staff_passwords_but_keeps_the_admins(api, oakwood, oidc
 
 
 def test_a_test_sign_in_reports_the_id_token_and_signs_nobody_in(api, oakwood):
-    started = api.post("/api/settings/sso/test")
-    assert started.status_code == 200, started.body
-    back = sso.authorize(started.data["url"], sso.USERS["stranger"])
-    r = api.call("GET", back.split("127.0.0.1:8000", 1)[1], token="",
-                 headers={"Cookie": f"sr_sso={sso.cookie_of(started.headers['Set-Cookie'])}"})
+    r = sso.round_trip(api, "/api/settings/sso/test", sso.USERS["stranger"])
     assert r.status_code == 302 and "#sso-test=" in r.headers["Location"]
     code = sso.fragment_of(r.headers["Location"])["sso-test"]
     assert api.post("/api/auth/sso/exchange", {"code": code, "console": sso.CONSOLE}, token="").status_code == 400

@@ -633,9 +633,7 @@ def _sso_test_code(w, caller):
     started = w.env.api.post("/api/settings/sso/test", token=caller["token"])
     if started.status_code != 200:
         return "c" * 43
-    back = sso.authorize(started.data["url"], sso.USERS["cedar"])
-    r = w.env.api.call("GET", back.split("127.0.0.1:8000", 1)[1], token="",
-                       headers={"Cookie": f"sr_sso={sso.cookie_of(started.headers['Set-Cookie'])}"})
+    r = sso.come_back(w.env.api, started, sso.USERS["cedar"])
     assert r.status_code == 302, r.body
     return sso.fragment_of(r.headers["Location"])["sso-test"]
 
